@@ -1,0 +1,195 @@
+//! Command-line definition (clap derive). Doc comments here are the --help text and the man page.
+
+use crate::platform::Backend;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+FILTER is an ss filter expression, given as the words after the options, e.g.
+  portwatch -tn state established '( dport = :443 or dport = :80 )'
+  portwatch -lnt sport = :22
+  portwatch -lntp proc nginx
+A filter never starts with a subcommand name (label, explain); put `--` before a filter to be
+explicit. See portwatch(1) for the whole language.
+
+Examples:
+  portwatch -lntp              listening TCP sockets and their processes
+  portwatch -antp --json | jq  every TCP socket as JSON
+  portwatch explain 5432       what is port 5432, and who uses it here
+  portwatch label set 8123/tcp home-assistant";
+
+/// A local socket inspector: list sockets like ss, with their processes and what their ports are.
+#[derive(Debug, Parser)]
+#[command(
+    name = "portwatch",
+    version,
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub list: ListArgs,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options that choose and shape the socket listing (ss's meanings).
+#[derive(Debug, Args, Default, Clone)]
+pub struct ListArgs {
+    /// Show only listening sockets (TCP/unix LISTEN, unconnected UDP/raw), as ss -l.
+    #[arg(short = 'l', long = "listening")]
+    pub listening: bool,
+
+    /// Show all sockets: listening and non-listening, including TIME-WAIT.
+    #[arg(short = 'a', long = "all")]
+    pub all: bool,
+
+    /// Numeric: accepted for ss compatibility. Ports in address columns are always numbers and
+    /// host names are never resolved; the Service column stays (it is an annotation).
+    #[arg(short = 'n', long = "numeric")]
+    pub numeric: bool,
+
+    /// TCP sockets.
+    #[arg(short = 't', long = "tcp")]
+    pub tcp: bool,
+
+    /// UDP sockets.
+    #[arg(short = 'u', long = "udp")]
+    pub udp: bool,
+
+    /// Unix domain sockets.
+    #[arg(short = 'x', long = "unix")]
+    pub unix: bool,
+
+    /// Raw sockets.
+    #[arg(short = 'w', long = "raw")]
+    pub raw: bool,
+
+    /// Show the processes holding each socket (pid, command, fd), every one when shared.
+    #[arg(short = 'p', long = "processes")]
+    pub processes: bool,
+
+    /// Extended: show uid, user name and inode.
+    #[arg(short = 'e', long = "extended")]
+    pub extended: bool,
+
+    /// IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them).
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// IPv6 sockets only.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+
+    /// Do not print the header line.
+    #[arg(short = 'H', long = "no-header")]
+    pub no_header: bool,
+
+    /// Print one JSON document ({"schema": 1, "sockets": [...], "warnings": [...]}).
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+
+    /// Print CSV (RFC 4180) with one header line.
+    #[arg(long)]
+    pub csv: bool,
+
+    /// Only sockets held by this process id (repeatable); same as the filter `pid N`.
+    #[arg(long = "pid", value_name = "PID")]
+    pub pids: Vec<u32>,
+
+    /// Only sockets held by processes whose command matches this glob (repeatable); same as
+    /// the filter `proc NAME`.
+    #[arg(short = 'c', long = "command", value_name = "NAME")]
+    pub commands: Vec<String>,
+
+    /// Only sockets owned by this user name or uid (repeatable); same as the filter `user U`.
+    #[arg(short = 'U', long = "user", value_name = "USER")]
+    pub users: Vec<String>,
+
+    /// Filter expression (ss syntax plus proc, pid, user, service, port and scope).
+    #[arg(
+        value_name = "FILTER",
+        trailing_var_arg = true,
+        allow_hyphen_values = false
+    )]
+    pub filter: Vec<String>,
+}
+
+/// Options shared by every subcommand.
+#[derive(Debug, Args, Default, Clone)]
+pub struct GlobalArgs {
+    /// Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2.
+    #[arg(long, value_enum, default_value = "auto", global = true)]
+    pub backend: Backend,
+
+    /// Read an extra services(5) file; its names win over /etc/services (repeatable).
+    #[arg(long = "services", value_name = "FILE", global = true)]
+    pub services: Vec<PathBuf>,
+
+    /// The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels].
+    #[arg(long = "labels", value_name = "FILE", global = true)]
+    pub labels: Option<PathBuf>,
+
+    /// Read socket tables and processes from this directory instead of /proc (for tests).
+    #[arg(long = "proc-root", value_name = "DIR", hide = true, global = true)]
+    pub proc_root: Option<PathBuf>,
+
+    /// Read the services(5) database from this file instead of /etc/services (for tests).
+    #[arg(long = "etc-services", value_name = "FILE", hide = true, global = true)]
+    pub etc_services: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Everything known about a port: names, descriptions, class, your label, who uses it now.
+    Explain(ExplainArgs),
+    /// Name ports yourself: `label set 8123/tcp home-assistant`, `label rm`, `label list`.
+    #[command(subcommand)]
+    Label(LabelCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// PORT or PORT/PROTO (tcp, udp, sctp, dccp).
+    #[arg(value_name = "PORT[/PROTO]")]
+    pub port: String,
+
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabelCommand {
+    /// Set (or replace) the label of PORT/PROTO.
+    Set {
+        /// PORT/PROTO, e.g. 8123/tcp (PROTO defaults to tcp).
+        #[arg(value_name = "PORT[/PROTO]")]
+        port: String,
+        /// A short name, shown in the Service column.
+        name: String,
+        /// A longer description, shown by `explain`.
+        description: Option<String>,
+    },
+    /// Remove the label of PORT/PROTO.
+    Rm {
+        #[arg(value_name = "PORT[/PROTO]")]
+        port: String,
+    },
+    /// List all labels.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The clap command, for the man page and completions.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}

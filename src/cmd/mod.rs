@@ -1,0 +1,1 @@
+//! Subcommands: they only orchestrate platform -> join -> filter -> render.

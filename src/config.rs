@@ -1,0 +1,1 @@
+//! Resolves parsed arguments plus the environment into a Config. Pure.

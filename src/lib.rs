@@ -1,0 +1,13 @@
+//! portwatch: a local socket inspector. The library holds every stage so tests can drive them:
+//! platform -> model::Snapshot -> join -> filter -> render.
+
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod error;
+pub mod filter;
+pub mod join;
+pub mod model;
+pub mod platform;
+pub mod registry;
+pub mod render;

@@ -1,0 +1,253 @@
+//! The data model every stage shares: sockets as the kernel reports them, their owners, and the
+//! snapshot a backend returns. No dependencies on OS crates: backends convert at their edge.
+
+mod state;
+mod text;
+
+pub use state::{State, StateSet};
+pub use text::Text;
+
+use std::net::IpAddr;
+
+/// Transport protocol, as portwatch groups sockets (ss's Netid, minus the unix sub-type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Unix,
+    Raw,
+}
+
+impl Proto {
+    /// Lower-case name used in JSON, CSV and registry keys.
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Unix => "unix",
+            Proto::Raw => "raw",
+        }
+    }
+}
+
+/// Address family of a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+    Unix,
+}
+
+impl Family {
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+            Family::Unix => "unix",
+        }
+    }
+}
+
+/// Socket type; only unix sockets are shown by type (ss's u_str / u_dgr / u_seq).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SockType {
+    Stream,
+    Dgram,
+    Seqpacket,
+    Raw,
+}
+
+impl SockType {
+    pub fn name(self) -> &'static str {
+        match self {
+            SockType::Stream => "stream",
+            SockType::Dgram => "dgram",
+            SockType::Seqpacket => "seqpacket",
+            SockType::Raw => "raw",
+        }
+    }
+}
+
+/// A unix socket name: a filesystem path, or an abstract name (shown with a leading '@').
+/// Kept as raw bytes: paths are chosen by other users and need not be UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UnixName {
+    pub abstract_ns: bool,
+    /// The name without the leading NUL of abstract names.
+    pub name: Text,
+}
+
+impl UnixName {
+    /// Display form: the path, or '@' followed by the abstract name.
+    pub fn display_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.name.as_bytes().len() + 1);
+        if self.abstract_ns {
+            v.push(b'@');
+        }
+        v.extend_from_slice(self.name.as_bytes());
+        v
+    }
+}
+
+/// One end of a socket. `None` at the use site means "not known / not applicable".
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    /// An IP address and port. For raw sockets the port is the IP protocol number, as in ss.
+    Inet { addr: IpAddr, port: u16 },
+    /// A named unix socket.
+    Unix(UnixName),
+}
+
+impl Endpoint {
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            Endpoint::Inet { port, .. } => Some(*port),
+            Endpoint::Unix(_) => None,
+        }
+    }
+
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            Endpoint::Inet { addr, .. } => Some(*addr),
+            Endpoint::Unix(_) => None,
+        }
+    }
+}
+
+/// A socket as read from the kernel. Fields the source cannot know are `None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Socket {
+    pub proto: Proto,
+    pub family: Family,
+    pub sock_type: SockType,
+    pub state: State,
+    /// Local end; `None` for an unnamed unix socket.
+    pub local: Option<Endpoint>,
+    /// Remote end; for unix sockets the peer's name when it has one.
+    pub remote: Option<Endpoint>,
+    pub recv_q: Option<u32>,
+    /// For listeners: the backlog (as ss prints it).
+    pub send_q: Option<u32>,
+    /// Socket inode; 0 is a real value for TIME-WAIT and similar kernel-owned sockets.
+    pub inode: u64,
+    pub uid: Option<u32>,
+    /// IPv6 only: whether the socket refuses IPv4 (v6only). `false` means dual-stack.
+    pub v6only: Option<bool>,
+    /// Unix only: inode of the connected peer, when known.
+    pub peer_inode: Option<u64>,
+    /// Interface index the socket is bound to (SO_BINDTODEVICE / scope id), when non-zero.
+    pub iface: Option<u32>,
+    /// Network namespace inode the socket was read in, when known (seam for later issues).
+    pub netns: Option<u64>,
+    /// cgroup v2 id of the socket, when the kernel reports it (seam for later issues).
+    pub cgroup: Option<u64>,
+}
+
+impl Socket {
+    /// A dual-stack IPv6 socket (bound to `::` or a v4-mapped address with v6only off)
+    /// serves IPv4 too.
+    pub fn serves_ipv4(&self) -> bool {
+        match self.family {
+            Family::Ipv4 => true,
+            Family::Ipv6 => match &self.local {
+                Some(Endpoint::Inet {
+                    addr: IpAddr::V6(a),
+                    ..
+                }) => {
+                    a.to_ipv4_mapped().is_some()
+                        || (a.is_unspecified() && self.v6only == Some(false))
+                }
+                _ => false,
+            },
+            Family::Unix => false,
+        }
+    }
+
+    /// Whether this socket carries IPv6 traffic (an IPv6 socket not bound to a v4-mapped
+    /// address).
+    pub fn serves_ipv6(&self) -> bool {
+        match (&self.family, &self.local) {
+            (
+                Family::Ipv6,
+                Some(Endpoint::Inet {
+                    addr: IpAddr::V6(a),
+                    ..
+                }),
+            ) => a.to_ipv4_mapped().is_none(),
+            (Family::Ipv6, _) => true,
+            _ => false,
+        }
+    }
+
+    /// ss's Netid column: tcp, udp, raw, u_str, u_dgr, u_seq.
+    pub fn netid(&self) -> &'static str {
+        match (self.proto, self.sock_type) {
+            (Proto::Tcp, _) => "tcp",
+            (Proto::Udp, _) => "udp",
+            (Proto::Raw, _) => "raw",
+            (Proto::Unix, SockType::Dgram) => "u_dgr",
+            (Proto::Unix, SockType::Seqpacket) => "u_seq",
+            (Proto::Unix, _) => "u_str",
+        }
+    }
+}
+
+/// A process holding a socket through one of its file descriptors.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Owner {
+    pub pid: u32,
+    /// The kernel's command name (`/proc/PID/comm`, at most 15 bytes), as raw bytes.
+    pub comm: Text,
+    pub fd: u32,
+    /// Real uid of the process, when read.
+    pub uid: Option<u32>,
+}
+
+/// Something the scan could not see or had to skip: reported once, never fatal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Warning {
+    /// Stable machine-readable kind, e.g. "owners-hidden", "proto-unavailable", "malformed-line".
+    pub kind: &'static str,
+    /// One line for a human: what could not be seen and how to see it.
+    pub message: String,
+}
+
+impl Warning {
+    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        Warning {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Which sockets to read: the part of a filter that a backend can push to the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    pub tcp: bool,
+    pub udp: bool,
+    pub unix: bool,
+    pub raw: bool,
+    pub ipv4: bool,
+    pub ipv6: bool,
+    /// States wanted. Backends may return more; the caller filters again.
+    pub states: StateSet,
+}
+
+impl Query {
+    pub fn wants(&self, proto: Proto) -> bool {
+        match proto {
+            Proto::Tcp => self.tcp,
+            Proto::Udp => self.udp,
+            Proto::Unix => self.unix,
+            Proto::Raw => self.raw,
+        }
+    }
+}
+
+/// What a backend read: the sockets plus what it could not read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub sockets: Vec<Socket>,
+    pub warnings: Vec<Warning>,
+}

@@ -1,0 +1,61 @@
+//! Linux sources: netlink sock_diag (default), /proc/net text (fallback, raw, fixtures), and the
+//! /proc/<pid>/fd owner scan.
+
+pub mod netlink;
+pub mod owners;
+pub mod procnet;
+
+use crate::error::Result;
+use crate::model::{Family, Proto, Query, Snapshot, Warning};
+use std::path::Path;
+
+/// The (proto, family) tables a query touches, in ss's output order.
+pub(crate) fn tables(q: &Query) -> Vec<(Proto, Family)> {
+    let mut v = Vec::new();
+    for proto in [Proto::Tcp, Proto::Udp, Proto::Raw] {
+        if !q.wants(proto) {
+            continue;
+        }
+        if q.ipv4 {
+            v.push((proto, Family::Ipv4));
+        }
+        if q.ipv6 {
+            v.push((proto, Family::Ipv6));
+        }
+    }
+    if q.unix {
+        v.push((Proto::Unix, Family::Unix));
+    }
+    v
+}
+
+/// netlink for TCP, UDP and UNIX; /proc/net for raw sockets (no raw diag module on most
+/// kernels) and for any table whose netlink dump is unavailable.
+pub fn read_sockets_netlink(proc_root: &Path, q: &Query) -> Result<Snapshot> {
+    let mut snap = Snapshot::default();
+    for (proto, family) in tables(q) {
+        let dumped = match proto {
+            Proto::Raw => None,
+            Proto::Unix => Some(netlink::dump_unix(q.states)),
+            _ => Some(netlink::dump_inet(proto, family, q.states)),
+        };
+        match dumped {
+            Some(Ok(socks)) => snap.sockets.extend(socks),
+            Some(Err(e)) => {
+                // A missing diag module ends the dump with an error in NLMSG_DONE; the text
+                // table still has the sockets, so fall back for this table only.
+                snap.warnings.push(Warning::new(
+                    "netlink-unavailable",
+                    format!(
+                        "netlink sock_diag for {} {} failed ({e}); read /proc/net instead",
+                        proto.name(),
+                        family.name()
+                    ),
+                ));
+                procnet::read_table(proc_root, proto, family, q.states, &mut snap);
+            }
+            None => procnet::read_table(proc_root, proto, family, q.states, &mut snap),
+        }
+    }
+    Ok(snap)
+}

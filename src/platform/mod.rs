@@ -1,0 +1,156 @@
+//! The only place that reads the OS: socket tables, owners, user names, the ephemeral range.
+//! Every backend produces the same `model::Snapshot`; `#[cfg(target_os)]` lives here only.
+
+#[cfg(target_os = "linux")]
+pub mod linux;
+pub mod portable;
+
+use crate::error::{Error, Result};
+use crate::model::{Owner, Query, Snapshot, Warning};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+/// Which socket source to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Backend {
+    /// netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag
+    /// module is missing); netstat2 elsewhere. With --proc-root: the proc backend.
+    #[default]
+    Auto,
+    /// netlink sock_diag (Linux), /proc/net for raw and missing diag modules.
+    Netlink,
+    /// /proc/net text tables only (Linux).
+    Proc,
+    /// The netstat2 crate: TCP and UDP only; the default off Linux.
+    Netstat2,
+}
+
+/// Where and how to read.
+#[derive(Debug, Clone)]
+pub struct SourceOptions {
+    pub backend: Backend,
+    /// Root of the proc tree: "/proc", or a fixture tree for tests.
+    pub proc_root: PathBuf,
+    /// True when proc_root was given by the user (fixture mode: never touch the live system).
+    pub fixture: bool,
+}
+
+impl Default for SourceOptions {
+    fn default() -> Self {
+        SourceOptions {
+            backend: Backend::Auto,
+            proc_root: PathBuf::from("/proc"),
+            fixture: false,
+        }
+    }
+}
+
+/// Read the socket tables the query asks for.
+pub fn read_sockets(opts: &SourceOptions, q: &Query) -> Result<Snapshot> {
+    match opts.backend {
+        Backend::Netstat2 => portable::read_sockets(q),
+        #[cfg(target_os = "linux")]
+        Backend::Auto if opts.fixture => linux::procnet::read_sockets(&opts.proc_root, q),
+        #[cfg(target_os = "linux")]
+        Backend::Auto | Backend::Netlink => {
+            if opts.fixture {
+                return Err(Error::Usage(
+                    "--backend netlink reads the live kernel; it cannot be combined with --proc-root"
+                        .into(),
+                ));
+            }
+            linux::read_sockets_netlink(&opts.proc_root, q)
+        }
+        #[cfg(target_os = "linux")]
+        Backend::Proc => linux::procnet::read_sockets(&opts.proc_root, q),
+        #[cfg(not(target_os = "linux"))]
+        Backend::Auto => portable::read_sockets(q),
+        #[cfg(not(target_os = "linux"))]
+        Backend::Netlink | Backend::Proc => Err(Error::Usage(
+            "the netlink and proc backends exist only on Linux".into(),
+        )),
+    }
+}
+
+/// Which inodes the owner scan should find.
+#[derive(Debug, Clone)]
+pub enum Wanted<'a> {
+    /// Every socket inode on the host.
+    All,
+    /// Only these; the scan may stop once all are found. `uids` are the sockets' uids:
+    /// processes of those users are scanned first.
+    Some {
+        inodes: &'a HashSet<u64>,
+        uids: &'a HashSet<u32>,
+    },
+}
+
+/// The result of the owner scan.
+#[derive(Debug, Default, Clone)]
+pub struct OwnerMap {
+    /// Every process/fd holding each socket inode, sorted by (pid, fd).
+    pub by_inode: HashMap<u64, Vec<Owner>>,
+    /// Processes whose fd table could not be read (EACCES): their sockets have no visible owner.
+    pub denied_pids: usize,
+    pub warnings: Vec<Warning>,
+}
+
+/// Find the processes holding socket inodes by reading `/proc/<pid>/fd/*`.
+pub fn scan_owners(opts: &SourceOptions, wanted: Wanted<'_>) -> OwnerMap {
+    #[cfg(target_os = "linux")]
+    {
+        linux::owners::scan(&opts.proc_root, wanted)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        portable::scan_owners(wanted)
+    }
+}
+
+/// User name for a uid (NSS lookup on Unix); `None` when there is none.
+pub fn user_name(uid: u32) -> Option<String> {
+    #[cfg(unix)]
+    {
+        nix_user_name(uid)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = uid;
+        None
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn nix_user_name(uid: u32) -> Option<String> {
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn nix_user_name(_uid: u32) -> Option<String> {
+    None
+}
+
+/// The host's ephemeral port range (`net/ipv4/ip_local_port_range` under the proc root).
+pub fn ephemeral_range(opts: &SourceOptions) -> Option<(u16, u16)> {
+    let text =
+        std::fs::read_to_string(opts.proc_root.join("sys/net/ipv4/ip_local_port_range")).ok()?;
+    let mut it = text.split_whitespace().map(|s| s.parse::<u16>().ok());
+    let lo = it.next()??;
+    let hi = it.next()??;
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// Whether the current process may read every process's fd table.
+pub fn can_see_all_owners() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        nix::unistd::geteuid().is_root()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}

@@ -1,0 +1,1 @@
+//! Renderers: table, JSON, CSV; all write finished rows to a `&mut dyn Write`.
