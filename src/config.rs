@@ -1,1 +1,368 @@
-//! Resolves parsed arguments plus the environment into a Config. Pure.
+//! Resolves parsed arguments plus the environment into a Config. Pure: the environment is
+//! passed in, so every rule here is unit-tested.
+
+use crate::cli::{GlobalArgs, ListArgs};
+use crate::error::{Error, Result};
+use crate::model::{Query, StateSet};
+use crate::platform::SourceOptions;
+use crate::render::Column;
+use std::path::PathBuf;
+
+/// What the environment says, read once by main.rs.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    /// Stdout is a terminal.
+    pub stdout_tty: bool,
+    /// Terminal width when stdout is a terminal (`COLUMNS`, else the tty's size).
+    pub term_width: Option<usize>,
+    pub portwatch_labels: Option<PathBuf>,
+    pub xdg_config_home: Option<PathBuf>,
+    pub home: Option<PathBuf>,
+}
+
+/// Output format of the listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Format {
+    /// Columns; fitted to `Some(width)` on a terminal, never truncated in a pipe.
+    Table {
+        fit_width: Option<usize>,
+    },
+    Json,
+    Csv,
+}
+
+/// Which address families to keep after reading (the kernel request reads whole tables).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FamilyFilter {
+    Any,
+    /// Sockets carrying IPv4: AF_INET, dual-stack `[::]` and v4-mapped IPv6 sockets.
+    Ipv4,
+    /// IPv6 sockets that are not bound or connected to a v4-mapped address.
+    Ipv6,
+}
+
+/// Everything the list command needs, resolved.
+#[derive(Debug, Clone)]
+pub struct ListConfig {
+    /// Tables, families and states to ask the backend for.
+    pub query: Query,
+    /// Whether a `state`/`exclude` in the filter may replace `query.states` (set by cmd/list
+    /// once the filter is parsed).
+    pub explicit_states: bool,
+    pub family: FamilyFilter,
+    /// Filter words as given (ss syntax), plus the shorthand flags turned into words.
+    pub filter_words: Vec<String>,
+    /// Show the Process column (-p).
+    pub show_owners: bool,
+    /// Show User and Inode columns (-e).
+    pub extended: bool,
+    pub header: bool,
+    pub format: Format,
+    pub source: SourceOptions,
+    pub registry: RegistryPaths,
+}
+
+/// Where the registry layers come from.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryPaths {
+    pub etc_services: PathBuf,
+    pub extra_services: Vec<PathBuf>,
+    /// The labels file; `None` when no config directory can be found.
+    pub labels: Option<PathBuf>,
+}
+
+/// Source options shared by every subcommand.
+pub fn source_options(g: &GlobalArgs) -> SourceOptions {
+    SourceOptions {
+        backend: g.backend,
+        proc_root: g
+            .proc_root
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/proc")),
+        fixture: g.proc_root.is_some(),
+    }
+}
+
+/// Labels path: --labels, else $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels,
+/// else ~/.config/portwatch/labels.
+pub fn labels_path(g: &GlobalArgs, env: &Env) -> Option<PathBuf> {
+    g.labels
+        .clone()
+        .or_else(|| {
+            env.portwatch_labels
+                .clone()
+                .filter(|p| !p.as_os_str().is_empty())
+        })
+        .or_else(|| {
+            env.xdg_config_home
+                .clone()
+                .filter(|p| p.is_absolute())
+                .map(|d| d.join("portwatch/labels"))
+        })
+        .or_else(|| {
+            env.home
+                .as_ref()
+                .map(|h| h.join(".config/portwatch/labels"))
+        })
+}
+
+pub fn registry_paths(g: &GlobalArgs, env: &Env) -> RegistryPaths {
+    RegistryPaths {
+        etc_services: g
+            .etc_services
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/etc/services")),
+        extra_services: g.services.clone(),
+        labels: labels_path(g, env),
+    }
+}
+
+/// Turn shorthand flags into filter words so there is one evaluator.
+fn shorthand_words(a: &ListArgs) -> Result<Vec<String>> {
+    let mut clauses: Vec<Vec<String>> = Vec::new();
+    let mut any_of = |key: &str, vals: Vec<String>| {
+        if vals.is_empty() {
+            return;
+        }
+        let mut c = vec!["(".to_string()];
+        for (i, v) in vals.into_iter().enumerate() {
+            if i > 0 {
+                c.push("or".into());
+            }
+            c.push(key.into());
+            c.push(v);
+        }
+        c.push(")".into());
+        clauses.push(c);
+    };
+    any_of("pid", a.pids.iter().map(|p| p.to_string()).collect());
+    any_of("proc", a.commands.clone());
+    for u in &a.users {
+        if u.is_empty() {
+            return Err(Error::Usage("--user needs a user name or uid".into()));
+        }
+    }
+    any_of("user", a.users.clone());
+    let mut words = Vec::new();
+    for c in clauses {
+        if !words.is_empty() {
+            words.push("and".to_string());
+        }
+        words.extend(c);
+    }
+    Ok(words)
+}
+
+pub fn list_config(a: &ListArgs, g: &GlobalArgs, env: &Env) -> Result<ListConfig> {
+    let any_proto = a.tcp || a.udp || a.unix || a.raw;
+    let inet_only = a.ipv4 || a.ipv6;
+    if inet_only && a.unix && !(a.tcp || a.udp || a.raw) {
+        return Err(Error::Usage(
+            "-x (unix) cannot be combined with -4 or -6: unix sockets have no IP family".into(),
+        ));
+    }
+    let states = if a.all {
+        StateSet::ALL
+    } else if a.listening {
+        StateSet::LISTENING
+    } else {
+        StateSet::CONNECTED
+    };
+    let query = Query {
+        tcp: a.tcp || !any_proto,
+        udp: a.udp || !any_proto,
+        unix: a.unix || (!any_proto && !inet_only),
+        raw: a.raw || !any_proto,
+        // -4 also reads the IPv6 tables: dual-stack listeners there serve IPv4.
+        ipv4: !a.ipv6,
+        ipv6: true,
+        states,
+    };
+    let family = if a.ipv4 {
+        FamilyFilter::Ipv4
+    } else if a.ipv6 {
+        FamilyFilter::Ipv6
+    } else {
+        FamilyFilter::Any
+    };
+    let mut filter_words = shorthand_words(a)?;
+    if !a.filter.is_empty() {
+        if !filter_words.is_empty() {
+            filter_words.insert(0, "(".into());
+            filter_words.push(")".into());
+            filter_words.push("and".into());
+            filter_words.push("(".into());
+            filter_words.extend(a.filter.iter().cloned());
+            filter_words.push(")".into());
+        } else {
+            filter_words = a.filter.clone();
+        }
+    }
+    let format = if a.json {
+        Format::Json
+    } else if a.csv {
+        Format::Csv
+    } else {
+        Format::Table {
+            fit_width: if env.stdout_tty { env.term_width } else { None },
+        }
+    };
+    Ok(ListConfig {
+        query,
+        explicit_states: false,
+        family,
+        filter_words,
+        show_owners: a.processes,
+        extended: a.extended,
+        header: !a.no_header,
+        format,
+        source: source_options(g),
+        registry: registry_paths(g, env),
+    })
+}
+
+impl ListConfig {
+    /// Table columns: ss's, without Netid when one protocol is shown (as ss), plus Service,
+    /// User/Inode with -e and Process with -p.
+    pub fn columns(&self) -> Vec<Column> {
+        let q = &self.query;
+        let tables = [q.tcp, q.udp, q.unix, q.raw].iter().filter(|b| **b).count();
+        let mut c = Vec::with_capacity(10);
+        if tables > 1 || q.unix {
+            c.push(Column::Netid);
+        }
+        c.extend([
+            Column::State,
+            Column::RecvQ,
+            Column::SendQ,
+            Column::Local,
+            Column::Peer,
+            Column::Service,
+        ]);
+        if self.extended {
+            c.extend([Column::User, Column::Inode]);
+        }
+        if self.show_owners {
+            c.push(Column::Process);
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    fn cfg(args: &[&str], env: &Env) -> Result<ListConfig> {
+        let mut v = vec!["portwatch"];
+        v.extend_from_slice(args);
+        let cli = Cli::try_parse_from(v).map_err(|e| Error::Usage(e.to_string()))?;
+        list_config(&cli.list, &cli.global, env)
+    }
+
+    #[test]
+    fn lntp_is_tcp_listeners_with_owners() {
+        let c = cfg(&["-lntp"], &Env::default()).unwrap();
+        assert!(c.query.tcp && !c.query.udp && !c.query.unix && !c.query.raw);
+        assert_eq!(c.query.states, StateSet::LISTENING);
+        assert!(c.show_owners);
+        assert_eq!(
+            c.columns()[0],
+            Column::State,
+            "one protocol: no Netid, as ss"
+        );
+        assert_eq!(*c.columns().last().unwrap(), Column::Process);
+    }
+
+    #[test]
+    fn defaults_follow_ss() {
+        let c = cfg(&[], &Env::default()).unwrap();
+        assert!(c.query.tcp && c.query.udp && c.query.unix && c.query.raw);
+        assert_eq!(c.query.states, StateSet::CONNECTED);
+        assert_eq!(c.columns()[0], Column::Netid);
+        let c = cfg(&["-a"], &Env::default()).unwrap();
+        assert_eq!(c.query.states, StateSet::ALL);
+    }
+
+    #[test]
+    fn ipv4_reads_v6_tables_for_dual_stack() {
+        let c = cfg(&["-ltn4"], &Env::default()).unwrap();
+        assert!(c.query.ipv4 && c.query.ipv6);
+        assert_eq!(c.family, FamilyFilter::Ipv4);
+        let c = cfg(&["-4"], &Env::default()).unwrap();
+        assert!(!c.query.unix, "-4 alone means inet sockets only");
+        let c = cfg(&["-6t"], &Env::default()).unwrap();
+        assert!(!c.query.ipv4);
+        assert!(cfg(&["-4", "-6"], &Env::default()).is_err());
+        assert!(cfg(&["-4x"], &Env::default()).is_err());
+    }
+
+    #[test]
+    fn table_fits_only_on_a_tty() {
+        let tty = Env {
+            stdout_tty: true,
+            term_width: Some(80),
+            ..Env::default()
+        };
+        assert_eq!(
+            cfg(&["-lnt"], &tty).unwrap().format,
+            Format::Table {
+                fit_width: Some(80)
+            }
+        );
+        let pipe = Env {
+            term_width: Some(80),
+            ..Env::default()
+        };
+        assert_eq!(
+            cfg(&["-lnt"], &pipe).unwrap().format,
+            Format::Table { fit_width: None }
+        );
+        assert_eq!(cfg(&["--json"], &tty).unwrap().format, Format::Json);
+    }
+
+    #[test]
+    fn shorthand_flags_become_filter_words() {
+        let c = cfg(
+            &["-lnt", "--pid", "7", "-c", "nginx", "sport", "=", ":80"],
+            &Env::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.filter_words.join(" "),
+            "( ( pid 7 ) and ( proc nginx ) ) and ( sport = :80 )"
+        );
+    }
+
+    #[test]
+    fn labels_path_precedence() {
+        let g = GlobalArgs::default();
+        let env = Env {
+            portwatch_labels: Some("/a/labels".into()),
+            xdg_config_home: Some("/x".into()),
+            home: Some("/h".into()),
+            ..Env::default()
+        };
+        assert_eq!(labels_path(&g, &env), Some("/a/labels".into()));
+        let env = Env {
+            portwatch_labels: None,
+            ..env
+        };
+        assert_eq!(labels_path(&g, &env), Some("/x/portwatch/labels".into()));
+        let env = Env {
+            xdg_config_home: Some("relative".into()),
+            ..env
+        };
+        assert_eq!(
+            labels_path(&g, &env),
+            Some("/h/.config/portwatch/labels".into())
+        );
+        let g = GlobalArgs {
+            labels: Some("/flag".into()),
+            ..GlobalArgs::default()
+        };
+        assert_eq!(labels_path(&g, &env), Some("/flag".into()));
+    }
+}

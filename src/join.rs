@@ -14,4 +14,191 @@ pub struct Row {
     pub user: Option<String>,
     /// What the socket's service port is, when annotated.
     pub service: Option<Annotation>,
+    /// Name of the interface the socket is bound to (`Socket::iface`), when known.
+    pub iface: Option<String>,
+}
+
+use crate::config::FamilyFilter;
+use crate::model::{Endpoint, Family, Proto, Warning};
+use crate::platform::OwnerMap;
+use std::collections::HashMap;
+
+impl Row {
+    pub fn new(sock: Socket) -> Row {
+        Row {
+            sock,
+            owners: None,
+            user: None,
+            service: None,
+            iface: None,
+        }
+    }
+}
+
+/// Whether a socket passes `-4` / `-6`. `-4` keeps every socket that carries IPv4 (ss omits
+/// dual-stack listeners there: a known ss flaw); `-6` drops IPv6 sockets bound to v4-mapped
+/// addresses, which carry IPv4 only.
+pub fn keep_family(s: &Socket, f: FamilyFilter) -> bool {
+    match f {
+        FamilyFilter::Any => true,
+        FamilyFilter::Ipv4 => s.family != Family::Unix && s.serves_ipv4(),
+        FamilyFilter::Ipv6 => s.family == Family::Ipv6 && s.serves_ipv6(),
+    }
+}
+
+/// Give each connected unix socket its peer's name (ss prints the peer's path, or `*`).
+pub fn attach_unix_peers(socks: &mut [Socket]) {
+    let names: HashMap<u64, Endpoint> = socks
+        .iter()
+        .filter(|s| s.proto == Proto::Unix)
+        .filter_map(|s| s.local.clone().map(|l| (s.inode, l)))
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    for s in socks.iter_mut().filter(|s| s.proto == Proto::Unix) {
+        if s.remote.is_none() {
+            if let Some(p) = s.peer_inode {
+                s.remote = names.get(&p).cloned();
+            }
+        }
+    }
+}
+
+/// Attach owners found by the scan; a socket with no holder gets an empty list.
+pub fn attach_owners(rows: &mut [Row], map: &mut OwnerMap) {
+    for r in rows.iter_mut() {
+        r.owners = Some(map.by_inode.get(&r.sock.inode).cloned().unwrap_or_default());
+    }
+}
+
+/// Resolve user names once per uid.
+pub fn attach_users(rows: &mut [Row], mut lookup: impl FnMut(u32) -> Option<String>) {
+    let mut cache: HashMap<u32, Option<String>> = HashMap::new();
+    for r in rows.iter_mut() {
+        if let Some(uid) = r.sock.uid {
+            r.user = cache.entry(uid).or_insert_with(|| lookup(uid)).clone();
+        }
+    }
+}
+
+/// Resolve interface names once per index.
+pub fn attach_ifaces(rows: &mut [Row], mut lookup: impl FnMut(u32) -> Option<String>) {
+    let mut cache: HashMap<u32, Option<String>> = HashMap::new();
+    for r in rows.iter_mut() {
+        if let Some(i) = r.sock.iface {
+            r.iface = cache.entry(i).or_insert_with(|| lookup(i)).clone();
+        }
+    }
+}
+
+/// The one line that says which owners could not be seen and how to see them.
+pub fn owner_visibility_warning(rows: &[Row], map: &OwnerMap) -> Option<Warning> {
+    if map.denied_pids == 0 {
+        return None;
+    }
+    // Inode 0 (TIME-WAIT, request sockets) never has an owner; don't count it.
+    let hidden = rows
+        .iter()
+        .filter(|r| r.sock.inode != 0 && r.owners.as_ref().is_some_and(|o| o.is_empty()))
+        .count();
+    if hidden == 0 {
+        return None;
+    }
+    Some(Warning::new(
+        "owners-hidden",
+        format!(
+            "{hidden} socket{} have no visible owner: {} process{} could not be read; run as root \
+             (or grant cap_dac_read_search,cap_sys_ptrace) to see them",
+            if hidden == 1 { "" } else { "s" },
+            map.denied_pids,
+            if map.denied_pids == 1 { "" } else { "es" },
+        ),
+    ))
+}
+
+/// Stable order: by protocol, then family, local end, remote end, inode.
+pub fn sort_rows(rows: &mut [Row]) {
+    rows.sort_unstable_by(|a, b| {
+        let (x, y) = (&a.sock, &b.sock);
+        (x.proto, x.family, x.sock_type, &x.local, &x.remote, x.inode).cmp(&(
+            y.proto,
+            y.family,
+            y.sock_type,
+            &y.local,
+            &y.remote,
+            y.inode,
+        ))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{SockType, State, UnixName};
+    use std::net::{IpAddr, Ipv6Addr};
+
+    fn sock(family: Family, local: Option<Endpoint>, v6only: Option<bool>) -> Socket {
+        Socket {
+            proto: Proto::Tcp,
+            family,
+            sock_type: SockType::Stream,
+            state: State::LISTEN,
+            local,
+            remote: None,
+            recv_q: None,
+            send_q: None,
+            inode: 1,
+            uid: None,
+            v6only,
+            peer_inode: None,
+            iface: None,
+            netns: None,
+            cgroup: None,
+        }
+    }
+
+    fn v6(addr: &str, port: u16) -> Option<Endpoint> {
+        Some(Endpoint::Inet {
+            addr: IpAddr::V6(addr.parse::<Ipv6Addr>().unwrap()),
+            port,
+        })
+    }
+
+    #[test]
+    fn family_filters_honour_dual_stack_and_mapped() {
+        let dual = sock(Family::Ipv6, v6("::", 80), Some(false));
+        let only6 = sock(Family::Ipv6, v6("::", 80), Some(true));
+        let mapped = sock(Family::Ipv6, v6("::ffff:127.0.0.1", 80), Some(false));
+        let unknown = sock(Family::Ipv6, v6("::", 80), None);
+        assert!(keep_family(&dual, FamilyFilter::Ipv4));
+        assert!(keep_family(&dual, FamilyFilter::Ipv6));
+        assert!(!keep_family(&only6, FamilyFilter::Ipv4));
+        assert!(keep_family(&mapped, FamilyFilter::Ipv4));
+        assert!(!keep_family(&mapped, FamilyFilter::Ipv6));
+        assert!(
+            !keep_family(&unknown, FamilyFilter::Ipv4),
+            "unknown v6only: no guess"
+        );
+    }
+
+    #[test]
+    fn unix_peers_get_names() {
+        let name = Endpoint::Unix(UnixName {
+            abstract_ns: false,
+            name: "/run/a b".into(),
+        });
+        let mut server = sock(Family::Unix, Some(name.clone()), None);
+        server.proto = Proto::Unix;
+        server.inode = 10;
+        server.peer_inode = Some(11);
+        let mut client = sock(Family::Unix, None, None);
+        client.proto = Proto::Unix;
+        client.inode = 11;
+        client.peer_inode = Some(10);
+        let mut v = vec![server, client];
+        attach_unix_peers(&mut v);
+        assert_eq!(v[1].remote, Some(name));
+        assert_eq!(v[0].remote, None, "unnamed peer stays unnamed");
+    }
 }

@@ -1,5 +1,67 @@
-//! Entry point: parse arguments, run, turn errors into messages and exit codes.
+//! Entry point: parse arguments, resolve the config, run, and turn errors into messages and
+//! exit codes (0 ok, 1 the system could not be read, 2 usage). A closed stdout pipe is not an
+//! error: `portwatch | head -1` exits 0 quietly.
 
-fn main() {
-    let _cli = <portwatch::cli::Cli as clap::Parser>::parse();
+use clap::Parser;
+use portwatch::cli::{Cli, Command};
+use portwatch::config::{self, Env};
+use portwatch::error::Error;
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+fn read_env() -> Env {
+    let stdout_tty = io::stdout().is_terminal();
+    let term_width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .filter(|w| *w > 0)
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)));
+    Env {
+        stdout_tty,
+        term_width,
+        portwatch_labels: std::env::var_os("PORTWATCH_LABELS").map(Into::into),
+        xdg_config_home: std::env::var_os("XDG_CONFIG_HOME").map(Into::into),
+        home: std::env::var_os("HOME").map(Into::into),
+    }
+}
+
+fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
+    let env = read_env();
+    match cli.command {
+        None => {
+            let cfg = config::list_config(&cli.list, &cli.global, &env)?;
+            portwatch::cmd::list::run(&cfg, out)
+        }
+        Some(Command::Explain(_)) | Some(Command::Label(_)) => {
+            Err(Error::Usage("not implemented yet".into()))
+        }
+    }
+}
+
+fn is_broken_pipe(e: &Error) -> bool {
+    matches!(e, Error::Io(io) if io.kind() == io::ErrorKind::BrokenPipe)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version print to stdout and exit 0; a closed pipe there is fine too.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let result = run(cli, &mut out).and_then(|()| out.flush().map_err(Error::from));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Don't let a failing flush in BufWriter's drop turn into a second message.
+            std::mem::forget(out);
+            let _ = writeln!(io::stderr(), "portwatch: {e}");
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
+        }
+    }
 }

@@ -154,3 +154,19 @@ pub fn can_see_all_owners() -> bool {
         false
     }
 }
+
+/// Interface name for an index (`%lo` in addresses); `None` when it has none (e.g. it is in
+/// another namespace or gone).
+pub fn iface_name(index: u32) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        nix::net::if_::if_indextoname(index)
+            .ok()
+            .and_then(|c| c.into_string().ok())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = index;
+        None
+    }
+}

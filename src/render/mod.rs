@@ -1,1 +1,39 @@
-//! Renderers: table, JSON, CSV; all write finished rows to a `&mut dyn Write`.
+//! Renderers: table, JSON, CSV. Each takes finished rows and a `&mut dyn Write`, nothing else.
+
+pub mod cells;
+pub mod csv;
+pub mod json;
+pub mod sanitize;
+pub mod table;
+
+/// A column of the socket table, in ss's order plus portwatch's additions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Netid,
+    State,
+    RecvQ,
+    SendQ,
+    Local,
+    Peer,
+    Service,
+    User,
+    Inode,
+    Process,
+}
+
+impl Column {
+    pub fn header(self) -> &'static str {
+        match self {
+            Column::Netid => "Netid",
+            Column::State => "State",
+            Column::RecvQ => "Recv-Q",
+            Column::SendQ => "Send-Q",
+            Column::Local => "Local Address:Port",
+            Column::Peer => "Peer Address:Port",
+            Column::Service => "Service",
+            Column::User => "User",
+            Column::Inode => "Inode",
+            Column::Process => "Process",
+        }
+    }
+}

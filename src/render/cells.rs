@@ -1,0 +1,140 @@
+//! Text of each table/CSV cell: addresses as ss prints them, owners, service annotations.
+//! Untrusted text is escaped here, once, for every text renderer.
+
+use super::sanitize::escape;
+use super::Column;
+use crate::join::Row;
+use crate::model::{Endpoint, Proto, Socket};
+use std::fmt::Write;
+use std::net::IpAddr;
+
+/// Append the display form of one end of a socket to `out`, as ss prints it: `127.0.0.1:22`,
+/// `[::1]:22`, `*:22` for a dual-stack wildcard, `*` for port 0, `%iface` for a bound device;
+/// unix: the name (or `*`) and the inode.
+pub fn endpoint(out: &mut String, row: &Row, local: bool) {
+    let s = &row.sock;
+    let ep = if local { &s.local } else { &s.remote };
+    if s.proto == Proto::Unix {
+        unix_endpoint(out, row, local);
+        return;
+    }
+    match ep {
+        Some(Endpoint::Inet { addr, port }) => {
+            inet_addr(out, s, addr);
+            if local {
+                if let Some(name) = &row.iface {
+                    out.push('%');
+                    out.push_str(&escape(name.as_bytes()));
+                }
+            }
+            out.push(':');
+            if *port == 0 {
+                out.push('*');
+            } else {
+                let _ = write!(out, "{port}");
+            }
+        }
+        Some(Endpoint::Unix(_)) | None => out.push('*'),
+    }
+}
+
+fn inet_addr(out: &mut String, s: &Socket, addr: &IpAddr) {
+    match addr {
+        IpAddr::V4(a) => {
+            let _ = write!(out, "{a}");
+        }
+        // ss prints an unspecified address of a dual-stack socket as `*` (it serves both
+        // families); with v6only unknown (the /proc backend) it stays `[::]`.
+        IpAddr::V6(a) if a.is_unspecified() && s.v6only == Some(false) => out.push('*'),
+        IpAddr::V6(a) => {
+            let _ = write!(out, "[{a}]");
+        }
+    }
+}
+
+fn unix_endpoint(out: &mut String, row: &Row, local: bool) {
+    let s = &row.sock;
+    let (name, inode) = if local {
+        (s.local.as_ref(), Some(s.inode))
+    } else {
+        (s.remote.as_ref(), Some(s.peer_inode.unwrap_or(0)))
+    };
+    match name {
+        Some(Endpoint::Unix(n)) => out.push_str(&escape(&n.display_bytes())),
+        _ => out.push('*'),
+    }
+    if let Some(i) = inode {
+        let _ = write!(out, " {i}");
+    }
+}
+
+/// Owners as `comm(pid=N,fd=N)` joined by `,`; `-` when the scan found none visible.
+pub fn owners(out: &mut String, row: &Row) {
+    match &row.owners {
+        None => {}
+        Some(v) if v.is_empty() => out.push('-'),
+        Some(v) => {
+            for (i, o) in v.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&escape(o.comm.as_bytes()));
+                let _ = write!(out, "(pid={},fd={})", o.pid, o.fd);
+            }
+        }
+    }
+}
+
+/// The Service cell: the name (curated names end in `?`, labels in `*`), or for a port no
+/// layer knows, `unregistered` with its class; a hint from the owner is shown in brackets.
+pub fn service(out: &mut String, row: &Row) {
+    let Some(a) = &row.service else {
+        return;
+    };
+    match &a.service {
+        Some(svc) => out.push_str(&escape(svc.name.as_bytes())),
+        None => {
+            let _ = write!(out, "?{}", a.class.name());
+            if a.ephemeral {
+                out.push_str(",ephemeral");
+            }
+            if let Some(h) = &a.hint {
+                let _ = write!(out, " [{}]", escape(h.as_bytes()));
+            }
+        }
+    }
+}
+
+/// Fill `out` with the text of one cell.
+pub fn cell(out: &mut String, row: &Row, col: Column) {
+    let s = &row.sock;
+    match col {
+        Column::Netid => out.push_str(s.netid()),
+        Column::State => out.push_str(s.state.name()),
+        Column::RecvQ => opt_num(out, s.recv_q.map(u64::from)),
+        Column::SendQ => opt_num(out, s.send_q.map(u64::from)),
+        Column::Local => endpoint(out, row, true),
+        Column::Peer => endpoint(out, row, false),
+        Column::Service => service(out, row),
+        Column::User => match (&row.user, s.uid) {
+            (Some(u), _) => out.push_str(&escape(u.as_bytes())),
+            (None, Some(uid)) => {
+                let _ = write!(out, "{uid}");
+            }
+            (None, None) => out.push('-'),
+        },
+        Column::Inode => {
+            let _ = write!(out, "{}", s.inode);
+        }
+        Column::Process => owners(out, row),
+    }
+}
+
+fn opt_num(out: &mut String, n: Option<u64>) {
+    match n {
+        Some(n) => {
+            let _ = write!(out, "{n}");
+        }
+        None => out.push('-'),
+    }
+}

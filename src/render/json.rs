@@ -1,0 +1,145 @@
+//! The JSON document (schema 1): `{"schema": 1, "sockets": [...], "warnings": [...]}`.
+//! Streamed socket by socket through serde, so any byte in a name stays valid JSON.
+//! Text that is not UTF-8 is given lossily plus an exact `*_hex` twin.
+
+use super::sanitize::hex;
+use crate::join::Row;
+use crate::model::{Endpoint, Owner, Proto, Text, Warning};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Bump when a key changes meaning or disappears; adding keys keeps the number.
+pub const SCHEMA: u32 = 1;
+
+struct Ep<'a>(&'a Endpoint);
+
+impl Serialize for Ep<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Endpoint::Inet { addr, port } => {
+                let mut m = ser.serialize_map(Some(2))?;
+                m.serialize_entry("addr", &addr.to_string())?;
+                m.serialize_entry("port", port)?;
+                m.end()
+            }
+            Endpoint::Unix(n) => {
+                let bytes = n.display_bytes();
+                let mut m = ser.serialize_map(None)?;
+                m.serialize_entry("path", &String::from_utf8_lossy(&bytes))?;
+                if std::str::from_utf8(&bytes).is_err() {
+                    m.serialize_entry("path_hex", &hex(&bytes))?;
+                }
+                m.end()
+            }
+        }
+    }
+}
+
+struct OwnerJ<'a>(&'a Owner);
+
+impl Serialize for OwnerJ<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let o = self.0;
+        let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("pid", &o.pid)?;
+        text_entry(&mut m, "comm", "comm_hex", &o.comm)?;
+        m.serialize_entry("fd", &o.fd)?;
+        m.serialize_entry("uid", &o.uid)?;
+        m.end()
+    }
+}
+
+fn text_entry<M: SerializeMap>(
+    m: &mut M,
+    key: &str,
+    hex_key: &str,
+    t: &Text,
+) -> Result<(), M::Error> {
+    m.serialize_entry(key, &t.to_str_lossy())?;
+    if t.to_str().is_none() {
+        m.serialize_entry(hex_key, &hex(t.as_bytes()))?;
+    }
+    Ok(())
+}
+
+struct SockJ<'a>(&'a Row);
+
+impl Serialize for SockJ<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let s = &r.sock;
+        let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("proto", s.proto.name())?;
+        m.serialize_entry("family", s.family.name())?;
+        m.serialize_entry("type", s.sock_type.name())?;
+        m.serialize_entry("state", s.state.name())?;
+        m.serialize_entry("local", &s.local.as_ref().map(Ep))?;
+        m.serialize_entry("remote", &s.remote.as_ref().map(Ep))?;
+        m.serialize_entry("recv_q", &s.recv_q)?;
+        m.serialize_entry("send_q", &s.send_q)?;
+        m.serialize_entry("inode", &s.inode)?;
+        m.serialize_entry("uid", &s.uid)?;
+        m.serialize_entry("user", &r.user)?;
+        m.serialize_entry("v6only", &s.v6only)?;
+        m.serialize_entry("iface", &r.iface)?;
+        if s.proto == Proto::Unix {
+            m.serialize_entry("peer_inode", &s.peer_inode)?;
+        }
+        m.serialize_entry(
+            "owners",
+            &r.owners
+                .as_ref()
+                .map(|v| v.iter().map(OwnerJ).collect::<Vec<_>>()),
+        )?;
+        let svc = r.service.as_ref().and_then(|a| a.service.as_ref());
+        m.serialize_entry(
+            "service",
+            &svc.map(|n| {
+                serde_json::json!({
+                    "name": n.name,
+                    "source": n.source.name(),
+                    "description": n.description,
+                })
+            }),
+        )?;
+        m.serialize_entry(
+            "port_info",
+            &r.service.as_ref().map(|a| {
+                serde_json::json!({
+                    "port": a.port,
+                    "class": a.class.name(),
+                    "ephemeral": a.ephemeral,
+                    "hint": a.hint,
+                })
+            }),
+        )?;
+        m.end()
+    }
+}
+
+#[derive(Serialize)]
+struct WarnJ<'a> {
+    kind: &'a str,
+    message: &'a str,
+}
+
+/// Write the whole document, one socket per line inside the array (greppable, still one
+/// JSON value).
+pub fn write(rows: &[Row], warnings: &[Warning], out: &mut dyn Write) -> io::Result<()> {
+    write!(out, "{{\"schema\":{SCHEMA},\"sockets\":[")?;
+    for (i, r) in rows.iter().enumerate() {
+        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        serde_json::to_writer(&mut *out, &SockJ(r)).map_err(io::Error::other)?;
+    }
+    out.write_all(b"\n],\"warnings\":")?;
+    let w: Vec<WarnJ> = warnings
+        .iter()
+        .map(|w| WarnJ {
+            kind: w.kind,
+            message: &w.message,
+        })
+        .collect();
+    serde_json::to_writer(&mut *out, &w).map_err(io::Error::other)?;
+    out.write_all(b"}\n")
+}
