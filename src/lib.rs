@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod filter;
 pub mod join;
+pub mod manual;
 pub mod model;
 pub mod platform;
 pub mod registry;
