@@ -1,0 +1,153 @@
+//! Helpers shared by the integration tests: run the real binary, read its JSON, ask `ss`.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::process::Command;
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_portwatch"))
+}
+
+pub fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Run portwatch with `--json`, assert exit 0 and a well-formed schema-1 document.
+pub fn json(args: &[&str]) -> Value {
+    let out = bin()
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("run portwatch");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "portwatch {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("portwatch --json is valid JSON");
+    assert_eq!(doc["schema"], 1);
+    assert!(doc["sockets"].is_array() && doc["warnings"].is_array());
+    doc
+}
+
+/// Run portwatch and return stdout as text (exit 0 asserted).
+pub fn text(args: &[&str]) -> String {
+    let out = bin().args(args).output().expect("run portwatch");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "portwatch {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+pub fn sockets(doc: &Value) -> &Vec<Value> {
+    doc["sockets"].as_array().expect("sockets array")
+}
+
+/// Sockets whose local port is `port` (and proto, when given).
+pub fn by_local_port<'a>(doc: &'a Value, proto: &str, port: u16) -> Vec<&'a Value> {
+    sockets(doc)
+        .iter()
+        .filter(|s| s["proto"] == proto && s["local"]["port"] == port)
+        .collect()
+}
+
+/// The (pid, fd) pairs of a socket's owners.
+pub fn owner_pids(s: &Value) -> Vec<(u64, u64)> {
+    let mut v: Vec<(u64, u64)> = s["owners"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|o| (o["pid"].as_u64().unwrap(), o["fd"].as_u64().unwrap()))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// `ss` must be there; under CI a missing ss is a failure, never a skip.
+pub fn ss(args: &[&str]) -> String {
+    let out = Command::new("ss")
+        .args(args)
+        .output()
+        .expect("ss (iproute2) is required by the live tests: apt-get install iproute2");
+    assert!(out.status.success(), "ss {args:?} failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One row of `ss -H -e -p` output, split into the fields the tests compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsRow {
+    pub state: String,
+    pub recv_q: String,
+    pub send_q: String,
+    pub local: String,
+    pub peer: String,
+    pub inode: Option<u64>,
+    pub pids: Vec<u64>,
+}
+
+/// Parse `ss -H -n -e -p` lines for one protocol (no Netid column).
+pub fn parse_ss(text: &str) -> Vec<SsRow> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let inode = f
+                .iter()
+                .find_map(|w| w.strip_prefix("ino:"))
+                .and_then(|i| i.parse().ok());
+            let mut pids: Vec<u64> = l
+                .match_indices("pid=")
+                .filter_map(|(i, _)| {
+                    l[i + 4..]
+                        .split(|c: char| !c.is_ascii_digit())
+                        .next()
+                        .and_then(|p| p.parse().ok())
+                })
+                .collect();
+            pids.sort();
+            pids.dedup();
+            SsRow {
+                state: f[0].to_string(),
+                recv_q: f[1].to_string(),
+                send_q: f[2].to_string(),
+                local: f[3].to_string(),
+                peer: f[4].to_string(),
+                inode,
+                pids,
+            }
+        })
+        .collect()
+}
+
+/// A child process that holds inherited fds; killed and reaped on drop.
+pub struct Child(pub std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `sleep` with `fd` inherited (the fork-shared socket of a pre-fork server).
+pub fn spawn_holding(fd: std::os::fd::RawFd) -> Child {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new("sleep");
+    cmd.arg("60");
+    // SAFETY: pre_exec runs in the child between fork and exec; fcntl is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    Child(cmd.spawn().expect("spawn sleep"))
+}
