@@ -1,6 +1,22 @@
 //! netlink sock_diag dumps (inet and unix) with the state filter applied by the kernel.
+//!
+//! One `NETLINK_SOCK_DIAG` socket per dump, one request per (family, protocol), replies parsed
+//! into `model::Socket` as each datagram arrives (see `inet` and `unix`; the byte walking and
+//! bounds checks are in `wire`). Hand-rolled rather than netlink-packet-sock-diag: that crate
+//! hides the error code in NLMSG_DONE and allocates per attribute.
+
+mod inet;
+mod unix;
+mod wire;
+
+pub use inet::{parse_inet_msgs, InetTable};
+pub use unix::parse_unix_msgs;
+pub use wire::Progress;
 
 use crate::model::{Family, Proto, Socket, StateSet};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Why a dump produced no table.
 #[derive(Debug, thiserror::Error)]
@@ -15,16 +31,174 @@ pub enum DumpError {
     Malformed(String),
 }
 
-/// Dump TCP or UDP sockets of one family whose state is in `states`.
-pub fn dump_inet(
-    _proto: Proto,
-    _family: Family,
-    _states: StateSet,
-) -> Result<Vec<Socket>, DumpError> {
-    Err(DumpError::Kernel(libc::ENOSYS))
+/// Receive buffer: the kernel fills dump datagrams up to about 32 KiB
+/// (net/netlink/af_netlink.c, netlink_dump), so 64 KiB never truncates one.
+const RECV_BUF: usize = 64 * 1024;
+
+/// Dump TCP, UDP (or raw, via IPPROTO_RAW) sockets of one family whose state is in `states`.
+/// UDP sockets are CLOSE when unconnected (ss's "listening") and ESTABLISHED when connected.
+/// Raw needs CONFIG_INET_RAW_DIAG; without it this returns `DumpError::Kernel(ENOENT)`.
+pub fn dump_inet(proto: Proto, family: Family, states: StateSet) -> Result<Vec<Socket>, DumpError> {
+    if matches!(proto, Proto::Unix) || matches!(family, Family::Unix) {
+        return Err(DumpError::Kernel(libc::EINVAL));
+    }
+    let t = InetTable { proto, family };
+    let req = inet::request(t, states);
+    dump(&req, |buf, seq, out| parse_inet_msgs(buf, seq, t, out))
 }
 
 /// Dump unix sockets whose state is in `states`, with names, peers and queue lengths.
-pub fn dump_unix(_states: StateSet) -> Result<Vec<Socket>, DumpError> {
-    Err(DumpError::Kernel(libc::ENOSYS))
+pub fn dump_unix(states: StateSet) -> Result<Vec<Socket>, DumpError> {
+    let req = unix::request(states);
+    dump(&req, parse_unix_msgs)
+}
+
+type Parser<'a> = dyn FnMut(&[u8], u32, &mut Vec<Socket>) -> Result<Progress, DumpError> + 'a;
+
+/// Run a dump, once more if it was disturbed: the receive queue overflowed (ENOBUFS), a
+/// signal interrupted it, or the kernel flagged NLM_F_DUMP_INTR because the table changed
+/// mid-dump (netlink(7)). A second interrupted dump is kept: it is as good as ss's.
+fn dump(
+    req: &[u8],
+    mut parse: impl FnMut(&[u8], u32, &mut Vec<Socket>) -> Result<Progress, DumpError>,
+) -> Result<Vec<Socket>, DumpError> {
+    let mut buf = vec![0u8; RECV_BUF];
+    let mut retried = false;
+    loop {
+        match dump_once(req, &mut buf, &mut parse) {
+            Ok((socks, interrupted)) if interrupted && !retried => drop(socks),
+            Ok((socks, _)) => return Ok(socks),
+            Err(e) if is_transient(&e) && !retried => {}
+            Err(e) => return Err(e),
+        }
+        retried = true;
+    }
+}
+
+fn is_transient(e: &DumpError) -> bool {
+    let code = match e {
+        DumpError::Kernel(c) => Some(*c),
+        DumpError::Io(e) => e.raw_os_error(),
+        DumpError::Malformed(_) => None,
+    };
+    matches!(code, Some(libc::ENOBUFS | libc::EINTR))
+}
+
+fn dump_once(
+    req: &[u8],
+    buf: &mut [u8],
+    parse: &mut Parser<'_>,
+) -> Result<(Vec<Socket>, bool), DumpError> {
+    static SEQ: AtomicU32 = AtomicU32::new(1);
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    let sock = open()?;
+    send(&sock, seq, req)?;
+    let mut out = Vec::new();
+    let mut interrupted = false;
+    loop {
+        let n = recv(&sock, buf)?;
+        let data = buf.get(..n).unwrap_or_default();
+        let p = parse(data, seq, &mut out)?;
+        interrupted |= p.interrupted;
+        if p.done {
+            return Ok((out, interrupted));
+        }
+        if n == 0 {
+            return Err(DumpError::Malformed("dump ended without NLMSG_DONE".into()));
+        }
+    }
+}
+
+fn open() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall; the returned descriptor is checked and owned below.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_SOCK_DIAG,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh descriptor nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn kernel_addr() -> libc::sockaddr_nl {
+    // SAFETY: sockaddr_nl is plain data; all-zero is valid (pid 0 = the kernel).
+    let mut a: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    a.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    a
+}
+
+fn send(sock: &OwnedFd, seq: u32, payload: &[u8]) -> io::Result<()> {
+    let len = wire::NLMSG_HDRLEN + payload.len();
+    let mut msg = Vec::with_capacity(len);
+    msg.extend_from_slice(&(len as u32).to_ne_bytes());
+    msg.extend_from_slice(&wire::SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    msg.extend_from_slice(&(wire::NLM_F_REQUEST | wire::NLM_F_DUMP).to_ne_bytes());
+    msg.extend_from_slice(&seq.to_ne_bytes());
+    msg.extend_from_slice(&0u32.to_ne_bytes());
+    msg.extend_from_slice(payload);
+    let addr = kernel_addr();
+    loop {
+        // SAFETY: msg and addr outlive the call; the lengths are theirs.
+        let n = unsafe {
+            libc::sendto(
+                sock.as_raw_fd(),
+                msg.as_ptr().cast(),
+                msg.len(),
+                0,
+                (&addr as *const libc::sockaddr_nl).cast(),
+                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        if n >= 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Receive one datagram from the kernel. MSG_TRUNC makes the kernel report the full length,
+/// so a datagram larger than `buf` is an error rather than silently cut; datagrams from any
+/// other sender than the kernel (port id 0) are dropped.
+fn recv(sock: &OwnedFd, buf: &mut [u8]) -> Result<usize, DumpError> {
+    loop {
+        let mut from = kernel_addr();
+        let mut from_len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+        // SAFETY: buf, from and from_len are valid for writes of the lengths passed.
+        let n = unsafe {
+            libc::recvfrom(
+                sock.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_TRUNC,
+                (&mut from as *mut libc::sockaddr_nl).cast(),
+                &mut from_len,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e.into());
+        }
+        let n = n as usize;
+        if from.nl_pid != 0 {
+            continue;
+        }
+        if n > buf.len() {
+            return Err(DumpError::Malformed(format!(
+                "datagram of {n} bytes exceeds the {} byte buffer",
+                buf.len()
+            )));
+        }
+        return Ok(n);
+    }
 }
