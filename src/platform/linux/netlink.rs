@@ -34,6 +34,7 @@ pub enum DumpError {
 /// Receive buffer: the kernel fills dump datagrams up to about 32 KiB
 /// (net/netlink/af_netlink.c, netlink_dump), so 64 KiB never truncates one.
 const RECV_BUF: usize = 64 * 1024;
+const RECV_TIMEOUT_SECS: libc::time_t = 10;
 
 /// Dump TCP, UDP (or raw, via IPPROTO_RAW) sockets of one family whose state is in `states`.
 /// UDP sockets are CLOSE when unconnected (ss's "listening") and ESTABLISHED when connected.
@@ -122,7 +123,27 @@ fn open() -> io::Result<OwnedFd> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: fd is a fresh descriptor nobody else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    // The kernel builds each reply chunk inside our recvmsg (netlink_dump), so a dump never
+    // waits on anything; the timeout only guards against a reply that never comes.
+    let timeout = libc::timeval {
+        tv_sec: RECV_TIMEOUT_SECS,
+        tv_usec: 0,
+    };
+    // SAFETY: timeout outlives the call and the length is its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&timeout as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(sock)
 }
 
 fn kernel_addr() -> libc::sockaddr_nl {
@@ -200,5 +221,65 @@ fn recv(sock: &OwnedFd, buf: &mut [u8]) -> Result<usize, DumpError> {
             )));
         }
         return Ok(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const TCP4: InetTable = InetTable {
+        proto: Proto::Tcp,
+        family: Family::Ipv4,
+    };
+
+    /// A plausible datagram: a header claiming the right type and sequence over random bytes,
+    /// so the fuzzing reaches the message and attribute parsers, not just the header check.
+    fn framed(body: &[u8], claimed_len: u32) -> Vec<u8> {
+        let mut v = claimed_len.to_ne_bytes().to_vec();
+        v.extend_from_slice(&20u16.to_ne_bytes());
+        v.extend_from_slice(&2u16.to_ne_bytes());
+        v.extend_from_slice(&1u32.to_ne_bytes());
+        v.extend_from_slice(&0u32.to_ne_bytes());
+        v.extend_from_slice(body);
+        v
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(buf in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let mut out = Vec::new();
+            let _ = parse_inet_msgs(&buf, 1, TCP4, &mut out);
+            let _ = parse_unix_msgs(&buf, 1, &mut out);
+        }
+
+        #[test]
+        fn random_bodies_never_panic(
+            body in proptest::collection::vec(any::<u8>(), 0..400),
+            slack in 0u32..64,
+        ) {
+            let claimed = (16 + body.len() as u32).saturating_sub(slack);
+            let buf = framed(&body, claimed);
+            let mut out = Vec::new();
+            let _ = parse_inet_msgs(&buf, 1, TCP4, &mut out);
+            let _ = parse_unix_msgs(&buf, 1, &mut out);
+        }
+    }
+
+    #[test]
+    fn transient_errors_are_retried_others_not() {
+        assert!(is_transient(&DumpError::Kernel(libc::ENOBUFS)));
+        assert!(is_transient(&DumpError::Io(io::Error::from_raw_os_error(
+            libc::EINTR
+        ))));
+        assert!(!is_transient(&DumpError::Kernel(libc::ENOENT)));
+        assert!(!is_transient(&DumpError::Malformed(String::new())));
+    }
+
+    #[test]
+    fn unix_family_is_not_an_inet_dump() {
+        let r = dump_inet(Proto::Unix, Family::Unix, StateSet::ALL);
+        assert!(matches!(r, Err(DumpError::Kernel(libc::EINVAL))));
     }
 }
