@@ -10,6 +10,7 @@ use portwatch::model::{Endpoint, Family, Proto, SockType, Socket, State, StateSe
 use portwatch::platform::linux::netlink::{dump_inet, dump_unix, DumpError};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 
 fn inode(fd: impl AsFd) -> u64 {
@@ -162,9 +163,12 @@ fn udp_bound_sockets_are_close_and_connected_are_estab() {
 }
 
 #[test]
-fn unix_listener_path_with_space_and_queues() {
+fn unix_listener_odd_path_and_queues() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("port watch\tsock");
+    // A space, a newline and a byte that is not UTF-8: names are raw bytes.
+    let path = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"port watch\n\xff.sock"));
     let fd = nsock::socket(
         AddressFamily::Unix,
         NixType::Stream,

@@ -56,17 +56,25 @@ pub fn dump_unix(states: StateSet) -> Result<Vec<Socket>, DumpError> {
 
 type Parser<'a> = dyn FnMut(&[u8], u32, &mut Vec<Socket>) -> Result<Progress, DumpError> + 'a;
 
-/// Run a dump, once more if it was disturbed: the receive queue overflowed (ENOBUFS), a
-/// signal interrupted it, or the kernel flagged NLM_F_DUMP_INTR because the table changed
-/// mid-dump (netlink(7)). A second interrupted dump is kept: it is as good as ss's.
+/// Run a dump, with the retry policy of `with_retry`.
 fn dump(
     req: &[u8],
     mut parse: impl FnMut(&[u8], u32, &mut Vec<Socket>) -> Result<Progress, DumpError>,
 ) -> Result<Vec<Socket>, DumpError> {
     let mut buf = vec![0u8; RECV_BUF];
+    with_retry(|| dump_once(req, &mut buf, &mut parse))
+}
+
+/// Run `attempt` (sockets, interrupted?) once more if it was disturbed: the receive queue
+/// overflowed (ENOBUFS), a signal interrupted it, or the kernel flagged NLM_F_DUMP_INTR
+/// because the table changed mid-dump (netlink(7)). A second interrupted dump is kept: it
+/// is as good as what ss prints, which ignores the flag.
+fn with_retry(
+    mut attempt: impl FnMut() -> Result<(Vec<Socket>, bool), DumpError>,
+) -> Result<Vec<Socket>, DumpError> {
     let mut retried = false;
     loop {
-        match dump_once(req, &mut buf, &mut parse) {
+        match attempt() {
             Ok((socks, interrupted)) if interrupted && !retried => drop(socks),
             Ok((socks, _)) => return Ok(socks),
             Err(e) if is_transient(&e) && !retried => {}
@@ -265,6 +273,65 @@ mod tests {
             let _ = parse_inet_msgs(&buf, 1, TCP4, &mut out);
             let _ = parse_unix_msgs(&buf, 1, &mut out);
         }
+    }
+
+    /// Feed `with_retry` a script of attempt outcomes; returns (result, attempts made).
+    fn scripted(
+        mut script: Vec<Result<(usize, bool), DumpError>>,
+    ) -> (Result<usize, DumpError>, usize) {
+        script.reverse();
+        let mut calls = 0;
+        let r = with_retry(|| {
+            calls += 1;
+            script
+                .pop()
+                .expect("no more attempts scripted")
+                .map(|(n, intr)| ((0..n).map(|_| stub_socket()).collect(), intr))
+        });
+        (r.map(|v| v.len()), calls)
+    }
+
+    fn stub_socket() -> Socket {
+        Socket {
+            proto: Proto::Unix,
+            family: Family::Unix,
+            sock_type: crate::model::SockType::Stream,
+            state: crate::model::State::LISTEN,
+            local: None,
+            remote: None,
+            recv_q: None,
+            send_q: None,
+            inode: 1,
+            uid: None,
+            v6only: None,
+            peer_inode: None,
+            iface: None,
+            netns: None,
+            cgroup: None,
+        }
+    }
+
+    #[test]
+    fn retry_policy() {
+        let (r, n) = scripted(vec![Ok((1, true)), Ok((2, false))]);
+        assert_eq!((r.unwrap(), n), (2, 2), "interrupted dump is redone");
+        let (r, n) = scripted(vec![Ok((1, true)), Ok((3, true))]);
+        assert_eq!((r.unwrap(), n), (3, 2), "second interrupted dump is kept");
+        let (r, n) = scripted(vec![Err(DumpError::Kernel(libc::ENOBUFS)), Ok((4, false))]);
+        assert_eq!((r.unwrap(), n), (4, 2), "ENOBUFS is retried");
+        let (r, n) = scripted(vec![
+            Err(DumpError::Io(io::Error::from_raw_os_error(libc::ENOBUFS))),
+            Err(DumpError::Kernel(libc::EINTR)),
+        ]);
+        assert!(
+            matches!(r, Err(DumpError::Kernel(libc::EINTR))) && n == 2,
+            "retried once only"
+        );
+        let (r, n) = scripted(vec![Err(DumpError::Kernel(libc::ENOENT))]);
+        assert!(
+            matches!(r, Err(DumpError::Kernel(libc::ENOENT))) && n == 1,
+            "ENOENT is final"
+        );
     }
 
     #[test]
