@@ -2,8 +2,9 @@
 //!
 //! One `NETLINK_SOCK_DIAG` socket per dump, one request per (family, protocol), replies parsed
 //! into `model::Socket` as each datagram arrives (see `inet` and `unix`; the byte walking and
-//! bounds checks are in `wire`). Hand-rolled rather than netlink-packet-sock-diag: that crate
-//! hides the error code in NLMSG_DONE and allocates per attribute.
+//! bounds checks are in `wire`). Hand-rolled rather than netlink-packet-sock-diag: the wire
+//! format is small and fixed, this parser allocates nothing per inet socket (only unix names),
+//! and the DONE/ERROR codes are checked in one visible place instead of per caller.
 
 mod inet;
 mod unix;
@@ -38,7 +39,10 @@ const RECV_TIMEOUT_SECS: libc::time_t = 10;
 
 /// Dump TCP, UDP (or raw, via IPPROTO_RAW) sockets of one family whose state is in `states`.
 /// UDP sockets are CLOSE when unconnected (ss's "listening") and ESTABLISHED when connected.
-/// Raw needs CONFIG_INET_RAW_DIAG; without it this returns `DumpError::Kernel(ENOENT)`.
+/// Raw needs CONFIG_INET_RAW_DIAG; without it this returns `DumpError::Kernel(ENOENT)`, and
+/// with it the kernel ignores `states` (raw_diag_dump), so callers filter raw results again.
+/// `Proto::Unix` or `Family::Unix` is a caller error: `DumpError::Kernel(EINVAL)` without
+/// asking the kernel.
 pub fn dump_inet(proto: Proto, family: Family, states: StateSet) -> Result<Vec<Socket>, DumpError> {
     if matches!(proto, Proto::Unix) || matches!(family, Family::Unix) {
         return Err(DumpError::Kernel(libc::EINVAL));
