@@ -1,6 +1,10 @@
 //! Service names for ports: user labels > extra services files > /etc/services > embedded IANA
 //! > curated list; plus port classes and the ephemeral range.
 
+#[cfg(test)]
+mod gen;
+pub mod iana;
+
 use std::path::PathBuf;
 
 /// Where a service name came from, highest precedence first.
