@@ -67,6 +67,9 @@ pub struct OwnerInfo {
     pub pid: u32,
     /// Command name, invalid UTF-8 replaced (JSON escapes control characters itself).
     pub comm: String,
+    /// The exact bytes, for the text renderer's escaping.
+    #[serde(skip)]
+    pub comm_bytes: Vec<u8>,
     pub fd: u32,
 }
 
@@ -177,6 +180,7 @@ fn usage(row: &Row, port: u16, proto: Option<&str>) -> Option<Usage> {
                 .map(|o| OwnerInfo {
                     pid: o.pid,
                     comm: o.comm.to_str_lossy().into_owned(),
+                    comm_bytes: o.comm.as_bytes().to_vec(),
                     fd: o.fd,
                 })
                 .collect()
@@ -301,7 +305,7 @@ pub fn write_text(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
                 Some(os) if os.is_empty() => "owner not visible".to_string(),
                 Some(os) => os
                     .iter()
-                    .map(|o| format!("{}({})", esc(&o.comm), o.pid))
+                    .map(|o| format!("{}({})", escape(&o.comm_bytes), o.pid))
                     .collect::<Vec<_>>()
                     .join(","),
             };

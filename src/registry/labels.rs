@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Longest accepted label name, in bytes.
 pub const MAX_NAME_LEN: usize = 64;
@@ -303,8 +304,10 @@ impl LabelStore {
     }
 
     fn write_atomically(&self, dir: &Path, bytes: &[u8]) -> Result<()> {
-        // Unique per process; under the lock only one writer uses it at a time anyway.
-        let tmp = with_suffix(&self.path, &format!(".tmp.{}", std::process::id()));
+        // Unique per process and call, so even an unlocked writer (non-Linux) never shares it.
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+        let tmp = with_suffix(&self.path, &format!(".tmp.{}.{seq}", std::process::id()));
         let write = || -> io::Result<()> {
             let mut f = std::fs::File::create(&tmp)?;
             if let Ok(meta) = std::fs::metadata(&self.path) {
