@@ -123,7 +123,22 @@ fn plaintext_facts_and_protocol_filter() {
         t.contains("unknown"),
         "unknown ephemeral range is said: {t}"
     );
-    assert!(explain(&reg, 22, Some("tcp"), None, &[]).facts.is_empty());
+    let ssh = explain(&reg, 22, Some("tcp"), None, &[]);
+    assert!(
+        ssh.facts.iter().all(|f| f.kind != "plaintext"),
+        "{:?}",
+        ssh.facts
+    );
+    // Well-known ports say what binding them takes; the range notes follow the class.
+    assert!(ssh
+        .facts
+        .iter()
+        .any(|f| f.text.contains("CAP_NET_BIND_SERVICE")));
+    let high = explain(&reg, 8080, Some("tcp"), Some((32768, 60999)), &[]);
+    assert!(high
+        .facts
+        .iter()
+        .all(|f| !f.text.contains("CAP_NET_BIND_SERVICE")));
 }
 
 #[test]
@@ -136,6 +151,11 @@ fn an_unknown_port_is_still_explained() {
     assert!(t.contains("none"), "{t}");
     assert!(t.contains("dynamic"), "{t}");
     assert!(t.contains("ephemeral:  yes"), "{t}");
+    assert!(
+        e.facts.iter().any(|f| f.text.starts_with("ephemeral")),
+        "{:?}",
+        e.facts
+    );
 }
 
 #[test]

@@ -38,7 +38,7 @@ fn remote_port(s: &Socket) -> Option<u16> {
 }
 
 /// Whether `port` lies in the ephemeral range.
-pub fn in_range(port: u16, range: Option<(u16, u16)>) -> bool {
+pub fn in_ephemeral_range(port: u16, range: Option<(u16, u16)>) -> bool {
     range.is_some_and(|(lo, hi)| lo <= port && port <= hi)
 }
 
@@ -68,7 +68,8 @@ impl Registry {
             None => true,
             Some(r) => {
                 ctx.listening.contains(&(sock.proto, local))
-                    || (!in_range(local, ctx.ephemeral) && in_range(r, ctx.ephemeral))
+                    || (!in_ephemeral_range(local, ctx.ephemeral)
+                        && in_ephemeral_range(r, ctx.ephemeral))
             }
         };
         let port = match (local_is_server, remote) {
@@ -86,7 +87,7 @@ impl Registry {
             port,
             service,
             class: PortClass::of(port),
-            ephemeral: in_range(port, ctx.ephemeral),
+            ephemeral: in_ephemeral_range(port, ctx.ephemeral),
             hint,
         })
     }

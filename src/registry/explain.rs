@@ -2,7 +2,7 @@
 //! --json) and as text. The data is built from the registry and rows the caller read; the
 //! text renderer escapes everything that came from files or processes.
 
-use super::annotate::in_range;
+use super::annotate::in_ephemeral_range;
 use super::facts::{self, Fact};
 use super::iana::PROTOS;
 use super::{PortClass, Registry};
@@ -138,12 +138,35 @@ pub fn explain(
             PortClass::Registered => "1024-49151",
             PortClass::Dynamic => "49152-65535",
         },
-        ephemeral: ephemeral.map(|r| in_range(port, Some(r))),
+        ephemeral: ephemeral.map(|r| in_ephemeral_range(port, Some(r))),
         ephemeral_range: ephemeral.map(|(lo, hi)| [lo, hi]),
         names,
-        facts: facts::facts(port, proto),
+        facts: class_notes(class, ephemeral.map(|r| in_ephemeral_range(port, Some(r))))
+            .into_iter()
+            .chain(facts::facts(port, proto))
+            .collect(),
         users: rows.iter().filter_map(|r| usage(r, port, proto)).collect(),
     }
+}
+
+/// What the port's range means on this host.
+fn class_notes(class: PortClass, ephemeral: Option<bool>) -> Vec<Fact> {
+    let mut notes = Vec::new();
+    if class == PortClass::WellKnown {
+        notes.push(Fact {
+            kind: "note",
+            text: "well-known port: binding it needs root or CAP_NET_BIND_SERVICE (unless \
+                   net.ipv4.ip_unprivileged_port_start is lowered)",
+        });
+    }
+    if ephemeral == Some(true) {
+        notes.push(Fact {
+            kind: "note",
+            text: "ephemeral: the kernel hands ports in this range to outgoing connections, so \
+                   a socket here is usually a client's end and the number changes each time",
+        });
+    }
+    notes
 }
 
 fn usage(row: &Row, port: u16, proto: Option<&str>) -> Option<Usage> {

@@ -43,6 +43,16 @@ pub struct Label {
     pub line: usize,
 }
 
+impl Label {
+    /// The label as a line of the labels file.
+    pub fn to_line(&self) -> String {
+        match &self.description {
+            Some(d) => format!("{}/{}\t{}\t{d}", self.port, self.proto, self.name),
+            None => format!("{}/{}\t{}", self.port, self.proto, self.name),
+        }
+    }
+}
+
 /// The labels file, resolved with `default_labels_path`.
 #[derive(Debug, Clone)]
 pub struct LabelStore {
@@ -211,11 +221,14 @@ impl LabelStore {
         if let Some(d) = desc {
             validate_description(d).map_err(usage)?;
         }
-        let mut new_line = format!("{port}/{proto}\t{name}");
-        if let Some(d) = desc {
-            new_line.push('\t');
-            new_line.push_str(d);
+        let new_line = Label {
+            port,
+            proto,
+            name: name.to_string(),
+            description: desc.map(str::to_string),
+            line: 0,
         }
+        .to_line();
         self.update(|text, labels| {
             let old = labels.iter().find(|l| (l.port, l.proto) == (port, proto));
             let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
