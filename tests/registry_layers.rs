@@ -117,7 +117,18 @@ fn names_lists_every_layer_and_marks_the_shown_one() {
         .collect();
     assert_eq!(got[0], ("tcp", "extra-9999", Source::ServicesFile, true));
     assert_eq!(got[1], ("tcp", "etc-only", Source::EtcServices, false));
-    assert_eq!(got[2], ("udp", "etc-udp", Source::EtcServices, true));
+    // Grouped by protocol: every tcp name before the udp ones, highest layer first in each.
+    let first_udp = got.iter().position(|g| g.0 == "udp").unwrap();
+    assert!(got[first_udp..].iter().all(|g| g.0 == "udp"), "{got:?}");
+    assert_eq!(
+        got[first_udp],
+        ("udp", "etc-udp", Source::EtcServices, true)
+    );
+    assert_eq!(
+        got.iter().filter(|g| g.3).count(),
+        2,
+        "one shown name per protocol"
+    );
     assert_eq!(names[1].aliases, vec!["etc-alias".to_string()]);
     // Only the udp ones when asked for udp.
     assert!(reg

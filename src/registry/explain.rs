@@ -293,30 +293,34 @@ pub fn write_text(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
             "  names:      none: no label, services file, IANA or curated entry names this port"
         )?;
     } else {
-        writeln!(out, "  names:")?;
+        writeln!(out, "  names (* = shown in the Service column):")?;
+        let width = e.names.iter().map(|n| esc(&n.name).chars().count()).max();
         for n in &e.names {
-            let mut line = format!("    {}/{:<4}  {}", e.port, n.proto, esc(&n.name));
+            let spec = format!("{}/{}", e.port, n.proto);
+            let mut line = format!(
+                "  {} {spec:<10} {:<w$}",
+                if n.primary { '*' } else { ' ' },
+                esc(&n.name),
+                w = width.unwrap_or(0)
+            );
             if let Some(d) = &n.description {
-                line.push_str(" - ");
+                line.push_str("  ");
                 line.push_str(&esc(d));
             }
             line.push_str(&format!("  [{}", n.source));
             if let Some(o) = &n.origin {
-                line.push_str(": ");
+                line.push(' ');
                 line.push_str(&esc(o));
             }
-            line.push(']');
             if !n.aliases.is_empty() {
-                line.push_str(&format!(" aliases: {}", esc(&n.aliases.join(" "))));
+                line.push_str(&format!("; aliases: {}", esc(&n.aliases.join(" "))));
             }
-            if n.primary {
-                line.push_str(" (shown)");
-            }
+            line.push(']');
             writeln!(out, "{line}")?;
         }
     }
     for f in &e.facts {
-        writeln!(out, "  {}:  {}", f.kind, f.text)?;
+        writeln!(out, "  {:<11} {}", format!("{}:", f.kind), f.text)?;
     }
     if e.users.is_empty() {
         writeln!(out, "  in use:     no socket on this host uses it now")?;

@@ -231,7 +231,8 @@ impl Registry {
         iana::port_by_name(name, proto).or_else(|| curated::port_by_name(name, proto))
     }
 
-    /// Every name of `port` in every layer, over `proto` or all protocols, highest layer first.
+    /// Every name of `port` in every layer, over `proto` or all protocols: grouped by protocol,
+    /// highest layer first within one.
     pub fn names(&self, port: u16, proto: Option<&str>) -> Vec<NameRecord> {
         let wanted = |p: &str| proto.is_none_or(|q| q == p);
         let mut out: Vec<NameRecord> = Vec::new();
@@ -279,6 +280,8 @@ impl Registry {
             };
             push(e.1, service, Vec::new());
         }
+        // Group by protocol (tcp, udp, sctp, dccp); the stable sort keeps layer order inside.
+        out.sort_by_key(|r| iana::proto_code(r.proto));
         out
     }
 }
