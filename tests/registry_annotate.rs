@@ -272,3 +272,35 @@ fn ephemeral_detection_from_a_fixture_range() {
             .ephemeral
     );
 }
+
+#[test]
+fn json_shows_the_source_of_every_name() {
+    let reg = Registry::builtin();
+    let empty = HashSet::new();
+    let ctx = AnnotateCtx {
+        ephemeral: EPH,
+        listening: &empty,
+        owners: None,
+    };
+    let a = reg
+        .annotate(
+            &sock(Proto::Tcp, State::ESTABLISHED, 51234, Some(443)),
+            &ctx,
+        )
+        .unwrap();
+    let v = serde_json::to_value(&a).unwrap();
+    assert_eq!(v["port"], 443);
+    assert_eq!(v["service"]["name"], "https");
+    assert_eq!(v["service"]["source"], "iana");
+    assert_eq!(v["class"], "well-known");
+    assert_eq!(v["ephemeral"], false);
+    let a = reg
+        .annotate(&sock(Proto::Udp, State::CLOSE, 50001, None), &ctx)
+        .unwrap();
+    let v = serde_json::to_value(&a).unwrap();
+    assert!(v["service"].is_null());
+    assert_eq!(
+        (v["class"].as_str(), v["ephemeral"].as_bool()),
+        (Some("dynamic"), Some(true))
+    );
+}

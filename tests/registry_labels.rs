@@ -250,3 +250,23 @@ fn port_specs() {
     assert!(labels::parse_port_proto("http/tcp", None).is_err());
     assert!(labels::parse_port_proto("1/icmp", None).is_err());
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_labels_file_stays_a_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("dotfiles-labels");
+    std::fs::write(&real, "1/tcp one\n").unwrap();
+    let link = dir.path().join("labels");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let store = LabelStore::open(&link);
+    store.set(2, "tcp", "two", None).unwrap();
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&real)
+        .unwrap()
+        .contains("2/tcp\ttwo"));
+    assert_eq!(store.list().unwrap().len(), 2);
+}

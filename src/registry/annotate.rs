@@ -44,7 +44,7 @@ pub fn in_ephemeral_range(port: u16, range: Option<(u16, u16)>) -> bool {
 
 impl Registry {
     /// The annotation of one socket; `None` for unix and raw sockets (a raw socket's "port" is
-    /// an IP protocol number, not a service port) and sockets without a local port.
+    /// an IP protocol number, not a service port) and sockets not bound to a port.
     ///
     /// Which port names the service (the server side):
     /// 1. the local port, when this host has a listener on it (same protocol): we serve it;
@@ -76,6 +76,10 @@ impl Registry {
             (false, Some(r)) => r,
             _ => local,
         };
+        if port == 0 {
+            // Not bound to any port yet: nothing to name.
+            return None;
+        }
         let service = self.lookup(port, proto);
         // A hint from the owner only for an unnamed port the owner itself holds: for a client
         // socket the owner is the client, not whatever serves the remote port.

@@ -234,7 +234,7 @@ impl LabelStore {
             let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
             match old {
                 Some(l) => {
-                    if let Some(slot) = lines.get_mut(l.line - 1) {
+                    if let Some(slot) = lines.get_mut(l.line.saturating_sub(1)) {
                         *slot = new_line.clone();
                     }
                 }
@@ -312,34 +312,44 @@ impl LabelStore {
         let Some(lines) = lines else { return Ok(old) };
         let mut out = lines.join("\n");
         out.push('\n');
-        self.write_atomically(&dir, out.as_bytes())?;
+        // A labels file kept in a dotfiles repo is often a symlink: replace its target, not
+        // the link (rename(2) would swap the link for a plain file).
+        let is_link = std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_symlink());
+        let target = if is_link {
+            std::fs::canonicalize(&self.path).map_err(|e| io_err(&self.path, e))?
+        } else {
+            self.path.clone()
+        };
+        write_atomically(&target, out.as_bytes())?;
         Ok(old)
     }
+}
 
-    fn write_atomically(&self, dir: &Path, bytes: &[u8]) -> Result<()> {
-        // Unique per process and call, so even an unlocked writer (non-Linux) never shares it.
-        static SEQ: AtomicU64 = AtomicU64::new(0);
-        let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-        let tmp = with_suffix(&self.path, &format!(".tmp.{}.{seq}", std::process::id()));
-        let write = || -> io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            if let Ok(meta) = std::fs::metadata(&self.path) {
-                f.set_permissions(meta.permissions())?;
-            }
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)?;
-            // Make the rename durable (rename(2) + fsync of the directory); best effort.
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
-            Ok(())
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io_err(&self.path, e)
-        })
-    }
+/// Replace `target` with `bytes` through a temp file in the same directory and rename(2),
+/// so readers see the old or the new file, never a partial one.
+fn write_atomically(target: &Path, bytes: &[u8]) -> Result<()> {
+    // Unique per process and call, so even an unlocked writer (non-Linux) never shares it.
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    let tmp = with_suffix(target, &format!(".tmp.{}.{seq}", std::process::id()));
+    let write = || -> io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        if let Ok(meta) = std::fs::metadata(target) {
+            f.set_permissions(meta.permissions())?;
+        }
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, target)?;
+        // Make the rename durable (rename(2) + fsync of the directory); best effort.
+        if let Some(d) = target.parent().and_then(|d| std::fs::File::open(d).ok()) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io_err(target, e)
+    })
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
