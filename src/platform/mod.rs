@@ -1,6 +1,7 @@
 //! The only place that reads the OS: socket tables, owners, user names, the ephemeral range.
 //! Every backend produces the same `model::Snapshot`; `#[cfg(target_os)]` lives here only.
 
+pub mod filelock;
 #[cfg(target_os = "linux")]
 pub mod linux;
 pub mod portable;
