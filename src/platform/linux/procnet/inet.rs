@@ -65,6 +65,10 @@ fn parse_line(
     next("timeout")?;
     let inode = next("inode")?;
     let inode = dec_u64(inode).ok_or_else(|| format!("bad inode {}", shown(inode)))?;
+    // Every row format (full, TIME-WAIT and request sockets alike) goes on with the socket's
+    // refcount and address: a line ending at the inode may have been cut inside it.
+    next("refcount")?;
+    next("socket pointer")?;
 
     if !states.contains(state) {
         return Ok(None);

@@ -322,3 +322,33 @@ fn missing_tables() {
     read_table(root, Proto::Tcp, Family::Ipv4, StateSet::ALL, &mut snap);
     assert_eq!(snap.sockets.len(), 5);
 }
+
+proptest::proptest! {
+    /// Garbage never panics and never produces a socket out of a line that was reported bad.
+    #[test]
+    fn parsers_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+        for (proto, family) in [(Proto::Tcp, Family::Ipv4), (Proto::Udp, Family::Ipv6)] {
+            let p = parse_inet_bytes(&bytes, proto, family, StateSet(u32::MAX));
+            let lines = bytes.split(|&b| b == b'\n').count();
+            proptest::prop_assert!(p.sockets.len() + p.bad_lines.len() <= lines);
+        }
+        let p = parse_unix_bytes(&bytes, StateSet(u32::MAX));
+        proptest::prop_assert!(p.bad_lines.iter().all(|(n, _)| *n >= 1));
+    }
+
+    /// Cutting a good row anywhere gives either the same socket (the cut only dropped
+    /// trailing columns) or a reported bad line, never a different socket.
+    #[test]
+    fn truncated_rows_are_reported(cut in 0usize..150) {
+        let t = text("proc-basic", "net/tcp");
+        let row = t.lines().nth(1).unwrap_or_default();
+        let cut_row = row.get(..cut.min(row.len())).unwrap_or_default();
+        let full = parse_inet(row, Proto::Tcp, Family::Ipv4, StateSet::ALL);
+        let p = parse_inet(cut_row, Proto::Tcp, Family::Ipv4, StateSet::ALL);
+        if let Some(s) = p.sockets.first() {
+            proptest::prop_assert_eq!(Some(s), full.sockets.first());
+        } else if !cut_row.trim().is_empty() {
+            proptest::prop_assert_eq!(p.bad_lines.len(), 1);
+        }
+    }
+}
