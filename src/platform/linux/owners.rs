@@ -87,7 +87,15 @@ pub fn scan(proc_root: &Path, wanted: Wanted<'_>) -> OwnerMap {
         .min(pids.len())
         .max(1);
     let results: Vec<Found> = std::thread::scope(|s| {
-        let handles: Vec<_> = (1..threads).map(|_| s.spawn(|| job.run())).collect();
+        // A thread that cannot be created (thread limit) just means fewer workers.
+        let handles: Vec<_> = (1..threads)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("owner-scan".into())
+                    .spawn_scoped(s, || job.run())
+                    .ok()
+            })
+            .collect();
         let mut all = vec![job.run()];
         // A worker that panicked lost only its own processes; never take the scan down.
         all.extend(handles.into_iter().filter_map(|h| h.join().ok()));
