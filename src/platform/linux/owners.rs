@@ -203,7 +203,7 @@ impl Job<'_> {
             match self.scan_fds(pid, &mut hits) {
                 Ok(()) => {}
                 Err(Errno::EACCES | Errno::EPERM) => {
-                    if pid != self.own_pid && self.exists(pid) {
+                    if pid != self.own_pid && self.exists(pid) && !self.kernel_thread(pid) {
                         found.denied += 1;
                     }
                     continue;
@@ -236,6 +236,16 @@ impl Job<'_> {
     /// "not allowed"), so a denial only counts when the process still exists.
     fn exists(&self, pid: u32) -> bool {
         fstatat(self.root, pid_path(pid, "").as_c(), AtFlags::empty()).is_ok()
+    }
+
+    /// Kernel threads hold no fds, yet their fd directories are root's: to anyone else they
+    /// would count as hidden processes. `stat` is world-readable; flags is its 9th field.
+    fn kernel_thread(&self, pid: u32) -> bool {
+        let mut buf = [0u8; 512];
+        read_file(self.root, pid_path(pid, "/stat").as_c(), &mut buf)
+            .ok()
+            .and_then(|n| stat_flags(buf.get(..n)?))
+            .is_some_and(|flags| flags & PF_KTHREAD != 0)
     }
 
     /// Push (inode, fd) for every wanted socket fd of `pid`. An error means the fd directory
@@ -275,6 +285,21 @@ impl Job<'_> {
         }
         Ok(())
     }
+}
+
+/// include/linux/sched.h
+const PF_KTHREAD: u64 = 0x0020_0000;
+
+/// The flags field of `/proc/<pid>/stat`: the 7th field after the `(comm)` one, which is
+/// found from the last ')' since a comm may itself contain ") ".
+fn stat_flags(stat: &[u8]) -> Option<u64> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let tok = stat
+        .get(close + 1..)?
+        .split(|&b| b == b' ')
+        .filter(|t| !t.is_empty())
+        .nth(6)?;
+    std::str::from_utf8(tok).ok()?.parse().ok()
 }
 
 /// `readlinkat(2)` into a caller's buffer; returns the length written (possibly truncated).

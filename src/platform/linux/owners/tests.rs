@@ -155,6 +155,17 @@ fn socket_link_targets() {
     assert_eq!(parse_u32(b"self"), None);
 }
 
+#[test]
+fn stat_flags_after_the_last_paren() {
+    let kthread = b"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0";
+    assert_eq!(stat_flags(kthread).map(|f| f & PF_KTHREAD != 0), Some(true));
+    let odd = b"77 (a) b (c) S 1 77 77 0 -1 4194560 120 0 0 0 1 2 0 0 20 0 1 0 9 0 0";
+    assert_eq!(stat_flags(odd), Some(4194560));
+    assert_eq!(stat_flags(b"77 (trunc"), None);
+    let own = std::fs::read("/proc/self/stat").unwrap_or_default();
+    assert_eq!(stat_flags(&own).map(|f| f & PF_KTHREAD), Some(0));
+}
+
 /// The test's own socket: its inode is the st_ino of the fd (sockfs).
 fn inode_of(fd: &impl AsFd) -> u64 {
     nix::sys::stat::fstat(fd).map_or(0, |st| st.st_ino)
@@ -252,4 +263,50 @@ fn live_forked_child_is_a_second_owner() {
     sorted.sort_unstable();
     assert_eq!(holders, sorted);
     drop(child);
+}
+
+/// Run by `unprivileged_scan_counts_denied` in a copy of this test binary as uid 4242.
+#[test]
+#[ignore = "runs as an unprivileged child of unprivileged_scan_counts_denied"]
+fn unprivileged_child() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let (inodes, _) = own(&listener);
+    let inode = inodes.iter().copied().next().unwrap_or_default();
+    let map = scan(Path::new("/proc"), Wanted::All);
+    let mine = owners_of(&map, inode)
+        .iter()
+        .any(|o| o.pid == std::process::id());
+    eprintln!("RESULT denied={} own={mine}", map.denied_pids);
+}
+
+#[test]
+fn unprivileged_scan_counts_denied() {
+    if !nix::unistd::geteuid().is_root() {
+        return; // switching to another uid needs root
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let out = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "platform::linux::owners::tests::unprivileged_child",
+        ])
+        .args(["--ignored", "--nocapture", "--test-threads=1"])
+        .uid(4242)
+        .gid(4242)
+        .output()
+        .expect("run the test binary as uid 4242");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find_map(|l| l.strip_prefix("RESULT "));
+    let line = line.unwrap_or_else(|| panic!("child said: {stderr}"));
+    // This test process runs as root: uid 4242 cannot read its fds, so at least one denial;
+    // the child's own fds are always readable.
+    let denied: usize = line
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("denied="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(denied >= 1, "{line}");
+    assert!(line.contains("own=true"), "{line}");
 }
