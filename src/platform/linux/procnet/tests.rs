@@ -248,6 +248,17 @@ fn malformed_tcp_keeps_good_rows_and_numbers_bad_ones() {
 }
 
 #[test]
+fn row_cut_inside_the_inode_is_not_a_different_socket() {
+    // The case proptest found: "... 0 2" (cut from "20001 1 ...") read as inode 2.
+    let t = text("proc-basic", "net/tcp");
+    let row = t.lines().nth(1).unwrap_or_default();
+    let end = row.find(" 20001 ").map_or(0, |i| i + 2);
+    let p = parse_inet(&row[..end], Proto::Tcp, Family::Ipv4, StateSet::ALL);
+    assert!(p.sockets.is_empty(), "{:?}", p.sockets);
+    assert_eq!(p.bad_lines.len(), 1);
+}
+
+#[test]
 fn malformed_unix_rows() {
     let p = parse_unix(&text("proc-malformed", "net/unix"), StateSet::ALL);
     let bad: Vec<usize> = p.bad_lines.iter().map(|(n, _)| *n).collect();
