@@ -1,7 +1,9 @@
 //! Owner scan tests: on the fixture trees (tests/fixtures/README.md lists their processes) and
 //! live on this host with the test's own loopback sockets and a child process.
 
+use super::pidfs::*;
 use super::*;
+use crate::model::Text;
 use std::os::fd::AsRawFd as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
