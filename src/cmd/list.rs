@@ -109,6 +109,7 @@ pub fn run(cfg: &ListConfig, out: &mut dyn Write) -> Result<()> {
         Format::Json => json::write(&listing.rows, &listing.warnings, out)?,
         Format::Csv => {
             csv::write(&listing.rows, cfg.header, out)?;
+            out.flush()?;
             super::print_warnings(&listing.warnings);
         }
         Format::Table { fit_width } => {
@@ -118,6 +119,8 @@ pub fn run(cfg: &ListConfig, out: &mut dyn Write) -> Result<()> {
                 fit_width: *fit_width,
             };
             table::write(&listing.rows, &opts, out)?;
+            // Warnings come after the table, not in the middle of a buffered write.
+            out.flush()?;
             super::print_warnings(&listing.warnings);
         }
     }
