@@ -95,7 +95,7 @@ pub enum HostCond {
         addrs: Vec<Prefix>,
         port: Option<PortSpec>,
     },
-    /// A unix socket name glob (fnmatch without flags, as ss): `/run/*`, `@abstract*`.
+    /// A unix socket name glob (fnmatch with FNM_CASEFOLD, as ss): `/run/*`, `@abstract*`.
     Unix(String),
 }
 

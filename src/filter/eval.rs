@@ -91,7 +91,8 @@ fn port_eq(spec: &PortSpec, proto: Proto, port: u16) -> bool {
 fn host(cond: &HostCond, end: End, sock: &Socket) -> bool {
     match cond {
         HostCond::Unix(pattern) => {
-            sock.family == Family::Unix && glob::matches(pattern.as_bytes(), &unix_name(sock, end))
+            sock.family == Family::Unix
+                && glob::matches_nocase(pattern.as_bytes(), &unix_name(sock, end))
         }
         HostCond::Inet {
             family,
@@ -201,7 +202,7 @@ fn pred(p: &Pred, row: &Row, ctx: &Ctx) -> bool {
             .service
             .as_ref()
             .and_then(|a| a.service.as_ref())
-            .is_some_and(|s| glob::matches_nocase(g, &s.name)),
+            .is_some_and(|s| glob::matches_nocase(g.as_bytes(), s.name.as_bytes())),
         Pred::Scope(s) => match sock.local.as_ref() {
             Some(Endpoint::Inet { addr, .. }) => scope_of(*addr) == *s,
             _ => false,

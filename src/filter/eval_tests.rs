@@ -190,6 +190,7 @@ fn evaluator_table() {
         ("src /run/*", &us, true),
         ("src unix:/run/app.sock", &us, true),
         ("src /tmp/*", &us, false),
+        ("src /RUN/APP*", &us, true),
         ("src @/tmp/.X11*", &abs, true),
         ("src /run/*", &listen22, false),
         ("dst /run/app.sock", &unnamed, true),

@@ -1,5 +1,7 @@
-//! fnmatch(3) with flags 0, over bytes: what ss applies to unix socket names
-//! (misc/ss.c `unix_match`: `fnmatch(pattern, addr, 0)`), reused for `proc` and `service`.
+//! fnmatch(3) over bytes, with or without FNM_CASEFOLD. ss matches unix socket names with
+//! `fnmatch(pattern, addr, FNM_CASEFOLD)` (misc/ss.c `unix_match`; verified against ss 6.1 by
+//! tests/filter_ss: `src DIR/upper*` lists `DIR/Upper.sock`). Reused for `proc` (exact case)
+//! and `service` (case-insensitive).
 //! `*` also matches '/', `?` one byte, `[a-z]`, `[!x]`/`[^x]`, backslash escapes. Linear
 //! time: one backtrack point per `*` (the classic greedy algorithm), so hostile patterns
 //! cannot make a filter slow.
@@ -112,12 +114,10 @@ pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
     toks[ti.min(toks.len())..].iter().all(|t| *t == Tok::Star)
 }
 
-/// Case-insensitive (ASCII) variant, for service names.
-pub fn matches_nocase(pattern: &str, text: &str) -> bool {
-    matches(
-        pattern.to_ascii_lowercase().as_bytes(),
-        text.to_ascii_lowercase().as_bytes(),
-    )
+/// FNM_CASEFOLD in the C locale: pattern (range ends included, as glibc folds them) and text
+/// are compared in ASCII lower case.
+pub fn matches_nocase(pattern: &[u8], text: &[u8]) -> bool {
+    matches(&pattern.to_ascii_lowercase(), &text.to_ascii_lowercase())
 }
 
 #[cfg(test)]
@@ -158,6 +158,15 @@ mod tests {
         for (p, t) in no {
             assert!(!m(p.as_bytes(), t.as_bytes()), "{p} should not match {t}");
         }
+    }
+
+    #[test]
+    fn casefold_folds_ranges_too() {
+        use super::matches_nocase as n;
+        assert!(n(b"/tmp/upper*", b"/tmp/Upper.sock"));
+        assert!(n(b"[A-Z]*", b"dg.sock"));
+        assert!(!m(b"[A-Z]*", b"dg.sock"));
+        assert!(!n(b"[!A-Z]*", b"dg.sock"));
     }
 
     #[test]

@@ -35,7 +35,8 @@
 //! - `src`/`dst` look at the local/remote end; `src 127.0.0.1` is that host on any port,
 //!   `src :22` / `src *:22` any address on port 22, `src 10/8` a prefix. An IPv4 prefix also
 //!   matches IPv4-mapped addresses of IPv6 sockets; an IPv6 one never matches IPv4 sockets.
-//!   Unix sockets match by glob on their name (abstract names start with '@').
+//!   Unix sockets match by case-insensitive glob on their name, as ss (abstract names start
+//!   with '@').
 //! - `sport`/`dport`/`port`: local/remote/either port; service names resolve per protocol.
 //! - `proc GLOB` (command name of any owning process) and `pid N` need the owner scan;
 //!   `user NAME|UID`; `service GLOB` (registry name, case-insensitive); `scope` classifies the
