@@ -121,6 +121,19 @@ pub enum UserSpec {
     },
 }
 
+impl UserSpec {
+    /// A uid when the text is a number, else a name (as `user` and `-U` take them).
+    pub fn parse(s: &str) -> UserSpec {
+        match s.parse::<u32>() {
+            Ok(uid) => UserSpec::Uid(uid),
+            Err(_) => UserSpec::Name {
+                name: s.to_string(),
+                uid: None,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pred {
     /// `state` / `exclude` (a run of them folds into one set, as ss does).

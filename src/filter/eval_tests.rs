@@ -1,6 +1,6 @@
 //! Evaluator table tests on hand-built rows.
 
-use super::{parse_str, Filter};
+use super::{parse_str, Filter, Pred, UserSpec};
 use crate::join::Row;
 use crate::model::{
     Endpoint, Family, Owner, Proto, SockType, Socket, State, StateSet, Text, UnixName,
@@ -325,4 +325,10 @@ fn combining_filters_ands_them() {
     assert!(!a.clone().and(f("pid 8")).matches(&row));
     assert!(a.clone().and(Filter::all()).matches(&row));
     assert!(Filter::all().and(Filter::all()).matches(&row));
+    let pids = Filter::any_of([Pred::Pid(1), Pred::Pid(7)]);
+    assert!(pids.needs_owners() && pids.matches(&row));
+    assert!(!Filter::any_of([Pred::Pid(1)]).matches(&row));
+    assert!(Filter::any_of([]).matches(&row));
+    let users = Filter::any_of([Pred::User(UserSpec::parse("1000"))]);
+    assert!(users.matches(&row) && !users.needs_users());
 }

@@ -73,14 +73,30 @@ pub struct Filter {
     ctx: eval::Ctx,
 }
 
+/// How to read the words.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Every `src`/`dst` value is a unix name glob, as ss does when only unix sockets are
+    /// listed (-x): then `src '*sock'` is a glob, not `*` with port "sock".
+    pub unix_hosts: bool,
+}
+
 /// Parse the filter words as given on the command line (joined with single spaces).
 pub fn parse(words: &[String]) -> Result<Filter, FilterError> {
-    parse_str(&words.join(" "))
+    parse_with(words, ParseOptions::default())
+}
+
+pub fn parse_with(words: &[String], opts: ParseOptions) -> Result<Filter, FilterError> {
+    parse_str_with(&words.join(" "), opts)
 }
 
 /// Parse one string (the words already joined).
 pub fn parse_str(text: &str) -> Result<Filter, FilterError> {
-    let expr = parser::Parser::new(text).parse()?;
+    parse_str_with(text, ParseOptions::default())
+}
+
+pub fn parse_str_with(text: &str, opts: ParseOptions) -> Result<Filter, FilterError> {
+    let expr = parser::Parser::new(text, opts.unix_hosts).parse()?;
     Ok(Filter {
         expr,
         text: text.to_string(),
@@ -93,6 +109,18 @@ impl Filter {
     pub fn all() -> Filter {
         Filter {
             expr: None,
+            text: String::new(),
+            ctx: eval::Ctx::default(),
+        }
+    }
+
+    /// A filter matching rows that satisfy any of `preds` (for options such as `--pid 1
+    /// --pid 2`, `-c NAME`, `-U USER`, whose values need no quoting this way). No predicates:
+    /// matches everything.
+    pub fn any_of(preds: impl IntoIterator<Item = Pred>) -> Filter {
+        let expr = preds.into_iter().map(Expr::Pred).reduce(Expr::or);
+        Filter {
+            expr,
             text: String::new(),
             ctx: eval::Ctx::default(),
         }

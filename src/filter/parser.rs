@@ -6,7 +6,7 @@
 //! `(a or b) and c` (checked against ss 6.1). `!`/`not` applies to one term or parenthesis.
 
 use super::addr::{self, Val};
-use super::ast::{Cmp, End, Expr, PortSpec, Pred, Scope, UserSpec};
+use super::ast::{Cmp, End, Expr, HostCond, PortSpec, Pred, Scope, UserSpec};
 use super::error::FilterError;
 use super::lexer::{tokenize, Token};
 use super::states;
@@ -23,6 +23,7 @@ pub struct Parser<'a> {
     pos: usize,
     depth: usize,
     terms: usize,
+    unix_hosts: bool,
 }
 
 type PResult<T> = Result<T, FilterError>;
@@ -56,13 +57,15 @@ const TERMS: &str = "expected a filter term: state, exclude, src, dst, sport, dp
 proc, pid, user, service, scope, autobound, dev, not or '('";
 
 impl<'a> Parser<'a> {
-    pub fn new(expr: &'a str) -> Self {
+    /// `unix_hosts`: every `src`/`dst` value is a unix name glob (ss with -x).
+    pub fn new(expr: &'a str, unix_hosts: bool) -> Self {
         Parser {
             expr,
             toks: tokenize(expr),
             pos: 0,
             depth: 0,
             terms: 0,
+            unix_hosts,
         }
     }
 
@@ -241,7 +244,12 @@ impl<'a> Parser<'a> {
                 };
                 let c = self.opt_cmp(&kw, false)?;
                 let v = self.value(&kw, "an address, prefix, ADDR:PORT, *:PORT or unix path")?;
-                let cond = addr::parse_host(val(&v)).map_err(|(s, m)| self.err(s, m))?;
+                let cond = if self.unix_hosts {
+                    let t = v.text.strip_prefix("unix:").unwrap_or(&v.text);
+                    HostCond::Unix(t.to_string())
+                } else {
+                    addr::parse_host(val(&v)).map_err(|(s, m)| self.err(s, m))?
+                };
                 return Ok(Self::negate_if(c, Expr::Pred(Pred::Host { end, cond })));
             }
             "sport" | "dport" | "port" => {
@@ -267,6 +275,10 @@ impl<'a> Parser<'a> {
             _ => {
                 let hint = if states::lookup(&word).is_some() {
                     format!("{TERMS} (did you mean 'state {word}'?)")
+                } else if word.starts_with(':') || word.bytes().all(|b| b.is_ascii_digit()) {
+                    format!("{TERMS} (did you mean 'port {word}' or 'sport = {word}'?)")
+                } else if addr::parse_host(val(&kw)).is_ok() {
+                    format!("{TERMS} (did you mean 'src {word}' or 'dst {word}'?)")
                 } else {
                     TERMS.to_string()
                 };
@@ -292,10 +304,7 @@ impl<'a> Parser<'a> {
             "proc" => Pred::Proc(t),
             "pid" => Pred::Pid(t.parse().map_err(|_| bad(self))?),
             "dev" => Pred::Dev(t.parse().map_err(|_| bad(self))?),
-            "user" => Pred::User(match t.parse::<u32>() {
-                Ok(uid) => UserSpec::Uid(uid),
-                Err(_) => UserSpec::Name { name: t, uid: None },
-            }),
+            "user" => Pred::User(UserSpec::parse(&t)),
             "service" => Pred::Service(t),
             _ => Pred::Scope(match t.to_ascii_lowercase().as_str() {
                 "loopback" | "lo" => Scope::Loopback,

@@ -366,6 +366,9 @@ fn error_table() {
         ("scope galaxy", 6, 6, "expected loopback"),
         ("proc", 4, 0, "expected a process name"),
         ("src inet:::1", 9, 3, "IPv4"),
+        (":22", 0, 3, "did you mean 'port :22'"),
+        ("127.0.0.1", 0, 9, "did you mean 'src 127.0.0.1'"),
+        ("sport = :22 foo", 12, 3, "expected a filter term"),
     ];
     for (expr, col, width, msg) in cases {
         let err = match parse_str(expr) {
@@ -399,4 +402,32 @@ fn deep_nesting_is_an_error_not_a_crash() {
     assert!(parse_str(&nots).is_err());
     let long = vec!["sport :1"; 5000].join(" or ");
     assert!(parse_str(&long).is_err());
+}
+
+#[test]
+fn unix_hosts_option_reads_every_host_as_a_glob() {
+    use super::{parse_str_with, ParseOptions};
+    let opts = ParseOptions { unix_hosts: true };
+    let unix = |g: &str| {
+        Some(pred(Pred::Host {
+            end: End::Local,
+            cond: HostCond::Unix(g.into()),
+        }))
+    };
+    assert_eq!(
+        parse_str_with("src *sock", opts).unwrap().expr().cloned(),
+        unix("*sock")
+    );
+    assert_eq!(
+        parse_str_with("src unix:/run/*", opts)
+            .unwrap()
+            .expr()
+            .cloned(),
+        unix("/run/*")
+    );
+    // Without the option, '*sock' is ss's "* with port sock" (a service name).
+    assert_eq!(
+        p("src *sock"),
+        host(End::Local, vec![], Some(PortSpec::named("sock", 5..9)))
+    );
 }

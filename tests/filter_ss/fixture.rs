@@ -251,6 +251,8 @@ impl Fixture {
             "state listening".into(),
             "state closed".into(),
             "src *".into(),
+            "src *srv.sock".into(),
+            "src *SRV*".into(),
         ]
     }
 }

@@ -9,7 +9,7 @@
 //! `portwatch -tan --json EXPR` with ss once the list command is wired (see its ignore note).
 //! Skipped (with a message) when `ss` is not installed.
 
-use portwatch::filter::{parse_str, Filter};
+use portwatch::filter::{parse_str_with, Filter, ParseOptions};
 use portwatch::join::Row;
 use portwatch::model::{Endpoint, Family, Proto, SockType, Socket, State, Text, UnixName};
 use std::collections::BTreeSet;
@@ -219,8 +219,10 @@ fn services(name: &str, proto: Option<Proto>) -> Option<u16> {
 
 /// What the library selects from `rows` for `ss -a EXPR` (-a: every state unless the
 /// expression names states, which then replace the default set, as in ss).
-fn lib_pairs(rows: &[Row], expr: &str, own: &dyn Fn(&Pair) -> bool) -> BTreeSet<Pair> {
-    let mut f: Filter = parse_str(expr).unwrap_or_else(|e| panic!("{e}"));
+fn lib_pairs(rows: &[Row], expr: &str, unix: bool, own: &dyn Fn(&Pair) -> bool) -> BTreeSet<Pair> {
+    // ss -x reads every host as a unix name (its preferred family is AF_UNIX).
+    let opts = ParseOptions { unix_hosts: unix };
+    let mut f: Filter = parse_str_with(expr, opts).unwrap_or_else(|e| panic!("{e}"));
     f.resolve(&services).unwrap_or_else(|e| panic!("{e}"));
     let states = f.state_override();
     rows.iter()
@@ -245,7 +247,7 @@ fn compare(
         let theirs = ss_pairs(ss_args, expr, unix, own);
         let rows = read();
         let after: BTreeSet<Pair> = rows.iter().map(pair).filter(|p| own(p)).collect();
-        let ours = lib_pairs(&rows, expr, own);
+        let ours = lib_pairs(&rows, expr, unix, own);
         if ours == theirs {
             return Ok(ours.len());
         }
