@@ -56,6 +56,8 @@ mod states;
 #[cfg(test)]
 mod eval_tests;
 #[cfg(test)]
+mod parser_error_tests;
+#[cfg(test)]
 mod parser_tests;
 
 pub use ast::{Cmp, End, Expr, HostCond, PortSpec, Pred, Prefix, Scope, UserSpec};

@@ -147,7 +147,7 @@ impl<'a> Parser<'a> {
                 self.depth += 1;
                 if self.peek_word() == Some(")") {
                     let sp = self.peek().map(|t| t.span.clone()).unwrap_or(tok.span);
-                    return Err(self.err(sp, format!("{TERMS} inside the parentheses")));
+                    return Err(self.err(sp, "expected a filter term inside the parentheses"));
                 }
                 let e = self.exprlist()?;
                 self.depth -= 1;
@@ -274,11 +274,13 @@ impl<'a> Parser<'a> {
             "autobound" => Pred::Autobound,
             _ => {
                 let hint = if states::lookup(&word).is_some() {
-                    format!("{TERMS} (did you mean 'state {word}'?)")
+                    format!("expected a filter term: did you mean 'state {word}'?")
                 } else if word.starts_with(':') || word.bytes().all(|b| b.is_ascii_digit()) {
-                    format!("{TERMS} (did you mean 'port {word}' or 'sport = {word}'?)")
+                    format!(
+                        "expected a filter term: did you mean 'port {word}' or 'sport = {word}'?"
+                    )
                 } else if addr::parse_host(val(&kw)).is_ok() {
-                    format!("{TERMS} (did you mean 'src {word}' or 'dst {word}'?)")
+                    format!("expected a filter term: did you mean 'src {word}' or 'dst {word}'?")
                 } else {
                     TERMS.to_string()
                 };

@@ -192,6 +192,10 @@ impl Fixture {
             "src 0.0.0.0/0".into(),
             "dst 0.0.0.0".into(),
             format!("dport = :ssh or sport = :{p1}"),
+            // Our sockets bound port 0 or connected: autobound for the kernel (no
+            // SOCK_BINDPORT_LOCK) and in the ephemeral range for ss's user-space check.
+            "autobound".into(),
+            "not autobound".into(),
         ];
         if let Some(p2) = self.v6 {
             v.extend([

@@ -217,6 +217,12 @@ fn services(name: &str, proto: Option<Proto>) -> Option<u16> {
     })
 }
 
+fn ephemeral_range() -> Option<(u16, u16)> {
+    let t = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    let mut it = t.split_whitespace().map(|x| x.parse().ok());
+    Some((it.next()??, it.next()??))
+}
+
 /// What the library selects from `rows` for `ss -a EXPR` (-a: every state unless the
 /// expression names states, which then replace the default set, as in ss).
 fn lib_pairs(rows: &[Row], expr: &str, unix: bool, own: &dyn Fn(&Pair) -> bool) -> BTreeSet<Pair> {
@@ -224,6 +230,7 @@ fn lib_pairs(rows: &[Row], expr: &str, unix: bool, own: &dyn Fn(&Pair) -> bool) 
     let opts = ParseOptions { unix_hosts: unix };
     let mut f: Filter = parse_str_with(expr, opts).unwrap_or_else(|e| panic!("{e}"));
     f.resolve(&services).unwrap_or_else(|e| panic!("{e}"));
+    f.set_ephemeral_range(ephemeral_range());
     let states = f.state_override();
     rows.iter()
         .filter(|r| states.is_none_or(|s| s.contains(r.sock.state)))
