@@ -276,6 +276,12 @@ fn unknown_service_is_an_error_at_the_name() {
     let err = flt.resolve(&|_, _| None).unwrap_err();
     assert_eq!(err.span, 11..17);
     assert!(err.message.contains("unknown service name 'nosuch'"));
+    // Combined with option-built filters, the span still points into the expression.
+    let mut both = parse_str("( dport = :nosuch )")
+        .unwrap()
+        .and(Filter::any_of([Pred::Pid(1)]));
+    let err = both.resolve(&|_, _| None).unwrap_err();
+    assert_eq!(&err.expr[err.span.clone()], "nosuch");
 }
 
 #[test]

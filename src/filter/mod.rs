@@ -142,12 +142,14 @@ impl Filter {
         self.expr.is_none()
     }
 
-    /// Both filters must match (e.g. the expression and `--pid`/`-c`/`-U` options).
+    /// Both filters must match (e.g. the expression and `--pid`/`-c`/`-U` options). The
+    /// result keeps the left filter's text (or the right's when the left has none), so error
+    /// spans of `resolve` stay valid: put the parsed expression on the left, or resolve first.
     pub fn and(self, other: Filter) -> Filter {
-        let text = match (self.text.is_empty(), other.text.is_empty()) {
-            (true, _) => other.text,
-            (_, true) => self.text,
-            _ => format!("( {} ) and ( {} )", self.text, other.text),
+        let text = if self.text.is_empty() {
+            other.text
+        } else {
+            self.text
         };
         let expr = match (self.expr, other.expr) {
             (Some(a), Some(b)) => Some(Expr::and(a, b)),
