@@ -272,8 +272,8 @@ impl Filter {
     }
 
     /// ss semantics: when the expression names states, that REPLACES the default state set
-    /// (-l, -a, or connected). Returns the states the expression can match (a superset; ask
-    /// the kernel for these), or `None` when it names no state.
+    /// (-l, -a, or connected). Returns the states the expression can match (a superset within
+    /// ss's states; ask the kernel for these), or `None` when it names no state.
     pub fn state_override(&self) -> Option<StateSet> {
         let e = self.expr.as_ref()?;
         self.preds()
@@ -282,9 +282,18 @@ impl Filter {
     }
 }
 
-/// A superset of the states `e` can match.
+impl Filter {
+    /// The states to ask the backend for: the expression's states, else `default` (the set
+    /// -l / -a / neither select).
+    pub fn states_or(&self, default: StateSet) -> StateSet {
+        self.state_override().unwrap_or(default)
+    }
+}
+
+/// A superset of the states `e` can match, within ss's universe (SS_ALL: BOUND_INACTIVE
+/// only when named).
 fn possible_states(e: &Expr) -> u32 {
-    let all = StateSet::ALL.0 | 1;
+    let all = states::SS_ALL.0;
     match e {
         Expr::Pred(Pred::States(s)) => s.0,
         Expr::Pred(_) => all,
