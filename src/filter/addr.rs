@@ -73,6 +73,14 @@ fn port_part(v: &Val, text: &str, offset: usize) -> Result<PortSpec, ValueError>
             .map(PortSpec::Num)
             .map_err(|_| (span, "port out of range: expected 0-65535".to_string()));
     }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        let msg = if text.starts_with('0') {
+            "expected a port number: a leading 0 means octal (as in ss)"
+        } else {
+            "port out of range: expected 0-65535"
+        };
+        return Err((span, msg.into()));
+    }
     if is_service_name(text) {
         return Ok(PortSpec::named(text, span));
     }

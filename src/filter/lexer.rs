@@ -4,7 +4,7 @@
 //! backslash escaping the next character; `(sport` is then one (bad) word to ss. We accept the
 //! same words and, as a deliberate extension, also split punctuation glued to words: leading
 //! `(` and `!`, trailing unbalanced `)`, and comparison operators after a leading operator or
-//! after `sport`/`dport`/`src`/`dst`/`port`/`pid`/`user` (`sport=:22`, `dport!=:80`). Words
+//! after a keyword that takes one (`sport=:22`, `dport!=:80`, `proc=nginx`). Words
 //! that ss accepts keep their meaning: a unix path such as `/tmp/a(1)` has balanced parens and
 //! is left whole; escaped characters are never split points.
 
@@ -39,7 +39,9 @@ struct Ch {
 }
 
 const OPS: [&str; 7] = ["==", "!=", "<=", ">=", "=", "<", ">"];
-const OP_KEYWORDS: [&str; 7] = ["sport", "dport", "src", "dst", "port", "pid", "user"];
+const OP_KEYWORDS: [&str; 11] = [
+    "sport", "dport", "src", "dst", "port", "pid", "user", "proc", "service", "scope", "dev",
+];
 
 /// Tokenize `expr` (the command-line words joined with single spaces).
 pub fn tokenize(expr: &str) -> Vec<Token> {

@@ -9,6 +9,12 @@ fn error_table() {
         ("sport = :", 9, 0, "expected a port after ':'"),
         ("sport = :99999", 9, 5, "port out of range"),
         (
+            "sport = :99999999999999999999999",
+            9,
+            23,
+            "port out of range",
+        ),
+        (
             "sport = :a(b",
             9,
             3,
