@@ -37,9 +37,13 @@
 //!   matches IPv4-mapped addresses of IPv6 sockets; an IPv6 one never matches IPv4 sockets.
 //!   Unix sockets match by case-insensitive glob on their name, as ss (abstract names start
 //!   with '@').
-//! - `sport`/`dport`/`port`: local/remote/either port; service names resolve per protocol.
-//! - `proc GLOB` (command name of any owning process) and `pid N` need the owner scan;
-//!   `user NAME|UID`; `service GLOB` (registry name, case-insensitive); `scope` classifies the
+//!   `dst` on a unix socket matches its peer's name. `localhost` is 127.0.0.1 or ::1; other
+//!   host names are not resolved.
+//! - `sport`/`dport`/`port`: local/remote/either port (`port != 22`: neither end is 22);
+//!   service names resolve per protocol. `autobound`: the local port is in the ephemeral
+//!   range. `dev N`: bound to interface index N.
+//! - `proc GLOB` (command name of any owning process, exact case) and `pid N` need the owner
+//!   scan; `user NAME|UID`; `service GLOB` (registry name, any case); `scope` classifies the
 //!   local address: loopback 127/8 ::1, wildcard 0.0.0.0 ::, private 10/8 172.16/12
 //!   192.168/16 fc00::/7, link-local 169.254/16 fe80::/10, multicast 224/4 ff00::/8 and
 //!   255.255.255.255, public: every other address. IPv4-mapped addresses count as IPv4.
