@@ -153,7 +153,7 @@ impl<'a> Parser<'a> {
                 self.depth -= 1;
                 match self.next() {
                     Some(t) if t.word() == Some(")") => Ok(e),
-                    _ => Err(self.err(tok.span, "this '(' has no matching ')'")),
+                    _ => Err(self.err(tok.span, "expected a ')' to close this '('")),
                 }
             }
             Some("!") | Some("not") => {

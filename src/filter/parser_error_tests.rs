@@ -24,7 +24,7 @@ fn error_table() {
         ("sport = or", 8, 2, "expected a port"),
         ("state", 5, 0, "expected a state name"),
         ("state bogus", 6, 5, "unknown state 'bogus'"),
-        ("( sport = :22", 0, 1, "has no matching ')'"),
+        ("( sport = :22", 0, 1, "expected a ')' to close this '('"),
         ("sport = :22 )", 12, 1, "unexpected ')'"),
         ("()", 1, 1, "inside the parentheses"),
         ("sport :1 and", 12, 0, "expected a filter term after 'and'"),
