@@ -75,6 +75,11 @@ impl Drop for Holder {
 /// The test binary, told to run only `child_entry` with `job` in the environment.
 pub fn child_command(job: &str) -> Command {
     let exe = std::env::current_exe().expect("current test binary");
+    child_command_of(&exe, job)
+}
+
+/// Like `child_command`, with `exe` a copy of the test binary (one another user can run).
+pub fn child_command_of(exe: &std::path::Path, job: &str) -> Command {
     let mut cmd = Command::new(exe);
     cmd.args(["--exact", "child_entry", "--ignored", "--nocapture"])
         .args(["--test-threads=1", "-q"])
@@ -87,7 +92,13 @@ pub fn child_command(job: &str) -> Command {
 
 /// Start a holder child (as `uid`/`gid` when given) and wait until its sockets are open.
 pub fn hold(spec: &Spec, as_user: Option<(u32, u32)>) -> Holder {
-    let mut cmd = child_command(&spec.encode());
+    let exe = std::env::current_exe().expect("current test binary");
+    hold_with_exe(&exe, spec, as_user)
+}
+
+/// `hold`, running `exe` (a copy of this test binary) as the child.
+pub fn hold_with_exe(exe: &std::path::Path, spec: &Spec, as_user: Option<(u32, u32)>) -> Holder {
+    let mut cmd = child_command_of(exe, &spec.encode());
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
