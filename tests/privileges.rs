@@ -108,7 +108,7 @@ fn scene() -> Option<Scene> {
     })
 }
 
-fn port_row<'a>(doc: &'a Value, port: u16) -> &'a Value {
+fn port_row(doc: &Value, port: u16) -> &Value {
     let rows = common::by_local_port(doc, "tcp", port);
     assert_eq!(rows.len(), 1, "port {port}: {doc}");
     rows[0]
