@@ -6,8 +6,9 @@
 #
 #   fuzz/run.sh [BUDGET_SECONDS_PER_TARGET] [NAME_FILTER]
 #
-# Environment: FUZZ_CASES (cases per round, default 2000), FUZZ_PROFILE (release, the
-# default, or dev), FUZZ_LOG_DIR (where failing rounds' output is kept; default a temp dir).
+# Environment: FUZZ_CASES (cases per round, default 2000), FUZZ_PROFILE (dev, the default:
+# overflow checks and debug assertions on, so arithmetic slips panic instead of wrapping; or
+# release, faster), FUZZ_LOG_DIR (where failing rounds' output is kept; default a temp dir).
 # Exit status: 0 when nothing was found, 1 when some target failed, 2 on a setup error.
 # A failing case is also saved by proptest under proptest-regressions/ next to its source,
 # so the next plain `cargo test` replays it.
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 budget=${1:-60}
 filter=${2:-}
 cases=${FUZZ_CASES:-2000}
-profile=${FUZZ_PROFILE:-release}
+profile=${FUZZ_PROFILE:-dev}
 log_dir=${FUZZ_LOG_DIR:-$(mktemp -d -t portwatch-fuzz.XXXXXX)}
 mkdir -p "$log_dir"
 case $profile in
