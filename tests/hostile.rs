@@ -30,6 +30,8 @@ const NAMES: &[(&[u8], &[&str])] = &[
     (b"back\\slash", &["back\\\\slash"]),
     // 14 ASCII bytes then U+202E: the kernel keeps 15 bytes, cutting the character.
     (b"abcdefghijklmn\xe2\x80\xae", &["abcdefghijklmn\\xe2"]),
+    // A name imitating a second owner (pid 1): its commas are escaped in owner cells.
+    (b"a(pid=1,fd=0),b", &["a(pid=1\\x2cfd=0)\\x2cb"]),
 ];
 
 /// Unix socket names (under a fresh temp dir), one per holder; plus an abstract one.
@@ -156,6 +158,8 @@ fn table_escapes_hostile_comms() {
             .collect();
         assert_eq!(rows.len(), 1, "{local}\n{out}");
         let cell = rows[0].split_whitespace().last().unwrap_or_default();
+        // One owner: the only raw comma is the one inside `(pid=N,fd=N)`.
+        assert_eq!(cell.matches(',').count(), 1, "{cell}");
         let (shown, pid) = split_owner(cell);
         assert_eq!(pid, h.pid(), "{cell}");
         for e in *escapes {

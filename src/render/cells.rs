@@ -78,7 +78,16 @@ pub fn owners(out: &mut String, row: &Row) {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&escape(o.comm.as_bytes()));
+                // A raw ',' would let a process name forge owners: a process can call itself
+                // `a(pid=1,fd=0),b` (15 bytes), which would read as two owners, one pid 1.
+                // With commas escaped (`\x2c`, reversible like every escape), every raw comma
+                // in the cell belongs to the `(pid=N,fd=N)` parts or separates owners.
+                let comm = escape(o.comm.as_bytes());
+                if comm.contains(',') {
+                    out.push_str(&comm.replace(',', "\\x2c"));
+                } else {
+                    out.push_str(&comm);
+                }
                 let _ = write!(out, "(pid={},fd={})", o.pid, o.fd);
             }
         }
