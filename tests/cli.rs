@@ -112,7 +112,7 @@ fn closed_stdout_does_not_panic() {
 fn table_is_fitted_on_a_tty_and_never_cut_in_a_pipe() {
     // `script` (util-linux) gives the binary a pseudo-terminal.
     let cmd = format!(
-        "COLUMNS=70 '{}' -ap --proc-root '{}'",
+        "COLUMNS=90 '{}' -ap --proc-root '{}'",
         env!("CARGO_BIN_EXE_portwatch"),
         fixture()
     );
@@ -125,7 +125,7 @@ fn table_is_fitted_on_a_tty_and_never_cut_in_a_pipe() {
     assert!(tty.contains('…'), "{tty}");
     for line in tty.lines() {
         let w = line.trim_end_matches('\r').chars().count();
-        assert!(w <= 70, "{w} columns: {line}");
+        assert!(w <= 90, "{w} columns: {line}");
     }
     let piped = bin()
         .args(["-ap", "--proc-root", &fixture()])
