@@ -136,3 +136,65 @@ fn table_is_fitted_on_a_tty_and_never_cut_in_a_pipe() {
     assert!(!piped.contains('…'));
     assert!(piped.contains("postgres(pid=1200,fd=5),postgres(pid=1201,fd=5)"));
 }
+
+/// A proc tree whose tcp table has `n` listeners: output far larger than the 64 KiB stdout
+/// buffer, so the pipe closes in the middle of writing, not at the final flush.
+fn big_fixture(n: usize) -> tempfile::TempDir {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("net")).unwrap();
+    let mut t = String::from(
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n",
+    );
+    for i in 0..n {
+        let _ = writeln!(
+            t,
+            "{i:4}: 0100007F:{:04X} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 {} 1 0000000052e6b438 100 0 0 10 0",
+            1024 + i,
+            100_000 + i
+        );
+    }
+    std::fs::write(dir.path().join("net/tcp"), t).unwrap();
+    dir
+}
+
+#[test]
+fn pipe_closed_mid_output_exits_0_quietly_in_every_format() {
+    let tree = big_fixture(3000);
+    let root = tree.path().to_str().unwrap();
+    for fmt in ["", "--json", "--csv"] {
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "'{}' -lt {fmt} --proc-root '{root}' | head -c 10 >/dev/null; exit \"${{PIPESTATUS[0]}}\"",
+                env!("CARGO_BIN_EXE_portwatch"),
+            ))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{fmt:?}: {err}");
+        assert_eq!(err, "", "{fmt:?}");
+    }
+}
+
+#[test]
+fn dev_full_is_an_error_in_every_format() {
+    let tree = big_fixture(3000);
+    for fmt in [&[][..], &["--json"], &["--csv"]] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = bin()
+            .args(["-lt", "--proc-root", tree.path().to_str().unwrap()])
+            .args(fmt)
+            .stdout(full)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{fmt:?}: {err}");
+        assert!(err.contains("No space left"), "{fmt:?}: {err}");
+        assert!(!err.contains("panicked"), "{fmt:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{fmt:?}: one message: {err}");
+    }
+}

@@ -48,7 +48,7 @@ pub fn run(
         &rows,
     );
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, &e).map_err(std::io::Error::other)?;
+        serde_json::to_writer_pretty(&mut *out, &e).map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
     } else {
         explain::write_text(&e, out)?;

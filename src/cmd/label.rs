@@ -55,7 +55,7 @@ pub fn run(cmd: &LabelCommand, g: &GlobalArgs, env: &Env, out: &mut dyn Write) -
         LabelCommand::List { json } => {
             let all = store.list()?;
             if *json {
-                serde_json::to_writer_pretty(&mut *out, &all).map_err(std::io::Error::other)?;
+                serde_json::to_writer_pretty(&mut *out, &all).map_err(std::io::Error::from)?;
                 out.write_all(b"\n")?;
             } else {
                 for l in &all {

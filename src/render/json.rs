@@ -154,7 +154,9 @@ pub fn write(rows: &[Row], warnings: &[Warning], out: &mut dyn Write) -> io::Res
     write!(out, "{{\"schema\":{SCHEMA},\"sockets\":[")?;
     for (i, r) in rows.iter().enumerate() {
         out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut *out, &SockJ(r)).map_err(io::Error::other)?;
+        // io::Error::from hands back serde_json's underlying io::Error, kind included: a
+        // closed pipe must stay BrokenPipe (a quiet exit 0 in main), not become "Other".
+        serde_json::to_writer(&mut *out, &SockJ(r)).map_err(io::Error::from)?;
     }
     out.write_all(b"\n],\"warnings\":")?;
     let w: Vec<WarnJ> = warnings
@@ -164,6 +166,6 @@ pub fn write(rows: &[Row], warnings: &[Warning], out: &mut dyn Write) -> io::Res
             message: &w.message,
         })
         .collect();
-    serde_json::to_writer(&mut *out, &w).map_err(io::Error::other)?;
+    serde_json::to_writer(&mut *out, &w).map_err(io::Error::from)?;
     out.write_all(b"}\n")
 }
