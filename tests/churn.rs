@@ -104,10 +104,12 @@ fn churn_driver() {
 
     let stop = Arc::new(AtomicBool::new(false));
     let spawned = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
     let churn_dir = dir.path().to_str().expect("utf-8").to_string();
     let gens: Vec<_> = (0..2)
         .map(|g| {
-            let (stop, spawned, churn_dir) = (stop.clone(), spawned.clone(), churn_dir.clone());
+            let (stop, spawned, failed) = (stop.clone(), spawned.clone(), failed.clone());
+            let churn_dir = churn_dir.clone();
             std::thread::spawn(move || {
                 let mut i = 0u32;
                 while !stop.load(Ordering::Relaxed) {
@@ -120,8 +122,11 @@ fn churn_driver() {
                         })
                         .collect();
                     for mut k in kids {
-                        let _ = k.wait();
-                        spawned.fetch_add(1, Ordering::Relaxed);
+                        if k.wait().is_ok_and(|st| st.success()) {
+                            spawned.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                     i = i.wrapping_add(1);
                 }
@@ -174,9 +179,10 @@ fn churn_driver() {
     // stdout on purpose: the outer test reads the summary from there.
     let _ = writeln!(
         std::io::stdout(),
-        "CHURN-OK runs={RUNS} churn_processes={} runs_seeing_churn={seen_churn} \
-         owners_hidden_warnings={owners_hidden}",
-        spawned.load(Ordering::Relaxed)
+        "CHURN-OK runs={RUNS} churn_processes={} failed_churn_processes={} \
+         runs_seeing_churn={seen_churn} owners_hidden_warnings={owners_hidden}",
+        spawned.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed)
     );
 }
 

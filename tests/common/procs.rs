@@ -223,6 +223,13 @@ fn child_churn(args: &str) -> i32 {
     };
     let c = l.local_addr().and_then(std::net::TcpStream::connect);
     let a = l.accept();
+    if std::process::id() % 2 == 0 {
+        // Half the connections end with RST (SO_LINGER 0) instead of FIN: no TIME-WAIT
+        // left behind, so a long run on the host does not pile up thousands of them.
+        if let Ok(c) = &c {
+            let _ = socket2::SockRef::from(c).set_linger(Some(std::time::Duration::ZERO));
+        }
+    }
     let path = format!("{dir}/c{}", std::process::id());
     let u = std::os::unix::net::UnixListener::bind(&path);
     let uc = std::os::unix::net::UnixStream::connect(&path);
