@@ -283,3 +283,35 @@ fn csv_is_valid_and_unescapes_to_exact_bytes() {
         .collect();
     assert_eq!(got, s.unix);
 }
+
+/// The /proc/net/unix fallback: the kernel prints names raw there, so a name holding a
+/// newline cannot be read back exactly (see README "Backends"), but every other hostile name
+/// round-trips, the output stays clean and the run exits 0.
+#[test]
+fn proc_backend_keeps_hostile_names() {
+    let s = scene();
+    let (out, _) = run(&["-lxp", "--backend", "proc", "--json"]);
+    let doc: Value = serde_json::from_str(&out).expect("valid JSON");
+    let got: BTreeSet<Vec<u8>> = common::sockets(&doc)
+        .iter()
+        .filter(|x| !x["local"].is_null())
+        .map(|x| exact(&x["local"], "path"))
+        .filter(|n| s.ours(n))
+        .collect();
+    let readable: BTreeSet<Vec<u8>> = s
+        .unix
+        .iter()
+        .filter(|n| !n.contains(&b'\n'))
+        .cloned()
+        .collect();
+    assert!(readable.len() >= 5, "{readable:?}");
+    for name in &readable {
+        assert!(
+            got.contains(name),
+            "{:?} missing from\n{out}",
+            String::from_utf8_lossy(name)
+        );
+    }
+    let (table, _) = run(&["-lxp", "--backend", "proc"]);
+    assert_clean(&table, "--backend proc");
+}
