@@ -648,3 +648,51 @@ proptest! {
         }
     }
 }
+
+// ---- small parsers of user and system text ----
+
+proptest! {
+    /// `explain PORT[/PROTO]`: any spec resolves or is refused with a message.
+    #[test]
+    fn explain_specs_never_panic(
+        spec in prop_oneof![
+            "[0-9]{0,7}(/[a-zA-Z]{0,5})?",
+            "[a-z-]{0,12}(/(tcp|udp|TCP|sctp|dccp|x))?",
+            nasty_bytes(12).prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        ],
+    ) {
+        let reg = portwatch::registry::Registry::builtin();
+        match portwatch::registry::explain::parse_spec(&reg, &spec) {
+            Ok((port, _)) => {
+                // A numeric spec is that number.
+                let num = spec.split('/').next().unwrap_or_default();
+                if let Ok(n) = num.parse::<u16>() {
+                    prop_assert_eq!(port, n);
+                }
+            }
+            Err(m) => prop_assert!(!m.is_empty()),
+        }
+    }
+
+    /// `sys/net/ipv4/ip_local_port_range` with any content: a range with lo <= hi or none.
+    #[test]
+    fn ephemeral_range_file_never_panics(text in prop_oneof![
+        "[0-9]{1,6}[ \t]{1,3}[0-9]{1,6}\n?",
+        nasty_bytes(20).prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+    ]) {
+        let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let f = dir.path().join("sys/net/ipv4");
+        std::fs::create_dir_all(&f).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        std::fs::write(f.join("ip_local_port_range"), &text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let opts = portwatch::platform::SourceOptions {
+            proc_root: dir.path().to_path_buf(),
+            fixture: true,
+            ..Default::default()
+        };
+        if let Some((lo, hi)) = portwatch::platform::ephemeral_range(&opts) {
+            prop_assert!(lo <= hi);
+            let nums: Vec<u16> = text.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+            prop_assert_eq!(&nums[..2.min(nums.len())], &[lo, hi][..]);
+        }
+    }
+}
