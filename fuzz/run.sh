@@ -10,8 +10,8 @@
 # overflow checks and debug assertions on, so arithmetic slips panic instead of wrapping; or
 # release, faster), FUZZ_LOG_DIR (where failing rounds' output is kept; default a temp dir).
 # Exit status: 0 when nothing was found, 1 when some target failed, 2 on a setup error.
-# A failing case is also saved by proptest under proptest-regressions/ next to its source,
-# so the next plain `cargo test` replays it.
+# A failing case is also saved by proptest in `<source>.proptest-regressions` next to the
+# test's source file, so the next plain `cargo test` replays it (commit that file).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -107,7 +107,8 @@ while read -r file name; do
             rm -f "$log" # budget ran out mid-round: not counted
             break
         else
-            result="FOUND: $(grep -m1 -E 'panicked at|Test failed|minimal failing input' "$log" | cut -c1-120) (log: $log)"
+            what=$(grep -m1 -o 'minimal failing input.*' "$log" || grep -m1 'panicked at' "$log")
+            result="FOUND: $(printf '%s' "$what" | cut -c1-160) (log: $log)"
             failures=$((failures + 1))
             break
         fi
