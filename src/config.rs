@@ -5,6 +5,7 @@ use crate::cli::{GlobalArgs, ListArgs};
 use crate::error::{Error, Result};
 use crate::model::{Query, StateSet};
 use crate::platform::SourceOptions;
+use crate::registry::{labels, RegistryOptions};
 use crate::render::Column;
 use std::path::PathBuf;
 
@@ -59,16 +60,7 @@ pub struct ListConfig {
     pub header: bool,
     pub format: Format,
     pub source: SourceOptions,
-    pub registry: RegistryPaths,
-}
-
-/// Where the registry layers come from.
-#[derive(Debug, Clone, Default)]
-pub struct RegistryPaths {
-    pub etc_services: PathBuf,
-    pub extra_services: Vec<PathBuf>,
-    /// The labels file; `None` when no config directory can be found.
-    pub labels: Option<PathBuf>,
+    pub registry: RegistryOptions,
 }
 
 /// Source options shared by every subcommand.
@@ -86,28 +78,17 @@ pub fn source_options(g: &GlobalArgs) -> SourceOptions {
 /// Labels path: --labels, else $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels,
 /// else ~/.config/portwatch/labels.
 pub fn labels_path(g: &GlobalArgs, env: &Env) -> Option<PathBuf> {
-    g.labels
-        .clone()
-        .or_else(|| {
-            env.portwatch_labels
-                .clone()
-                .filter(|p| !p.as_os_str().is_empty())
-        })
-        .or_else(|| {
-            env.xdg_config_home
-                .clone()
-                .filter(|p| p.is_absolute())
-                .map(|d| d.join("portwatch/labels"))
-        })
-        .or_else(|| {
-            env.home
-                .as_ref()
-                .map(|h| h.join(".config/portwatch/labels"))
-        })
+    labels::default_labels_path(g.labels.as_deref(), |k| match k {
+        "PORTWATCH_LABELS" => env.portwatch_labels.clone().map(Into::into),
+        "XDG_CONFIG_HOME" => env.xdg_config_home.clone().map(Into::into),
+        "HOME" => env.home.clone().map(Into::into),
+        _ => None,
+    })
 }
 
-pub fn registry_paths(g: &GlobalArgs, env: &Env) -> RegistryPaths {
-    RegistryPaths {
+/// Where the registry layers come from.
+pub fn registry_options(g: &GlobalArgs, env: &Env) -> RegistryOptions {
+    RegistryOptions {
         etc_services: g
             .etc_services
             .clone()
@@ -217,7 +198,7 @@ pub fn list_config(a: &ListArgs, g: &GlobalArgs, env: &Env) -> Result<ListConfig
         header: !a.no_header,
         format,
         source: source_options(g),
-        registry: registry_paths(g, env),
+        registry: registry_options(g, env),
     })
 }
 

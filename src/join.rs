@@ -105,14 +105,28 @@ pub fn owner_visibility_warning(rows: &[Row], map: &OwnerMap) -> Option<Warning>
     if hidden == 0 {
         return None;
     }
+    let socks = if hidden == 1 {
+        "socket has"
+    } else {
+        "sockets have"
+    };
+    let procs = if map.denied_pids == 1 {
+        "process"
+    } else {
+        "processes"
+    };
+    let how = if crate::platform::can_see_all_owners() {
+        // Root can still be refused (e.g. a process that is not dumpable under a Yama or
+        // LSM policy); saying "run as root" there would be wrong.
+        "they refused access even to root".to_string()
+    } else {
+        "run as root (or grant cap_dac_read_search,cap_sys_ptrace+ep) to see them".to_string()
+    };
     Some(Warning::new(
         "owners-hidden",
         format!(
-            "{hidden} socket{} have no visible owner: {} process{} could not be read; run as root \
-             (or grant cap_dac_read_search,cap_sys_ptrace) to see them",
-            if hidden == 1 { "" } else { "s" },
-            map.denied_pids,
-            if map.denied_pids == 1 { "" } else { "es" },
+            "{hidden} {socks} no visible owner: {} {procs} could not be read; {how}",
+            map.denied_pids
         ),
     ))
 }

@@ -32,9 +32,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
             let cfg = config::list_config(&cli.list, &cli.global, &env)?;
             portwatch::cmd::list::run(&cfg, out)
         }
-        Some(Command::Explain(_)) | Some(Command::Label(_)) => {
-            Err(Error::Usage("not implemented yet".into()))
-        }
+        Some(Command::Explain(a)) => portwatch::cmd::explain::run(&a, &cli.global, &env, out),
+        Some(Command::Label(c)) => portwatch::cmd::label::run(&c, &cli.global, &env, out),
     }
 }
 

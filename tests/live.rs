@@ -42,7 +42,7 @@ fn tcp4_listener_with_owner_matches_ss() {
         owner_pids(s),
         vec![(me(), u64::try_from(l.as_raw_fd()).unwrap())]
     );
-    assert_eq!(s["owners"][0]["comm"].as_str().unwrap().is_empty(), false);
+    assert!(!s["owners"][0]["comm"].as_str().unwrap().is_empty());
 
     let ss_rows = parse_ss(&ss(&["-Hltnep", "sport", "=", &format!(":{port}")]));
     assert_eq!(ss_rows.len(), 1, "{ss_rows:?}");

@@ -3,8 +3,9 @@
 use crate::config::{Format, ListConfig};
 use crate::error::Result;
 use crate::join::{self, Row};
-use crate::model::{Snapshot, Warning};
-use crate::platform::{self, Wanted};
+use crate::model::{Proto, Query, Snapshot, Socket, StateSet, Warning};
+use crate::platform::{self, SourceOptions, Wanted};
+use crate::registry::{listening_ports, AnnotateCtx, Registry};
 use crate::render::{csv, json, table};
 use std::collections::HashSet;
 use std::io::Write;
@@ -15,37 +16,77 @@ pub struct Listing {
     pub warnings: Vec<Warning>,
 }
 
+/// Local (proto, port) pairs that have a listener, for telling the server side of a
+/// connection. Taken from the snapshot when it holds the listeners, else from one extra
+/// listeners-only read (a few ms: the kernel filters by state).
+fn listening_set(src: &SourceOptions, q: &Query, sockets: &[Socket]) -> HashSet<(Proto, u16)> {
+    if q.states.contains(crate::model::State::LISTEN)
+        && q.states.contains(crate::model::State::CLOSE)
+    {
+        return listening_ports(sockets);
+    }
+    if !(q.tcp || q.udp) {
+        return HashSet::new();
+    }
+    let lq = Query {
+        unix: false,
+        raw: false,
+        ipv4: true,
+        ipv6: true,
+        states: StateSet::LISTENING,
+        ..q.clone()
+    };
+    platform::read_sockets(src, &lq)
+        .map(|s| listening_ports(&s.sockets))
+        .unwrap_or_default()
+}
+
+/// Scan owners of the rows' sockets and attach them.
+pub fn attach_owners(cfg: &ListConfig, rows: &mut [Row], warnings: &mut Vec<Warning>) {
+    let inodes: HashSet<u64> = rows
+        .iter()
+        .map(|r| r.sock.inode)
+        .filter(|&i| i != 0)
+        .collect();
+    let uids: HashSet<u32> = rows.iter().filter_map(|r| r.sock.uid).collect();
+    let mut map = platform::scan_owners(
+        &cfg.source,
+        Wanted::Some {
+            inodes: &inodes,
+            uids: &uids,
+        },
+    );
+    join::attach_owners(rows, &mut map);
+    warnings.append(&mut map.warnings);
+    warnings.extend(join::owner_visibility_warning(rows, &map));
+}
+
 /// Read, join and filter: everything but rendering (also used by `explain`).
-pub fn collect(cfg: &ListConfig) -> Result<Listing> {
+pub fn collect(cfg: &ListConfig, reg: &Registry) -> Result<Listing> {
     let Snapshot {
         mut sockets,
         mut warnings,
     } = platform::read_sockets(&cfg.source, &cfg.query)?;
-    // Backends may return more than asked (a kernel without the state filter, netstat2).
+    let listening = listening_set(&cfg.source, &cfg.query, &sockets);
+    // Backends may return more than asked (raw ignores the kernel state filter; netstat2
+    // reads everything); UNKNOWN-state rows are netstat2's UDP, kept as the backend decided.
     sockets.retain(|s| {
         (cfg.query.states.contains(s.state) || s.state.0 == 0) && join::keep_family(s, cfg.family)
     });
     join::attach_unix_peers(&mut sockets);
     let mut rows: Vec<Row> = sockets.into_iter().map(Row::new).collect();
+    let ephemeral = platform::ephemeral_range(&cfg.source);
 
-    let need_owners = cfg.show_owners;
-    if need_owners {
-        let inodes: HashSet<u64> = rows
-            .iter()
-            .map(|r| r.sock.inode)
-            .filter(|&i| i != 0)
-            .collect();
-        let uids: HashSet<u32> = rows.iter().filter_map(|r| r.sock.uid).collect();
-        let mut map = platform::scan_owners(
-            &cfg.source,
-            Wanted::Some {
-                inodes: &inodes,
-                uids: &uids,
-            },
-        );
-        join::attach_owners(&mut rows, &mut map);
-        warnings.append(&mut map.warnings);
-        warnings.extend(join::owner_visibility_warning(&rows, &map));
+    if cfg.show_owners {
+        attach_owners(cfg, &mut rows, &mut warnings);
+    }
+    for r in rows.iter_mut() {
+        let ctx = AnnotateCtx {
+            ephemeral,
+            listening: &listening,
+            owners: r.owners.as_deref(),
+        };
+        r.service = reg.annotate(&r.sock, &ctx);
     }
     if cfg.extended || matches!(cfg.format, Format::Json | Format::Csv) {
         join::attach_users(&mut rows, platform::user_name);
@@ -55,12 +96,20 @@ pub fn collect(cfg: &ListConfig) -> Result<Listing> {
     Ok(Listing { rows, warnings })
 }
 
+/// Load the registry layers; a bad user file is an error, bad system data a warning.
+pub fn load_registry(cfg: &ListConfig) -> Result<(Registry, Vec<Warning>)> {
+    Registry::load(&cfg.registry)
+}
+
 pub fn run(cfg: &ListConfig, out: &mut dyn Write) -> Result<()> {
-    let listing = collect(cfg)?;
+    let (reg, reg_warnings) = load_registry(cfg)?;
+    let mut listing = collect(cfg, &reg)?;
+    listing.warnings.extend(reg_warnings);
     match &cfg.format {
         Format::Json => json::write(&listing.rows, &listing.warnings, out)?,
         Format::Csv => {
             csv::write(&listing.rows, cfg.header, out)?;
+            out.flush()?;
             super::print_warnings(&listing.warnings);
         }
         Format::Table { fit_width } => {
@@ -70,6 +119,8 @@ pub fn run(cfg: &ListConfig, out: &mut dyn Write) -> Result<()> {
                 fit_width: *fit_width,
             };
             table::write(&listing.rows, &opts, out)?;
+            // Warnings come after the table, not in the middle of a buffered write.
+            out.flush()?;
             super::print_warnings(&listing.warnings);
         }
     }

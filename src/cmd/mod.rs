@@ -1,5 +1,7 @@
 //! Subcommands: they only orchestrate platform -> join -> filter -> render.
 
+pub mod explain;
+pub mod label;
 pub mod list;
 
 use std::io::{self, Write};

@@ -1,6 +1,7 @@
 //! The only place that reads the OS: socket tables, owners, user names, the ephemeral range.
 //! Every backend produces the same `model::Snapshot`; `#[cfg(target_os)]` lives here only.
 
+pub mod filelock;
 #[cfg(target_os = "linux")]
 pub mod linux;
 pub mod portable;
@@ -77,9 +78,16 @@ pub fn read_sockets(opts: &SourceOptions, q: &Query) -> Result<Snapshot> {
 pub enum Wanted<'a> {
     /// Every socket inode on the host.
     All,
-    /// Only these; the scan may stop once all are found. `uids` are the sockets' uids:
-    /// processes of those users are scanned first.
+    /// Only these, with every owner of each (the whole process list is read: a socket
+    /// shared across fork can have an owner in any process). `uids` are the sockets' uids.
     Some {
+        inodes: &'a HashSet<u64>,
+        uids: &'a HashSet<u32>,
+    },
+    /// Only these, and one owner each is enough: processes of `uids` (the sockets' uids) are
+    /// scanned first and the scan stops once every inode has an owner, so a socket shared
+    /// across fork may list only some of its owners. For callers that say so in their output.
+    First {
         inodes: &'a HashSet<u64>,
         uids: &'a HashSet<u32>,
     },

@@ -1,6 +1,20 @@
 //! Service names for ports: user labels > extra services files > /etc/services > embedded IANA
 //! > curated list; plus port classes and the ephemeral range.
 
+mod annotate;
+pub mod curated;
+pub mod explain;
+pub mod facts;
+#[cfg(test)]
+mod gen;
+pub mod iana;
+pub mod labels;
+mod layers;
+pub mod services;
+
+pub use annotate::{in_ephemeral_range, listening_ports, AnnotateCtx};
+pub use layers::{NameRecord, Registry, RegistryOptions};
+
 use std::path::PathBuf;
 
 /// Where a service name came from, highest precedence first.
@@ -55,18 +69,40 @@ impl PortClass {
     }
 }
 
-/// A name some layer gives a port.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl serde::Serialize for Source {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl serde::Serialize for PortClass {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// A name some layer gives a port. JSON: `{"name", "description", "source", "origin"}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ServiceName {
     pub name: String,
     pub description: Option<String>,
     pub source: Source,
     /// The file it came from, for sources that are files.
+    #[serde(serialize_with = "lossy_path")]
     pub origin: Option<PathBuf>,
 }
 
+/// Paths need not be UTF-8; serde's own PathBuf impl fails on those, so replace bad bytes.
+fn lossy_path<S: serde::Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+    match p {
+        Some(p) => s.serialize_some(&p.to_string_lossy()),
+        None => s.serialize_none(),
+    }
+}
+
 /// The annotation of one socket: the port that identifies its service and what is known of it.
-#[derive(Debug, Clone, PartialEq)]
+/// JSON: `{"port", "service": ServiceName|null, "class", "ephemeral", "hint"}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Annotation {
     /// The service side's port (for a client connection, the remote port).
     pub port: u16,

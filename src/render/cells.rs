@@ -85,23 +85,11 @@ pub fn owners(out: &mut String, row: &Row) {
     }
 }
 
-/// The Service cell: the name (curated names end in `?`, labels in `*`), or for a port no
-/// layer knows, `unregistered` with its class; a hint from the owner is shown in brackets.
+/// The Service cell: the name, or for a port no layer knows `unregistered CLASS [ephemeral]`
+/// with an owner hint marked as one (see `Annotation::cell`).
 pub fn service(out: &mut String, row: &Row) {
-    let Some(a) = &row.service else {
-        return;
-    };
-    match &a.service {
-        Some(svc) => out.push_str(&escape(svc.name.as_bytes())),
-        None => {
-            let _ = write!(out, "?{}", a.class.name());
-            if a.ephemeral {
-                out.push_str(",ephemeral");
-            }
-            if let Some(h) = &a.hint {
-                let _ = write!(out, " [{}]", escape(h.as_bytes()));
-            }
-        }
+    if let Some(a) = &row.service {
+        out.push_str(&escape(a.cell().as_bytes()));
     }
 }
 

@@ -93,16 +93,7 @@ impl Serialize for SockJ<'_> {
                 .map(|v| v.iter().map(OwnerJ).collect::<Vec<_>>()),
         )?;
         let svc = r.service.as_ref().and_then(|a| a.service.as_ref());
-        m.serialize_entry(
-            "service",
-            &svc.map(|n| {
-                serde_json::json!({
-                    "name": n.name,
-                    "source": n.source.name(),
-                    "description": n.description,
-                })
-            }),
-        )?;
+        m.serialize_entry("service", &svc)?;
         m.serialize_entry(
             "port_info",
             &r.service.as_ref().map(|a| {

@@ -1,0 +1,314 @@
+//! Owner scan tests: on the fixture trees (tests/fixtures/README.md lists their processes) and
+//! live on this host with the test's own loopback sockets and a child process.
+
+use super::pidfs::*;
+use super::*;
+use crate::model::Text;
+use std::os::fd::AsRawFd as _;
+use std::os::unix::process::CommandExt as _;
+use std::path::PathBuf;
+
+fn fixture(tree: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(tree)
+}
+
+fn owner(pid: u32, comm: &str, fd: u32, uid: Option<u32>) -> Owner {
+    Owner {
+        pid,
+        comm: comm.into(),
+        fd,
+        uid,
+    }
+}
+
+fn owners_of(map: &OwnerMap, inode: u64) -> Vec<Owner> {
+    map.by_inode.get(&inode).cloned().unwrap_or_default()
+}
+
+#[test]
+fn fixture_all_owners() {
+    let map = scan(&fixture("proc-basic"), Wanted::All);
+    assert!(map.warnings.is_empty(), "{:?}", map.warnings);
+    assert_eq!(map.denied_pids, 0);
+    let mut inodes: Vec<u64> = map.by_inode.keys().copied().collect();
+    inodes.sort_unstable();
+    assert_eq!(
+        inodes,
+        [20001, 20002, 20003, 20004, 20010, 20030, 20031, 20032, 20034]
+    );
+    // Shared across fork: both holders, sorted by (pid, fd).
+    assert_eq!(
+        owners_of(&map, 20002),
+        [
+            owner(1200, "postgres", 5, Some(4242)),
+            owner(1201, "postgres", 5, Some(4242)),
+        ]
+    );
+    assert_eq!(owners_of(&map, 20001), [owner(412, "sshd", 3, Some(0))]);
+    assert_eq!(
+        owners_of(&map, 20030),
+        [owner(733, "nginx", 7, Some(0))],
+        "unix sockets are found the same way"
+    );
+    assert_eq!(owners_of(&map, 20004), [owner(3000, "psql", 3, Some(4242))]);
+}
+
+#[test]
+fn fixture_some_records_only_wanted_inodes() {
+    let inodes = HashSet::from([20002, 20021, 20032]);
+    let uids = HashSet::from([4242]);
+    let map = scan(
+        &fixture("proc-basic"),
+        Wanted::Some {
+            inodes: &inodes,
+            uids: &uids,
+        },
+    );
+    let mut keys: Vec<u64> = map.by_inode.keys().copied().collect();
+    keys.sort_unstable();
+    assert_eq!(keys, [20002, 20032], "20021 has no owner in the tree");
+    assert_eq!(
+        owners_of(&map, 20002).len(),
+        2,
+        "every owner, not the first"
+    );
+}
+
+#[test]
+fn fixture_first_finds_one_owner_each() {
+    let inodes = HashSet::from([20002, 20010]);
+    let uids = HashSet::from([4242, 0]);
+    let map = scan(
+        &fixture("proc-basic"),
+        Wanted::First {
+            inodes: &inodes,
+            uids: &uids,
+        },
+    );
+    assert_eq!(owners_of(&map, 20010), [owner(733, "nginx", 6, Some(0))]);
+    let pg = owners_of(&map, 20002);
+    assert!(!pg.is_empty());
+    for o in pg {
+        assert!([1200, 1201].contains(&o.pid) && o.fd == 5, "{o:?}");
+    }
+    assert!(map.by_inode.keys().all(|k| inodes.contains(k)));
+}
+
+#[test]
+fn empty_wanted_set_scans_nothing() {
+    let none = HashSet::new();
+    let map = scan(
+        &fixture("proc-basic"),
+        Wanted::Some {
+            inodes: &none,
+            uids: &HashSet::new(),
+        },
+    );
+    assert!(map.by_inode.is_empty() && map.warnings.is_empty());
+}
+
+#[test]
+fn fixture_malformed_links_and_non_processes() {
+    let map = scan(&fixture("proc-malformed"), Wanted::All);
+    assert!(map.warnings.is_empty(), "{:?}", map.warnings);
+    assert_eq!(map.denied_pids, 0);
+    // Only the well-formed link of pid 50 counts; its status has no Uid line: unknown.
+    assert_eq!(map.by_inode.len(), 1, "{:?}", map.by_inode);
+    assert_eq!(owners_of(&map, 20001), [owner(50, "broken", 3, None)]);
+}
+
+#[test]
+fn missing_root_is_a_warning() {
+    let map = scan(Path::new("/nonexistent/proc-root"), Wanted::All);
+    assert!(map.by_inode.is_empty());
+    assert_eq!(map.warnings.len(), 1);
+    assert_eq!(map.warnings[0].kind, "owners-unavailable");
+}
+
+#[test]
+fn socket_link_targets() {
+    assert_eq!(socket_inode(b"socket:[12345]"), Some(12345));
+    assert_eq!(socket_inode(b"socket:[0]"), Some(0));
+    assert_eq!(
+        socket_inode(b"socket:[18446744073709551615]"),
+        Some(u64::MAX)
+    );
+    for bad in [
+        &b"socket:[18446744073709551616]"[..],
+        b"socket:[]",
+        b"socket:[12a]",
+        b"socket:[12]x",
+        b"socket:[12",
+        b"pipe:[12]",
+        b"/tmp/socket:[12]",
+        b"",
+    ] {
+        assert_eq!(
+            socket_inode(bad),
+            None,
+            "{:?}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+    assert_eq!(pid_path(4294967295, "/status").as_c(), c"4294967295/status");
+    assert_eq!(parse_u32(b"4294967296"), None);
+    assert_eq!(parse_u32(b"self"), None);
+}
+
+#[test]
+fn stat_flags_after_the_last_paren() {
+    let kthread = b"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0";
+    assert_eq!(stat_flags(kthread).map(|f| f & PF_KTHREAD != 0), Some(true));
+    let odd = b"77 (a) b (c) S 1 77 77 0 -1 4194560 120 0 0 0 1 2 0 0 20 0 1 0 9 0 0";
+    assert_eq!(stat_flags(odd), Some(4194560));
+    assert_eq!(stat_flags(b"77 (trunc"), None);
+    let own = std::fs::read("/proc/self/stat").unwrap_or_default();
+    assert_eq!(stat_flags(&own).map(|f| f & PF_KTHREAD), Some(0));
+}
+
+/// The test's own socket: its inode is the st_ino of the fd (sockfs).
+fn inode_of(fd: &impl AsFd) -> u64 {
+    nix::sys::stat::fstat(fd).map_or(0, |st| st.st_ino)
+}
+
+fn own(listener: &std::net::TcpListener) -> (HashSet<u64>, HashSet<u32>) {
+    let inode = inode_of(listener);
+    assert_ne!(inode, 0);
+    (
+        HashSet::from([inode]),
+        HashSet::from([nix::unistd::geteuid().as_raw()]),
+    )
+}
+
+#[test]
+fn live_finds_own_listener() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let (inodes, uids) = own(&listener);
+    let inode = inodes.iter().copied().next().unwrap_or_default();
+    let comm = std::fs::read("/proc/self/comm").unwrap_or_default();
+    let comm = comm.strip_suffix(b"\n").unwrap_or(&comm).to_vec();
+    let me = Owner {
+        pid: std::process::id(),
+        comm: Text::from(comm),
+        fd: listener.as_raw_fd() as u32,
+        uid: Some(nix::unistd::getuid().as_raw()),
+    };
+    for wanted in [
+        Wanted::Some {
+            inodes: &inodes,
+            uids: &uids,
+        },
+        Wanted::First {
+            inodes: &inodes,
+            uids: &uids,
+        },
+        Wanted::All,
+    ] {
+        let map = scan(Path::new("/proc"), wanted.clone());
+        assert!(
+            owners_of(&map, inode).contains(&me),
+            "{wanted:?}: {:?}",
+            map.by_inode.get(&inode)
+        );
+    }
+}
+
+/// Kills and reaps the child however the test ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn live_forked_child_is_a_second_owner() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let (inodes, uids) = own(&listener);
+    let inode = inodes.iter().copied().next().unwrap_or_default();
+    let fd = listener.as_raw_fd();
+    let mut cmd = std::process::Command::new("sleep");
+    cmd.arg("30");
+    // SAFETY: only fcntl, which is async-signal-safe, runs between fork and exec. Clearing
+    // FD_CLOEXEC in the child alone keeps the socket across exec without touching the fds
+    // that other tests' children inherit.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = Child(cmd.spawn().expect("spawn sleep"));
+    let child_pid = child.0.id();
+
+    let map = scan(
+        Path::new("/proc"),
+        Wanted::Some {
+            inodes: &inodes,
+            uids: &uids,
+        },
+    );
+    let owners = owners_of(&map, inode);
+    let holders: Vec<(u32, u32)> = owners.iter().map(|o| (o.pid, o.fd)).collect();
+    let fd = fd as u32;
+    assert!(holders.contains(&(std::process::id(), fd)), "{owners:?}");
+    assert!(holders.contains(&(child_pid, fd)), "{owners:?}");
+    let sleep = owners.iter().find(|o| o.pid == child_pid);
+    assert_eq!(sleep.map(|o| o.comm.as_bytes()), Some(&b"sleep"[..]));
+    let mut sorted = holders.clone();
+    sorted.sort_unstable();
+    assert_eq!(holders, sorted);
+    drop(child);
+}
+
+/// Run by `unprivileged_scan_counts_denied` in a copy of this test binary as uid 4242.
+#[test]
+#[ignore = "runs as an unprivileged child of unprivileged_scan_counts_denied"]
+fn unprivileged_child() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let (inodes, _) = own(&listener);
+    let inode = inodes.iter().copied().next().unwrap_or_default();
+    let map = scan(Path::new("/proc"), Wanted::All);
+    let mine = owners_of(&map, inode)
+        .iter()
+        .any(|o| o.pid == std::process::id());
+    eprintln!("RESULT denied={} own={mine}", map.denied_pids);
+}
+
+#[test]
+fn unprivileged_scan_counts_denied() {
+    if !nix::unistd::geteuid().is_root() {
+        return; // switching to another uid needs root
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let out = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "platform::linux::owners::tests::unprivileged_child",
+        ])
+        .args(["--ignored", "--nocapture", "--test-threads=1"])
+        .uid(4242)
+        .gid(4242)
+        .output()
+        .expect("run the test binary as uid 4242");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find_map(|l| l.strip_prefix("RESULT "));
+    let line = line.unwrap_or_else(|| panic!("child said: {stderr}"));
+    // This test process runs as root: uid 4242 cannot read its fds, so at least one denial;
+    // the child's own fds are always readable.
+    let denied: usize = line
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("denied="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(denied >= 1, "{line}");
+    assert!(line.contains("own=true"), "{line}");
+}

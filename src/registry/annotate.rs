@@ -1,0 +1,132 @@
+//! Annotating sockets: pick the port that names a socket's service (for a connection, the
+//! server side) and say what is known of it, never leaving an unknown port blank.
+
+use super::{Annotation, PortClass, Registry};
+use crate::model::{Endpoint, Owner, Proto, Socket, State};
+use std::collections::HashSet;
+
+/// What annotation needs beyond the socket itself.
+#[derive(Debug, Clone, Copy)]
+pub struct AnnotateCtx<'a> {
+    /// This host's ephemeral range (ip_local_port_range), when known.
+    pub ephemeral: Option<(u16, u16)>,
+    /// Local (proto, port) pairs with a listener (TCP LISTEN, unconnected bound UDP) on the
+    /// host. Build it with `listening_ports` from a snapshot that includes the listeners, even
+    /// when the listing shows only connections: otherwise the server side of an accepted
+    /// connection is not recognised and the remote port is taken.
+    pub listening: &'a HashSet<(Proto, u16)>,
+    /// The socket's owners, when the owner scan ran; used for the unknown-port hint.
+    pub owners: Option<&'a [Owner]>,
+}
+
+/// The (proto, local port) of every listener among `sockets`: TCP in LISTEN, UDP unconnected
+/// (no remote port).
+pub fn listening_ports<'a>(sockets: impl IntoIterator<Item = &'a Socket>) -> HashSet<(Proto, u16)> {
+    sockets
+        .into_iter()
+        .filter(|s| match s.proto {
+            Proto::Tcp => s.state == State::LISTEN,
+            Proto::Udp => remote_port(s).is_none(),
+            Proto::Unix | Proto::Raw => false,
+        })
+        .filter_map(|s| Some((s.proto, s.local.as_ref()?.port()?)))
+        .collect()
+}
+
+fn remote_port(s: &Socket) -> Option<u16> {
+    s.remote.as_ref()?.port().filter(|&p| p != 0)
+}
+
+/// Whether `port` lies in the ephemeral range.
+pub fn in_ephemeral_range(port: u16, range: Option<(u16, u16)>) -> bool {
+    range.is_some_and(|(lo, hi)| lo <= port && port <= hi)
+}
+
+impl Registry {
+    /// The annotation of one socket; `None` for unix and raw sockets (a raw socket's "port" is
+    /// an IP protocol number, not a service port) and sockets not bound to a port.
+    ///
+    /// Which port names the service (the server side):
+    /// 1. the local port, when this host has a listener on it (same protocol): we serve it;
+    /// 2. the local port, when the remote port is unknown (listeners, unconnected UDP);
+    /// 3. the local port, when it is outside the ephemeral range and the remote port inside it
+    ///    (an accepted connection whose listener is gone or not in the snapshot);
+    /// 4. otherwise the remote port: we are the client (a browser's socket from
+    ///    127.0.0.1:51234 to :443 is https).
+    pub fn annotate(&self, sock: &Socket, ctx: &AnnotateCtx<'_>) -> Option<Annotation> {
+        let proto = match sock.proto {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Unix | Proto::Raw => return None,
+        };
+        let local = match sock.local.as_ref()? {
+            Endpoint::Inet { port, .. } => *port,
+            Endpoint::Unix(_) => return None,
+        };
+        let remote = remote_port(sock);
+        let local_is_server = match remote {
+            None => true,
+            Some(r) => {
+                ctx.listening.contains(&(sock.proto, local))
+                    || (!in_ephemeral_range(local, ctx.ephemeral)
+                        && in_ephemeral_range(r, ctx.ephemeral))
+            }
+        };
+        let port = match (local_is_server, remote) {
+            (false, Some(r)) => r,
+            _ => local,
+        };
+        if port == 0 {
+            // Not bound to any port yet: nothing to name.
+            return None;
+        }
+        let service = self.lookup(port, proto);
+        // A hint from the owner only for an unnamed port the owner itself holds: for a client
+        // socket the owner is the client, not whatever serves the remote port.
+        let hint = match (&service, local_is_server, ctx.owners) {
+            (None, true, Some(owners)) => owner_hint(owners),
+            _ => None,
+        };
+        Some(Annotation {
+            port,
+            service,
+            class: PortClass::of(port),
+            ephemeral: in_ephemeral_range(port, ctx.ephemeral),
+            hint,
+        })
+    }
+}
+
+/// "held by node" / "held by nginx, php-fpm": the distinct command names of the owners.
+/// Raw process names: renderers escape them.
+fn owner_hint(owners: &[Owner]) -> Option<String> {
+    let mut names: Vec<String> = Vec::new();
+    for o in owners {
+        let n = o.comm.to_str_lossy().into_owned();
+        if !n.is_empty() && !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    (!names.is_empty()).then(|| format!("held by {}", names.join(", ")))
+}
+
+impl super::Annotation {
+    /// One short cell for the Service column: the name, or what an unnamed port is
+    /// ("unregistered dynamic ephemeral"), a hint marked as such ("(hint: held by node)").
+    /// The result may contain process names: escape it before printing.
+    pub fn cell(&self) -> String {
+        if let Some(s) = &self.service {
+            return s.name.clone();
+        }
+        let mut out = format!("unregistered {}", self.class.name());
+        if self.ephemeral {
+            out.push_str(" ephemeral");
+        }
+        if let Some(h) = &self.hint {
+            out.push_str(" (hint: ");
+            out.push_str(h);
+            out.push(')');
+        }
+        out
+    }
+}
