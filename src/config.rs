@@ -3,6 +3,7 @@
 
 use crate::cli::{GlobalArgs, ListArgs};
 use crate::error::{Error, Result};
+use crate::filter::{self, Filter, ParseOptions, Pred, UserSpec};
 use crate::model::{Query, StateSet};
 use crate::platform::SourceOptions;
 use crate::registry::{labels, RegistryOptions};
@@ -47,12 +48,9 @@ pub enum FamilyFilter {
 pub struct ListConfig {
     /// Tables, families and states to ask the backend for.
     pub query: Query,
-    /// Whether a `state`/`exclude` in the filter may replace `query.states` (set by cmd/list
-    /// once the filter is parsed).
-    pub explicit_states: bool,
     pub family: FamilyFilter,
-    /// Filter words as given (ss syntax), plus the shorthand flags turned into words.
-    pub filter_words: Vec<String>,
+    /// The filter expression and the shorthand flags, not yet resolved against the registry.
+    pub filter: Filter,
     /// Show the Process column (-p).
     pub show_owners: bool,
     /// Show User and Inode columns (-e).
@@ -98,40 +96,37 @@ pub fn registry_options(g: &GlobalArgs, env: &Env) -> RegistryOptions {
     }
 }
 
-/// Turn shorthand flags into filter words so there is one evaluator.
-fn shorthand_words(a: &ListArgs) -> Result<Vec<String>> {
-    let mut clauses: Vec<Vec<String>> = Vec::new();
-    let mut any_of = |key: &str, vals: Vec<String>| {
-        if vals.is_empty() {
-            return;
-        }
-        let mut c = vec!["(".to_string()];
-        for (i, v) in vals.into_iter().enumerate() {
-            if i > 0 {
-                c.push("or".into());
-            }
-            c.push(key.into());
-            c.push(v);
-        }
-        c.push(")".into());
-        clauses.push(c);
-    };
-    any_of("pid", a.pids.iter().map(|p| p.to_string()).collect());
-    any_of("proc", a.commands.clone());
-    for u in &a.users {
-        if u.is_empty() {
-            return Err(Error::Usage("--user needs a user name or uid".into()));
-        }
+/// The filter: the expression words (ss syntax), and-ed with the shorthand flags
+/// (`--pid`, `-c`, `-U`: each repeated flag means "any of").
+fn build_filter(a: &ListArgs) -> Result<Filter> {
+    if let Some(w @ ("label" | "explain")) = a.filter.first().map(String::as_str) {
+        return Err(Error::Usage(format!(
+            "'{w}' is a subcommand and takes no listing options before it: run `portwatch {w} ...`"
+        )));
     }
-    any_of("user", a.users.clone());
-    let mut words = Vec::new();
-    for c in clauses {
-        if !words.is_empty() {
-            words.push("and".to_string());
-        }
-        words.extend(c);
+    let unix_only = a.unix && !(a.tcp || a.udp || a.raw);
+    let mut f = filter::parse_with(
+        &a.filter,
+        ParseOptions {
+            unix_hosts: unix_only,
+        },
+    )?;
+    if a.users.iter().any(|u| u.is_empty()) {
+        return Err(Error::Usage("--user needs a user name or uid".into()));
     }
-    Ok(words)
+    if a.commands.iter().any(|c| c.is_empty()) {
+        return Err(Error::Usage(
+            "--command needs a command name or glob".into(),
+        ));
+    }
+    for shorthand in [
+        Filter::any_of(a.pids.iter().map(|&p| Pred::Pid(p))),
+        Filter::any_of(a.commands.iter().map(|c| Pred::Proc(c.clone()))),
+        Filter::any_of(a.users.iter().map(|u| Pred::User(UserSpec::parse(u)))),
+    ] {
+        f = f.and(shorthand);
+    }
+    Ok(f)
 }
 
 pub fn list_config(a: &ListArgs, g: &GlobalArgs, env: &Env) -> Result<ListConfig> {
@@ -142,13 +137,17 @@ pub fn list_config(a: &ListArgs, g: &GlobalArgs, env: &Env) -> Result<ListConfig
             "-x (unix) cannot be combined with -4 or -6: unix sockets have no IP family".into(),
         ));
     }
-    let states = if a.all {
+    let filter = build_filter(a)?;
+    let default_states = if a.all {
         StateSet::ALL
     } else if a.listening {
         StateSet::LISTENING
     } else {
         StateSet::CONNECTED
     };
+    // As in ss, a `state`/`exclude` in the filter replaces the -l/-a set; the kernel is asked
+    // for exactly that set.
+    let states = filter.states_or(default_states);
     let query = Query {
         tcp: a.tcp || !any_proto,
         udp: a.udp || !any_proto,
@@ -166,19 +165,6 @@ pub fn list_config(a: &ListArgs, g: &GlobalArgs, env: &Env) -> Result<ListConfig
     } else {
         FamilyFilter::Any
     };
-    let mut filter_words = shorthand_words(a)?;
-    if !a.filter.is_empty() {
-        if !filter_words.is_empty() {
-            filter_words.insert(0, "(".into());
-            filter_words.push(")".into());
-            filter_words.push("and".into());
-            filter_words.push("(".into());
-            filter_words.extend(a.filter.iter().cloned());
-            filter_words.push(")".into());
-        } else {
-            filter_words = a.filter.clone();
-        }
-    }
     let format = if a.json {
         Format::Json
     } else if a.csv {
@@ -190,9 +176,8 @@ pub fn list_config(a: &ListArgs, g: &GlobalArgs, env: &Env) -> Result<ListConfig
     };
     Ok(ListConfig {
         query,
-        explicit_states: false,
         family,
-        filter_words,
+        filter,
         show_owners: a.processes,
         extended: a.extended,
         header: !a.no_header,
@@ -305,16 +290,32 @@ mod tests {
     }
 
     #[test]
-    fn shorthand_flags_become_filter_words() {
-        let c = cfg(
-            &["-lnt", "--pid", "7", "-c", "nginx", "sport", "=", ":80"],
-            &Env::default(),
-        )
-        .unwrap();
+    fn filter_states_replace_the_default_set() {
+        let c = cfg(&["-t", "state", "established"], &Env::default()).unwrap();
         assert_eq!(
-            c.filter_words.join(" "),
-            "( ( pid 7 ) and ( proc nginx ) ) and ( sport = :80 )"
+            c.query.states,
+            StateSet::of(&[crate::model::State::ESTABLISHED])
         );
+        let c = cfg(&["-lt", "state", "time-wait"], &Env::default()).unwrap();
+        assert_eq!(
+            c.query.states,
+            StateSet::of(&[crate::model::State::TIME_WAIT])
+        );
+        let c = cfg(&["-lt", "sport", "=", ":22"], &Env::default()).unwrap();
+        assert_eq!(c.query.states, StateSet::LISTENING);
+    }
+
+    #[test]
+    fn shorthand_flags_and_with_the_expression() {
+        let c = cfg(&["-lnt", "--pid", "7", "-c", "nginx"], &Env::default()).unwrap();
+        assert!(c.filter.needs_owners());
+        assert!(!cfg(&["-lnt"], &Env::default())
+            .unwrap()
+            .filter
+            .needs_owners());
+        let e = cfg(&["-t", "sport", "=", ":"], &Env::default()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains('^'), "{e}");
     }
 
     #[test]

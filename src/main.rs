@@ -42,7 +42,8 @@ fn is_broken_pipe(e: &Error) -> bool {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(portwatch::cli::permute_args(std::env::args_os().collect()))
+    {
         Ok(c) => c,
         Err(e) => {
             // --help and --version print to stdout and exit 0; a closed pipe there is fine too.
@@ -59,7 +60,11 @@ fn main() -> ExitCode {
         Err(e) => {
             // Don't let a failing flush in BufWriter's drop turn into a second message.
             std::mem::forget(out);
-            let _ = writeln!(io::stderr(), "portwatch: {e}");
+            // A filter error is already rendered with its caret block and prefix.
+            let _ = match &e {
+                Error::Filter { rendered } => writeln!(io::stderr(), "{rendered}"),
+                _ => writeln!(io::stderr(), "portwatch: {e}"),
+            };
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
         }
     }

@@ -129,6 +129,7 @@ fn row() -> Row {
         owners: Some(vec![]),
         user: None,
         service: None,
+        iface: None,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::config::{Format, ListConfig};
 use crate::error::Result;
+use crate::filter::Filter;
 use crate::join::{self, Row};
 use crate::model::{Proto, Query, Snapshot, Socket, StateSet, Warning};
 use crate::platform::{self, SourceOptions, Wanted};
@@ -76,24 +77,63 @@ pub fn collect(cfg: &ListConfig, reg: &Registry) -> Result<Listing> {
     join::attach_unix_peers(&mut sockets);
     let mut rows: Vec<Row> = sockets.into_iter().map(Row::new).collect();
     let ephemeral = platform::ephemeral_range(&cfg.source);
+    let filter = resolve_filter(cfg, reg, ephemeral)?;
 
-    if cfg.show_owners {
-        attach_owners(cfg, &mut rows, &mut warnings);
-    }
-    for r in rows.iter_mut() {
-        let ctx = AnnotateCtx {
-            ephemeral,
-            listening: &listening,
-            owners: r.owners.as_deref(),
-        };
-        r.service = reg.annotate(&r.sock, &ctx);
-    }
-    if cfg.extended || matches!(cfg.format, Format::Json | Format::Csv) {
+    let annotate = |rows: &mut [Row]| {
+        for r in rows.iter_mut() {
+            let ctx = AnnotateCtx {
+                ephemeral,
+                listening: &listening,
+                owners: r.owners.as_deref(),
+            };
+            r.service = reg.annotate(&r.sock, &ctx);
+        }
+    };
+    annotate(&mut rows);
+    if filter.needs_users() || cfg.extended || matches!(cfg.format, Format::Json | Format::Csv) {
         join::attach_users(&mut rows, platform::user_name);
+    }
+    if filter.needs_owners() {
+        // Process predicates need every candidate's owners before filtering.
+        attach_owners(cfg, &mut rows, &mut warnings);
+        rows.retain(|r| filter.matches(r));
+    } else {
+        // Filter first: the owner scan then looks only for the sockets shown.
+        rows.retain(|r| filter.matches(r));
+        if cfg.show_owners {
+            attach_owners(cfg, &mut rows, &mut warnings);
+        }
+    }
+    if rows.iter().any(|r| r.owners.is_some()) {
+        // Owners add a hint to ports no registry layer names.
+        annotate(&mut rows);
     }
     join::attach_ifaces(&mut rows, platform::iface_name);
     join::sort_rows(&mut rows);
     Ok(Listing { rows, warnings })
+}
+
+/// Resolve service names, user names and the ephemeral range the filter refers to.
+fn resolve_filter(
+    cfg: &ListConfig,
+    reg: &Registry,
+    ephemeral: Option<(u16, u16)>,
+) -> Result<Filter> {
+    let mut f = cfg.filter.clone();
+    if f.is_empty() {
+        return Ok(f);
+    }
+    f.resolve(&|name, proto| match proto {
+        Some(p) => reg.port_by_name(name, p.name()),
+        None => reg
+            .port_by_name(name, "tcp")
+            .or_else(|| reg.port_by_name(name, "udp")),
+    })?;
+    f.resolve_users(&platform::uid_by_name)?;
+    if f.needs_ephemeral_range() {
+        f.set_ephemeral_range(ephemeral);
+    }
+    Ok(f)
 }
 
 /// Load the registry layers; a bad user file is an error, bad system data a warning.

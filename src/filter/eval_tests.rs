@@ -52,6 +52,7 @@ fn inet(proto: Proto, state: State, local: &str, remote: &str) -> Row {
         owners: None,
         user: None,
         service: None,
+        iface: None,
     }
 }
 

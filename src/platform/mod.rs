@@ -128,6 +128,22 @@ pub fn user_name(uid: u32) -> Option<String> {
     }
 }
 
+/// Uid of a user name (NSS lookup); `None` when there is no such user.
+pub fn uid_by_name(name: &str) -> Option<u32> {
+    #[cfg(target_os = "linux")]
+    {
+        nix::unistd::User::from_name(name)
+            .ok()
+            .flatten()
+            .map(|u| u.uid.as_raw())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = name;
+        None
+    }
+}
+
 #[cfg(target_os = "linux")]
 fn nix_user_name(uid: u32) -> Option<String> {
     nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))

@@ -123,6 +123,7 @@ fn row(sock: Socket) -> Row {
         owners: None,
         user: None,
         service: None,
+        iface: None,
     }
 }
 
@@ -314,7 +315,6 @@ fn filter_agrees_with_ss_on_own_loopback_sockets() {
 
 /// `portwatch -tan --json EXPR` must print the same sockets as `ss -tanH EXPR`.
 #[test]
-#[ignore = "needs the list command (--json) wired by the lead; run: cargo test --test filter_ss -- --ignored"]
 fn binary_agrees_with_ss_on_own_loopback_sockets() {
     if !ss_available() {
         eprintln!("skipped: ss (iproute2) is not installed");
