@@ -39,13 +39,7 @@ fn both(
             "-x" => "unix",
             other => panic!("unknown protocol flag {other}"),
         };
-        // ss drops the State column when the filter leaves one possible state: that happens
-        // for UDP without -a or -l (connected UDP sockets are all ESTAB).
-        let implied = if ss_args.contains(&"-a") || ss_args.contains(&"-l") {
-            None
-        } else {
-            Some("ESTAB")
-        };
+        let implied = implied_state(ss_args);
         let mut args = vec![*p];
         args.extend_from_slice(ss_args);
         ss.extend(parse_ss(netid, &ns.ss(&args), implied));
@@ -58,6 +52,39 @@ fn both(
         }
     };
     (strip(pw), strip(ss))
+}
+
+/// The state of every row when ss prints no State column: ss drops the column when its
+/// filter leaves one possible state (misc/ss.c: the state width is 0 unless more than one
+/// state bit is set), e.g. `state established`, or UDP without -a or -l (connected UDP
+/// sockets are all ESTAB).
+fn implied_state(ss_args: &[&str]) -> Option<&'static str> {
+    let states: Vec<&str> = ss_args
+        .windows(2)
+        .filter(|w| w[0] == "state")
+        .map(|w| w[1])
+        .collect();
+    if ss_args.contains(&"exclude") {
+        return None;
+    }
+    match states.as_slice() {
+        [] if !ss_args.contains(&"-a") && !ss_args.contains(&"-l") => Some("ESTAB"),
+        [one] => Some(match *one {
+            "established" => "ESTAB",
+            "syn-sent" => "SYN-SENT",
+            "syn-recv" => "SYN-RECV",
+            "fin-wait-1" => "FIN-WAIT-1",
+            "fin-wait-2" => "FIN-WAIT-2",
+            "time-wait" => "TIME-WAIT",
+            "closed" => "UNCONN",
+            "close-wait" => "CLOSE-WAIT",
+            "last-ack" => "LAST-ACK",
+            "listening" => "LISTEN",
+            "closing" => "CLOSING",
+            _ => return None,
+        }),
+        _ => None,
+    }
 }
 
 /// Assert the two views are equal as multisets. The population is quiescent after `ready`, so
@@ -190,6 +217,22 @@ fn unix_every_type_and_name_matches_ss() {
         }
     }
     assert!(named_peers >= 3, "clients of named and abstract sockets");
+
+    // ss prints no uid for unix sockets; the population knows them: one socket was made by
+    // a child running as uid 65534, every other one by root.
+    let nobody_name = format!("@pwtest-{}-nobody", pop.summary["nobody_child"]);
+    for s in socks {
+        let want = if s["local"]["path"] == nobody_name.as_str() {
+            65534
+        } else {
+            0
+        };
+        assert_eq!(s["uid"], want, "uid of {s}");
+    }
+    assert!(
+        socks.iter().any(|s| s["uid"] == 65534),
+        "{nobody_name} listed"
+    );
 }
 
 #[test]
@@ -393,4 +436,214 @@ fn thousands_of_sockets_match_ss() {
     assert_eq!(unix.len(), 1000, "500 pairs");
     // Then the owners of all of them (one owner scan each, as a user would run it).
     assert_same(&ns, &["-a", "-p", "-t", "-x"], &["-a"], &["-t", "-x"], true);
+}
+
+/// The readers of ss's text, on lines ss 6.1 printed for this population (no root needed):
+/// a mistake here would make both sides of every comparison above wrong in the same way.
+#[test]
+fn ss_text_is_read_field_by_field() {
+    let tcp = "LISTEN     0      3               127.0.0.1:49211            0.0.0.0:*     \
+               users:((\"python3\",pid=2673,fd=34),(\"python3\",pid=2468,fd=34)) ino:2325923 \
+               sk:c4163 cgroup:unreachable:1 <->\n\
+               LISTEN     0      11                      *:57323                  *:*     \
+               users:((\"python3\",pid=2468,fd=5)) ino:2325720 sk:c4180 uid:1000 v6only:0 <->\n\
+               TIME-WAIT  0      0                   [::1]:60520              [::1]:37215 \
+               timer:(timewait,57sec,0) ino:0 sk:c4183\n";
+    let rows = parse_ss("tcp", tcp, None);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        (rows[0].state.as_str(), rows[0].send_q, rows[0].inode),
+        ("LISTEN", Some(3), Some(2325923))
+    );
+    assert_eq!(rows[0].local, "127.0.0.1:49211");
+    assert_eq!(rows[0].remote, "0.0.0.0:*");
+    let pids: Vec<(u64, u64)> = rows[0].owners.iter().map(|o| (o.pid, o.fd)).collect();
+    assert_eq!(pids, vec![(2468, 34), (2673, 34)]);
+    assert_eq!(rows[0].owners[0].comm, "python3");
+    assert_eq!(
+        (rows[1].local.as_str(), rows[1].v6only, rows[1].uid),
+        ("*:57323", Some(false), Some(1000))
+    );
+    assert_eq!((rows[2].inode, rows[2].v6only), (Some(0), None));
+    assert!(rows[2].owners.is_empty());
+
+    // UDP without -a/-l: ss prints no State column.
+    let udp = "0      0               127.0.0.1:38162 127.0.0.1:56703 ino:3065104 sk:1 <->\n";
+    let rows = parse_ss("udp", udp, Some("ESTAB"));
+    assert_eq!(
+        (
+            rows[0].state.as_str(),
+            rows[0].recv_q,
+            rows[0].local.as_str()
+        ),
+        ("ESTAB", Some(0), "127.0.0.1:38162")
+    );
+
+    // Unix: names with spaces; ss's `ino:` there is the socket file's inode on disk.
+    let unix = "u_str LISTEN 1      6      /tmp/t/dir with space/stream sock 2325931 * 0       \
+                users:((\"python3\",pid=2468,fd=42)) <-> ino:10010834 dev:0/65024 peers: 2325934\n\
+                u_str ESTAB  0      768                                                 * 2325932 \
+                * 2325933 users:((\"python3\",pid=2468,fd=43)) <->\n\
+                u_str ESTAB  0      0                               @pwtest-2468-abstract 2325937 \
+                * 2325936 <->\n";
+    let rows = parse_ss("unix", unix, None);
+    assert_eq!(rows[0].netid, "u_str");
+    assert_eq!(rows[0].local, "/tmp/t/dir with space/stream sock");
+    assert_eq!(
+        (
+            rows[0].inode,
+            rows[0].peer_inode,
+            rows[0].recv_q,
+            rows[0].send_q
+        ),
+        (Some(2325931), None, Some(1), Some(6))
+    );
+    assert_eq!(
+        (rows[1].local.as_str(), rows[1].inode, rows[1].peer_inode),
+        ("*", Some(2325932), Some(2325933))
+    );
+    assert_eq!(rows[1].send_q, Some(768));
+    assert_eq!(rows[2].local, "@pwtest-2468-abstract");
+    assert!(rows[2].owners.is_empty());
+}
+
+/// ss's address spelling (misc/ss.c, inet_addr_print), which portwatch's JSON is rendered in.
+#[test]
+fn addresses_are_spelled_as_ss_spells_them() {
+    let cases = [
+        (("ipv4", "127.0.0.1", 80, None, None), "127.0.0.1:80"),
+        (("ipv4", "0.0.0.0", 0, None, None), "0.0.0.0:*"),
+        (("ipv6", "::1", 80, Some(true), None), "[::1]:80"),
+        (("ipv6", "::", 80, Some(false), None), "*:80"),
+        (("ipv6", "::", 80, Some(true), None), "[::]:80"),
+        (("ipv6", "::", 0, None, None), "*:*"),
+        (
+            ("ipv6", "::ffff:127.0.0.1", 9, None, None),
+            "[::ffff:127.0.0.1]:9",
+        ),
+        (
+            ("ipv4", "127.0.0.53", 53, None, Some("lo")),
+            "127.0.0.53%lo:53",
+        ),
+    ];
+    for ((fam, addr, port, v6only, iface), want) in cases {
+        assert_eq!(
+            netns::ss_inet_addr(fam, addr, port, v6only, iface),
+            want,
+            "{fam} {addr} {port} {v6only:?}"
+        );
+    }
+}
+
+/// The ss filter language, differentially: each expression goes to both tools unchanged
+/// (as separate arguments, the way a shell passes them) and selects the same sockets.
+#[test]
+fn filter_expressions_select_what_ss_selects() {
+    if !prerequisites_met() {
+        return;
+    }
+    let ns = Netns::new();
+    let pop = Population::start(&ns, "basic", &[]);
+    let l4 = pop.port("tcp", "l4").to_string();
+    let l6 = pop.port("tcp", "l6").to_string();
+    let ldual = pop.port("tcp", "ldual").to_string();
+    // Both tools split filter words at spaces, also inside one argument (ss's lexer reads -F
+    // files too), so a space in a path is escaped with a backslash for both.
+    let named = pop.summary["unix"]["named_stream"]
+        .as_str()
+        .unwrap()
+        .replace(' ', "\\ ");
+    let dir = named.rsplit_once('/').unwrap().0.to_string();
+    // (ss protocol flags, expression words)
+    let inet: &[&str] = &["-t", "-u"];
+    let all: &[&str] = &["-t", "-u", "-x"];
+    let words = |e: &str| -> Vec<String> { e.split(' ').map(String::from).collect() };
+    let cases: Vec<(&[&str], Vec<String>)> = vec![
+        (all, words("state established")),
+        (all, words("state connected")),
+        (all, words("state synchronized")),
+        (all, words("state listening")),
+        (all, words("state closed")),
+        (all, words("exclude established")),
+        (inet, words("state time-wait state syn-recv")),
+        (inet, words("state syn-sent state fin-wait-1")),
+        (
+            inet,
+            words("state last-ack state closing state close-wait state fin-wait-2"),
+        ),
+        (inet, words("state bucket")),
+        (inet, words("state big")),
+        (inet, words(&format!("sport = :{l4}"))),
+        (inet, words(&format!("dport = :{l4}"))),
+        (inet, words(&format!("( sport = :{l6} or dport = :{l6} )"))),
+        (inet, words(&format!("not sport = :{l4}"))),
+        (inet, words(&format!("sport != :{ldual}"))),
+        (inet, words(&format!("sport > :{l4}"))),
+        (inet, words(&format!("dport <= :{l4}"))),
+        (inet, words("src 127.0.0.1")),
+        (inet, words("src 127.0.0.0/8")),
+        (inet, words("src [::1]")),
+        (inet, words("dst [::1]")),
+        (inet, words("src [::ffff:127.0.0.1]")),
+        (inet, words(&format!("dst 127.0.0.1:{l4}"))),
+        (inet, words(&format!("src *:{ldual}"))),
+        (inet, words(&format!("state established src :{l4}"))),
+        (inet, words("autobound")),
+        (&["-x"], vec!["src".into(), format!("{dir}/*")]),
+        (&["-x"], vec!["src".into(), format!("unix:{named}")]),
+        (&["-x"], words("src @pwtest*")),
+    ];
+    let mut failures = String::new();
+    for (protos, expr) in &cases {
+        let expr: Vec<&str> = expr.iter().map(String::as_str).collect();
+        let mut pw_args = vec!["-a"];
+        pw_args.extend(protos.iter().copied());
+        pw_args.extend(&expr);
+        let mut ss_args = vec!["-a"];
+        ss_args.extend(&expr);
+        let mut last = None;
+        for _ in 0..3 {
+            let (pw, ss) = both(&ns, &pw_args, &ss_args, protos, false);
+            let (only_pw, only_ss) = diff(&pw, &ss);
+            if only_pw.is_empty() && only_ss.is_empty() {
+                // Agreeing on nothing, or on everything, would prove nothing about the filter.
+                let total = both(&ns, &["-a"], &["-a"], protos, false).1.len();
+                last = (pw.is_empty() || pw.len() >= total)
+                    .then(|| format!(" selects {} of {total}: a vacuous case", pw.len()));
+                break;
+            }
+            last = Some(explain(&only_pw, &only_ss));
+        }
+        if let Some(d) = last {
+            failures.push_str(&format!("\n{protos:?} {expr:?}:{d}"));
+        }
+    }
+    assert!(failures.is_empty(), "filters select differently:{failures}");
+
+    // Stated difference: `dst NAME` on unix sockets. portwatch matches a socket whose peer
+    // has that name (its `remote`); ss's netlink path knows no peer names and matches none.
+    let dst = ["-a", "dst", named.as_str()];
+    let (pw, ss) = both(&ns, &["-a", "-x", "dst", &named], &dst[..], &["-x"], false);
+    assert!(ss.is_empty(), "ss matched unix dst: {ss:?}");
+    let (_, all) = both(&ns, &["-a", "-x"], &["-a"], &["-x"], false);
+    let unescaped = named.replace("\\ ", " ");
+    let named_inodes: Vec<Option<u64>> = all
+        .iter()
+        .filter(|r| r.local == unescaped)
+        .map(|r| r.inode)
+        .collect();
+    let expected: Vec<Row> = all
+        .into_iter()
+        .filter(|r| r.peer_inode.is_some() && named_inodes.contains(&r.peer_inode))
+        .collect();
+    assert!(
+        !expected.is_empty(),
+        "the named listener has a connected client"
+    );
+    let (only_pw, only_expected) = diff(&pw, &expected);
+    assert!(
+        only_pw.is_empty() && only_expected.is_empty(),
+        "unix dst is not 'the peer has that name':{}",
+        explain(&only_pw, &only_expected)
+    );
 }

@@ -272,7 +272,7 @@ fn opt(v: Option<u64>) -> String {
 
 #[path = "netns_parse.rs"]
 mod parse;
-pub use parse::{from_portwatch, parse_ss};
+pub use parse::{from_portwatch, parse_ss, ss_inet_addr};
 
 /// Multiset difference both ways: (only in `a`, only in `b`), each sorted.
 pub fn diff(a: &[Row], b: &[Row]) -> (Vec<Row>, Vec<Row>) {

@@ -101,20 +101,25 @@ def zero_window_pair(listener):
     return keep(c, srv)
 
 
+def close_all_but(fds):
+    """In a forked child: close every inherited descriptor but `fds` and stdio."""
+    wanted = set(fds) | {0, 1, 2}
+    for fd in [int(n) for n in os.listdir("/proc/self/fd")]:
+        if fd not in wanted:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
 def fork_holder(*socks):
     """Fork a child that holds `socks` (inherited) and exits when we go away."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(w)
-        # Hold only the shared sockets: close every other inherited descriptor.
-        wanted = {s.fileno() for s in socks} | {r, 0, 1, 2}
-        for fd in (int(n) for n in os.listdir("/proc/self/fd")):
-            if fd not in wanted:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        # Hold only the shared sockets.
+        close_all_but({s.fileno() for s in socks} | {r})
         try:
             os.read(r, 1)  # EOF when the parent exits or is killed
         finally:
@@ -123,6 +128,41 @@ def fork_holder(*socks):
     KEEP.append(w)
     CHILDREN.append(pid)
     return pid
+
+
+def fork_as_nobody():
+    """A child running as uid/gid 65534 with its own listener and unix socket, so the
+    sockets' uid is not 0 (ss prints uid:N only when it is not 0)."""
+    r, w = os.pipe()
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        os.close(ready_r)
+        close_all_but({r, ready_w})
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((LO4, 0))
+            s.listen(5)
+            u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            u.bind("\0pwtest-%d-nobody" % os.getpid())
+            os.write(ready_w, str(port(s)).encode())
+            os.close(ready_w)
+            os.read(r, 1)  # EOF when the parent exits or is killed
+        finally:
+            os._exit(0)
+    os.close(r)
+    os.close(ready_w)
+    got = os.read(ready_r, 16)
+    os.close(ready_r)
+    if not got:
+        raise SystemExit("the uid-65534 child failed")
+    KEEP.append(w)
+    CHILDREN.append(pid)
+    return pid, int(got)
 
 
 def build_basic(tmpdir, summary, raw):
@@ -214,6 +254,19 @@ def build_basic(tmpdir, summary, raw):
     c.connect((LO4, port(ldefer)))
     keep(c)
 
+    # A fixed, well-known port (the namespace is ours alone): not autobound, unlike the rest.
+    lfixed = keep(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+    lfixed.bind((LO4, 80))
+    lfixed.listen(1)
+    tcp["lfixed"] = 80
+
+    # Bound to a device: ss prints it as 127.0.0.1%lo:PORT.
+    ldev = keep(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+    ldev.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lo")
+    ldev.bind((LO4, 0))
+    ldev.listen(2)
+    tcp["ldev"] = port(ldev)
+
     # A listener shared with a forked child (pre-fork server): two owners.
     lshared = tcp_listener(socket.AF_INET, LO4, backlog=3)
     tcp["lshared"] = port(lshared)
@@ -299,6 +352,7 @@ def build_basic(tmpdir, summary, raw):
     summary["udp"] = udp
     summary["unix"] = unix
     summary["shared_child"] = fork_holder(lshared, ushared)
+    summary["nobody_child"], tcp["lnobody"] = fork_as_nobody()
 
 
 def build_scale(tmpdir, summary, tcp_conns, unix_pairs):
