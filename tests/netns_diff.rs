@@ -505,6 +505,19 @@ fn ss_text_is_read_field_by_field() {
     assert_eq!(rows[1].send_q, Some(768));
     assert_eq!(rows[2].local, "@pwtest-2468-abstract");
     assert!(rows[2].owners.is_empty());
+
+    // Unix under a one-state filter (`state established`): no State column either.
+    let rows = parse_ss(
+        "unix",
+        "u_dgr 15     0       /tmp/t/dir with space/dgram sock 3280538 * 0 <->\n",
+        Some("ESTAB"),
+    );
+    assert_eq!(
+        (rows[0].state.as_str(), rows[0].recv_q, rows[0].send_q),
+        ("ESTAB", Some(15), Some(0))
+    );
+    assert_eq!(rows[0].local, "/tmp/t/dir with space/dgram sock");
+    assert_eq!(rows[0].inode, Some(3280538));
 }
 
 /// ss's address spelling (misc/ss.c, inet_addr_print), which portwatch's JSON is rendered in.

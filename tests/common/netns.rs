@@ -58,6 +58,8 @@ pub struct Netns {
 impl Netns {
     pub fn new() -> Netns {
         static N: AtomicUsize = AtomicUsize::new(0);
+        static SWEEP: std::sync::Once = std::sync::Once::new();
+        SWEEP.call_once(remove_stale);
         let name = format!(
             "pwtest-{}-{}",
             std::process::id(),
@@ -97,6 +99,26 @@ impl Netns {
                 .args(args),
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// Delete namespaces left by test processes that were killed before their guards ran
+/// (`pwtest-PID-N` whose PID is gone).
+fn remove_stale() {
+    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let name = line.split_whitespace().next().unwrap_or("");
+        let Some(pid) = name
+            .strip_prefix("pwtest-")
+            .and_then(|r| r.split('-').next())
+        else {
+            continue;
+        };
+        if !std::path::Path::new("/proc").join(pid).exists() {
+            let _ = Command::new("ip").args(["netns", "del", name]).status();
+        }
     }
 }
 

@@ -24,6 +24,7 @@ import json
 import os
 import resource
 import select
+import signal
 import socket
 import sys
 import time
@@ -381,6 +382,9 @@ def main():
     ap.add_argument("--raw", action="store_true", help="add raw sockets (basic)")
     args = ap.parse_args()
 
+    # A setup step that blocks (an accept or connect that never completes) must not hang
+    # the test: SIGALRM ends us, the test sees no "ready" and fails with our stderr.
+    signal.alarm(30)
     summary = {"pid": os.getpid()}
     if args.scenario == "basic":
         build_basic(args.dir, summary, args.raw)
@@ -388,6 +392,7 @@ def main():
         build_scale(args.dir, summary, args.tcp_conns, args.unix_pairs)
     # Let loopback finish the last handshakes and FINs before anyone reads the tables.
     time.sleep(0.2)
+    signal.alarm(0)
     summary["children"] = CHILDREN
     sys.stdout.write(json.dumps(summary) + "\nready\n")
     sys.stdout.flush()
