@@ -2,15 +2,25 @@
 //! population (tests/netns/population.py) is built there, and `portwatch --json` must report
 //! exactly what `ss -n -e -p` reports for the same namespace. The namespace is private, so
 //! the whole table is compared, not just chosen ports (unix sock_diag dumps are filtered by
-//! the asking socket's namespace too: net/unix/diag.c, `sock_net(sk) != net`).
+//! the asking socket's namespace too: net/unix/diag.c, `sock_net(sk) != net`). Owners are
+//! found by scanning every process on the host, and must still be the population's own.
 //!
 //! Fields compared: netid, state, local, remote, Recv-Q, Send-Q, inode, unix peer inode,
-//! v6only (where the kernel reports it), uid, and owners (pid, fd, comm) in their own tests.
+//! v6only (where the kernel reports it), uid, and owners (pid, fd, comm).
+//! Not compared, because ss has no counterpart: portwatch's annotations (`service`,
+//! `port_info`, `user`); the uid of unix sockets (ss 6.1 prints none: the unix test checks it
+//! against the population instead).
 //! Differences on purpose, each asserted exactly where it shows: `-4` includes dual-stack
-//! and v4-mapped sockets, `-6` excludes v4-mapped ones, and a unix socket's `remote` names
-//! the peer (ss's netlink path prints `*`).
+//! and v4-mapped sockets, `-6` excludes v4-mapped ones, a unix socket's `remote` names the
+//! peer (ss's netlink path prints `*`) and so does the filter `dst` on unix sockets.
+//!
+//! Every TCP state but CLOSE is produced without dropping packets (this kernel has neither
+//! act_gact nor a prio qdisc, and nft is not installed): see population.py for how.
 //!
 //! Needs root, iproute2 and python3; under CI=true a missing one fails the test.
+//! Layout: this file (the socket tables), netns/variants.rs (-4, -6, filters, --backend
+//! proc), netns/parse_tests.rs (the ss text readers), common/netns*.rs (namespace, population,
+//! rows, comparison).
 #![cfg(target_os = "linux")]
 
 #[path = "common/netns.rs"]
