@@ -12,7 +12,8 @@
 //! against the population instead).
 //! Differences on purpose, each asserted exactly where it shows: `-4` includes dual-stack
 //! and v4-mapped sockets, `-6` excludes v4-mapped ones, a unix socket's `remote` names the
-//! peer (ss's netlink path prints `*`) and so does the filter `dst` on unix sockets.
+//! peer (ss's netlink path prints `*`) and so does the filter `dst` on unix sockets; a NUL
+//! byte inside an abstract name is kept in JSON (ss prints it as `@`).
 //!
 //! Every TCP state but CLOSE is produced without dropping packets (this kernel has neither
 //! act_gact nor a prio qdisc, and nft is not installed): see population.py for how.
@@ -152,6 +153,27 @@ fn unix_every_type_and_name_matches_ss() {
         socks.iter().any(|s| s["uid"] == 65534),
         "{nobody_name} listed"
     );
+
+    // Odd names, against the bytes the population bound: exact text when it is UTF-8 (a NUL
+    // kept as NUL), else `path_hex` with the exact bytes.
+    for hex in pop.summary["unix"]["odd_hex"].as_array().unwrap() {
+        let hex = hex.as_str().unwrap();
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let found = match std::str::from_utf8(&bytes) {
+            Ok(text) => socks
+                .iter()
+                .any(|s| s["local"]["path"] == text && s["local"].get("path_hex").is_none()),
+            Err(_) => socks.iter().any(|s| s["local"]["path_hex"] == hex),
+        };
+        assert!(
+            found,
+            "no unix socket named {:?}",
+            String::from_utf8_lossy(&bytes)
+        );
+    }
 }
 
 #[test]

@@ -58,8 +58,10 @@ fn pw_row(s: &Value) -> Row {
     };
     let endpoint = |e: &Value, is_local: bool| -> String {
         if proto == "unix" {
+            // Stated difference: ss prints each NUL byte of an abstract name as '@'
+            // (misc/ss.c, unix_show_sock); portwatch's JSON keeps the byte.
             return match (is_local, e["path"].as_str()) {
-                (true, Some(p)) => p.to_string(),
+                (true, Some(p)) => p.replace('\0', "@"),
                 _ => "*".to_string(),
             };
         }

@@ -174,7 +174,11 @@ def build_basic(tmpdir, summary, raw):
     l6 = tcp_listener(socket.AF_INET6, LO6, backlog=9, v6only=True)
     ldual = tcp_listener(socket.AF_INET6, "::", backlog=11, v6only=False)
     lmapped = tcp_listener(socket.AF_INET6, MAPPED, backlog=13, v6only=False)
-    tcp.update(l4=port(l4), l6=port(l6), ldual=port(ldual), lmapped=port(lmapped))
+    # Wildcards: 0.0.0.0 and a v6only [::] (which ss spells [::], not *).
+    l4any = tcp_listener(socket.AF_INET, "0.0.0.0", backlog=6)
+    l6any = tcp_listener(socket.AF_INET6, "::", backlog=10, v6only=True)
+    tcp.update(l4=port(l4), l6=port(l6), ldual=port(ldual), lmapped=port(lmapped),
+               l4any=port(l4any), l6any=port(l6any))
 
     # ESTAB in every family; the dual-stack listener accepts an IPv4 client, so its server
     # side has v4-mapped addresses.
@@ -284,7 +288,13 @@ def build_basic(tmpdir, summary, raw):
     udual.bind(("::", 0))
     umapped = keep(socket.socket(socket.AF_INET6, socket.SOCK_DGRAM))
     umapped.bind((MAPPED, 0))
-    udp.update(u4=port(u4), u6=port(u6), udual=port(udual), umapped=port(umapped))
+    u4any = keep(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+    u4any.bind(("0.0.0.0", 0))
+    u6any = keep(socket.socket(socket.AF_INET6, socket.SOCK_DGRAM))
+    u6any.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    u6any.bind(("::", 0))
+    udp.update(u4=port(u4), u6=port(u6), udual=port(udual), umapped=port(umapped),
+               u4any=port(u4any), u6any=port(u6any))
     uc4 = keep(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
     uc4.connect((LO4, port(u4)))
     uc6 = keep(socket.socket(socket.AF_INET6, socket.SOCK_DGRAM))
@@ -336,6 +346,19 @@ def build_basic(tmpdir, summary, raw):
     dc.connect(dg_path)
     for _ in range(2):
         dc.send(b"unread datagram")
+
+    # Odd names: an embedded NUL (ss prints it as '@'), non-ASCII, a tab, bytes that are not
+    # UTF-8, a bidi override in a path. The summary gives each as hex, abstract ones with the
+    # leading NUL spelled '@' as both tools do.
+    odd = []
+    me = os.getpid()
+    for name in (b"\0pwtest-%d-emb\0nul" % me, b"\0pwtest-%d-uni\xc3\xbccode" % me,
+                 b"\0pwtest-%d-tab\there" % me, b"\0pwtest-%d-non-utf8-\xff\xfe" % me,
+                 os.fsencode(sub) + b"/bidi-\xe2\x80\xae-x"):
+        o = keep(socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))
+        o.bind(name)
+        odd.append((b"@" + name[1:] if name[:1] == b"\0" else name).hex())
+    unix["odd_hex"] = odd
 
     for t in (socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_SEQPACKET):
         keep(*socket.socketpair(socket.AF_UNIX, t))
