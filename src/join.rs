@@ -10,18 +10,20 @@ pub struct Row {
     /// Processes holding the socket; `None` when the owner scan did not run, empty when it ran
     /// and found none visible.
     pub owners: Option<Vec<Owner>>,
-    /// Name of the socket's uid, when known.
-    pub user: Option<String>,
-    /// What the socket's service port is, when annotated.
-    pub service: Option<Annotation>,
+    /// Name of the socket's uid, when known (shared: many sockets have one user).
+    pub user: Option<Arc<str>>,
+    /// What the socket's service port is, when annotated (shared between sockets of one
+    /// service port: a busy server's 10k connections hold one annotation).
+    pub service: Option<Arc<Annotation>>,
     /// Name of the interface the socket is bound to (`Socket::iface`), when known.
-    pub iface: Option<String>,
+    pub iface: Option<Arc<str>>,
 }
 
 use crate::config::FamilyFilter;
 use crate::model::{Endpoint, Family, Proto, Warning};
 use crate::platform::OwnerMap;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 impl Row {
     pub fn new(sock: Socket) -> Row {
@@ -74,20 +76,26 @@ pub fn attach_owners(rows: &mut [Row], map: &mut OwnerMap) {
 
 /// Resolve user names once per uid.
 pub fn attach_users(rows: &mut [Row], mut lookup: impl FnMut(u32) -> Option<String>) {
-    let mut cache: HashMap<u32, Option<String>> = HashMap::new();
+    let mut cache: HashMap<u32, Option<Arc<str>>> = HashMap::new();
     for r in rows.iter_mut() {
         if let Some(uid) = r.sock.uid {
-            r.user = cache.entry(uid).or_insert_with(|| lookup(uid)).clone();
+            r.user = cache
+                .entry(uid)
+                .or_insert_with(|| lookup(uid).map(Arc::from))
+                .clone();
         }
     }
 }
 
 /// Resolve interface names once per index.
 pub fn attach_ifaces(rows: &mut [Row], mut lookup: impl FnMut(u32) -> Option<String>) {
-    let mut cache: HashMap<u32, Option<String>> = HashMap::new();
+    let mut cache: HashMap<u32, Option<Arc<str>>> = HashMap::new();
     for r in rows.iter_mut() {
         if let Some(i) = r.sock.iface {
-            r.iface = cache.entry(i).or_insert_with(|| lookup(i)).clone();
+            r.iface = cache
+                .entry(i)
+                .or_insert_with(|| lookup(i).map(Arc::from))
+                .clone();
         }
     }
 }

@@ -2,11 +2,100 @@
 //! by blank lines; a paragraph whose lines all start with two spaces is shown verbatim.
 
 /// (heading, body) pairs, rendered into man/portwatch.1 by tests/man.rs.
-pub const SECTIONS: &[(&str, &str)] = &[(
-    "EXIT STATUS",
-    "0 on success, also when nothing matched (as ss). 1 when the system could not be read. \
+pub const SECTIONS: &[(&str, &str)] = &[
+    (
+        "FILTER",
+        "The words after the options form a filter expression in the language of ss(8), with \
+the same meaning, plus predicates ss lacks. Options may also follow the expression; after \
+-- every word belongs to the expression. A subcommand name (label, explain) is never a filter \
+word.
+
+  EXPR := TERM { [and|or] TERM }      (no operator means and)
+  TERM := ( EXPR ) | not TERM | PRED
+  PRED := state STATE | exclude STATE
+        | src HOST | dst HOST
+        | sport [OP] PORT | dport [OP] PORT | port [OP] PORT
+        | proc GLOB | pid N | user NAME|UID | service GLOB
+        | scope loopback|wildcard|private|public|link-local|multicast
+        | autobound | dev INDEX
+  OP   := = == eq != ne < lt <= le > gt >= ge
+  PORT := :NUMBER | :SERVICE | *
+  HOST := ADDR | ADDR/LEN | ADDR:PORT | [IPV6]:PORT | *:PORT | :PORT | * | unix path glob
+
+As in ss, and, or and juxtaposition have equal precedence and group left to right: a or b \
+and c means (a or b) and c. and may be written && or &, or as || or |, not as !.
+
+STATE is an ss state name (established, syn-sent, syn-recv, fin-wait-1, fin-wait-2, \
+time-wait, closed, close-wait, last-ack, listening, closing) or group (all, connected, \
+synchronized, bucket, big). As in ss, state and exclude replace the set chosen by -l or -a, \
+and the set is sent to the kernel.
+
+proc and pid match the processes holding the socket and run the owner scan even without -p. \
+service matches the name shown in the Service column. scope classifies the local address; \
+IPv4-mapped addresses count as IPv4.
+
+A bad expression exits with status 2 and shows the expression with a caret under the \
+offending word and what was expected there.
+
+  portwatch -tn state established '( dport = :443 or dport = :80 )'
+  portwatch -lnt sport = :22
+  portwatch -lntp proc 'nginx*' or user www-data",
+    ),
+    (
+        "SERVICES",
+        "The Service column names the service a socket belongs to; for a connection, the server \
+side (the local port when this host listens on it, else the remote port, with the ephemeral \
+range as tie-breaker). Names come from, highest first: labels (portwatch label), --services \
+files, /etc/services, the embedded IANA registry, and a small curated list of ports in common \
+unregistered use. A port nobody names is shown as unregistered with its class (well-known, \
+registered, dynamic) and ephemeral when it is in net.ipv4.ip_local_port_range.
+
+The labels file holds one label per line: PORT/PROTO NAME [DESCRIPTION], with # comments. \
+portwatch rewrites it atomically under a lock and never overwrites a malformed file; it \
+reports the file and line instead.",
+    ),
+    (
+        "OUTPUT",
+        "The table has ss's columns (Netid, omitted when one protocol is shown; State; Recv-Q; \
+Send-Q, the backlog for listeners; Local and Peer Address:Port) plus Service, User and Inode \
+with -e, and Process with -p. A dual-stack IPv6 wildcard prints as *:PORT. On a terminal the \
+table is fitted to the width by shortening Process and Service; in a pipe nothing is cut.
+
+Process names and unix paths are escaped: control characters, bidi and zero-width \
+characters become \\e, \\n, \\t, \\xNN or \\u{NNNN}, and a backslash becomes \\\\.
+
+--json prints one document {\"schema\": 1, \"sockets\": [...], \"warnings\": [...]}; each socket \
+has proto, family, type, state, local, remote, recv_q, send_q, inode, uid, user, v6only, \
+iface, owners, service and port_info (see README.md for the full schema). Text that is not \
+UTF-8 is given lossily plus a *_hex key with the exact bytes. --csv prints one header line and \
+the same facts, RFC 4180 quoted.",
+    ),
+    (
+        "PERMISSIONS",
+        "Every user sees every socket. Owners come from /proc/PID/fd, which only root (or \
+CAP_DAC_READ_SEARCH with CAP_SYS_PTRACE) can read for other users' processes; otherwise \
+portwatch lists what it can and prints one line on stderr saying how many sockets have no \
+visible owner and how to see them. An unknown owner is -, never a guess.",
+    ),
+    (
+        "ENVIRONMENT",
+        "PORTWATCH_LABELS: the labels file. XDG_CONFIG_HOME, HOME: where the labels file is by \
+default ($XDG_CONFIG_HOME/portwatch/labels, else ~/.config/portwatch/labels). COLUMNS: the \
+terminal width to fit the table to.",
+    ),
+    (
+        "FILES",
+        "/etc/services (service names, read at run time); \
+/proc/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}; /proc/PID/fd; \
+/proc/sys/net/ipv4/ip_local_port_range.",
+    ),
+    (
+        "EXIT STATUS",
+        "0 on success, also when nothing matched (as ss). 1 when the system could not be read. \
 2 on a usage error: a bad option, filter expression, labels or services file; the message \
 names what is wrong and where.
 
 Writing to a closed pipe (portwatch | head -1) is not an error: portwatch stops and exits 0.",
-)];
+    ),
+    ("SEE ALSO", "ss(8), lsof(8), netstat(8), services(5)"),
+];

@@ -107,3 +107,32 @@ fn closed_stdout_does_not_panic() {
         out.status
     );
 }
+
+#[test]
+fn table_is_fitted_on_a_tty_and_never_cut_in_a_pipe() {
+    // `script` (util-linux) gives the binary a pseudo-terminal.
+    let cmd = format!(
+        "COLUMNS=90 '{}' -ap --proc-root '{}'",
+        env!("CARGO_BIN_EXE_portwatch"),
+        fixture()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .expect("script (util-linux) runs the binary on a pty");
+    assert!(out.status.success());
+    let tty = String::from_utf8(out.stdout).unwrap();
+    assert!(tty.contains('…'), "{tty}");
+    for line in tty.lines() {
+        let w = line.trim_end_matches('\r').chars().count();
+        assert!(w <= 90, "{w} columns: {line}");
+    }
+    let piped = bin()
+        .args(["-ap", "--proc-root", &fixture()])
+        .env("COLUMNS", "70")
+        .output()
+        .unwrap();
+    let piped = String::from_utf8(piped.stdout).unwrap();
+    assert!(!piped.contains('…'));
+    assert!(piped.contains("postgres(pid=1200,fd=5),postgres(pid=1201,fd=5)"));
+}

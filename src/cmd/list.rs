@@ -8,7 +8,7 @@ use crate::model::{Proto, Query, Snapshot, Socket, StateSet, Warning};
 use crate::platform::{self, SourceOptions, Wanted};
 use crate::registry::{listening_ports, AnnotateCtx, Registry};
 use crate::render::{csv, json, table};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
 /// The rows a listing shows, and what could not be seen.
@@ -75,18 +75,23 @@ pub fn collect(cfg: &ListConfig, reg: &Registry) -> Result<Listing> {
         (cfg.query.states.contains(s.state) || s.state.0 == 0) && join::keep_family(s, cfg.family)
     });
     join::attach_unix_peers(&mut sockets);
-    let mut rows: Vec<Row> = sockets.into_iter().map(Row::new).collect();
+    // Rows are bigger than sockets: give back the reading's slack before the copy, so peak
+    // memory is one table of each, not a half-empty one too.
+    sockets.shrink_to_fit();
+    let mut rows: Vec<Row> = Vec::with_capacity(sockets.len());
+    rows.extend(sockets.into_iter().map(Row::new));
     let ephemeral = platform::ephemeral_range(&cfg.source);
     let filter = resolve_filter(cfg, reg, ephemeral)?;
 
-    let annotate = |rows: &mut [Row]| {
+    let mut cache = HashMap::new();
+    let mut annotate = |rows: &mut [Row]| {
         for r in rows.iter_mut() {
             let ctx = AnnotateCtx {
                 ephemeral,
                 listening: &listening,
                 owners: r.owners.as_deref(),
             };
-            r.service = reg.annotate(&r.sock, &ctx);
+            r.service = reg.annotate_shared(&r.sock, &ctx, &mut cache);
         }
     };
     annotate(&mut rows);

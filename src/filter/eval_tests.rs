@@ -86,7 +86,7 @@ fn with_owner(mut r: Row, pid: u32, comm: &str) -> Row {
 }
 
 fn with_service(mut r: Row, name: &str) -> Row {
-    r.service = Some(Annotation {
+    r.service = Some(std::sync::Arc::new(Annotation {
         port: 22,
         service: Some(ServiceName {
             name: name.into(),
@@ -97,7 +97,7 @@ fn with_service(mut r: Row, name: &str) -> Row {
         class: PortClass::WellKnown,
         ephemeral: false,
         hint: None,
-    });
+    }));
     r
 }
 

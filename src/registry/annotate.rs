@@ -3,7 +3,8 @@
 
 use super::{Annotation, PortClass, Registry};
 use crate::model::{Endpoint, Owner, Proto, Socket, State};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// What annotation needs beyond the socket itself.
 #[derive(Debug, Clone, Copy)]
@@ -54,11 +55,43 @@ impl Registry {
     /// 4. otherwise the remote port: we are the client (a browser's socket from
     ///    127.0.0.1:51234 to :443 is https).
     pub fn annotate(&self, sock: &Socket, ctx: &AnnotateCtx<'_>) -> Option<Annotation> {
-        let proto = match sock.proto {
-            Proto::Tcp => "tcp",
-            Proto::Udp => "udp",
-            Proto::Unix | Proto::Raw => return None,
-        };
+        let (port, local_is_server) = self.service_side(sock, ctx)?;
+        Some(self.annotation(sock.proto, port, local_is_server, ctx))
+    }
+
+    /// Like `annotate`, but shares one annotation between all sockets of a service port that
+    /// carry no owner hint: a busy server's 10k connections hold one `Arc`, and the registry
+    /// is looked up once per port instead of once per socket.
+    pub fn annotate_shared(
+        &self,
+        sock: &Socket,
+        ctx: &AnnotateCtx<'_>,
+        cache: &mut HashMap<(Proto, u16), Arc<Annotation>>,
+    ) -> Option<Arc<Annotation>> {
+        let (port, local_is_server) = self.service_side(sock, ctx)?;
+        let may_hint = local_is_server && ctx.owners.is_some_and(|o| !o.is_empty());
+        if may_hint {
+            return Some(Arc::new(self.annotation(
+                sock.proto,
+                port,
+                local_is_server,
+                ctx,
+            )));
+        }
+        Some(
+            cache
+                .entry((sock.proto, port))
+                .or_insert_with(|| Arc::new(self.annotation(sock.proto, port, false, ctx)))
+                .clone(),
+        )
+    }
+
+    /// The service side of a socket: (port, whether it is the local one). `None` for unix,
+    /// raw and unbound sockets.
+    pub fn service_side(&self, sock: &Socket, ctx: &AnnotateCtx<'_>) -> Option<(u16, bool)> {
+        if matches!(sock.proto, Proto::Unix | Proto::Raw) {
+            return None;
+        }
         let local = match sock.local.as_ref()? {
             Endpoint::Inet { port, .. } => *port,
             Endpoint::Unix(_) => return None,
@@ -80,20 +113,30 @@ impl Registry {
             // Not bound to any port yet: nothing to name.
             return None;
         }
-        let service = self.lookup(port, proto);
+        Some((port, local_is_server))
+    }
+
+    fn annotation(
+        &self,
+        proto: Proto,
+        port: u16,
+        local_is_server: bool,
+        ctx: &AnnotateCtx<'_>,
+    ) -> Annotation {
+        let service = self.lookup(port, proto.name());
         // A hint from the owner only for an unnamed port the owner itself holds: for a client
         // socket the owner is the client, not whatever serves the remote port.
         let hint = match (&service, local_is_server, ctx.owners) {
             (None, true, Some(owners)) => owner_hint(owners),
             _ => None,
         };
-        Some(Annotation {
+        Annotation {
             port,
             service,
             class: PortClass::of(port),
             ephemeral: in_ephemeral_range(port, ctx.ephemeral),
             hint,
-        })
+        }
     }
 }
 

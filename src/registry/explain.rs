@@ -208,7 +208,7 @@ fn usage(row: &Row, port: u16, proto: Option<&str>) -> Option<Usage> {
                 })
                 .collect()
         }),
-        user: row.user.clone(),
+        user: row.user.as_deref().map(str::to_string),
     })
 }
 

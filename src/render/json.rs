@@ -12,6 +12,39 @@ use std::io::{self, Write};
 /// Bump when a key changes meaning or disappears; adding keys keeps the number.
 pub const SCHEMA: u32 = 1;
 
+/// An IP address formatted on the stack: JSON for 100k sockets needs no String per address.
+struct IpText {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl IpText {
+    fn of(addr: &std::net::IpAddr) -> IpText {
+        use std::fmt::Write;
+        let mut t = IpText {
+            buf: [0; 48],
+            len: 0,
+        };
+        // The longest textual IPv6 address is 45 bytes: it always fits.
+        let _ = write!(t, "{addr}");
+        t
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Write for IpText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 struct Ep<'a>(&'a Endpoint);
 
 impl Serialize for Ep<'_> {
@@ -19,7 +52,7 @@ impl Serialize for Ep<'_> {
         match self.0 {
             Endpoint::Inet { addr, port } => {
                 let mut m = ser.serialize_map(Some(2))?;
-                m.serialize_entry("addr", &addr.to_string())?;
+                m.serialize_entry("addr", &IpText::of(addr).as_str())?;
                 m.serialize_entry("port", port)?;
                 m.end()
             }
@@ -80,9 +113,9 @@ impl Serialize for SockJ<'_> {
         m.serialize_entry("send_q", &s.send_q)?;
         m.serialize_entry("inode", &s.inode)?;
         m.serialize_entry("uid", &s.uid)?;
-        m.serialize_entry("user", &r.user)?;
+        m.serialize_entry("user", &r.user.as_deref())?;
         m.serialize_entry("v6only", &s.v6only)?;
-        m.serialize_entry("iface", &r.iface)?;
+        m.serialize_entry("iface", &r.iface.as_deref())?;
         if s.proto == Proto::Unix {
             m.serialize_entry("peer_inode", &s.peer_inode)?;
         }

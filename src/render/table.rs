@@ -6,7 +6,7 @@ use super::Column;
 use crate::join::Row;
 use std::io::{self, Write};
 use tabled::builder::Builder;
-use tabled::settings::peaker::PriorityMax;
+use tabled::settings::object::Columns;
 use tabled::settings::{Padding, Style, Width};
 
 /// How to lay out the table.
@@ -25,6 +25,9 @@ pub fn write(rows: &[Row], opts: &TableOpts, out: &mut dyn Write) -> io::Result<
     }
 }
 
+/// Fit to the terminal by truncating only the free-text columns (Process, then Service, then
+/// unix-path-heavy address columns last), never the state or numbers: an address cut in the
+/// middle would be a lie, a cut process list is marked with `…`.
 fn write_fitted(
     rows: &[Row],
     opts: &TableOpts,
@@ -35,23 +38,61 @@ fn write_fitted(
         return Ok(());
     }
     let mut b = Builder::with_capacity(rows.len() + 1, opts.columns.len());
+    let mut widths: Vec<usize> = opts
+        .columns
+        .iter()
+        .map(|c| if opts.header { c.header().len() } else { 0 })
+        .collect();
     if opts.header {
         b.push_record(opts.columns.iter().map(|c| c.header().to_string()));
     }
     for row in rows {
-        b.push_record(opts.columns.iter().map(|&c| {
+        b.push_record(opts.columns.iter().enumerate().map(|(i, &c)| {
             let mut s = String::new();
             cell(&mut s, row, c);
+            widths[i] = widths[i].max(display_width(&s));
             s
         }));
     }
+    let limits = shrink(&opts.columns, &widths, width);
     let mut t = b.build();
-    t.with(Style::blank()).with(Padding::new(0, 1, 0, 0)).with(
-        Width::truncate(width)
-            .suffix("…")
-            .priority(PriorityMax::right()),
-    );
-    writeln!(out, "{t}")
+    t.with(Style::blank()).with(Padding::zero());
+    for (i, limit) in limits.into_iter().enumerate() {
+        if let Some(w) = limit {
+            t.modify(Columns::one(i), Width::truncate(w).suffix("…"));
+        }
+    }
+    for line in t.to_string().lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// Per-column width limits so the row fits `total` (one space between columns), taking
+/// width from Process, then Service, then the address columns, each down to a minimum.
+fn shrink(cols: &[Column], widths: &[usize], total: usize) -> Vec<Option<usize>> {
+    let mut limits: Vec<Option<usize>> = vec![None; cols.len()];
+    let mut cur: Vec<usize> = widths.to_vec();
+    let sum = |cur: &[usize]| cur.iter().sum::<usize>() + cur.len().saturating_sub(1);
+    for (target, min) in [
+        (Column::Process, 12),
+        (Column::Service, 8),
+        (Column::Peer, 20),
+        (Column::Local, 20),
+    ] {
+        let over = sum(&cur).saturating_sub(total);
+        if over == 0 {
+            break;
+        }
+        if let Some(i) = cols.iter().position(|c| *c == target) {
+            let new = cur[i].saturating_sub(over).max(min.min(cur[i]));
+            if new < cur[i] {
+                cur[i] = new;
+                limits[i] = Some(new);
+            }
+        }
+    }
+    limits
 }
 
 fn write_streamed(rows: &[Row], opts: &TableOpts, out: &mut dyn Write) -> io::Result<()> {
@@ -109,5 +150,34 @@ fn display_width(s: &str) -> usize {
         s.len()
     } else {
         tabled::grid::util::string::get_string_width(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shrink_takes_from_process_first() {
+        let cols = [
+            Column::State,
+            Column::Local,
+            Column::Peer,
+            Column::Service,
+            Column::Process,
+        ];
+        let w = [6, 20, 20, 10, 40];
+        // 96 + 4 separators = 100 wide; fit into 80: Process loses 20.
+        assert_eq!(
+            shrink(&cols, &w, 80),
+            vec![None, None, None, None, Some(20)]
+        );
+        // Into 60: Process down to its minimum 12, then Service to 8; addresses are at
+        // their minimum already, so the row stays wider than asked rather than cut an address.
+        assert_eq!(
+            shrink(&cols, &w, 60),
+            vec![None, None, None, Some(8), Some(12)]
+        );
+        assert_eq!(shrink(&cols, &w, 200), vec![None; 5]);
     }
 }
