@@ -32,9 +32,7 @@ mod parse_tests;
 #[path = "netns/variants.rs"]
 mod variants;
 
-use netns::{
-    assert_same, both, diff, explain, port_of, prerequisites_met, states, Netns, Population, Row,
-};
+use netns::{assert_same, both, diff, explain, prerequisites_met, states, Netns, Population, Row};
 use std::collections::BTreeSet;
 
 #[test]
@@ -228,7 +226,7 @@ fn owners_match_ss() {
         let port = pop.port(proto, key);
         let r = rows
             .iter()
-            .find(|r| r.netid == proto && port_of(&r.local) == Some(port))
+            .find(|r| r.netid == proto && r.local == format!("127.0.0.1:{port}"))
             .unwrap_or_else(|| panic!("{proto} {key} listed"));
         let got: BTreeSet<u64> = r.owners.iter().map(|o| o.pid).collect();
         let want: BTreeSet<u64> = ["pid", "shared_child"]

@@ -298,7 +298,7 @@ pub use parse::{from_portwatch, parse_ss, ss_inet_addr};
 
 #[path = "netns_compare.rs"]
 mod compare;
-pub use compare::{assert_same, both, implied_state, port_of, states};
+pub use compare::{assert_same, both, implied_state, states};
 
 /// Multiset difference both ways: (only in `a`, only in `b`), each sorted.
 pub fn diff(a: &[Row], b: &[Row]) -> (Vec<Row>, Vec<Row>) {

@@ -97,7 +97,3 @@ pub fn assert_same(
 pub fn states(rows: &[Row]) -> BTreeSet<&str> {
     rows.iter().map(|r| r.state.as_str()).collect()
 }
-
-pub fn port_of(addr: &str) -> Option<u64> {
-    addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok())
-}

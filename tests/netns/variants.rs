@@ -1,7 +1,7 @@
 //! Variants of the listing compared with ss in the namespace: the family flags (where
 //! portwatch differs from ss on purpose), the filter language, and the /proc backend.
 
-use super::netns::{both, diff, explain, port_of, prerequisites_met, Netns, Population, Row};
+use super::netns::{both, diff, explain, prerequisites_met, Netns, Population, Row};
 
 /// ss's `-4` leaves out sockets that carry IPv4 on an IPv6 socket; portwatch's includes them.
 /// Exactly those differ: the dual-stack `[::]` and the v4-mapped listeners (TCP and UDP).
@@ -12,11 +12,18 @@ fn ipv4_flag_differs_from_ss_by_dual_stack_and_mapped_only() {
     }
     let ns = Netns::new();
     let pop = Population::start(&ns, "basic", &[]);
-    let extra_ports = [
-        ("tcp", pop.port("tcp", "ldual")),
-        ("tcp", pop.port("tcp", "lmapped")),
-        ("udp", pop.port("udp", "udual")),
-        ("udp", pop.port("udp", "umapped")),
+    // Exact spellings (a port number alone may be shared by an unrelated IPv6-only socket).
+    let extra = [
+        ("tcp", format!("*:{}", pop.port("tcp", "ldual"))),
+        (
+            "tcp",
+            format!("[::ffff:127.0.0.1]:{}", pop.port("tcp", "lmapped")),
+        ),
+        ("udp", format!("*:{}", pop.port("udp", "udual"))),
+        (
+            "udp",
+            format!("[::ffff:127.0.0.1]:{}", pop.port("udp", "umapped")),
+        ),
     ];
     let mut last = String::new();
     for _ in 0..3 {
@@ -31,7 +38,7 @@ fn ipv4_flag_differs_from_ss_by_dual_stack_and_mapped_only() {
         let (_, ss_all) = both(&ns, &["-l", "-t", "-u"], &["-l"], &["-t", "-u"], false);
         let extras: Vec<Row> = ss_all
             .into_iter()
-            .filter(|r| extra_ports.contains(&(r.netid.as_str(), port_of(&r.local).unwrap_or(0))))
+            .filter(|r| extra.iter().any(|(n, l)| r.netid == *n && r.local == *l))
             .collect();
         assert_eq!(
             extras.len(),
@@ -125,8 +132,12 @@ fn filter_expressions_select_what_ss_selects() {
         (inet, words(&format!("( sport = :{l6} or dport = :{l6} )"))),
         (inet, words(&format!("not sport = :{l4}"))),
         (inet, words(&format!("sport != :{ldual}"))),
-        (inet, words(&format!("sport > :{l4}"))),
-        (inet, words(&format!("dport <= :{l4}"))),
+        // Comparisons chosen so that no random port order can make a case vacuous: port 80
+        // is below every ephemeral port, and port 0 (unconnected) below everything.
+        (inet, words("sport > :1024")),
+        (inet, words("dport <= :1024")),
+        (inet, words(&format!("sport < :{l4}"))),
+        (inet, words(&format!("dport >= :{l4}"))),
         (inet, words("src 127.0.0.1")),
         (inet, words("src 127.0.0.0/8")),
         (inet, words("src [::1]")),
