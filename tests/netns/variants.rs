@@ -56,6 +56,51 @@ fn ipv4_flag_differs_from_ss_by_dual_stack_and_mapped_only() {
     panic!("portwatch -4 -l is not ss -4 -l plus the dual-stack and mapped listeners:{last}");
 }
 
+/// The same rule over every state: `-4 -a` adds to ss's `-4 -a` exactly the IPv6 sockets
+/// that carry IPv4, i.e. dual-stack wildcards (`*:P`) and v4-mapped ones (`[::ffff:a.b.c.d]`),
+/// among them the dual-stack listener's accepted IPv4 connection.
+#[test]
+fn ipv4_flag_in_every_state_adds_exactly_the_ipv4_carrying_ipv6_sockets() {
+    if !prerequisites_met() {
+        return;
+    }
+    let ns = Netns::new();
+    let _pop = Population::start(&ns, "basic", &[]);
+    let mut last = String::new();
+    for _ in 0..3 {
+        let (pw, ss4) = both(
+            &ns,
+            &["-4", "-a", "-t", "-u"],
+            &["-4", "-a"],
+            &["-t", "-u"],
+            false,
+        );
+        let (_, ss6) = both(
+            &ns,
+            &["-6", "-a", "-t", "-u"],
+            &["-6", "-a"],
+            &["-t", "-u"],
+            false,
+        );
+        let extras: Vec<Row> = ss6
+            .into_iter()
+            .filter(|r| r.local.starts_with("*:") || r.local.starts_with("[::ffff:"))
+            .collect();
+        assert!(
+            extras.iter().any(|r| r.state == "ESTAB"),
+            "a v4-mapped connection among {extras:?}"
+        );
+        let mut expected = ss4;
+        expected.extend(extras);
+        let (only_pw, only_ss) = diff(&pw, &expected);
+        if only_pw.is_empty() && only_ss.is_empty() {
+            return;
+        }
+        last = explain(&only_pw, &only_ss);
+    }
+    panic!("portwatch -4 -a is not ss -4 -a plus the IPv4-carrying IPv6 sockets:{last}");
+}
+
 /// ss's `-6` lists v4-mapped sockets (IPv4 traffic on an IPv6 socket); portwatch's leaves
 /// them out. Exactly those differ.
 #[test]
