@@ -90,6 +90,12 @@ impl Netns {
         doc
     }
 
+    /// The text a program prints inside the namespace (exit 0 asserted), for table tests.
+    pub fn text(&self, prog: &str, args: &[&str]) -> String {
+        let out = run_ok(self.command(prog).args(args));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// `ss -n -e -p -H -O args` inside the namespace (stderr ignored: ss complains there about
     /// the cgroup2 mount `ip netns exec` hides, which changes no field we compare).
     pub fn ss(&self, args: &[&str]) -> String {

@@ -1,7 +1,7 @@
 //! Variants of the listing compared with ss in the namespace: the family flags (where
 //! portwatch differs from ss on purpose), the filter language, and the /proc backend.
 
-use super::netns::{both, diff, explain, prerequisites_met, Netns, Population, Row};
+use super::netns::{both, diff, explain, parse_ss, prerequisites_met, Netns, Population, Row};
 
 /// ss's `-4` leaves out sockets that carry IPv4 on an IPv6 socket; portwatch's includes them.
 /// Exactly those differ: the dual-stack `[::]` and the v4-mapped listeners (TCP and UDP).
@@ -312,4 +312,45 @@ fn proc_backend_matches_ss_where_proc_knows() {
         last = explain(&only_pw, &only_ss);
     }
     panic!("--backend proc differs from ss beyond what /proc cannot know:{last}");
+}
+
+/// The table, not just the JSON: with `-H` and no `-e`/`-p`, portwatch's first columns are
+/// ss's (State, Recv-Q, Send-Q, Local, Peer; unix `name inode` pairs), spelled the same.
+/// Stated differences: the Service column follows (an annotation; ignored here), a unix
+/// peer is named (the reader keeps only its inode), and untrusted names are escaped
+/// (README, Untrusted text): those rows are counted, not compared.
+#[test]
+fn the_table_prints_what_ss_prints() {
+    if !prerequisites_met() {
+        return;
+    }
+    let ns = Netns::new();
+    let _pop = Population::start(&ns, "basic", &[]);
+    let pw_bin = env!("CARGO_BIN_EXE_portwatch");
+    let mut last = String::new();
+    for _ in 0..3 {
+        let (mut pw, mut ss) = (Vec::new(), Vec::new());
+        for (flag, netid) in [("-t", "tcp"), ("-u", "udp"), ("-x", "unix")] {
+            pw.extend(parse_ss(netid, &ns.text(pw_bin, &["-a", "-H", flag]), None));
+            ss.extend(parse_ss(
+                netid,
+                &ns.text("ss", &["-a", "-n", "-H", "-O", flag]),
+                None,
+            ));
+        }
+        // ss writes the bytes of a name raw (a NUL as '@'); portwatch escapes control, bidi
+        // and non-UTF-8 bytes. The population has four such names: NUL, tab, \xff, U+202E.
+        let (escaped, pw): (Vec<Row>, Vec<Row>) =
+            pw.into_iter().partition(|r| r.local.contains('\\'));
+        assert_eq!(escaped.len(), 4, "escaped names: {escaped:?}");
+        let odd: Vec<Option<u64>> = escaped.iter().map(|r| r.inode).collect();
+        ss.retain(|r| !odd.contains(&r.inode));
+        let (only_pw, only_ss) = diff(&pw, &ss);
+        if only_pw.is_empty() && only_ss.is_empty() {
+            assert!(pw.len() > 40, "the population's rows: {}", pw.len());
+            return;
+        }
+        last = explain(&only_pw, &only_ss);
+    }
+    panic!("the table differs from ss's:{last}");
 }
