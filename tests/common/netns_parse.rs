@@ -78,7 +78,17 @@ fn pw_row(s: &Value) -> Row {
         .map(|o| Owner {
             pid: o["pid"].as_u64().unwrap_or(0),
             fd: o["fd"].as_u64().unwrap_or(u64::MAX),
-            comm: o["comm"].as_str().unwrap_or("?").to_string(),
+            // Stated difference, ss's bug: ss reads the name from /proc/PID/stat with
+            // fscanf("%*d (%[^)])"), which cuts it at its first ')' (misc/ss.c,
+            // user_ent_hash_build); portwatch reads /proc/PID/comm whole. The owners test
+            // checks the whole name against the population.
+            comm: o["comm"]
+                .as_str()
+                .unwrap_or("?")
+                .split(')')
+                .next()
+                .unwrap_or("")
+                .to_string(),
         })
         .collect();
     owners.sort();

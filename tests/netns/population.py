@@ -19,6 +19,7 @@ qdisc and `nft` is not installed), from ordinary kernel behaviour:
 """
 
 import argparse
+import ctypes
 import errno
 import json
 import os
@@ -32,6 +33,7 @@ import time
 LO4 = "127.0.0.1"
 LO6 = "::1"
 MAPPED = "::ffff:127.0.0.1"
+NOBODY_COMM = "pw nobody (x)"
 
 # Everything we open stays referenced here so nothing is garbage-collected (closed).
 KEEP = []
@@ -142,6 +144,9 @@ def fork_as_nobody():
         os.close(ready_r)
         close_all_but({r, ready_w})
         try:
+            # A command name with spaces and parentheses, as ss quotes it in users:(("...")).
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(15, ctypes.c_char_p(NOBODY_COMM.encode()), 0, 0, 0)  # PR_SET_NAME
             os.setgroups([])
             os.setgid(65534)
             os.setuid(65534)
@@ -377,6 +382,7 @@ def build_basic(tmpdir, summary, raw):
     summary["unix"] = unix
     summary["shared_child"] = fork_holder(lshared, ushared)
     summary["nobody_child"], tcp["lnobody"] = fork_as_nobody()
+    summary["nobody_comm"] = NOBODY_COMM
 
 
 def build_scale(tmpdir, summary, tcp_conns, unix_pairs):
