@@ -40,9 +40,10 @@ pub fn both(
 }
 
 /// The state of every row when ss prints no State column: ss drops the column when its
-/// filter leaves one possible state (misc/ss.c: the state width is 0 unless more than one
-/// state bit is set), e.g. `state established`, or UDP without -a or -l (connected UDP
-/// sockets are all ESTAB).
+/// filter leaves one possible state (misc/ss.c, main: `columns[COL_STATE].disabled` when
+/// `current_filter.states` has a single bit), e.g. `state established`, or UDP without -a
+/// or -l (its states are masked to UDP's, leaving ESTAB). Only used when the column is
+/// missing, so a wrong guess here cannot hide a row.
 pub fn implied_state(ss_args: &[&str]) -> Option<&'static str> {
     let states: Vec<&str> = ss_args
         .windows(2)
