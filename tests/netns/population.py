@@ -7,7 +7,7 @@ socket must be shared, prints one JSON summary line and then `ready`, and holds 
 open until stdin closes or it is killed. After `ready` nothing sends a byte: the population
 is quiescent, so queue lengths read by two tools one after the other are the same.
 
-Every TCP state is produced without dropping packets (this kernel has no act_gact or prio
+Every TCP state but CLOSE is produced without dropping packets (this kernel has no act_gact or prio
 qdisc and `nft` is not installed), from ordinary kernel behaviour:
   SYN-SENT   a listener with backlog 0 whose one accept slot is taken drops new SYNs
              (tcp_conn_request: sk_acceptq_is_full -> drop); the client keeps retrying.
@@ -173,8 +173,7 @@ def fork_as_nobody():
 
 def build_basic(tmpdir, summary, raw):
     tcp = {}
-    # Listeners of every family. The small-buffer listener is made before the others so the
-    # zero-window connections inherit small buffers from it.
+    # Listeners of every family.
     l4 = tcp_listener(socket.AF_INET, LO4, backlog=7)
     l6 = tcp_listener(socket.AF_INET6, LO6, backlog=9, v6only=True)
     ldual = tcp_listener(socket.AF_INET6, "::", backlog=11, v6only=False)
@@ -224,7 +223,9 @@ def build_basic(tmpdir, summary, raw):
     keep(lz)
     tcp["lz"] = port(lz)
     # LAST-ACK: the server fills the client's window; the client shuts down (FIN-WAIT-2 with
-    # a full Recv-Q); the server closes (LAST-ACK, orphaned, FIN stuck behind the data).
+    # a full Recv-Q); the server closes (LAST-ACK, orphaned, FIN stuck behind the data). An
+    # orphan's zero-window probes back off for tens of seconds before it is dropped
+    # (tcp_orphan_retries), far longer than a test reads.
     c, srv = zero_window_pair(lz)
     fill_until_blocked(srv)
     c.shutdown(socket.SHUT_WR)
