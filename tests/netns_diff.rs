@@ -288,8 +288,8 @@ fn raw_sockets_match_ss() {
     panic!("raw sockets differ from ss:{last}");
 }
 
-/// Thousands of sockets at once: 2,000 TCP connections (4,000 sockets, a quarter over IPv6)
-/// and 500 unix socketpairs, compared in full, owners included.
+/// Thousands of sockets at once: 2,000 TCP connections (4,000 sockets, a quarter over IPv6),
+/// 500 unix socketpairs and 1,000 UDP sockets, compared in full, owners included.
 #[test]
 fn thousands_of_sockets_match_ss() {
     if !prerequisites_met() {
@@ -299,12 +299,22 @@ fn thousands_of_sockets_match_ss() {
     let _pop = Population::start(
         &ns,
         "scale",
-        &["--tcp-conns", "2000", "--unix-pairs", "500"],
+        &[
+            "--tcp-conns",
+            "2000",
+            "--unix-pairs",
+            "500",
+            "--udp",
+            "1000",
+        ],
     );
     let tcp = assert_same(&ns, &["-t", "-a"], &["-a"], &["-t"], false);
     assert_eq!(tcp.len(), 2 + 4000, "two listeners and 2,000 connections");
     let unix = assert_same(&ns, &["-x", "-a"], &["-a"], &["-x"], false);
     assert_eq!(unix.len(), 1000, "500 pairs");
+    let udp = assert_same(&ns, &["-u", "-a"], &["-a"], &["-u"], false);
+    assert_eq!(udp.len(), 1000, "1,000 UDP sockets");
+    assert_eq!(states(&udp), BTreeSet::from(["ESTAB", "UNCONN"]));
     // Then the owners of all of them (one owner scan each, as a user would run it).
-    assert_same(&ns, &["-a", "-p", "-t", "-x"], &["-a"], &["-t", "-x"], true);
+    assert_same(&ns, &["-a", "-p"], &["-a"], &["-t", "-u", "-x"], true);
 }

@@ -386,8 +386,8 @@ def build_basic(tmpdir, summary, raw):
     summary["nobody_comm"] = NOBODY_COMM
 
 
-def build_scale(tmpdir, summary, tcp_conns, unix_pairs):
-    need = 2 * tcp_conns + 2 * unix_pairs + 64
+def build_scale(tmpdir, summary, tcp_conns, unix_pairs, udp_socks):
+    need = 2 * tcp_conns + 2 * unix_pairs + udp_socks + 64
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < need:
         if hard != resource.RLIM_INFINITY and hard < need:
@@ -399,6 +399,18 @@ def build_scale(tmpdir, summary, tcp_conns, unix_pairs):
         connect_pair(l6 if i % 4 == 0 else l4)
     for i in range(unix_pairs):
         keep(*socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM if i % 2 else socket.SOCK_DGRAM))
+    # UDP: half bound and unconnected, half connected to the first; IPv4 and IPv6 alternate.
+    first = None
+    for i in range(udp_socks):
+        fam, addr = (socket.AF_INET6, LO6) if i % 2 else (socket.AF_INET, LO4)
+        u = keep(socket.socket(fam, socket.SOCK_DGRAM))
+        if fam == socket.AF_INET6:
+            u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        u.bind((addr, 0))
+        if i % 4 >= 2:
+            u.connect((addr, port(first[i % 2])))
+        elif first is None or len(first) < 2:
+            first = (first or ()) + (u,)
     summary["tcp"] = {"l4": port(l4), "l6": port(l6)}
     summary["sockets"] = len(KEEP)
 
@@ -409,6 +421,7 @@ def main():
     ap.add_argument("--dir", required=True, help="temp dir for named unix sockets")
     ap.add_argument("--tcp-conns", type=int, default=2000)
     ap.add_argument("--unix-pairs", type=int, default=500)
+    ap.add_argument("--udp", type=int, default=0, help="UDP sockets (scale)")
     ap.add_argument("--raw", action="store_true", help="add raw sockets (basic)")
     args = ap.parse_args()
 
@@ -419,7 +432,7 @@ def main():
     if args.scenario == "basic":
         build_basic(args.dir, summary, args.raw)
     else:
-        build_scale(args.dir, summary, args.tcp_conns, args.unix_pairs)
+        build_scale(args.dir, summary, args.tcp_conns, args.unix_pairs, args.udp)
     # Let loopback finish the last handshakes and FINs before anyone reads the tables.
     time.sleep(0.2)
     signal.alarm(0)
