@@ -82,7 +82,7 @@ pub struct ListArgs {
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
     pub ipv4: bool,
 
-    /// IPv6 sockets only.
+    /// IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4).
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
 

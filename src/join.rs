@@ -67,10 +67,16 @@ pub fn attach_unix_peers(socks: &mut [Socket]) {
     }
 }
 
-/// Attach owners found by the scan; a socket with no holder gets an empty list.
+/// Attach owners found by the scan (moved out of the map: an inode is one socket, so one
+/// row); a socket with no holder gets an empty list.
 pub fn attach_owners(rows: &mut [Row], map: &mut OwnerMap) {
     for r in rows.iter_mut() {
-        r.owners = Some(map.by_inode.get(&r.sock.inode).cloned().unwrap_or_default());
+        let found = if r.sock.inode == 0 {
+            None
+        } else {
+            map.by_inode.remove(&r.sock.inode)
+        };
+        r.owners = Some(found.unwrap_or_default());
     }
 }
 

@@ -77,8 +77,13 @@ pub fn read_sockets(q: &Query) -> Result<Snapshot> {
         if !wanted {
             continue;
         }
+        // TIME-WAIT has no owner; the kernel's uid 0 there is not root (as in the other
+        // backends).
         #[cfg(target_os = "linux")]
-        let (inode, uid) = (u64::from(info.inode), Some(info.uid));
+        let (inode, uid) = (
+            u64::from(info.inode),
+            (state != State::TIME_WAIT).then_some(info.uid),
+        );
         #[cfg(not(target_os = "linux"))]
         let (inode, uid) = (0u64, None);
         snap.sockets.push(Socket {

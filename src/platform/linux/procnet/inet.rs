@@ -89,7 +89,9 @@ fn parse_line(
         // backlog, ss's Send-Q, is not in /proc (tx_queue is write_seq - snd_una, i.e. 0).
         send_q: (state != State::LISTEN).then_some(tx),
         inode,
-        uid: Some(uid),
+        // A TIME-WAIT socket has no owner: the kernel prints uid 0 for it, which does not mean
+        // root (netlink reports the same 0; both backends give None).
+        uid: (!(proto == Proto::Tcp && state == State::TIME_WAIT)).then_some(uid),
         v6only: None,
         peer_inode: None,
         iface: None,

@@ -52,12 +52,14 @@ fn theirs(buf: &[u8], proto: Proto) -> Option<Vec<Row>> {
             .into_iter()
             .map(|e| {
                 let st = e.state.to_u8();
+                // Ours reports no uid for TIME-WAIT (the kernel's 0 there means "none").
+                let uid = if st == 6 { u32::MAX } else { e.uid };
                 (
                     e.local_address,
                     e.remote_address,
                     st,
                     e.inode,
-                    e.uid,
+                    uid,
                     e.rx_queue,
                 )
             })
