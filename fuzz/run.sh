@@ -10,8 +10,7 @@
 # overflow checks and debug assertions on, so arithmetic slips panic instead of wrapping; or
 # release, faster), FUZZ_LOG_DIR (where failing rounds' output is kept; default a temp dir).
 # Exit status: 0 when nothing was found, 1 when some target failed, 2 on a setup error.
-# A failing case is also saved by proptest in `<source>.proptest-regressions` next to the
-# test's source file, so the next plain `cargo test` replays it (commit that file).
+# Turn a finding's minimal failing input into a plain unit test alongside its fix.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
