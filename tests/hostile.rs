@@ -315,3 +315,18 @@ fn proc_backend_keeps_hostile_names() {
     let (table, _) = run(&["-lxp", "--backend", "proc"]);
     assert_clean(&table, "--backend proc");
 }
+
+/// `explain PORT` names the port's current holders with the same escapes as the table.
+#[test]
+fn explain_escapes_hostile_comms() {
+    let s = scene();
+    for ((port, _), (name, escapes)) in s.ports.iter().zip(NAMES) {
+        let (out, _) = run(&["explain", &format!("{port}/tcp")]);
+        assert_clean(&out, "explain");
+        if !name.contains(&b',') {
+            for e in *escapes {
+                assert!(out.contains(e), "{e} not in\n{out}");
+            }
+        }
+    }
+}

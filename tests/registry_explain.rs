@@ -171,7 +171,8 @@ fn hostile_process_names_are_escaped_in_text() {
     )];
     let t = text(&explain(&reg, 8080, None, None, &rows));
     assert!(!t.contains('\x1b') && !t.contains('\u{202e}'), "{t:?}");
-    assert!(t.contains("ev\\u{1b}[31mil\\xff\\u{202e}(99)"), "{t}");
+    // README "Untrusted text": ESC is `\e`, like in the table.
+    assert!(t.contains("ev\\e[31mil\\xff\\u{202e}(99)"), "{t}");
 }
 
 #[test]

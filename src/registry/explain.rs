@@ -232,25 +232,12 @@ fn endpoint(e: &Endpoint) -> String {
     }
 }
 
-/// Escape text from files and processes for a terminal: control and bidi-override
-/// characters become `\u{..}`, invalid UTF-8 bytes `\xNN`.
-// TODO(lead): switch to crate::render::sanitize::escape once it lands.
+/// Escape text from files and processes for a terminal, with the README's reversible rules
+/// (`\e`, `\n`, `\xNN`, `\u{202e}`, `\\` ...), the same as the table: the former local
+/// escaper let zero-width characters, LRM/RLM and U+2028/U+2029 (a line break to some
+/// terminals) through raw, and did not escape `\`.
 pub fn escape(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-            if c.is_control() || bidi {
-                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
-            } else {
-                out.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
+    crate::render::sanitize::escape(bytes).into_owned()
 }
 
 fn esc(s: &str) -> String {
