@@ -47,7 +47,8 @@ discover() {
 echo "building test binaries ($profile)..." >&2
 build_start=$SECONDS
 tests_args=()
-for t in $(grep -rl --include='*.rs' 'proptest! *{' tests | sed -n 's|^tests/\([^/]*\)\.rs$|\1|p' | sort -u); do
+# tests/X.rs and tests/X/*.rs (modules of tests/X.rs or of tests/X/main.rs) are test X.
+for t in $(grep -rl --include='*.rs' 'proptest! *{' tests | sed -n 's|^tests/\([^/.]*\)[/.].*|\1|p' | sort -u); do
     tests_args+=(--test "$t")
 done
 artifacts=$(cargo test $profile_flag --no-run --message-format=json --lib "${tests_args[@]}" 2>"$log_dir/build.log") || {
@@ -59,6 +60,11 @@ exe_for() {
     local src
     case $1 in
     src/*) src=src/lib.rs ;;
+    tests/*/*)
+        src=${1#tests/}
+        src=tests/${src%%/*}.rs
+        [ -f "$src" ] || src=${src%.rs}/main.rs
+        ;;
     *) src=$1 ;;
     esac
     printf '%s\n' "$artifacts" | grep "\"src_path\":\"$PWD/$src\"" |
