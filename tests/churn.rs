@@ -227,6 +227,8 @@ const STATES: &[&str] = &[
     "FIN-WAIT-2",
     "LAST-ACK",
     "CLOSING",
+    // Not in the README list, but printed for TCP state 0x0D (Linux 6.6+), as ss does.
+    "BOUND-INACTIVE",
     "UNKNOWN",
 ];
 
