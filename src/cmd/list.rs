@@ -62,6 +62,20 @@ pub fn attach_owners(cfg: &ListConfig, rows: &mut [Row], warnings: &mut Vec<Warn
     warnings.extend(join::owner_visibility_warning(rows, &map));
 }
 
+/// Turn sockets into rows without holding both tables whole: sockets are taken from the end
+/// and their vector shrunk as it empties, so peak memory is about the rows alone (glibc
+/// shrinks large blocks in place). Order does not matter: rows are sorted later.
+fn into_rows(mut sockets: Vec<Socket>) -> Vec<Row> {
+    let mut rows: Vec<Row> = Vec::with_capacity(sockets.len());
+    while let Some(s) = sockets.pop() {
+        rows.push(Row::new(s));
+        if sockets.len() >= 4096 && sockets.len() * 2 < sockets.capacity() {
+            sockets.shrink_to_fit();
+        }
+    }
+    rows
+}
+
 /// Read, join and filter: everything but rendering (also used by `explain`).
 pub fn collect(cfg: &ListConfig, reg: &Registry) -> Result<Listing> {
     let Snapshot {
@@ -75,11 +89,7 @@ pub fn collect(cfg: &ListConfig, reg: &Registry) -> Result<Listing> {
         (cfg.query.states.contains(s.state) || s.state.0 == 0) && join::keep_family(s, cfg.family)
     });
     join::attach_unix_peers(&mut sockets);
-    // Rows are bigger than sockets: give back the reading's slack before the copy, so peak
-    // memory is one table of each, not a half-empty one too.
-    sockets.shrink_to_fit();
-    let mut rows: Vec<Row> = Vec::with_capacity(sockets.len());
-    rows.extend(sockets.into_iter().map(Row::new));
+    let mut rows = into_rows(sockets);
     let ephemeral = platform::ephemeral_range(&cfg.source);
     let filter = resolve_filter(cfg, reg, ephemeral)?;
 

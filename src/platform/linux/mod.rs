@@ -40,6 +40,8 @@ pub fn read_sockets_netlink(proc_root: &Path, q: &Query) -> Result<Snapshot> {
             _ => Some(netlink::dump_inet(proto, family, q.states)),
         };
         match dumped {
+            // The first table is moved, not copied: on a big host it is the TCP one.
+            Some(Ok(socks)) if snap.sockets.is_empty() => snap.sockets = socks,
             Some(Ok(socks)) => snap.sockets.extend(socks),
             Some(Err(e)) => {
                 // A missing diag module ends the dump with an error in NLMSG_DONE; the text
