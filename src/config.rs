@@ -59,6 +59,8 @@ pub struct ListConfig {
     pub format: Format,
     pub source: SourceOptions,
     pub registry: RegistryOptions,
+    /// The labels file was named with --labels (so failing to read it is an error).
+    pub labels_explicit: bool,
 }
 
 /// Source options shared by every subcommand.
@@ -184,6 +186,7 @@ pub fn list_config(a: &ListArgs, g: &GlobalArgs, env: &Env) -> Result<ListConfig
         format,
         source: source_options(g),
         registry: registry_options(g, env),
+        labels_explicit: g.labels.is_some(),
     })
 }
 

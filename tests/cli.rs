@@ -198,3 +198,30 @@ fn dev_full_is_an_error_in_every_format() {
         assert_eq!(err.lines().count(), 1, "{fmt:?}: one message: {err}");
     }
 }
+
+#[test]
+fn unreadable_default_labels_only_cost_their_names() {
+    // A directory cannot be read as a file, even by root: an unreadable labels file.
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["-lt", "--proc-root", &fixture()])
+        .env("PORTWATCH_LABELS", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("labels not used"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0.0.0.0:22"));
+
+    let named = bin()
+        .args(["-lt", "--proc-root", &fixture(), "--labels"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_ne!(
+        named.status.code(),
+        Some(0),
+        "a named labels file must be readable"
+    );
+    assert!(named.stdout.is_empty());
+}

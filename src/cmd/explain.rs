@@ -6,7 +6,7 @@ use crate::config::{self, Env};
 use crate::error::{Error, Result};
 use crate::model::Proto;
 use crate::platform;
-use crate::registry::{explain, Registry};
+use crate::registry::explain;
 use std::io::Write;
 
 pub fn run(
@@ -15,7 +15,8 @@ pub fn run(
     env: &Env,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let (reg, mut warnings) = Registry::load(&config::registry_options(g, env))?;
+    let (reg, mut warnings) =
+        super::load_registry(&config::registry_options(g, env), g.labels.is_some())?;
     let (port, proto) =
         explain::parse_spec(&reg, &args.port).map_err(|m| Error::Usage(format!("explain: {m}")))?;
     // Who uses it: TCP and UDP sockets in every state; owners only for the matching ones.

@@ -151,13 +151,8 @@ fn resolve_filter(
     Ok(f)
 }
 
-/// Load the registry layers; a bad user file is an error, bad system data a warning.
-pub fn load_registry(cfg: &ListConfig) -> Result<(Registry, Vec<Warning>)> {
-    Registry::load(&cfg.registry)
-}
-
 pub fn run(cfg: &ListConfig, out: &mut dyn Write) -> Result<()> {
-    let (reg, reg_warnings) = load_registry(cfg)?;
+    let (reg, reg_warnings) = super::load_registry(&cfg.registry, cfg.labels_explicit)?;
     let mut listing = collect(cfg, &reg)?;
     listing.warnings.extend(reg_warnings);
     match &cfg.format {

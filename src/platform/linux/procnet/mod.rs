@@ -94,10 +94,12 @@ pub fn read_table(
                 snap.warnings.push(Warning::new(
                     "proto-unavailable",
                     format!(
-                        "cannot read {}: {e}; {} {} sockets are not shown",
+                        "cannot read {}: {e}; {} sockets are not shown",
                         path.display(),
-                        proto.name(),
-                        family.name()
+                        match (proto, family) {
+                            (Proto::Unix, _) => "unix".to_string(),
+                            (p, f) => format!("{} {}", p.name(), f.name()),
+                        }
                     ),
                 ));
             }
