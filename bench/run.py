@@ -1,0 +1,429 @@
+#!/usr/bin/env python3
+"""portwatch benchmark: time portwatch and ss (netstat, lsof, a C floor) on one socket population.
+
+For every scale (a bench/workload.py preset):
+  1. run each command once on the idle host (baseline line counts),
+  2. start the workload and wait for "ready"; count its fds in /proc,
+  3. per command group (e.g. `portwatch -antp` + `ss -antp`):
+       a. one captured run per command: its output must show the workload
+          (lines with a workload address, and owner names for -p listings),
+          so that a broken command cannot look fast;
+       b. one hyperfine run over the whole group (same runs, warm caches);
+       c. /usr/bin/time -v runs for peak RSS,
+  4. stop the workload by the pids it recorded (start times checked) and wait
+     until its sockets are gone.
+Writes bench/results/<UTC stamp>/{results.json,report.md,hf-*.json}.
+
+  sudo python3 bench/run.py --scales small,fdheavy
+  sudo python3 bench/run.py --scales large --portwatch /path/to/portwatch
+  python3 bench/run.py --report-from bench/results/latest/results.json
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import select
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+import report  # noqa: E402  (bench/report.py)
+import workload  # noqa: E402  (bench/workload.py: presets, stop by pid)
+
+# A line belongs to the workload if it shows one of its addresses: 127.0.1.x
+# (servers), 127.0.2.x (clients) or ::1 (its IPv6 sockets). Counting only these
+# keeps the check exact while other software opens and closes sockets.
+WORKLOAD_RE = re.compile(r"127\.0\.[12]\.\d|(?<![0-9a-fA-F:])::1\]?[:.]")
+OWNER = "pwb-sock"  # process names of the workload's socket holders
+
+
+def log(*a):
+    print("[%s]" % time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
+
+
+def cmd(name, argv, expect, owners=False, count="lines"):
+    """A command to time. expect: key of the workload's expected counts that the
+    command's workload lines (count="lines") or first printed integer (count="int")
+    must grow by; None = only check that it exits 0 with some output."""
+    return dict(name=name, argv=argv, expect=expect, owners=owners, count=count)
+
+
+def command_groups(pw, floor, port, scale):
+    """Groups timed in one hyperfine call each. In the pair groups portwatch comes first."""
+    groups = []
+    if pw:
+        groups += [
+            ("antp", [cmd("portwatch -antp", [pw, "-antp"], "tcp", True),
+                      cmd("ss -antp", ["ss", "-antp"], "tcp", True)]),
+            ("lntp", [cmd("portwatch -lntp", [pw, "-lntp"], "tcp_listen", True),
+                      cmd("ss -lntp", ["ss", "-lntp"], "tcp_listen", True)]),
+            ("port", [cmd("portwatch -lntp sport = :P", [pw, "-lntp", "sport", "=", ":%d" % port],
+                          "probe_port_listeners", True),
+                      cmd("ss -lntp sport = :P", ["ss", "-lntp", "sport", "=", ":%d" % port],
+                          "probe_port_listeners", True)]),
+            ("ant", [cmd("portwatch -ant", [pw, "-ant"], "tcp"),
+                     cmd("ss -ant", ["ss", "-ant"], "tcp")]),
+        ]
+        if scale == "small":  # start-up cost: tiny outputs, registry loaded
+            groups.append(("startup", [
+                cmd("portwatch -lnt sport = :1", [pw, "-lnt", "sport", "=", ":1"], "zero"),
+                cmd("ss -lnt sport = :1", ["ss", "-lnt", "sport", "=", ":1"], "zero"),
+                cmd("portwatch explain 1", [pw, "explain", "1"], None)]))
+    else:
+        groups += [("ss", [cmd("ss -antp", ["ss", "-antp"], "tcp", True),
+                           cmd("ss -lntp", ["ss", "-lntp"], "tcp_listen", True),
+                           cmd("ss -lntp sport = :P", ["ss", "-lntp", "sport", "=", ":%d" % port],
+                               "probe_port_listeners", True),
+                           cmd("ss -ant", ["ss", "-ant"], "tcp")])]
+    if shutil.which("netstat"):
+        groups.append(("netstat", [cmd("netstat -antp", ["netstat", "-antp"], "tcp", True)]))
+    if shutil.which("lsof"):
+        groups.append(("lsof", [cmd("lsof -nP -iTCP", ["lsof", "-nP", "-iTCP"], "tcp", True)]))
+    if floor:
+        groups.append(("floor", [cmd("fdfloor (1 thread)", [floor], "fds", count="int"),
+                                 cmd("fdfloor -j 2", [floor, "-j", "2"], "fds", count="int")]))
+    return groups
+
+
+# ------------------------------------------------------------------ tools
+
+def ensure_tools(allow_install):
+    missing = [pkg for tool, pkg in (("hyperfine", "hyperfine"), ("/usr/bin/time", "time"))
+               if not shutil.which(tool)]
+    if missing and allow_install and os.geteuid() == 0 and shutil.which("apt-get"):
+        log("installing %s with apt-get" % " ".join(missing))
+        subprocess.run("apt-get install -y -qq %s || (apt-get update -qq && apt-get install "
+                       "-y -qq %s)" % ((" ".join(missing),) * 2), shell=True,
+                       stdout=subprocess.DEVNULL)
+    for tool in ("hyperfine", "/usr/bin/time", "ss"):
+        if not shutil.which(tool):
+            sys.exit("%s is missing (apt-get install hyperfine time iproute2)" % tool)
+
+
+def build_floor(outdir):
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        log("no C compiler: the fdfloor rows are skipped")
+        return None
+    exe = outdir / "fdfloor"
+    r = subprocess.run([cc, "-O2", "-pthread", "-o", str(exe), str(HERE / "fdfloor.c")])
+    return str(exe) if r.returncode == 0 else None
+
+
+def find_portwatch(args):
+    """The portwatch binary: --portwatch, else the release build (rebuilt when stale)."""
+    if args.no_portwatch:
+        return None
+    if args.portwatch:
+        exe = shutil.which(args.portwatch) or args.portwatch
+        return str(Path(exe).resolve())
+    target = Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target")
+    exe = (target if target.is_absolute() else REPO / target) / "release" / "portwatch"
+    sources = [REPO / "Cargo.toml", REPO / "Cargo.lock"] + list((REPO / "src").rglob("*"))
+    newest = max((p.stat().st_mtime for p in sources if p.is_file()), default=0)
+    if not args.no_build and (not exe.exists() or exe.stat().st_mtime < newest):
+        if not shutil.which("cargo"):
+            sys.exit("%s is missing or stale and cargo is not on PATH: run `cargo build "
+                     "--release` as your user, then rerun with sudo" % exe)
+        log("cargo build --release")
+        if subprocess.run(["cargo", "build", "--release"], cwd=REPO).returncode != 0:
+            sys.exit("cargo build --release failed")
+    if not exe.exists():
+        sys.exit("%s not found (build it, or pass --portwatch PATH / --no-portwatch)" % exe)
+    return str(exe)
+
+
+# ------------------------------------------------------------------ measuring
+
+def probe(c):
+    """One run with stdout captured: workload lines (or first integer), owner lines, time."""
+    t0 = time.perf_counter()
+    r = subprocess.run(c["argv"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                       timeout=900)
+    secs = time.perf_counter() - t0
+    out = r.stdout.decode(errors="replace")
+    lines = out.splitlines()
+    if c["count"] == "int":
+        m = re.search(r"\d+", out)
+        value = int(m.group()) if m else None
+    else:
+        value = sum(1 for ln in lines if WORKLOAD_RE.search(ln))
+    owners = sum(1 for ln in lines if OWNER in ln)
+    return dict(lines=len(lines), value=value, owners=owners, seconds=secs, rc=r.returncode)
+
+
+def verdict(c, base, now, expected):
+    """'ok', '~ok' (within noise from other software) or a reason it is wrong."""
+    if now["rc"] != 0:
+        return "FAILED: exit code %d" % now["rc"]
+    if c["expect"] is None:
+        return "ok" if now["lines"] > 0 else "FAILED: no output"
+    exp = 0 if c["expect"] == "zero" else expected[c["expect"]]
+    seen = None if now["value"] is None else now["value"] - (base["value"] or 0)
+    # other software may open or close a few fds / loopback sockets meanwhile
+    slack = max(50, exp // 100) if c["expect"] == "fds" else exp // 200
+    problems = []
+    if seen is None or abs(seen - exp) > slack:
+        problems.append("workload lines %s, expected %d" % (seen, exp))
+    if c["owners"] and abs(now["owners"] - base["owners"] - exp) > slack:
+        problems.append("owner names %d, expected %d" % (now["owners"] - base["owners"], exp))
+    if problems:
+        return "MISMATCH: " + "; ".join(problems)
+    return "ok" if seen == exp else "~ok"
+
+
+def hyperfine(group, runs, warmup, json_path):
+    argv = ["hyperfine", "-N", "-i", "--style", "none", "--warmup", str(warmup),
+            "--runs", str(runs), "--export-json", str(json_path)]
+    for c in group:
+        argv += ["-n", c["name"], shlex.join(c["argv"])]
+    r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        return {}, "hyperfine failed: " + r.stderr.strip()[-300:]
+    out = {}
+    for res in json.loads(json_path.read_text())["results"]:
+        t = res["times"]
+        out[res["command"]] = dict(runs=len(t), median=statistics.median(t), min=min(t),
+                                   max=max(t), mean=res["mean"], stddev=res.get("stddev"),
+                                   user=res["user"], sys=res["system"], times=t)
+    return out, None
+
+
+def peak_rss_kb(argv, runs):
+    """Max of GNU time's "Maximum resident set size (kbytes)" over `runs` runs."""
+    best = None
+    for _ in range(runs):
+        r = subprocess.run(["/usr/bin/time", "-v"] + argv, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr)
+        if m:
+            best = max(best or 0, int(m.group(1)))
+    return best
+
+
+def workload_tcp_lines():
+    r = subprocess.run(["ss", "-Htan"], capture_output=True, text=True)
+    return sum(1 for ln in r.stdout.splitlines() if WORKLOAD_RE.search(ln))
+
+
+def fds_of(pids):
+    n = 0
+    for pid in pids:
+        try:
+            n += len(os.listdir("/proc/%d/fd" % pid))
+        except OSError:
+            pass  # gone: the count check will show it
+    return n
+
+
+# ------------------------------------------------------------------ workload
+
+class Workload:
+    """bench/workload.py as a child process, stopped by the pids it recorded."""
+
+    def __init__(self, preset, outdir, extra):
+        self.pidfile = outdir / ("workload-%s.pids" % preset)
+        self.argv = [sys.executable, str(HERE / "workload.py"), "--preset", preset,
+                     "--pidfile", str(self.pidfile), "--die-with-parent"] + extra
+        self.proc = None
+
+    def start(self, timeout=900):
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        fd, buf, summary = self.proc.stdout.fileno(), b"", None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if select.select([fd], [], [], 1.0)[0]:
+                data = os.read(fd, 65536)
+                if not data:
+                    self.proc.wait()
+                    raise RuntimeError("workload exited: " +
+                                       self.proc.stderr.read().decode().strip()[-500:])
+                buf += data
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if line.startswith(b"summary "):
+                    summary = json.loads(line[8:])
+                elif line == b"ready":
+                    return summary
+        raise RuntimeError("workload not ready after %d s" % timeout)
+
+    def pids(self):
+        try:
+            return [pid for pid, _, _ in workload.read_pidfile(str(self.pidfile))]
+        except OSError:
+            return []
+
+    def stop(self):
+        left = workload.stop_pidfile(str(self.pidfile)) if self.pidfile.exists() else []
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()  # our own direct child
+                self.proc.wait()
+            self.proc = None
+        return left
+
+
+def run_scale(scale, pw, floor, args, outdir):
+    log("=== scale %s ===" % scale)
+    res = {"scale": scale, "params": workload.PRESETS[scale], "commands": {}, "groups": []}
+    port = workload.probe_port(dict(workload.PRESETS[scale], port_base=20000))
+    groups = command_groups(pw, floor, port, scale)
+    only = set(args.only.split(",")) if args.only else None
+    groups = [(g, cs) for g, cs in groups if only is None or g in only]
+    base = {c["name"]: probe(c) for _, cs in groups for c in cs}
+    res["tcp_lines_idle"] = workload_tcp_lines()
+    res["loadavg_before"] = Path("/proc/loadavg").read_text().split()[:3]
+    wl = Workload(scale, outdir, shlex.split(args.workload_args))
+    t0 = time.monotonic()
+    try:
+        summary = wl.start()
+        res["ready_s"] = round(time.monotonic() - t0, 1)
+        res["summary"] = summary
+        expected = dict(summary["expected"])
+        expected["fds"] = fds_of(wl.pids())
+        res["expected"] = expected
+        if summary["expected"]["probe_port"] != port:  # --workload-args moved the ports
+            log("note: the probe port is %d" % summary["expected"]["probe_port"])
+            port = summary["expected"]["probe_port"]
+            groups = [(g, cs) for g, cs in command_groups(pw, floor, port, scale)
+                      if only is None or g in only]
+        log("ready in %.1f s: %d sockets, %d fds in %d processes" % (
+            res["ready_s"], expected["sockets"], expected["fds"], expected["processes"]))
+        for gname, cs in groups:
+            probes = {c["name"]: probe(c) for c in cs}
+            for c in cs:
+                p = probes[c["name"]]
+                v = verdict(c, base[c["name"]], p, expected)
+                res["commands"][c["name"]] = dict(
+                    name=c["name"], argv=c["argv"], group=gname, expect=c["expect"], check=v,
+                    lines=p["lines"], idle_lines=base[c["name"]]["lines"], value=p["value"],
+                    idle_value=base[c["name"]]["value"], owners=p["owners"],
+                    probe_s=p["seconds"])
+                log("%-28s %s (%.3f s)" % (c["name"], v, p["seconds"]))
+            slowest = max(p["seconds"] for p in probes.values())
+            runs = max(args.min_runs, min(args.max_runs, int(args.budget / max(slowest, 1e-3))))
+            timing, err = hyperfine(cs, runs, 1 if slowest < 1 else 0,
+                                    outdir / ("hf-%s-%s.json" % (scale, gname)))
+            res["groups"].append(dict(name=gname, runs=runs, error=err,
+                                      commands=[c["name"] for c in cs]))
+            for c in cs:
+                entry = res["commands"][c["name"]]
+                entry.update(timing.get(c["name"], {}))
+                entry["peak_rss_kb"] = peak_rss_kb(c["argv"], args.rss_runs if slowest < 2 else 1)
+                if "median" in entry:
+                    log("%-28s median %8.2f ms  min %8.2f  max %8.2f  rss %s KiB" % (
+                        c["name"], entry["median"] * 1e3, entry["min"] * 1e3,
+                        entry["max"] * 1e3, entry["peak_rss_kb"]))
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        res["error"] = str(e)
+        log("scale %s failed: %s" % (scale, e))
+    finally:
+        left = wl.stop()
+        t1 = time.monotonic()
+        while time.monotonic() - t1 < 60 and workload_tcp_lines() > res["tcp_lines_idle"] + 5:
+            time.sleep(0.5)
+        res["left_alive"] = left
+        res["tcp_lines_after"] = workload_tcp_lines()
+        res["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
+        log("workload stopped; still alive: %s; workload TCP lines %d (idle %d)" % (
+            left or "none", res["tcp_lines_after"], res["tcp_lines_idle"]))
+    return res
+
+
+def sh(cmdline):
+    r = subprocess.run(cmdline, shell=True, capture_output=True, text=True)
+    return (r.stdout or r.stderr).strip().splitlines()[0] if (r.stdout or r.stderr).strip() else "-"
+
+
+def env_info(pw):
+    return {
+        "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "kernel": os.uname().release, "cpus": os.cpu_count(),
+        "cpu_model": sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"),
+        "mem": sh("awk '/MemTotal/ {printf \"%.1f GiB\", $2/1048576}' /proc/meminfo"),
+        "ss": sh("ss -V"), "netstat": sh("netstat --version 2>&1"),
+        "lsof": sh("lsof -v 2>&1 | grep -m1 revision").replace("revision:", "").strip(),
+        "hyperfine": sh("hyperfine --version"),
+        "portwatch": sh(shlex.quote(pw) + " --version") if pw else "not run",
+        "portwatch_path": pw, "root": os.geteuid() == 0,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scales", default="small,fdheavy,large",
+                    help="comma-separated presets of bench/workload.py (%(default)s; also medium)")
+    ap.add_argument("--portwatch", metavar="PATH", help="binary to time (default: the "
+                    "release build in $CARGO_TARGET_DIR or target/, rebuilt when stale)")
+    ap.add_argument("--no-build", action="store_true", help="never run cargo build")
+    ap.add_argument("--no-portwatch", action="store_true",
+                    help="time only ss, netstat, lsof and the floor")
+    ap.add_argument("--only", help="comma-separated groups: antp,lntp,port,ant,startup,"
+                    "netstat,lsof,floor (ss with --no-portwatch)")
+    ap.add_argument("--budget", type=float, default=10.0,
+                    help="seconds of hyperfine runs per command (%(default)s)")
+    ap.add_argument("--min-runs", type=int, default=5)
+    ap.add_argument("--max-runs", type=int, default=40)
+    ap.add_argument("--rss-runs", type=int, default=3, help="/usr/bin/time -v runs (1 if slow)")
+    ap.add_argument("--workload-args", default="", help="extra workload.py arguments")
+    ap.add_argument("--out", help="results folder (default bench/results/<UTC stamp>)")
+    ap.add_argument("--no-install", action="store_true",
+                    help="do not apt-get install hyperfine / time when missing")
+    ap.add_argument("--report-from", metavar="JSON", help="only rewrite report.md from it")
+    args = ap.parse_args()
+    if args.report_from:
+        src = Path(args.report_from)
+        (src.parent / "report.md").write_text(report.render(json.loads(src.read_text())))
+        return
+    scales = [s for s in args.scales.split(",") if s]
+    bad = [s for s in scales if s not in workload.PRESETS]
+    if bad:
+        sys.exit("unknown scale(s) %s (presets: %s)" % (bad, ", ".join(workload.PRESETS)))
+    if os.geteuid() != 0:
+        log("not root: other users' /proc/PID/fd are unreadable, so the -p listings of "
+            "every tool see less of the host")
+    ensure_tools(not args.no_install)
+    pw = find_portwatch(args)
+
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    outdir = Path(args.out) if args.out else HERE / "results" / stamp
+    outdir.mkdir(parents=True, exist_ok=True)
+    if not args.out:
+        latest = HERE / "results" / "latest"
+        if latest.is_symlink():
+            latest.unlink()
+        latest.symlink_to(stamp)
+    floor = build_floor(outdir)
+
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt("signal %d" % signum)  # unwinds into the workload stop
+    signal.signal(signal.SIGTERM, on_signal)
+
+    data = {"env": env_info(pw), "argv": "bench/run.py " + shlex.join(sys.argv[1:]),
+            "scales": []}
+    try:
+        for s in scales:
+            data["scales"].append(run_scale(s, pw, floor, args, outdir))
+            (outdir / "results.json").write_text(json.dumps(data, indent=1))
+    finally:
+        (outdir / "results.json").write_text(json.dumps(data, indent=1))
+        (outdir / "report.md").write_text(report.render(data))
+        log("wrote %s" % (outdir / "report.md"))
+    print(report.summary_text(data))
+
+
+if __name__ == "__main__":
+    main()
