@@ -56,7 +56,7 @@ def metric(scale, group, kind):
     if pw is None:
         return None, "not measured"
     if not valid(pw):
-        return None, "portwatch: %s" % (pw.get("check") or "no timing")
+        return None, "n/a: portwatch %s" % (pw.get("check", "").split(":")[0] or "no timing")
     if kind == "rss":
         return ((pw["peak_rss_kb"] / ref["peak_rss_kb"], "") if pw.get("peak_rss_kb")
                 and ref.get("peak_rss_kb") else (None, "no RSS"))
@@ -64,7 +64,7 @@ def metric(scale, group, kind):
         f = floor_s(scale)
         return (pw["median"] / f, "") if f else (None, "floor not measured")
     if not valid(ref):
-        return None, "reference: %s" % (ref.get("check") or "no timing")
+        return None, "n/a: reference %s" % (ref.get("check", "").split(":")[0] or "no timing")
     return pw["median"] / ref["median"], ""
 
 
@@ -135,16 +135,27 @@ def render_scale(s):
         rows.append("| `portwatch -antp` vs floor (ss -ant + fdfloor -j 2) | %s | %s | %s | - | - |"
                     % (ms((pair(s, "antp")[0] or {}).get("median")), ms(f),
                        "%.2f" % rf if rf is not None else note))
+    c = s.get("commands", {})
+    if "portwatch --version" in c:
+        L.append("Start-up (median wall): `portwatch --version` %s ms (argument parsing only), "
+                 "`portwatch -lnt sport = :1` %s ms (`ss -lnt sport = :1` %s ms), "
+                 "`portwatch explain 1` %s ms.\n" % tuple(
+                     ms(c.get(n, {}).get("median")) for n in (
+                         "portwatch --version", "portwatch -lnt sport = :1",
+                         "ss -lnt sport = :1", "portwatch explain 1")))
     if rows:
         L += ["| pair | portwatch ms | reference ms | median ratio | peak RSS ratio "
               "| min ratio |", "|---|---|---|---|---|---|"] + rows + [""]
     L += ["| command | check | runs | median ms | min ms | max ms | user ms | sys ms "
-          "| peak RSS MiB | output lines idle -> running |", "|---|---|---|---|---|---|---|---|---|---|"]
+          "| peak RSS MiB | output lines (fd entries) idle -> running |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
     for name, c in s.get("commands", {}).items():
         L.append("| `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s -> %s |" % (
             name, c["check"], c.get("runs", "-"),
             ms(c.get("median")), ms(c.get("min")), ms(c.get("max")), ms(c.get("user")),
-            ms(c.get("sys")), mib(c.get("peak_rss_kb")), c["idle_lines"], c["lines"]))
+            ms(c.get("sys")), mib(c.get("peak_rss_kb")),
+            *((c["idle_value"], c["value"]) if c.get("count") == "int"
+              else (c["idle_lines"], c["lines"]))))
     L.append("\nWorkload stopped by pid; still alive: %s; workload TCP lines after: %s (idle %s); "
              "loadavg before / after: %s / %s.\n" % (
                  s.get("left_alive") or "none", s.get("tcp_lines_after"),

@@ -23,12 +23,10 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import select
 import shlex
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -36,16 +34,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(HERE))
+import measure  # noqa: E402  (bench/measure.py)
 import report  # noqa: E402  (bench/report.py)
 import workload  # noqa: E402  (bench/workload.py: presets, stop by pid)
-
-# A line belongs to the workload if it shows one of its addresses: 127.0.1.x
-# (servers), 127.0.2.x (clients) or ::1 (its IPv6 sockets). Counting only these
-# keeps the check exact while other software opens and closes sockets.
-WORKLOAD_RE = re.compile(r"127\.0\.[12]\.\d|(?<![0-9a-fA-F:])::1\]?[:.]")
-OWNER = "pwb-sock"  # process names of the workload's socket holders
-
 
 def log(*a):
     print("[%s]" % time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
@@ -78,7 +71,8 @@ def command_groups(pw, floor, port, scale):
             groups.append(("startup", [
                 cmd("portwatch -lnt sport = :1", [pw, "-lnt", "sport", "=", ":1"], "zero"),
                 cmd("ss -lnt sport = :1", ["ss", "-lnt", "sport", "=", ":1"], "zero"),
-                cmd("portwatch explain 1", [pw, "explain", "1"], None)]))
+                cmd("portwatch explain 1", [pw, "explain", "1"], None),
+                cmd("portwatch --version", [pw, "--version"], None)]))
     else:
         groups += [("ss", [cmd("ss -antp", ["ss", "-antp"], "tcp", True),
                            cmd("ss -lntp", ["ss", "-lntp"], "tcp_listen", True),
@@ -143,89 +137,6 @@ def find_portwatch(args):
     return str(exe)
 
 
-# ------------------------------------------------------------------ measuring
-
-def probe(c):
-    """One run with stdout captured: workload lines (or first integer), owner lines, time."""
-    t0 = time.perf_counter()
-    r = subprocess.run(c["argv"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                       timeout=900)
-    secs = time.perf_counter() - t0
-    out = r.stdout.decode(errors="replace")
-    lines = out.splitlines()
-    if c["count"] == "int":
-        m = re.search(r"\d+", out)
-        value = int(m.group()) if m else None
-    else:
-        value = sum(1 for ln in lines if WORKLOAD_RE.search(ln))
-    owners = sum(1 for ln in lines if OWNER in ln)
-    return dict(lines=len(lines), value=value, owners=owners, seconds=secs, rc=r.returncode)
-
-
-def verdict(c, base, now, expected):
-    """'ok', '~ok' (within noise from other software) or a reason it is wrong."""
-    if now["rc"] != 0:
-        return "FAILED: exit code %d" % now["rc"]
-    if c["expect"] is None:
-        return "ok" if now["lines"] > 0 else "FAILED: no output"
-    exp = 0 if c["expect"] == "zero" else expected[c["expect"]]
-    seen = None if now["value"] is None else now["value"] - (base["value"] or 0)
-    # other software may open or close a few fds / loopback sockets meanwhile
-    slack = max(50, exp // 100) if c["expect"] == "fds" else exp // 200
-    problems = []
-    if seen is None or abs(seen - exp) > slack:
-        problems.append("workload lines %s, expected %d" % (seen, exp))
-    if c["owners"] and abs(now["owners"] - base["owners"] - exp) > slack:
-        problems.append("owner names %d, expected %d" % (now["owners"] - base["owners"], exp))
-    if problems:
-        return "MISMATCH: " + "; ".join(problems)
-    return "ok" if seen == exp else "~ok"
-
-
-def hyperfine(group, runs, warmup, json_path):
-    argv = ["hyperfine", "-N", "-i", "--style", "none", "--warmup", str(warmup),
-            "--runs", str(runs), "--export-json", str(json_path)]
-    for c in group:
-        argv += ["-n", c["name"], shlex.join(c["argv"])]
-    r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        return {}, "hyperfine failed: " + r.stderr.strip()[-300:]
-    out = {}
-    for res in json.loads(json_path.read_text())["results"]:
-        t = res["times"]
-        out[res["command"]] = dict(runs=len(t), median=statistics.median(t), min=min(t),
-                                   max=max(t), mean=res["mean"], stddev=res.get("stddev"),
-                                   user=res["user"], sys=res["system"], times=t)
-    return out, None
-
-
-def peak_rss_kb(argv, runs):
-    """Max of GNU time's "Maximum resident set size (kbytes)" over `runs` runs."""
-    best = None
-    for _ in range(runs):
-        r = subprocess.run(["/usr/bin/time", "-v"] + argv, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True)
-        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr)
-        if m:
-            best = max(best or 0, int(m.group(1)))
-    return best
-
-
-def workload_tcp_lines():
-    r = subprocess.run(["ss", "-Htan"], capture_output=True, text=True)
-    return sum(1 for ln in r.stdout.splitlines() if WORKLOAD_RE.search(ln))
-
-
-def fds_of(pids):
-    n = 0
-    for pid in pids:
-        try:
-            n += len(os.listdir("/proc/%d/fd" % pid))
-        except OSError:
-            pass  # gone: the count check will show it
-    return n
-
-
 # ------------------------------------------------------------------ workload
 
 class Workload:
@@ -282,8 +193,8 @@ def run_scale(scale, pw, floor, args, outdir):
     groups = command_groups(pw, floor, port, scale)
     only = set(args.only.split(",")) if args.only else None
     groups = [(g, cs) for g, cs in groups if only is None or g in only]
-    base = {c["name"]: probe(c) for _, cs in groups for c in cs}
-    res["tcp_lines_idle"] = workload_tcp_lines()
+    base = {c["name"]: measure.probe(c) for _, cs in groups for c in cs}
+    res["tcp_lines_idle"] = measure.workload_tcp_lines()
     res["loadavg_before"] = Path("/proc/loadavg").read_text().split()[:3]
     wl = Workload(scale, outdir, shlex.split(args.workload_args))
     t0 = time.monotonic()
@@ -292,7 +203,7 @@ def run_scale(scale, pw, floor, args, outdir):
         res["ready_s"] = round(time.monotonic() - t0, 1)
         res["summary"] = summary
         expected = dict(summary["expected"])
-        expected["fds"] = fds_of(wl.pids())
+        expected["fds"] = measure.fds_of(wl.pids())
         res["expected"] = expected
         if summary["expected"]["probe_port"] != port:  # --workload-args moved the ports
             log("note: the probe port is %d" % summary["expected"]["probe_port"])
@@ -302,26 +213,28 @@ def run_scale(scale, pw, floor, args, outdir):
         log("ready in %.1f s: %d sockets, %d fds in %d processes" % (
             res["ready_s"], expected["sockets"], expected["fds"], expected["processes"]))
         for gname, cs in groups:
-            probes = {c["name"]: probe(c) for c in cs}
+            probes = {c["name"]: measure.probe(c) for c in cs}
             for c in cs:
                 p = probes[c["name"]]
-                v = verdict(c, base[c["name"]], p, expected)
+                v = measure.verdict(c, base[c["name"]], p, expected)
                 res["commands"][c["name"]] = dict(
                     name=c["name"], argv=c["argv"], group=gname, expect=c["expect"], check=v,
+                    count=c["count"],
                     lines=p["lines"], idle_lines=base[c["name"]]["lines"], value=p["value"],
                     idle_value=base[c["name"]]["value"], owners=p["owners"],
                     probe_s=p["seconds"])
                 log("%-28s %s (%.3f s)" % (c["name"], v, p["seconds"]))
             slowest = max(p["seconds"] for p in probes.values())
             runs = max(args.min_runs, min(args.max_runs, int(args.budget / max(slowest, 1e-3))))
-            timing, err = hyperfine(cs, runs, 1 if slowest < 1 else 0,
+            timing, err = measure.hyperfine(cs, runs, 1 if slowest < 1 else 0,
                                     outdir / ("hf-%s-%s.json" % (scale, gname)))
             res["groups"].append(dict(name=gname, runs=runs, error=err,
                                       commands=[c["name"] for c in cs]))
             for c in cs:
                 entry = res["commands"][c["name"]]
                 entry.update(timing.get(c["name"], {}))
-                entry["peak_rss_kb"] = peak_rss_kb(c["argv"], args.rss_runs if slowest < 2 else 1)
+                entry["peak_rss_kb"] = measure.peak_rss_kb(
+                    c["argv"], args.rss_runs if slowest < 2 else 1)
                 if "median" in entry:
                     log("%-28s median %8.2f ms  min %8.2f  max %8.2f  rss %s KiB" % (
                         c["name"], entry["median"] * 1e3, entry["min"] * 1e3,
@@ -332,10 +245,12 @@ def run_scale(scale, pw, floor, args, outdir):
     finally:
         left = wl.stop()
         t1 = time.monotonic()
-        while time.monotonic() - t1 < 60 and workload_tcp_lines() > res["tcp_lines_idle"] + 5:
+        # SO_LINGER 0 resets the connections, so this is normally immediate
+        while (time.monotonic() - t1 < 60
+               and measure.workload_tcp_lines() > res["tcp_lines_idle"] + 5):
             time.sleep(0.5)
         res["left_alive"] = left
-        res["tcp_lines_after"] = workload_tcp_lines()
+        res["tcp_lines_after"] = measure.workload_tcp_lines()
         res["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
         log("workload stopped; still alive: %s; workload TCP lines %d (idle %d)" % (
             left or "none", res["tcp_lines_after"], res["tcp_lines_idle"]))
