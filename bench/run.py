@@ -188,15 +188,17 @@ class Workload:
 
 def run_scale(scale, pw, floor, args, outdir):
     log("=== scale %s ===" % scale)
-    res = {"scale": scale, "params": workload.PRESETS[scale], "commands": {}, "groups": []}
-    port = workload.probe_port(dict(workload.PRESETS[scale], port_base=20000))
-    groups = command_groups(pw, floor, port, scale)
+    extra = shlex.split(args.workload_args)
+    cfg = workload.config(workload.parse_args(["--preset", scale] + extra))
+    match = measure.workload_matcher(cfg)
+    res = {"scale": scale, "params": cfg, "commands": {}, "groups": []}
     only = set(args.only.split(",")) if args.only else None
-    groups = [(g, cs) for g, cs in groups if only is None or g in only]
-    base = {c["name"]: measure.probe(c) for _, cs in groups for c in cs}
-    res["tcp_lines_idle"] = measure.workload_tcp_lines()
+    groups = [(g, cs) for g, cs in command_groups(pw, floor, workload.probe_port(cfg), scale)
+              if only is None or g in only]
+    base = {c["name"]: measure.probe(c, match) for _, cs in groups for c in cs}
+    res["tcp_lines_idle"] = measure.workload_tcp_lines(match)
     res["loadavg_before"] = Path("/proc/loadavg").read_text().split()[:3]
-    wl = Workload(scale, outdir, shlex.split(args.workload_args))
+    wl = Workload(scale, outdir, extra)
     t0 = time.monotonic()
     try:
         summary = wl.start()
@@ -205,15 +207,14 @@ def run_scale(scale, pw, floor, args, outdir):
         expected = dict(summary["expected"])
         expected["fds"] = measure.fds_of(wl.pids())
         res["expected"] = expected
-        if summary["expected"]["probe_port"] != port:  # --workload-args moved the ports
-            log("note: the probe port is %d" % summary["expected"]["probe_port"])
-            port = summary["expected"]["probe_port"]
-            groups = [(g, cs) for g, cs in command_groups(pw, floor, port, scale)
-                      if only is None or g in only]
+        if expected["fds"] < expected["sockets"] + expected["idle_fds"]:
+            raise RuntimeError("the workload holds %d fds, fewer than its %d sockets + %d "
+                               "idle fds" % (expected["fds"], expected["sockets"],
+                                             expected["idle_fds"]))
         log("ready in %.1f s: %d sockets, %d fds in %d processes" % (
             res["ready_s"], expected["sockets"], expected["fds"], expected["processes"]))
         for gname, cs in groups:
-            probes = {c["name"]: measure.probe(c) for c in cs}
+            probes = {c["name"]: measure.probe(c, match) for c in cs}
             for c in cs:
                 p = probes[c["name"]]
                 v = measure.verdict(c, base[c["name"]], p, expected)
@@ -222,12 +223,12 @@ def run_scale(scale, pw, floor, args, outdir):
                     count=c["count"],
                     lines=p["lines"], idle_lines=base[c["name"]]["lines"], value=p["value"],
                     idle_value=base[c["name"]]["value"], owners=p["owners"],
-                    probe_s=p["seconds"])
+                    host_fds=p["host_fds"], probe_s=p["seconds"])
                 log("%-28s %s (%.3f s)" % (c["name"], v, p["seconds"]))
             slowest = max(p["seconds"] for p in probes.values())
             runs = max(args.min_runs, min(args.max_runs, int(args.budget / max(slowest, 1e-3))))
             timing, err = measure.hyperfine(cs, runs, 1 if slowest < 1 else 0,
-                                    outdir / ("hf-%s-%s.json" % (scale, gname)))
+                                            outdir / ("hf-%s-%s.json" % (scale, gname)))
             res["groups"].append(dict(name=gname, runs=runs, error=err,
                                       commands=[c["name"] for c in cs]))
             for c in cs:
@@ -247,10 +248,10 @@ def run_scale(scale, pw, floor, args, outdir):
         t1 = time.monotonic()
         # SO_LINGER 0 resets the connections, so this is normally immediate
         while (time.monotonic() - t1 < 60
-               and measure.workload_tcp_lines() > res["tcp_lines_idle"] + 5):
+               and measure.workload_tcp_lines(match) > res["tcp_lines_idle"] + 5):
             time.sleep(0.5)
         res["left_alive"] = left
-        res["tcp_lines_after"] = measure.workload_tcp_lines()
+        res["tcp_lines_after"] = measure.workload_tcp_lines(match)
         res["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
         log("workload stopped; still alive: %s; workload TCP lines %d (idle %d)" % (
             left or "none", res["tcp_lines_after"], res["tcp_lines_idle"]))

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Build a loopback-only socket population for the portwatch benchmark, then wait.
 
-Spread over --procs forked "socket" processes (names pwb-sock-N):
-  * TCP listeners, IPv4 on 127.0.1.1..127.0.1.A and IPv6 on [::1];
+Spread over --procs forked "socket" processes (names pwbench-sock-N):
+  * TCP listeners, IPv4 on 127.0.3.1..127.0.3.A and IPv6 on [::1];
   * established TCP connections, both ends held by the same process: the
-    client (IPv4 from 127.0.2.1..127.0.2.A, IPv6 from [::1]) and the accepted end;
+    client (IPv4 from 127.0.4.1..127.0.4.A, IPv6 from [::1]) and the accepted end;
   * bound UDP sockets (same addresses and ports as the listeners);
   * unix sockets: 10% abstract listeners, the rest socketpair() ends.
-Plus --idle-procs processes (pwb-idle-N) holding --idle-fds non-socket fds each
+Plus --idle-procs processes (pwbench-idle-N) holding --idle-fds non-socket fds each
 (pipes, /dev/null, this file), the "busy host" that a /proc/*/fd owner scan walks.
 
 Listener and UDP ports start at --port-base and must stay below the ephemeral
@@ -52,6 +52,12 @@ PRESETS = {
                   udp6=2000, unix=15000, procs=100, idle_procs=170, idle_fds=600),
 }
 PARAMS = list(PRESETS["small"])
+# Addresses no other loopback user is likely to pick (127.0.0.1 and 127.0.1.1,
+# Debian's hostname address, are common).
+SERVER_NET, CLIENT_NET = "127.0.3.", "127.0.4."
+# Every tool that names owners shows one of these: comm "pwbench-sock-N" (ss, lsof,
+# which cuts it to 9 characters) or argv[0] (netstat).
+OWNER, OWNER_ARGV0 = "pwbench-s", "pwbench-sock"
 LINGER0 = struct.pack("ii", 1, 0)
 IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)  # ip(7)
 PR_SET_PDEATHSIG, PR_SET_NAME = 1, 15  # prctl(2)
@@ -83,7 +89,7 @@ def share(total, n, i):
 
 def v4_addr(cfg, i):
     """Address of IPv4 listener/UDP socket i: spread over A addresses so ports stay low."""
-    return ("127.0.1.%d" % (i % cfg["addrs"] + 1), cfg["port_base"] + i // cfg["addrs"])
+    return (SERVER_NET + str(i % cfg["addrs"] + 1), cfg["port_base"] + i // cfg["addrs"])
 
 
 def v6_addr(cfg, i):
@@ -103,8 +109,9 @@ def listeners_on(cfg, port):
 
 def top_port(cfg):
     a = cfg["addrs"]
+    temp6 = cfg["listen6"] + cfg["procs"] if cfg["estab6"] else 0  # see build_sockets
     return cfg["port_base"] + max((cfg["listen4"] + a - 1) // a, (cfg["udp4"] + a - 1) // a,
-                                  cfg["listen6"], cfg["udp6"])
+                                  cfg["listen6"], cfg["udp6"], temp6)
 
 
 # ------------------------------------------------------------------ children
@@ -135,7 +142,9 @@ def build_sockets(idx, cfg):
         lst, temp = listeners[fam], None
         if todo and not lst:  # no listener of this family here: a temporary one
             temp = tcp(fam)
-            temp.bind(("127.0.1.1" if fam == socket.AF_INET else "::1", 0))
+            # an IPv6 one on a port of our range: [::1] lines are told apart by port
+            temp.bind((SERVER_NET + "1", 0) if fam == socket.AF_INET
+                      else ("::1", cfg["port_base"] + cfg["listen6"] + idx))
             temp.listen(512)
             lst = [temp]
         for j, gi in enumerate(todo):
@@ -144,7 +153,7 @@ def build_sockets(idx, cfg):
             if fam == socket.AF_INET:
                 # pick the source port at connect() time, per 4-tuple: no exhaustion
                 c.setsockopt(socket.SOL_IP, IP_BIND_ADDRESS_NO_PORT, 1)
-                c.bind(("127.0.2.%d" % (gi % cfg["addrs"] + 1), 0))
+                c.bind((CLIENT_NET + str(gi % cfg["addrs"] + 1), 0))
             c.connect(server.getsockname()[:2])
             accepted, _ = server.accept()
             accepted.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER0)
@@ -189,7 +198,7 @@ def child(role, idx, cfg, report_fd):
     prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
     if os.getppid() != cfg["parent"]:  # parent died before prctl took effect
         os._exit(1)
-    prctl(PR_SET_NAME, ctypes.c_char_p(("pwb-%s-%d" % (role, idx)).encode()[:15]))
+    prctl(PR_SET_NAME, ctypes.c_char_p(("pwbench-%s-%d" % (role, idx)).encode()[:15]))
     try:
         keep = build_sockets(idx, cfg) if role == "sock" else build_idle(cfg)
         msg = "%d ok %d\n" % (os.getpid(), len(keep))
@@ -232,12 +241,18 @@ def raise_nofile(cfg):
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
-def run(args):
+def config(args):
+    """The population parsed arguments describe (run.py calls this too)."""
     cfg = dict(PRESETS[args.preset])
     for k in PARAMS:
         if getattr(args, k) is not None:
             cfg[k] = getattr(args, k)
-    cfg.update(addrs=args.addrs, port_base=args.port_base, parent=os.getpid())
+    cfg.update(addrs=args.addrs, port_base=args.port_base)
+    return cfg
+
+
+def run(args):
+    cfg = dict(config(args), parent=os.getpid())
     check_config(cfg)
     launcher = os.getppid()
     nofile = raise_nofile(cfg)
@@ -371,7 +386,7 @@ def stop_pidfile(path, timeout=30.0):
 
 
 def name_argv0():
-    """Re-exec python with argv[0] = "pwb-sock": netstat -p names a process by the
+    """Re-exec python with argv[0] = OWNER_ARGV0: netstat -p names a process by the
     basename of argv[0] in /proc/PID/cmdline (net-tools netstat.c, prg_cache_load),
     not by its comm, and the harness checks that every -p listing names the owner."""
     try:
@@ -379,23 +394,29 @@ def name_argv0():
             argv0 = f.read().split(b"\0")[0]
     except OSError:
         return
-    if argv0 != b"pwb-sock" and sys.executable:
-        os.execv(sys.executable, ["pwb-sock", os.path.abspath(__file__)] + sys.argv[1:])
+    if argv0 != OWNER_ARGV0.encode() and sys.executable:
+        os.execv(sys.executable, [OWNER_ARGV0, os.path.abspath(__file__)] + sys.argv[1:])
 
 
-def main():
+def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", choices=sorted(PRESETS), default="small")
     for k in PARAMS:
         ap.add_argument("--" + k.replace("_", "-"), dest=k, type=int, help="override the preset")
-    ap.add_argument("--addrs", type=int, default=16, help="127.0.1.x / 127.0.2.x addresses (16)")
-    ap.add_argument("--port-base", type=int, default=20000, help="first listener port (20000)")
+    ap.add_argument("--addrs", type=int, default=16,
+                    help="server / client addresses in %s0/24 and %s0/24 (16)" % (
+                        SERVER_NET, CLIENT_NET))
+    ap.add_argument("--port-base", type=int, default=24000, help="first listener port (24000)")
     ap.add_argument("--pidfile", help="write 'PID STARTTIME ROLE' lines here")
     ap.add_argument("--die-with-parent", action="store_true",
                     help="clean up and exit when the launching process dies")
     ap.add_argument("--stop", action="store_true", help="stop the workload in --pidfile")
-    args = ap.parse_args()
+    return ap.parse_args(argv)
+
+
+def main():
+    args = parse_args()
     if args.stop:
         if not args.pidfile:
             sys.exit("--stop needs --pidfile")
