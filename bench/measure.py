@@ -99,14 +99,14 @@ def hyperfine(group, runs, warmup, json_path):
         argv += ["-n", c["name"], shlex.join(c["argv"])]
     r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
-        return {}, "hyperfine failed: " + r.stderr.strip()[-300:]
+        return {}, "hyperfine failed: " + r.stderr.strip()[-300:], argv
     out = {}
     for res in json.loads(json_path.read_text())["results"]:
         t = res["times"]
         out[res["command"]] = dict(runs=len(t), median=statistics.median(t), min=min(t),
                                    max=max(t), mean=res["mean"], stddev=res.get("stddev"),
                                    user=res["user"], sys=res["system"], times=t)
-    return out, None
+    return out, None, argv
 
 
 def peak_rss_kb(argv, runs):

@@ -161,8 +161,9 @@ def render_scale(s):
                  s.get("left_alive") or "none", s.get("tcp_lines_after"),
                  s.get("tcp_lines_idle"), " ".join(s.get("loadavg_before", [])),
                  " ".join(s.get("loadavg_after", []))))
-    L.append("Exact commands: " + "; ".join("`%s`" % " ".join(c["argv"])
-                                           for c in s.get("commands", {}).values()) + "\n")
+    L.append("Exact commands (hyperfine calls; peak RSS from `/usr/bin/time -v COMMAND`):\n")
+    L += ["- `%s`%s" % (g.get("hyperfine", "?"), " (%s)" % g["error"] if g.get("error") else "")
+          for g in s.get("groups", [])]
     return L
 
 

@@ -227,10 +227,11 @@ def run_scale(scale, pw, floor, args, outdir):
                 log("%-28s %s (%.3f s)" % (c["name"], v, p["seconds"]))
             slowest = max(p["seconds"] for p in probes.values())
             runs = max(args.min_runs, min(args.max_runs, int(args.budget / max(slowest, 1e-3))))
-            timing, err = measure.hyperfine(cs, runs, 1 if slowest < 1 else 0,
+            timing, err, hf_argv = measure.hyperfine(cs, runs, 1 if slowest < 1 else 0,
                                             outdir / ("hf-%s-%s.json" % (scale, gname)))
             res["groups"].append(dict(name=gname, runs=runs, error=err,
-                                      commands=[c["name"] for c in cs]))
+                                      commands=[c["name"] for c in cs],
+                                      hyperfine=shlex.join(hf_argv)))
             for c in cs:
                 entry = res["commands"][c["name"]]
                 entry.update(timing.get(c["name"], {}))
@@ -330,15 +331,21 @@ def main():
 
     data = {"env": env_info(pw), "argv": "bench/run.py " + shlex.join(sys.argv[1:]),
             "scales": []}
+    interrupted = False
     try:
         for s in scales:
             data["scales"].append(run_scale(s, pw, floor, args, outdir))
             (outdir / "results.json").write_text(json.dumps(data, indent=1))
+    except KeyboardInterrupt:  # the workload was stopped on the way out of run_scale
+        interrupted = True
+        data["interrupted"] = True
+        log("interrupted: the report has the scales finished so far")
     finally:
         (outdir / "results.json").write_text(json.dumps(data, indent=1))
         (outdir / "report.md").write_text(report.render(data))
         log("wrote %s" % (outdir / "report.md"))
     print(report.summary_text(data))
+    sys.exit(130 if interrupted else 0)
 
 
 if __name__ == "__main__":
