@@ -92,21 +92,37 @@ def verdict(c, base, now, expected):
     return "ok" if seen == exp else "~ok"
 
 
-def hyperfine(group, runs, warmup, json_path):
-    argv = ["hyperfine", "-N", "-i", "--style", "none", "--warmup", str(warmup),
-            "--runs", str(runs), "--export-json", str(json_path)]
-    for c in group:
-        argv += ["-n", c["name"], shlex.join(c["argv"])]
-    r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        return {}, "hyperfine failed: " + r.stderr.strip()[-300:], argv
-    out = {}
-    for res in json.loads(json_path.read_text())["results"]:
-        t = res["times"]
-        out[res["command"]] = dict(runs=len(t), median=statistics.median(t), min=min(t),
-                                   max=max(t), mean=res["mean"], stddev=res.get("stddev"),
-                                   user=res["user"], sys=res["system"], times=t)
-    return out, None, argv
+def hyperfine(group, runs, warmup, json_stem):
+    """Time a group's commands with hyperfine; returns ({name: timing}, error, argvs).
+
+    The runs are split over two hyperfine calls, the second with the commands in
+    reverse order, so that a change in machine load during the group (a shared
+    machine) weighs on both sides of a ratio alike."""
+    out, argvs = {}, []
+    for i, (cmds, n) in enumerate(((group, (runs + 1) // 2), (group[::-1], runs // 2))):
+        if n == 0:
+            continue
+        path = json_stem.with_name("%s-%d.json" % (json_stem.name, i + 1))
+        argv = ["hyperfine", "-N", "-i", "--style", "none", "--warmup", str(warmup),
+                "--runs", str(n), "--export-json", str(path)]
+        for c in cmds:
+            argv += ["-n", c["name"], shlex.join(c["argv"])]
+        argvs.append(argv)
+        r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            return {}, "hyperfine failed: " + r.stderr.strip()[-300:], argvs
+        for res in json.loads(path.read_text())["results"]:
+            o = out.setdefault(res["command"], dict(times=[], user=0.0, sys=0.0))
+            k = len(res["times"])
+            o["times"] += res["times"]
+            o["user"] += res["user"] * k  # hyperfine reports means: weigh by runs
+            o["sys"] += res["system"] * k
+    for o in out.values():
+        t = o["times"]
+        o.update(runs=len(t), median=statistics.median(t), min=min(t), max=max(t),
+                 mean=statistics.mean(t), stddev=statistics.stdev(t) if len(t) > 1 else None,
+                 user=o["user"] / len(t), sys=o["sys"] / len(t))
+    return out, None, argvs
 
 
 def peak_rss_kb(argv, runs):

@@ -90,10 +90,11 @@ def render(data):
              env["netstat"], env["lsof"], env["hyperfine"]),
          "portwatch: `%s` (%s).\n" % (env["portwatch_path"], env["portwatch"]),
          "Command: `%s`\n" % data["argv"],
-         "Wall times are hyperfine medians (output to /dev/null, warm caches, every command "
-         "of a group in the same hyperfine call); min/max are over the same runs; user/sys are "
-         "means; peak RSS is the max of `/usr/bin/time -v` runs. A command whose output "
-         "does not show the workload (see *check*) gets no ratio.\n",
+         "Wall times are hyperfine medians (output to /dev/null, warm caches; the runs of a "
+         "group are split over two hyperfine calls, the second in reverse order); min/max "
+         "are over the same runs; user/sys are means; peak RSS is the max of "
+         "`/usr/bin/time -v` runs. A command whose output does not show the workload (see "
+         "*check*) gets no ratio.\n",
          "## Targets\n", "| target | scale | measured | limit | verdict |", "|---|---|---|---|---|"]
     for what, scale, r, limit, verdict in target_rows(data):
         L.append("| %s | %s | %s | <= %.2f | %s |" % (
@@ -162,8 +163,10 @@ def render_scale(s):
                  s.get("tcp_lines_idle"), " ".join(s.get("loadavg_before", [])),
                  " ".join(s.get("loadavg_after", []))))
     L.append("Exact commands (hyperfine calls; peak RSS from `/usr/bin/time -v COMMAND`):\n")
-    L += ["- `%s`%s" % (g.get("hyperfine", "?"), " (%s)" % g["error"] if g.get("error") else "")
-          for g in s.get("groups", [])]
+    for g in s.get("groups", []):
+        L += ["- `%s`" % a for a in g.get("hyperfine", [])]
+        if g.get("error"):
+            L.append("  - %s" % g["error"])
     return L
 
 

@@ -8,7 +8,8 @@ For every scale (a bench/workload.py preset):
        a. one captured run per command: its output must show the workload
           (lines with a workload address, and owner names for -p listings),
           so that a broken command cannot look fast;
-       b. one hyperfine run over the whole group (same runs, warm caches);
+       b. hyperfine over the whole group (same runs, warm caches), in two
+          halves, the second in reverse order;
        c. /usr/bin/time -v runs for peak RSS,
   4. stop the workload by the pids it recorded (start times checked) and wait
      until its sockets are gone.
@@ -39,6 +40,7 @@ sys.path.insert(0, str(HERE))
 import measure  # noqa: E402  (bench/measure.py)
 import report  # noqa: E402  (bench/report.py)
 import workload  # noqa: E402  (bench/workload.py: presets, stop by pid)
+
 
 def log(*a):
     print("[%s]" % time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
@@ -227,11 +229,12 @@ def run_scale(scale, pw, floor, args, outdir):
                 log("%-28s %s (%.3f s)" % (c["name"], v, p["seconds"]))
             slowest = max(p["seconds"] for p in probes.values())
             runs = max(args.min_runs, min(args.max_runs, int(args.budget / max(slowest, 1e-3))))
-            timing, err, hf_argv = measure.hyperfine(cs, runs, 1 if slowest < 1 else 0,
-                                            outdir / ("hf-%s-%s.json" % (scale, gname)))
+            # no warm-up for slow commands: the captured run just warmed the caches
+            timing, err, hf_argvs = measure.hyperfine(
+                cs, runs, 1 if slowest < 1 else 0, outdir / ("hf-%s-%s" % (scale, gname)))
             res["groups"].append(dict(name=gname, runs=runs, error=err,
                                       commands=[c["name"] for c in cs],
-                                      hyperfine=shlex.join(hf_argv)))
+                                      hyperfine=[shlex.join(a) for a in hf_argvs]))
             for c in cs:
                 entry = res["commands"][c["name"]]
                 entry.update(timing.get(c["name"], {}))
@@ -260,8 +263,10 @@ def run_scale(scale, pw, floor, args, outdir):
 
 
 def sh(cmdline):
+    """First line a shell command prints (stdout, else stderr), for the report's header."""
     r = subprocess.run(cmdline, shell=True, capture_output=True, text=True)
-    return (r.stdout or r.stderr).strip().splitlines()[0] if (r.stdout or r.stderr).strip() else "-"
+    lines = (r.stdout.strip() or r.stderr.strip()).splitlines()
+    return lines[0] if lines else "-"
 
 
 def env_info(pw):
