@@ -236,8 +236,23 @@ def raise_nofile(cfg):
     need = max(per_sock, cfg["idle_fds"]) + 64
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if need > soft:
-        # raising the hard limit needs CAP_SYS_RESOURCE (setrlimit(2)); root has it
-        resource.setrlimit(resource.RLIMIT_NOFILE, (need, max(hard, need)))
+        try:
+            # raising the hard limit needs CAP_SYS_RESOURCE (setrlimit(2)); root has it
+            resource.setrlimit(resource.RLIMIT_NOFILE, (need, max(hard, need)))
+        except (ValueError, OSError) as e:
+            sys.exit("workload: cannot raise RLIMIT_NOFILE to %d (%s): run as root or "
+                     "use fewer sockets per process (--procs)" % (need, e))
+    try:  # the whole population must fit in the system-wide file table (proc(5))
+        with open("/proc/sys/fs/file-nr") as f:
+            in_use = int(f.read().split()[0])
+        with open("/proc/sys/fs/file-max") as f:
+            file_max = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        in_use, file_max = 0, None
+    total = n * per_sock + cfg["idle_procs"] * cfg["idle_fds"]
+    if file_max is not None and in_use + total + 10000 > file_max:
+        sys.exit("workload: needs ~%d more open files but fs.file-max is %d (%d in use): "
+                 "sysctl -w fs.file-max=%d" % (total, file_max, in_use, in_use + total + 10000))
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
