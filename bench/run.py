@@ -38,8 +38,9 @@ REPO = HERE.parent
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(HERE))
 import measure  # noqa: E402  (bench/measure.py)
+import pidfile  # noqa: E402  (bench/pidfile.py)
 import report  # noqa: E402  (bench/report.py)
-import workload  # noqa: E402  (bench/workload.py: presets, stop by pid)
+import workload  # noqa: E402  (bench/workload.py: presets and layout)
 
 
 def log(*a):
@@ -172,12 +173,12 @@ class Workload:
 
     def pids(self):
         try:
-            return [pid for pid, _, _ in workload.read_pidfile(str(self.pidfile))]
+            return [pid for pid, _, _ in pidfile.read_pidfile(str(self.pidfile))]
         except OSError:
             return []
 
     def stop(self):
-        left = workload.stop_pidfile(str(self.pidfile)) if self.pidfile.exists() else []
+        left = pidfile.stop_pidfile(str(self.pidfile)) if self.pidfile.exists() else []
         if self.proc is not None:
             try:
                 self.proc.wait(timeout=30)

@@ -36,6 +36,8 @@ import struct
 import sys
 import time
 
+from pidfile import proc_starttime, stop_pidfile
+
 # Sockets = listen + 2 * estab + udp + unix; fds = sockets + idle_procs * idle_fds.
 PRESETS = {
     # ~1k sockets / ~2k fds
@@ -68,16 +70,6 @@ def prctl(option, arg):
         ctypes.CDLL(None, use_errno=True).prctl(option, arg, 0, 0, 0)
     except (OSError, AttributeError):
         pass  # only cosmetics (name) and a safety net (death signal)
-
-
-def proc_starttime(pid):
-    """Field 22 of /proc/PID/stat (after the ')' that ends the comm), or None."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            data = f.read()
-        return int(data[data.rindex(")") + 2:].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def share(total, n, i):
@@ -350,54 +342,6 @@ def run(args):
     print("ready", flush=True)
     while True:
         signal.pause()
-
-
-# ------------------------------------------------------------------ stop by pid
-
-def read_pidfile(path):
-    """[(pid, starttime or None, role)] from a --pidfile."""
-    out = []
-    with open(path) as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) == 3 and parts[0].isdigit():
-                out.append((int(parts[0]), int(parts[1]) if parts[1].isdigit() else None,
-                            parts[2]))
-    return out
-
-
-def is_ours(pid, starttime):
-    """PID is still the process we recorded (not a reused pid) and not a zombie."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            data = f.read()
-    except OSError:
-        return False
-    return data[data.rindex(")") + 2] != "Z" and proc_starttime(pid) == starttime
-
-
-def stop_pidfile(path, timeout=30.0):
-    """SIGTERM the recorded parent, then SIGKILL any recorded pid still ours.
-    Returns the pids still alive afterwards."""
-    try:
-        entries = read_pidfile(path)
-    except OSError:
-        return []
-    for pid, st, role in entries:
-        if role == "parent" and is_ours(pid, st):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(is_ours(p, s) for p, s, _ in entries):
-        time.sleep(0.1)
-    for pid, st, _ in entries:
-        if is_ours(pid, st):
-            os.kill(pid, signal.SIGKILL)
-    time.sleep(0.2)
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-    return [p for p, s, _ in entries if is_ours(p, s)]
 
 
 def name_argv0():
