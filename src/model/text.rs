@@ -2,15 +2,17 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 /// Bytes chosen by someone else. Renderers decide how to escape them; the model keeps them
-/// exactly as the kernel gave them.
+/// exactly as the kernel gave them. Shared on clone: one process's name is held by every
+/// socket it owns (a server with 10k connections keeps one copy).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Text(Box<[u8]>);
+pub struct Text(Arc<[u8]>);
 
 impl Text {
     pub fn new(bytes: impl Into<Box<[u8]>>) -> Self {
-        Text(bytes.into())
+        Text(Arc::from(bytes.into()))
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -36,18 +38,18 @@ impl fmt::Debug for Text {
 
 impl From<&str> for Text {
     fn from(s: &str) -> Self {
-        Text(s.as_bytes().into())
+        Text(Arc::from(s.as_bytes()))
     }
 }
 
 impl From<&[u8]> for Text {
     fn from(s: &[u8]) -> Self {
-        Text(s.into())
+        Text(Arc::from(s))
     }
 }
 
 impl From<Vec<u8>> for Text {
     fn from(s: Vec<u8>) -> Self {
-        Text(s.into_boxed_slice())
+        Text(Arc::from(s))
     }
 }
