@@ -67,16 +67,14 @@ pub fn attach_unix_peers(socks: &mut [Socket]) {
     }
 }
 
-/// Attach owners found by the scan (moved out of the map: an inode is one socket, so one
-/// row); a socket with no holder gets an empty list.
-pub fn attach_owners(rows: &mut [Row], map: &mut OwnerMap) {
+/// Attach owners found by the scan; a socket with no holder gets an empty list.
+pub fn attach_owners(rows: &mut [Row], map: &OwnerMap) {
     for r in rows.iter_mut() {
-        let found = if r.sock.inode == 0 {
-            None
+        r.owners = Some(if r.sock.inode == 0 {
+            Vec::new()
         } else {
-            map.by_inode.remove(&r.sock.inode)
-        };
-        r.owners = Some(found.unwrap_or_default());
+            map.get(r.sock.inode).to_vec()
+        });
     }
 }
 

@@ -57,7 +57,7 @@ pub fn attach_owners(cfg: &ListConfig, rows: &mut [Row], warnings: &mut Vec<Warn
             uids: &uids,
         },
     );
-    join::attach_owners(rows, &mut map);
+    join::attach_owners(rows, &map);
     warnings.append(&mut map.warnings);
     warnings.extend(join::owner_visibility_warning(rows, &map));
 }

@@ -104,20 +104,22 @@ pub fn scan(proc_root: &Path, wanted: Wanted<'_>) -> OwnerMap {
         all.extend(handles.into_iter().filter_map(|h| h.join().ok()));
         all
     });
+    let mut pairs = Vec::new();
+    let mut denied = 0;
     for found in results {
-        map.denied_pids += found.denied;
-        if map.by_inode.is_empty() {
-            map.by_inode = found.by_inode;
-            continue;
-        }
-        for (inode, owners) in found.by_inode {
-            map.by_inode.entry(inode).or_default().extend(owners);
+        denied += found.denied;
+        if pairs.is_empty() {
+            pairs = found.pairs;
+        } else {
+            pairs.extend(found.pairs);
         }
     }
-    for owners in map.by_inode.values_mut() {
-        owners.sort_unstable_by_key(|o| (o.pid, o.fd));
+    let warnings = std::mem::take(&mut map.warnings);
+    OwnerMap {
+        denied_pids: denied,
+        warnings,
+        ..OwnerMap::from_pairs(pairs)
     }
-    map
 }
 
 fn unreadable(proc_root: &Path, e: Errno) -> Warning {
@@ -186,7 +188,7 @@ struct Job<'a> {
 /// One worker's findings.
 #[derive(Default)]
 struct Found {
-    by_inode: HashMap<u64, Vec<Owner>>,
+    pairs: Vec<(u64, Owner)>,
     denied: usize,
 }
 
@@ -223,12 +225,15 @@ impl Job<'_> {
             };
             let uid = read_uid(self.root, pid);
             for &(inode, fd) in &hits {
-                found.by_inode.entry(inode).or_default().push(Owner {
-                    pid,
-                    comm: comm.clone(),
-                    fd,
-                    uid,
-                });
+                found.pairs.push((
+                    inode,
+                    Owner {
+                        pid,
+                        comm: comm.clone(),
+                        fd,
+                        uid,
+                    },
+                ));
             }
         }
         found

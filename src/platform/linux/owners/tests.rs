@@ -24,7 +24,7 @@ fn owner(pid: u32, comm: &str, fd: u32, uid: Option<u32>) -> Owner {
 }
 
 fn owners_of(map: &OwnerMap, inode: u64) -> Vec<Owner> {
-    map.by_inode.get(&inode).cloned().unwrap_or_default()
+    map.get(inode).to_vec()
 }
 
 #[test]
@@ -32,7 +32,7 @@ fn fixture_all_owners() {
     let map = scan(&fixture("proc-basic"), Wanted::All);
     assert!(map.warnings.is_empty(), "{:?}", map.warnings);
     assert_eq!(map.denied_pids, 0);
-    let mut inodes: Vec<u64> = map.by_inode.keys().copied().collect();
+    let mut inodes: Vec<u64> = map.inodes().collect();
     inodes.sort_unstable();
     assert_eq!(
         inodes,
@@ -66,7 +66,7 @@ fn fixture_some_records_only_wanted_inodes() {
             uids: &uids,
         },
     );
-    let mut keys: Vec<u64> = map.by_inode.keys().copied().collect();
+    let mut keys: Vec<u64> = map.inodes().collect();
     keys.sort_unstable();
     assert_eq!(keys, [20002, 20032], "20021 has no owner in the tree");
     assert_eq!(
@@ -93,7 +93,7 @@ fn fixture_first_finds_one_owner_each() {
     for o in pg {
         assert!([1200, 1201].contains(&o.pid) && o.fd == 5, "{o:?}");
     }
-    assert!(map.by_inode.keys().all(|k| inodes.contains(k)));
+    assert!(map.inodes().all(|k| inodes.contains(&k)));
 }
 
 #[test]
@@ -106,7 +106,7 @@ fn empty_wanted_set_scans_nothing() {
             uids: &HashSet::new(),
         },
     );
-    assert!(map.by_inode.is_empty() && map.warnings.is_empty());
+    assert!(map.is_empty() && map.warnings.is_empty());
 }
 
 #[test]
@@ -115,14 +115,14 @@ fn fixture_malformed_links_and_non_processes() {
     assert!(map.warnings.is_empty(), "{:?}", map.warnings);
     assert_eq!(map.denied_pids, 0);
     // Only the well-formed link of pid 50 counts; its status has no Uid line: unknown.
-    assert_eq!(map.by_inode.len(), 1, "{:?}", map.by_inode);
+    assert_eq!(map.len(), 1, "{map:?}");
     assert_eq!(owners_of(&map, 20001), [owner(50, "broken", 3, None)]);
 }
 
 #[test]
 fn missing_root_is_a_warning() {
     let map = scan(Path::new("/nonexistent/proc-root"), Wanted::All);
-    assert!(map.by_inode.is_empty());
+    assert!(map.is_empty());
     assert_eq!(map.warnings.len(), 1);
     assert_eq!(map.warnings[0].kind, "owners-unavailable");
 }
@@ -210,7 +210,7 @@ fn live_finds_own_listener() {
         assert!(
             owners_of(&map, inode).contains(&me),
             "{wanted:?}: {:?}",
-            map.by_inode.get(&inode)
+            map.get(inode)
         );
     }
 }
