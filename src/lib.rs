@@ -1,6 +1,7 @@
 //! portwatch: a local socket inspector. The library holds every stage so tests can drive them:
 //! platform -> model::Snapshot -> join -> filter -> render.
 
+pub mod argv;
 pub mod cli;
 pub mod cmd;
 pub mod config;

@@ -42,15 +42,15 @@ fn is_broken_pipe(e: &Error) -> bool {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse_from(portwatch::cli::permute_args(std::env::args_os().collect()))
-    {
-        Ok(c) => c,
-        Err(e) => {
-            // --help and --version print to stdout and exit 0; a closed pipe there is fine too.
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
-        }
-    };
+    let cli =
+        match Cli::try_parse_from(portwatch::argv::permute_args(std::env::args_os().collect())) {
+            Ok(c) => c,
+            Err(e) => {
+                // --help and --version print to stdout and exit 0; a closed pipe there is fine too.
+                let _ = e.print();
+                return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            }
+        };
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let result = run(cli, &mut out).and_then(|()| out.flush().map_err(Error::from));
