@@ -254,7 +254,8 @@ proptest! {
         ),
     ) {
         use clap::Parser;
-        use portwatch::cli::{permute_args, Cli};
+        use portwatch::argv::permute_args;
+        use portwatch::cli::Cli;
         let mut args: Vec<std::ffi::OsString> = vec!["portwatch".into()];
         args.extend(words.iter().map(Into::into));
         if let Ok(cli) = Cli::try_parse_from(permute_args(args)) {
