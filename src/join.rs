@@ -1,7 +1,11 @@
 //! Joins a snapshot with owners, user names and the port registry into display rows. Pure.
 
-use crate::model::{Owner, Socket};
+use crate::config::FamilyFilter;
+use crate::model::{Endpoint, Family, Owner, Proto, Socket, Warning};
+use crate::platform::OwnerMap;
 use crate::registry::Annotation;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// One socket with everything known about it: what filters match and renderers print.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,12 +22,6 @@ pub struct Row {
     /// Name of the interface the socket is bound to (`Socket::iface`), when known.
     pub iface: Option<Arc<str>>,
 }
-
-use crate::config::FamilyFilter;
-use crate::model::{Endpoint, Family, Proto, Warning};
-use crate::platform::OwnerMap;
-use std::collections::HashMap;
-use std::sync::Arc;
 
 impl Row {
     pub fn new(sock: Socket) -> Row {
@@ -78,30 +76,31 @@ pub fn attach_owners(rows: &mut [Row], map: &OwnerMap) {
     }
 }
 
-/// Resolve user names once per uid.
-pub fn attach_users(rows: &mut [Row], mut lookup: impl FnMut(u32) -> Option<String>) {
+/// Give each row a name looked up once per distinct key (NSS and ioctl lookups are slow;
+/// rows share the result).
+fn attach_names(
+    rows: &mut [Row],
+    key: impl Fn(&Socket) -> Option<u32>,
+    slot: impl Fn(&mut Row) -> &mut Option<Arc<str>>,
+    mut lookup: impl FnMut(u32) -> Option<String>,
+) {
     let mut cache: HashMap<u32, Option<Arc<str>>> = HashMap::new();
     for r in rows.iter_mut() {
-        if let Some(uid) = r.sock.uid {
-            r.user = cache
-                .entry(uid)
-                .or_insert_with(|| lookup(uid).map(Arc::from))
-                .clone();
+        if let Some(k) = key(&r.sock) {
+            let name = cache.entry(k).or_insert_with(|| lookup(k).map(Arc::from));
+            *slot(r) = name.clone();
         }
     }
 }
 
+/// Resolve user names once per uid.
+pub fn attach_users(rows: &mut [Row], lookup: impl FnMut(u32) -> Option<String>) {
+    attach_names(rows, |s| s.uid, |r| &mut r.user, lookup);
+}
+
 /// Resolve interface names once per index.
-pub fn attach_ifaces(rows: &mut [Row], mut lookup: impl FnMut(u32) -> Option<String>) {
-    let mut cache: HashMap<u32, Option<Arc<str>>> = HashMap::new();
-    for r in rows.iter_mut() {
-        if let Some(i) = r.sock.iface {
-            r.iface = cache
-                .entry(i)
-                .or_insert_with(|| lookup(i).map(Arc::from))
-                .clone();
-        }
-    }
+pub fn attach_ifaces(rows: &mut [Row], lookup: impl FnMut(u32) -> Option<String>) {
+    attach_names(rows, |s| s.iface, |r| &mut r.iface, lookup);
 }
 
 /// The one line that says which owners could not be seen and how to see them.

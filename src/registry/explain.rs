@@ -4,7 +4,6 @@
 
 use super::annotate::in_ephemeral_range;
 use super::facts::{self, Fact};
-use super::iana::PROTOS;
 use super::{PortClass, Registry};
 use crate::join::Row;
 use crate::model::{Endpoint, Proto};
@@ -77,15 +76,7 @@ pub struct OwnerInfo {
 /// registry (tcp first, then udp, when no protocol is given).
 pub fn parse_spec(reg: &Registry, spec: &str) -> Result<(u16, Option<&'static str>), String> {
     let (what, proto) = match spec.split_once('/') {
-        Some((w, p)) => {
-            let lower = p.to_ascii_lowercase();
-            let proto = PROTOS
-                .iter()
-                .copied()
-                .find(|q| *q == lower)
-                .ok_or_else(|| format!("unknown protocol {p:?} (use tcp, udp, sctp or dccp)"))?;
-            (w, Some(proto))
-        }
+        Some((w, p)) => (w, Some(super::labels::parse_proto(p)?)),
         None => (spec, None),
     };
     if let Ok(port) = what.parse::<u16>() {

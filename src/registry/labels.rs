@@ -80,23 +80,23 @@ pub fn default_labels_path(
     var("HOME").map(|h| h.join(".config").join("portwatch").join("labels"))
 }
 
+/// A registry protocol name (any case) as its static spelling.
+pub fn parse_proto(proto: &str) -> Result<&'static str, String> {
+    let lower = proto.to_ascii_lowercase();
+    PROTOS
+        .iter()
+        .copied()
+        .find(|p| *p == lower)
+        .ok_or_else(|| format!("unknown protocol {proto:?} (use tcp, udp, sctp or dccp)"))
+}
+
 /// Parse `PORT/PROTO` (or `PORT` alone when `default_proto` is given) as the CLI takes it.
 pub fn parse_port_proto(
     spec: &str,
     default_proto: Option<&'static str>,
 ) -> Result<(u16, &'static str), String> {
     let (port, proto) = match spec.split_once('/') {
-        Some((p, proto)) => {
-            let lower = proto.to_ascii_lowercase();
-            let proto = PROTOS
-                .iter()
-                .copied()
-                .find(|p| *p == lower)
-                .ok_or_else(|| {
-                    format!("unknown protocol {proto:?} (use tcp, udp, sctp or dccp)")
-                })?;
-            (p, proto)
-        }
+        Some((p, proto)) => (p, parse_proto(proto)?),
         None => (
             spec,
             default_proto.ok_or_else(|| format!("expected PORT/PROTO, found {spec:?}"))?,
