@@ -66,6 +66,9 @@ pub struct OwnerInfo {
     pub pid: u32,
     /// Command name, invalid UTF-8 replaced (JSON escapes control characters itself).
     pub comm: String,
+    /// The exact bytes, as hex, when they are not UTF-8 (as in the listing's JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comm_hex: Option<String>,
     /// The exact bytes, for the text renderer's escaping.
     #[serde(skip)]
     pub comm_bytes: Vec<u8>,
@@ -194,6 +197,11 @@ fn usage(row: &Row, port: u16, proto: Option<&str>) -> Option<Usage> {
                 .map(|o| OwnerInfo {
                     pid: o.pid,
                     comm: o.comm.to_str_lossy().into_owned(),
+                    comm_hex: o
+                        .comm
+                        .to_str()
+                        .is_none()
+                        .then(|| crate::render::sanitize::hex(o.comm.as_bytes())),
                     comm_bytes: o.comm.as_bytes().to_vec(),
                     fd: o.fd,
                 })
