@@ -149,7 +149,10 @@ fn an_unknown_port_is_explained_never_blank() {
     assert!(!a.ephemeral);
     assert_eq!(a.hint.as_deref(), Some("held by node, worker"));
     let cell = a.cell();
-    assert!(cell.starts_with("unregistered registered"), "{cell}");
+    assert_eq!(
+        cell,
+        "unregistered (registered range; hint: held by node, worker)"
+    );
     assert!(cell.contains("hint"), "a hint is marked as one: {cell}");
 
     // An ephemeral dynamic port, no owners known: no hint.
@@ -165,7 +168,7 @@ fn an_unknown_port_is_explained_never_blank() {
         (a.service.clone(), a.class, a.ephemeral, a.hint.clone()),
         (None, PortClass::Dynamic, true, None)
     );
-    assert_eq!(a.cell(), "unregistered dynamic ephemeral");
+    assert_eq!(a.cell(), "unregistered (dynamic range, ephemeral)");
 
     // A client towards an unnamed remote port: the client's owner is not a hint for it.
     let ctx = AnnotateCtx {

@@ -155,21 +155,22 @@ fn owner_hint(owners: &[Owner]) -> Option<String> {
 
 impl super::Annotation {
     /// One short cell for the Service column: the name, or what an unnamed port is
-    /// ("unregistered dynamic ephemeral"), a hint marked as such ("(hint: held by node)").
+    /// ("unregistered (dynamic range, ephemeral)"), a hint marked as such
+    /// ("unregistered (registered range; hint: held by node)").
     /// The result may contain process names: escape it before printing.
     pub fn cell(&self) -> String {
         if let Some(s) = &self.service {
             return s.name.clone();
         }
-        let mut out = format!("unregistered {}", self.class.name());
+        let mut out = format!("unregistered ({} range", self.class.name());
         if self.ephemeral {
-            out.push_str(" ephemeral");
+            out.push_str(", ephemeral");
         }
         if let Some(h) = &self.hint {
-            out.push_str(" (hint: ");
+            out.push_str("; hint: ");
             out.push_str(h);
-            out.push(')');
         }
+        out.push(')');
         out
     }
 }

@@ -94,7 +94,7 @@ pub fn owners(out: &mut String, row: &Row) {
     }
 }
 
-/// The Service cell: the name, or for a port no layer knows `unregistered CLASS [ephemeral]`
+/// The Service cell: the name, or for a port no layer knows `unregistered (CLASS range[, ephemeral])`
 /// with an owner hint marked as one (see `Annotation::cell`).
 pub fn service(out: &mut String, row: &Row) {
     if let Some(a) = &row.service {
