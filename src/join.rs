@@ -71,7 +71,7 @@ pub fn attach_owners(rows: &mut [Row], map: &OwnerMap) {
         r.owners = Some(if r.sock.inode == 0 {
             Vec::new()
         } else {
-            map.get(r.sock.inode).to_vec()
+            map.get(r.sock.inode)
         });
     }
 }

@@ -94,12 +94,11 @@ pub enum Wanted<'a> {
 }
 
 /// The result of the owner scan: every (inode, owner) pair, sorted by inode, then pid and fd.
-/// Two flat vectors rather than a map of vectors: on a host with 100k sockets that is two
-/// allocations instead of 100k, and a lookup is a binary search.
+/// One flat vector rather than a map of vectors: on a host with 100k sockets that is one
+/// allocation instead of 100k, and a lookup is a binary search.
 #[derive(Debug, Default, Clone)]
 pub struct OwnerMap {
-    inodes: Vec<u64>,
-    owners: Vec<Owner>,
+    pairs: Vec<(u64, Owner)>,
     /// Processes whose fd table could not be read (EACCES): their sockets have no visible owner.
     pub denied_pids: usize,
     pub warnings: Vec<Warning>,
@@ -109,25 +108,28 @@ impl OwnerMap {
     /// Build from unordered (inode, owner) pairs.
     pub fn from_pairs(mut pairs: Vec<(u64, Owner)>) -> OwnerMap {
         pairs.sort_unstable_by_key(|(inode, o)| (*inode, o.pid, o.fd));
-        let (inodes, owners) = pairs.into_iter().unzip();
         OwnerMap {
-            inodes,
-            owners,
+            pairs,
             ..OwnerMap::default()
         }
     }
 
     /// Every holder of `inode`, sorted by (pid, fd); empty when none was seen.
-    pub fn get(&self, inode: u64) -> &[Owner] {
-        let lo = self.inodes.partition_point(|&i| i < inode);
-        let hi = self.inodes.partition_point(|&i| i <= inode);
-        self.owners.get(lo..hi).unwrap_or_default()
+    pub fn get(&self, inode: u64) -> Vec<Owner> {
+        let lo = self.pairs.partition_point(|(i, _)| *i < inode);
+        let hi = self.pairs.partition_point(|(i, _)| *i <= inode);
+        self.pairs
+            .get(lo..hi)
+            .unwrap_or_default()
+            .iter()
+            .map(|(_, o)| o.clone())
+            .collect()
     }
 
     /// The distinct inodes that have owners, ascending.
     pub fn inodes(&self) -> impl Iterator<Item = u64> + '_ {
         let mut last = None;
-        self.inodes.iter().copied().filter(move |&i| {
+        self.pairs.iter().map(|(i, _)| *i).filter(move |&i| {
             let new = last != Some(i);
             last = Some(i);
             new
@@ -140,7 +142,7 @@ impl OwnerMap {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.inodes.is_empty()
+        self.pairs.is_empty()
     }
 }
 

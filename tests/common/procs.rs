@@ -223,7 +223,7 @@ fn child_churn(args: &str) -> i32 {
     };
     let c = l.local_addr().and_then(std::net::TcpStream::connect);
     let a = l.accept();
-    if std::process::id() % 2 == 0 {
+    if std::process::id().is_multiple_of(2) {
         // Half the connections end with RST (SO_LINGER 0) instead of FIN: no TIME-WAIT
         // left behind, so a long run on the host does not pile up thousands of them.
         if let Ok(c) = &c {

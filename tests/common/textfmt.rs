@@ -108,7 +108,7 @@ pub fn unescape(s: &str) -> Result<Vec<u8>, String> {
 
 /// Decode a `*_hex` JSON value.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len() / 2)

@@ -104,6 +104,9 @@ pub fn scan(proc_root: &Path, wanted: Wanted<'_>) -> OwnerMap {
         all.extend(handles.into_iter().filter_map(|h| h.join().ok()));
         all
     });
+    // Grow the largest worker's vector in place rather than copy them all into a new one.
+    let mut results = results;
+    results.sort_unstable_by_key(|f| std::cmp::Reverse(f.pairs.len()));
     let mut pairs = Vec::new();
     let mut denied = 0;
     for found in results {
@@ -236,6 +239,8 @@ impl Job<'_> {
                 ));
             }
         }
+        // Give back the growth slack before the workers' findings are merged.
+        found.pairs.shrink_to_fit();
         found
     }
 

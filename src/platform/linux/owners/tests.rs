@@ -24,7 +24,7 @@ fn owner(pid: u32, comm: &str, fd: u32, uid: Option<u32>) -> Owner {
 }
 
 fn owners_of(map: &OwnerMap, inode: u64) -> Vec<Owner> {
-    map.get(inode).to_vec()
+    map.get(inode)
 }
 
 #[test]
