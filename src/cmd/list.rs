@@ -67,6 +67,7 @@ pub fn attach_owners(cfg: &ListConfig, rows: &mut [Row], warnings: &mut Vec<Warn
 /// shrinks large blocks in place). Order does not matter: rows are sorted later.
 fn into_rows(mut sockets: Vec<Socket>) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::with_capacity(sockets.len());
+    platform::advise_huge_pages(&mut rows);
     while let Some(s) = sockets.pop() {
         rows.push(Row::new(s));
         if sockets.len() >= 4096 && sockets.len() * 2 < sockets.capacity() {
