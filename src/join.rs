@@ -165,21 +165,10 @@ mod tests {
 
     fn sock(family: Family, local: Option<Endpoint>, v6only: Option<bool>) -> Socket {
         Socket {
-            proto: Proto::Tcp,
-            family,
-            sock_type: SockType::Stream,
-            state: State::LISTEN,
             local,
-            remote: None,
-            recv_q: None,
-            send_q: None,
             inode: 1,
-            uid: None,
             v6only,
-            peer_inode: None,
-            iface: None,
-            netns: None,
-            cgroup: None,
+            ..Socket::new(Proto::Tcp, family, SockType::Stream, State::LISTEN)
         }
     }
 

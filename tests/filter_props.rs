@@ -107,24 +107,19 @@ fn check(expr: &str, result: Result<portwatch::filter::Filter, FilterError>) {
 fn row() -> Row {
     Row {
         sock: Socket {
-            proto: Proto::Tcp,
-            family: Family::Ipv6,
-            sock_type: SockType::Stream,
-            state: State::ESTABLISHED,
             local: Some(Endpoint::Inet {
                 addr: "::ffff:127.0.0.1".parse().unwrap(),
                 port: 22,
             }),
-            remote: None,
-            recv_q: None,
-            send_q: None,
             inode: 1,
             uid: Some(0),
             v6only: Some(false),
-            peer_inode: None,
-            iface: None,
-            netns: None,
-            cgroup: None,
+            ..Socket::new(
+                Proto::Tcp,
+                Family::Ipv6,
+                SockType::Stream,
+                State::ESTABLISHED,
+            )
         },
         owners: Some(vec![]),
         user: None,

@@ -16,25 +16,19 @@ fn ep(port: u16) -> Option<Endpoint> {
 
 fn sock(proto: Proto, state: State, local: u16, remote: Option<u16>) -> Socket {
     Socket {
-        proto,
-        family: Family::Ipv4,
-        sock_type: if proto == Proto::Udp {
-            SockType::Dgram
-        } else {
-            SockType::Stream
-        },
-        state,
         local: ep(local),
         remote: remote.map_or(ep(0), ep),
-        recv_q: None,
-        send_q: None,
         inode: 1,
-        uid: None,
-        v6only: None,
-        peer_inode: None,
-        iface: None,
-        netns: None,
-        cgroup: None,
+        ..Socket::new(
+            proto,
+            Family::Ipv4,
+            if proto == Proto::Udp {
+                SockType::Dgram
+            } else {
+                SockType::Stream
+            },
+            state,
+        )
     }
 }
 

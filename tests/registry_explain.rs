@@ -16,21 +16,11 @@ fn row(proto: Proto, state: State, local: u16, remote: u16, comm: &[u8]) -> Row 
     };
     Row {
         sock: Socket {
-            proto,
-            family: Family::Ipv4,
-            sock_type: SockType::Stream,
-            state,
             local: ep(local),
             remote: ep(remote),
-            recv_q: None,
-            send_q: None,
             inode: 7,
             uid: Some(1000),
-            v6only: None,
-            peer_inode: None,
-            iface: None,
-            netns: None,
-            cgroup: None,
+            ..Socket::new(proto, Family::Ipv4, SockType::Stream, state)
         },
         owners: Some(vec![Owner {
             pid: 99,

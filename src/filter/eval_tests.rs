@@ -29,14 +29,6 @@ fn inet(proto: Proto, state: State, local: &str, remote: &str) -> Row {
     };
     Row {
         sock: Socket {
-            proto,
-            family,
-            sock_type: if proto == Proto::Udp {
-                SockType::Dgram
-            } else {
-                SockType::Stream
-            },
-            state,
             local,
             remote: ep(remote),
             recv_q: Some(0),
@@ -44,10 +36,16 @@ fn inet(proto: Proto, state: State, local: &str, remote: &str) -> Row {
             inode: 1000,
             uid: Some(1000),
             v6only: (family == Family::Ipv6).then_some(false),
-            peer_inode: None,
-            iface: None,
-            netns: None,
-            cgroup: None,
+            ..Socket::new(
+                proto,
+                family,
+                if proto == Proto::Udp {
+                    SockType::Dgram
+                } else {
+                    SockType::Stream
+                },
+                state,
+            )
         },
         owners: None,
         user: None,

@@ -144,6 +144,29 @@ pub struct Socket {
 }
 
 impl Socket {
+    /// A socket of which only the kind and state are known: inode 0, everything else `None`.
+    /// For tests and fixtures; the backends list every field on purpose, so that a field added
+    /// later is a compile error there until each backend decides what it knows.
+    pub fn new(proto: Proto, family: Family, sock_type: SockType, state: State) -> Socket {
+        Socket {
+            proto,
+            family,
+            sock_type,
+            state,
+            local: None,
+            remote: None,
+            recv_q: None,
+            send_q: None,
+            inode: 0,
+            uid: None,
+            v6only: None,
+            peer_inode: None,
+            iface: None,
+            netns: None,
+            cgroup: None,
+        }
+    }
+
     /// A dual-stack IPv6 socket (bound to `::` or a v4-mapped address with v6only off)
     /// serves IPv4 too.
     pub fn serves_ipv4(&self) -> bool {

@@ -99,21 +99,7 @@ fn inet_end(field: &str) -> Option<Endpoint> {
 
 fn socket(proto: Proto, family: Family, ty: SockType, state: u8) -> Socket {
     Socket {
-        proto,
-        family,
-        sock_type: ty,
-        state: State(state),
-        local: None,
-        remote: None,
-        recv_q: None,
-        send_q: None,
-        inode: 0,
-        uid: None,
-        v6only: None,
-        peer_inode: None,
-        iface: None,
-        netns: None,
-        cgroup: None,
+        ..Socket::new(proto, family, ty, State(state))
     }
 }
 

@@ -42,21 +42,12 @@ fn row(unix_name: Option<(bool, Vec<u8>)>, comm: Vec<u8>, user: Option<String>, 
         ),
     };
     let mut r = Row::new(Socket {
-        proto,
-        family,
-        sock_type,
-        state: State::LISTEN,
         local,
-        remote: None,
         recv_q: Some(0),
         send_q: Some(128),
         inode,
         uid: Some(1000),
-        v6only: None,
-        peer_inode: None,
-        iface: None,
-        netns: None,
-        cgroup: None,
+        ..Socket::new(proto, family, sock_type, State::LISTEN)
     });
     r.owners = Some(vec![Owner {
         pid: 4242,

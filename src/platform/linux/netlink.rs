@@ -297,21 +297,13 @@ mod tests {
 
     fn stub_socket() -> Socket {
         Socket {
-            proto: Proto::Unix,
-            family: Family::Unix,
-            sock_type: crate::model::SockType::Stream,
-            state: crate::model::State::LISTEN,
-            local: None,
-            remote: None,
-            recv_q: None,
-            send_q: None,
             inode: 1,
-            uid: None,
-            v6only: None,
-            peer_inode: None,
-            iface: None,
-            netns: None,
-            cgroup: None,
+            ..Socket::new(
+                Proto::Unix,
+                Family::Unix,
+                crate::model::SockType::Stream,
+                crate::model::State::LISTEN,
+            )
         }
     }
 
