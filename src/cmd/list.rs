@@ -95,8 +95,11 @@ pub fn collect(cfg: &ListConfig, reg: &Registry) -> Result<Listing> {
     let filter = resolve_filter(cfg, reg, ephemeral)?;
 
     let mut cache = HashMap::new();
-    let mut annotate = |rows: &mut [Row]| {
+    let mut annotate = |rows: &mut [Row], only_unnamed: bool| {
         for r in rows.iter_mut() {
+            if only_unnamed && r.service.as_ref().is_none_or(|a| a.service.is_some()) {
+                continue;
+            }
             let ctx = AnnotateCtx {
                 ephemeral,
                 listening: &listening,
@@ -105,7 +108,7 @@ pub fn collect(cfg: &ListConfig, reg: &Registry) -> Result<Listing> {
             r.service = reg.annotate_shared(&r.sock, &ctx, &mut cache);
         }
     };
-    annotate(&mut rows);
+    annotate(&mut rows, false);
     if filter.needs_users() || cfg.extended || matches!(cfg.format, Format::Json | Format::Csv) {
         join::attach_users(&mut rows, platform::user_name);
     }
@@ -121,8 +124,8 @@ pub fn collect(cfg: &ListConfig, reg: &Registry) -> Result<Listing> {
         }
     }
     if rows.iter().any(|r| r.owners.is_some()) {
-        // Owners add a hint to ports no registry layer names.
-        annotate(&mut rows);
+        // Owners add a hint to ports no registry layer names; named ones stay as they are.
+        annotate(&mut rows, true);
     }
     join::attach_ifaces(&mut rows, platform::iface_name);
     join::sort_rows(&mut rows);
