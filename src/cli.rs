@@ -71,8 +71,16 @@ pub struct ListArgs {
     pub raw: bool,
 
     /// Show the processes holding each socket (pid, command, fd), every one when shared.
+    /// The scan stops once each shown socket has a holder, then reads those holders' parents
+    /// and children (where fork-shared copies are); see --all-owners.
     #[arg(short = 'p', long = "processes")]
     pub processes: bool,
+
+    /// Read every process's fds for owners, as ss -p does, instead of stopping early: also
+    /// finds a holder that received a socket from an unrelated process (SCM_RIGHTS). Slower
+    /// on hosts with many open files.
+    #[arg(long = "all-owners")]
+    pub all_owners: bool,
 
     /// Extended: show uid, user name and inode.
     #[arg(short = 'e', long = "extended")]

@@ -53,6 +53,8 @@ pub struct ListConfig {
     pub filter: Filter,
     /// Show the Process column (-p).
     pub show_owners: bool,
+    /// Read every process for owners, never stopping early (--all-owners).
+    pub all_owners: bool,
     /// Show User and Inode columns (-e).
     pub extended: bool,
     pub header: bool,
@@ -181,6 +183,7 @@ pub fn list_config(a: &ListArgs, g: &GlobalArgs, env: &Env) -> Result<ListConfig
         family,
         filter,
         show_owners: a.processes,
+        all_owners: a.all_owners,
         extended: a.extended,
         header: !a.no_header,
         format,

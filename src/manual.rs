@@ -64,7 +64,8 @@ table is fitted to the width by shortening Process and Service; in a pipe nothin
 Process names and unix paths are escaped: control characters, bidi and zero-width \
 characters become \\e, \\n, \\t, \\xNN or \\u{NNNN}, and a backslash becomes \\\\.
 
---json prints one document {\"schema\": 1, \"sockets\": [...], \"warnings\": [...]}; each socket \
+--json prints one document {\"schema\": 1, \"sockets\": [...], \"warnings\": [...], \
+\"owner_scan\": ...}; each socket \
 has proto, family, type, state, local, remote, recv_q, send_q, inode, uid, user, v6only, \
 iface, owners, service and port_info (see README.md for the full schema). Text that is not \
 UTF-8 is given lossily plus a *_hex key with the exact bytes. --csv prints one header line and \
@@ -76,6 +77,18 @@ the same facts, RFC 4180 quoted.",
 CAP_DAC_READ_SEARCH with CAP_SYS_PTRACE) can read for other users' processes; otherwise \
 portwatch lists what it can and prints one line on stderr saying how many sockets have no \
 visible owner and how to see them. An unknown owner is -, never a guess.",
+    ),
+    (
+        "OWNERS",
+        "No kernel interface maps a socket to the processes holding it: -p reads the fd table of \
+processes (/proc/PID/fd), one readlink per open file. portwatch reads the processes of the \
+sockets' uids first and stops once every socket it will show has a holder; then it reads \
+those holders' parents (while they hold the same socket) and every descendant of the topmost \
+one, which is where the other holders of a socket shared across fork are (pre-fork servers, \
+socket activation by pid 1). A socket sent to an unrelated process over a unix socket \
+(SCM_RIGHTS) is found only by reading every process: --all-owners does that, as ss -p does. \
+JSON says which happened in owner_scan: \"all-processes\" or \"stopped-early\" (null when no \
+owner scan ran).",
     ),
     (
         "ENVIRONMENT",

@@ -214,6 +214,80 @@ fn listener_shared_by_forked_child_has_two_owners() {
     let mut ss_pids = ss_rows[0].pids.clone();
     ss_pids.sort();
     assert_eq!(ss_pids, want.iter().map(|w| w.0).collect::<Vec<_>>());
+
+    // One port: the scan stops at the first holder and finds the other in its family.
+    let one = json(&["-ltnp", "sport", "=", &format!(":{port}")]);
+    assert_eq!(one["owner_scan"], "stopped-early", "{one}");
+    let s = by_local_port(&one, "tcp", port);
+    assert_eq!(s.len(), 1);
+    assert_eq!(owner_pids(s[0]), want, "both holders after an early stop");
+}
+
+/// Wait until `pid` runs `sleep` and holds `fd`.
+fn wait_holding(pid: u64, fd: i32) {
+    let link = format!("/proc/{pid}/fd/{fd}");
+    for _ in 0..300 {
+        if std::fs::read_link(&link).is_ok()
+            && std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "sleep")
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("{pid} never came to hold fd {fd}");
+}
+
+/// A holder outside the first holder's family (a `sleep` orphaned by its shell, so reparented
+/// away from this process) is certain to be listed only by a read of every process:
+/// `--all-owners` does that and says so.
+#[test]
+fn all_owners_reads_every_process() {
+    use std::os::unix::process::CommandExt;
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let fd = l.as_raw_fd();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "sleep 60 >/dev/null 2>&1 </dev/null & echo $!"]);
+    cmd.stdout(std::process::Stdio::piped());
+    // SAFETY: pre_exec runs in the child between fork and exec; fcntl is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("run sh");
+    let orphan: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    struct Kill(u64);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("kill")
+                .arg(self.0.to_string())
+                .status();
+        }
+    }
+    let _kill = Kill(orphan);
+    wait_holding(orphan, fd);
+    let filter = ["sport", "=", &format!(":{port}")];
+    let all = json(&[&["-ltnp", "--all-owners"][..], &filter[..]].concat());
+    assert_eq!(all["owner_scan"], "all-processes", "{all}");
+    let fd = u64::try_from(fd).unwrap();
+    let mut want = vec![(me(), fd), (orphan, fd)];
+    want.sort();
+    let s = by_local_port(&all, "tcp", port);
+    assert_eq!(s.len(), 1);
+    assert_eq!(owner_pids(s[0]), want);
+
+    let default = json(&[&["-ltnp"][..], &filter[..]].concat());
+    let s = by_local_port(&default, "tcp", port);
+    assert_eq!(default["owner_scan"], "stopped-early", "{default}");
+    assert!(owner_pids(s[0]).contains(&(me(), fd)), "{default}");
+    // Without -p no scan runs, and JSON says so.
+    let none = json(&[&["-ltn"][..], &filter[..]].concat());
+    assert_eq!(none["owner_scan"], serde_json::Value::Null);
 }
 
 /// The facts every backend can know, for the test's own sockets.
@@ -222,8 +296,13 @@ fn key_facts(doc: &serde_json::Value, ports: &[u16]) -> Vec<String> {
         .iter()
         // Only sockets whose local port the test bound: another test's TIME-WAIT socket may
         // point at a reused port remotely.
-        // TIME-WAIT leftovers of earlier sockets on a reused port are not the test's either.
-        .filter(|s| ports.iter().any(|p| s["local"]["port"] == *p) && s["state"] != "TIME-WAIT")
+        // TIME-WAIT leftovers of earlier sockets on a reused port are not the test's either,
+        // nor a socket of another program using the same port on another loopback address.
+        .filter(|s| {
+            ports.iter().any(|p| s["local"]["port"] == *p)
+                && (s["local"]["addr"] == "127.0.0.1" || s["local"]["addr"] == "::1")
+                && s["state"] != "TIME-WAIT"
+        })
         .map(|s| {
             format!(
                 "{} {} {} {} {} {}",

@@ -4,7 +4,7 @@ use crate::config::{Format, ListConfig};
 use crate::error::Result;
 use crate::filter::Filter;
 use crate::join::{self, Row};
-use crate::model::{Proto, Query, Snapshot, Socket, StateSet, Warning};
+use crate::model::{OwnerScan, Proto, Query, Snapshot, Socket, StateSet, Warning};
 use crate::platform::{self, SourceOptions, Wanted};
 use crate::registry::{listening_ports, AnnotateCtx, Registry};
 use crate::render::{csv, json, table};
@@ -15,6 +15,8 @@ use std::io::Write;
 pub struct Listing {
     pub rows: Vec<Row>,
     pub warnings: Vec<Warning>,
+    /// How far the owner scan read; `None` when it did not run.
+    pub owner_scan: Option<OwnerScan>,
 }
 
 /// Local (proto, port) pairs that have a listener, for telling the server side of a
@@ -42,24 +44,34 @@ fn listening_set(src: &SourceOptions, q: &Query, sockets: &[Socket]) -> HashSet<
         .unwrap_or_default()
 }
 
-/// Scan owners of the rows' sockets and attach them.
-pub fn attach_owners(cfg: &ListConfig, rows: &mut [Row], warnings: &mut Vec<Warning>) {
+/// Scan owners of the rows' sockets and attach them; says how far the scan read.
+pub fn attach_owners(cfg: &ListConfig, rows: &mut [Row], warnings: &mut Vec<Warning>) -> OwnerScan {
     let inodes: HashSet<u64> = rows
         .iter()
         .map(|r| r.sock.inode)
         .filter(|&i| i != 0)
         .collect();
     let uids: HashSet<u32> = rows.iter().filter_map(|r| r.sock.uid).collect();
-    let mut map = platform::scan_owners(
-        &cfg.source,
+    let wanted = if cfg.all_owners {
         Wanted::Some {
             inodes: &inodes,
             uids: &uids,
-        },
-    );
+        }
+    } else {
+        Wanted::Family {
+            inodes: &inodes,
+            uids: &uids,
+        }
+    };
+    let mut map = platform::scan_owners(&cfg.source, wanted);
     join::attach_owners(rows, &map);
     warnings.append(&mut map.warnings);
     warnings.extend(join::owner_visibility_warning(rows, &map));
+    if map.partial {
+        OwnerScan::StoppedEarly
+    } else {
+        OwnerScan::AllProcesses
+    }
 }
 
 /// Turn sockets into rows without holding both tables whole: sockets are taken from the end
@@ -112,15 +124,16 @@ pub fn collect(cfg: &ListConfig, reg: &Registry) -> Result<Listing> {
     if filter.needs_users() || cfg.extended || matches!(cfg.format, Format::Json | Format::Csv) {
         join::attach_users(&mut rows, platform::user_name);
     }
+    let mut owner_scan = None;
     if filter.needs_owners() {
         // Process predicates need every candidate's owners before filtering.
-        attach_owners(cfg, &mut rows, &mut warnings);
+        owner_scan = Some(attach_owners(cfg, &mut rows, &mut warnings));
         rows.retain(|r| filter.matches(r));
     } else {
         // Filter first: the owner scan then looks only for the sockets shown.
         rows.retain(|r| filter.matches(r));
         if cfg.show_owners {
-            attach_owners(cfg, &mut rows, &mut warnings);
+            owner_scan = Some(attach_owners(cfg, &mut rows, &mut warnings));
         }
     }
     if rows.iter().any(|r| r.owners.is_some()) {
@@ -129,7 +142,11 @@ pub fn collect(cfg: &ListConfig, reg: &Registry) -> Result<Listing> {
     }
     join::attach_ifaces(&mut rows, platform::iface_name);
     join::sort_rows(&mut rows);
-    Ok(Listing { rows, warnings })
+    Ok(Listing {
+        rows,
+        warnings,
+        owner_scan,
+    })
 }
 
 /// Resolve service names, user names and the ephemeral range the filter refers to.
@@ -160,7 +177,7 @@ pub fn run(cfg: &ListConfig, out: &mut dyn Write) -> Result<()> {
     let mut listing = collect(cfg, &reg)?;
     listing.warnings.extend(reg_warnings);
     match &cfg.format {
-        Format::Json => json::write(&listing.rows, &listing.warnings, out)?,
+        Format::Json => json::write(&listing.rows, &listing.warnings, listing.owner_scan, out)?,
         Format::Csv => {
             csv::write(&listing.rows, cfg.header, out)?;
             out.flush()?;

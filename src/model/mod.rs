@@ -226,6 +226,25 @@ pub struct Owner {
     pub uid: Option<u32>,
 }
 
+/// How far the owner scan read, which bounds what an empty or short owner list means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerScan {
+    /// Every process's fds were read: each socket lists all its visible holders.
+    AllProcesses,
+    /// The scan stopped once each socket had a holder, then read the holders' process
+    /// families: a holder that got the socket from an unrelated process may be missing.
+    StoppedEarly,
+}
+
+impl OwnerScan {
+    pub fn name(self) -> &'static str {
+        match self {
+            OwnerScan::AllProcesses => "all-processes",
+            OwnerScan::StoppedEarly => "stopped-early",
+        }
+    }
+}
+
 /// Something the scan could not see or had to skip: reported once, never fatal.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Warning {

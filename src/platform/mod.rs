@@ -78,16 +78,17 @@ pub fn read_sockets(opts: &SourceOptions, q: &Query) -> Result<Snapshot> {
 pub enum Wanted<'a> {
     /// Every socket inode on the host.
     All,
-    /// Only these, with every owner of each (the whole process list is read: a socket
-    /// shared across fork can have an owner in any process). `uids` are the sockets' uids.
+    /// Only these, with every owner of each: every process is read (a socket can be passed
+    /// to any process). `uids` are the sockets' uids.
     Some {
         inodes: &'a HashSet<u64>,
         uids: &'a HashSet<u32>,
     },
-    /// Only these, and one owner each is enough: processes of `uids` (the sockets' uids) are
-    /// scanned first and the scan stops once every inode has an owner, so a socket shared
-    /// across fork may list only some of its owners. For callers that say so in their output.
-    First {
+    /// Only these, reading as little as finds their holders: processes of `uids` (the
+    /// sockets' uids) first, stopping once every inode has an owner, then the owners' process
+    /// families, where sockets shared across fork are. Misses only a holder that received a
+    /// socket from an unrelated process (SCM_RIGHTS); the map says when it stopped early.
+    Family {
         inodes: &'a HashSet<u64>,
         uids: &'a HashSet<u32>,
     },
@@ -102,6 +103,8 @@ pub struct OwnerMap {
     /// Processes whose fd table could not be read (EACCES): their sockets have no visible owner.
     pub denied_pids: usize,
     pub warnings: Vec<Warning>,
+    /// The scan stopped before reading every process (`Wanted::Family`).
+    pub partial: bool,
 }
 
 impl OwnerMap {

@@ -1,10 +1,11 @@
-//! The JSON document (schema 1): `{"schema": 1, "sockets": [...], "warnings": [...]}`.
+//! The JSON document (schema 1): `{"schema": 1, "sockets": [...], "warnings": [...],
+//! "owner_scan": ...}`.
 //! Streamed socket by socket through serde, so any byte in a name stays valid JSON.
 //! Text that is not UTF-8 is given lossily plus an exact `*_hex` twin.
 
 use super::sanitize::hex;
 use crate::join::Row;
-use crate::model::{Endpoint, Owner, Proto, Text, Warning};
+use crate::model::{Endpoint, Owner, OwnerScan, Proto, Text, Warning};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -149,8 +150,13 @@ struct WarnJ<'a> {
 }
 
 /// Write the whole document, one socket per line inside the array (greppable, still one
-/// JSON value).
-pub fn write(rows: &[Row], warnings: &[Warning], out: &mut dyn Write) -> io::Result<()> {
+/// JSON value). `owner_scan` is how far the owner scan read (`null` when it did not run).
+pub fn write(
+    rows: &[Row],
+    warnings: &[Warning],
+    owner_scan: Option<OwnerScan>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     write!(out, "{{\"schema\":{SCHEMA},\"sockets\":[")?;
     for (i, r) in rows.iter().enumerate() {
         out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
@@ -167,5 +173,7 @@ pub fn write(rows: &[Row], warnings: &[Warning], out: &mut dyn Write) -> io::Res
         })
         .collect();
     serde_json::to_writer(&mut *out, &w).map_err(io::Error::from)?;
+    out.write_all(b",\"owner_scan\":")?;
+    serde_json::to_writer(&mut *out, &owner_scan.map(OwnerScan::name)).map_err(io::Error::from)?;
     out.write_all(b"}\n")
 }

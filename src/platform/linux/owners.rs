@@ -10,14 +10,15 @@
 //! - processes are handed out one at a time from a shared counter to one thread per core, so
 //!   a process with 100k fds does not leave the other threads idle.
 //!
-//! Early stop. A socket shared across fork (pre-fork servers: an nginx master running as
-//! root and its workers as www-data all hold the listener) has an owner in processes of any
-//! uid, and nothing in /proc says how many holders a socket has. So stopping once every wanted
-//! inode has one owner would silently drop the others. `Wanted::Some` therefore reads every
-//! process (recording only wanted inodes, reading comm/status only for their holders);
-//! `Wanted::First` is the explicit opt-in for callers that only need *an* owner: it scans the
-//! sockets' uids first and stops handing out processes once every inode has an owner.
+//! Early stop (`Wanted::Family`). Nothing in /proc says how many processes hold a socket, so
+//! the only complete answer is a read of every process. When some inodes are wanted, the
+//! processes of the sockets' uids are read first and hand-out stops once every inode has an
+//! owner; then the owners' process families are read (see `family.rs`), which is where the
+//! other holders of a socket shared across fork live (an nginx master as root and its workers
+//! as www-data). What that can miss is a socket passed to an unrelated process over a unix
+//! socket (SCM_RIGHTS), so the map says it is partial and `Wanted::Some` reads everything.
 
+mod family;
 mod pidfs;
 #[cfg(test)]
 mod tests;
@@ -40,10 +41,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 /// Scan the proc tree for processes holding the wanted socket inodes.
 pub fn scan(proc_root: &Path, wanted: Wanted<'_>) -> OwnerMap {
     let mut map = OwnerMap::default();
-    let (inodes, uids, first) = match wanted {
+    let (inodes, uids, early_stop) = match wanted {
         Wanted::All => (None, None, false),
         Wanted::Some { inodes, uids } => (Some(inodes), Some(uids), false),
-        Wanted::First { inodes, uids } => (Some(inodes), Some(uids), true),
+        Wanted::Family { inodes, uids } => (Some(inodes), Some(uids), true),
     };
     if inodes.is_some_and(HashSet::is_empty) {
         return map;
@@ -63,7 +64,7 @@ pub fn scan(proc_root: &Path, wanted: Wanted<'_>) -> OwnerMap {
             return map;
         }
     };
-    let early = if first {
+    let early = if early_stop {
         if let Some(uids) = uids.filter(|u| !u.is_empty()) {
             // Sockets carry their creator's uid: its processes most likely hold them. The
             // directory owner is the euid (or root for non-dumpable processes), which is good
@@ -85,43 +86,18 @@ pub fn scan(proc_root: &Path, wanted: Wanted<'_>) -> OwnerMap {
         early: early.as_ref(),
         own_pid: std::process::id(),
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(pids.len())
-        .max(1);
-    let results: Vec<Found> = std::thread::scope(|s| {
-        // A thread that cannot be created (thread limit) just means fewer workers.
-        let handles: Vec<_> = (1..threads)
-            .filter_map(|_| {
-                std::thread::Builder::new()
-                    .name("owner-scan".into())
-                    .spawn_scoped(s, || job.run())
-                    .ok()
-            })
-            .collect();
-        let mut all = vec![job.run()];
-        // A worker that panicked lost only its own processes; never take the scan down.
-        all.extend(handles.into_iter().filter_map(|h| h.join().ok()));
-        all
-    });
-    // Grow the largest worker's vector in place rather than copy them all into a new one.
-    let mut results = results;
-    results.sort_unstable_by_key(|f| std::cmp::Reverse(f.pairs.len()));
-    let mut pairs = Vec::new();
-    let mut denied = 0;
-    for found in results {
-        denied += found.denied;
-        if pairs.is_empty() {
-            pairs = found.pairs;
-        } else {
-            pairs.extend(found.pairs);
-        }
+    let mut found = job.run_parallel();
+    let read = job.next.load(Ordering::Relaxed).min(pids.len());
+    let partial = read < pids.len();
+    if partial {
+        family::complete(&job, read, &mut found);
     }
     let warnings = std::mem::take(&mut map.warnings);
     OwnerMap {
-        denied_pids: denied,
+        denied_pids: found.denied,
         warnings,
-        ..OwnerMap::from_pairs(pairs)
+        partial,
+        ..OwnerMap::from_pairs(found.pairs)
     }
 }
 
@@ -145,6 +121,8 @@ fn list_pids(root: &OwnedFd) -> Result<Vec<u32>, Errno> {
             pids.push(pid);
         }
     }
+    // /proc lists in pid order already; a fixture tree's directory need not.
+    pids.sort_unstable();
     Ok(pids)
 }
 
@@ -195,7 +173,45 @@ struct Found {
     denied: usize,
 }
 
+impl Found {
+    fn merge(&mut self, other: Found) {
+        self.denied += other.denied;
+        if self.pairs.len() < other.pairs.len() {
+            // Grow the larger vector in place rather than copy it into the smaller one.
+            let mine = std::mem::replace(&mut self.pairs, other.pairs);
+            self.pairs.extend(mine);
+        } else {
+            self.pairs.extend(other.pairs);
+        }
+    }
+}
+
 impl Job<'_> {
+    /// Read the job's processes on one thread per core.
+    fn run_parallel(&self) -> Found {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(self.pids.len())
+            .max(1);
+        std::thread::scope(|s| {
+            // A thread that cannot be created (thread limit) just means fewer workers.
+            let handles: Vec<_> = (1..threads)
+                .filter_map(|_| {
+                    std::thread::Builder::new()
+                        .name("owner-scan".into())
+                        .spawn_scoped(s, || self.run())
+                        .ok()
+                })
+                .collect();
+            let mut all = self.run();
+            // A worker that panicked lost only its own processes; never take the scan down.
+            for found in handles.into_iter().filter_map(|h| h.join().ok()) {
+                all.merge(found);
+            }
+            all
+        })
+    }
+
     fn run(&self) -> Found {
         let mut found = Found::default();
         let mut hits = Vec::new();
@@ -207,41 +223,48 @@ impl Job<'_> {
             let Some(&pid) = self.pids.get(i) else {
                 break;
             };
-            hits.clear();
-            match self.scan_fds(pid, &mut hits) {
-                Ok(()) => {}
-                Err(Errno::EACCES | Errno::EPERM) => {
-                    if pid != self.own_pid && self.exists(pid) && !self.kernel_thread(pid) {
-                        found.denied += 1;
-                    }
-                    continue;
-                }
-                // ENOENT/ESRCH: the process exited; ENOTDIR: not a process. Both normal.
-                Err(_) => continue,
-            }
-            if hits.is_empty() {
-                continue;
-            }
-            // The process exited since its fds were read: it owns nothing any more.
-            let Ok(comm) = read_comm(self.root, pid) else {
-                continue;
-            };
-            let uid = read_uid(self.root, pid);
-            for &(inode, fd) in &hits {
-                found.pairs.push((
-                    inode,
-                    Owner {
-                        pid,
-                        comm: comm.clone(),
-                        fd,
-                        uid,
-                    },
-                ));
-            }
+            self.read_one(pid, &mut found, &mut hits);
         }
         // Give back the growth slack before the workers' findings are merged.
         found.pairs.shrink_to_fit();
         found
+    }
+
+    /// Read one process: its wanted (inode, fd) pairs go to `hits` and, with its name and
+    /// uid, to `found`; a denial is counted there.
+    fn read_one(&self, pid: u32, found: &mut Found, hits: &mut Vec<(u64, u32)>) {
+        hits.clear();
+        match self.scan_fds(pid, hits) {
+            Ok(()) => {}
+            Err(Errno::EACCES | Errno::EPERM) => {
+                if pid != self.own_pid && self.exists(pid) && !self.kernel_thread(pid) {
+                    found.denied += 1;
+                }
+                return;
+            }
+            // ENOENT/ESRCH: the process exited; ENOTDIR: not a process. Both normal.
+            Err(_) => return,
+        }
+        if hits.is_empty() {
+            return;
+        }
+        // The process exited since its fds were read: it owns nothing any more.
+        let Ok(comm) = read_comm(self.root, pid) else {
+            hits.clear();
+            return;
+        };
+        let uid = read_uid(self.root, pid);
+        for &(inode, fd) in hits.iter() {
+            found.pairs.push((
+                inode,
+                Owner {
+                    pid,
+                    comm: comm.clone(),
+                    fd,
+                    uid,
+                },
+            ));
+        }
     }
 
     /// Whether `/proc/<pid>` is still there. readlink of an fd of a process reaped a moment

@@ -25,6 +25,17 @@ pub(super) fn stat_flags(stat: &[u8]) -> Option<u64> {
     std::str::from_utf8(tok).ok()?.parse().ok()
 }
 
+/// The parent pid field of `/proc/<pid>/stat`: the 2nd field after the `(comm)` one.
+pub(super) fn stat_ppid(stat: &[u8]) -> Option<u32> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let tok = stat
+        .get(close + 1..)?
+        .split(|&b| b == b' ')
+        .filter(|t| !t.is_empty())
+        .nth(1)?;
+    parse_u32(tok)
+}
+
 /// `readlinkat(2)` into a caller's buffer; returns the length written (possibly truncated).
 pub(super) fn readlinkat(dir: i32, name: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: `name` is NUL-terminated and outlives the call; `buf` is valid for writes of

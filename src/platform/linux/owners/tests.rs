@@ -77,23 +77,44 @@ fn fixture_some_records_only_wanted_inodes() {
 }
 
 #[test]
-fn fixture_first_finds_one_owner_each() {
+fn fixture_family_stops_early_and_keeps_fork_shared_owners() {
+    // pids are read in order 412, 733, 1200, 1201, 3000: the scan stops at 1200 or 1201 (both
+    // hold 20002), never reads 3000, and finds the other postgres through the family pass.
     let inodes = HashSet::from([20002, 20010]);
     let uids = HashSet::from([4242, 0]);
     let map = scan(
         &fixture("proc-basic"),
-        Wanted::First {
+        Wanted::Family {
             inodes: &inodes,
             uids: &uids,
         },
     );
+    assert!(map.partial, "3000 is never read");
     assert_eq!(owners_of(&map, 20010), [owner(733, "nginx", 6, Some(0))]);
-    let pg = owners_of(&map, 20002);
-    assert!(!pg.is_empty());
-    for o in pg {
-        assert!([1200, 1201].contains(&o.pid) && o.fd == 5, "{o:?}");
-    }
+    assert_eq!(
+        owners_of(&map, 20002),
+        [
+            owner(1200, "postgres", 5, Some(4242)),
+            owner(1201, "postgres", 5, Some(4242)),
+        ],
+        "the forked child (or its parent) is read by the family pass"
+    );
     assert!(map.inodes().all(|k| inodes.contains(&k)));
+}
+
+#[test]
+fn fixture_family_reads_everything_when_an_inode_has_no_owner() {
+    let inodes = HashSet::from([20001, 20021]);
+    let uids = HashSet::from([0]);
+    let map = scan(
+        &fixture("proc-basic"),
+        Wanted::Family {
+            inodes: &inodes,
+            uids: &uids,
+        },
+    );
+    assert!(!map.partial, "20021 has no owner: every process was read");
+    assert_eq!(owners_of(&map, 20001), [owner(412, "sshd", 3, Some(0))]);
 }
 
 #[test]
@@ -158,6 +179,14 @@ fn socket_link_targets() {
 }
 
 #[test]
+fn stat_ppid_after_the_last_paren() {
+    assert_eq!(stat_ppid(b"77 (a) b) (c) S 12 77 77 0"), Some(12));
+    assert_eq!(stat_ppid(b"1 (init) S 0 1 1"), Some(0));
+    assert_eq!(stat_ppid(b"1 (init) S"), None);
+    assert_eq!(stat_ppid(b"garbage"), None);
+}
+
+#[test]
 fn stat_flags_after_the_last_paren() {
     let kthread = b"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0";
     assert_eq!(stat_flags(kthread).map(|f| f & PF_KTHREAD != 0), Some(true));
@@ -200,7 +229,7 @@ fn live_finds_own_listener() {
             inodes: &inodes,
             uids: &uids,
         },
-        Wanted::First {
+        Wanted::Family {
             inodes: &inodes,
             uids: &uids,
         },
@@ -247,23 +276,32 @@ fn live_forked_child_is_a_second_owner() {
     let child = Child(cmd.spawn().expect("spawn sleep"));
     let child_pid = child.0.id();
 
-    let map = scan(
-        Path::new("/proc"),
+    for wanted in [
         Wanted::Some {
             inodes: &inodes,
             uids: &uids,
         },
-    );
-    let owners = owners_of(&map, inode);
-    let holders: Vec<(u32, u32)> = owners.iter().map(|o| (o.pid, o.fd)).collect();
-    let fd = fd as u32;
-    assert!(holders.contains(&(std::process::id(), fd)), "{owners:?}");
-    assert!(holders.contains(&(child_pid, fd)), "{owners:?}");
-    let sleep = owners.iter().find(|o| o.pid == child_pid);
-    assert_eq!(sleep.map(|o| o.comm.as_bytes()), Some(&b"sleep"[..]));
-    let mut sorted = holders.clone();
-    sorted.sort_unstable();
-    assert_eq!(holders, sorted);
+        // Stops at the first holder, then finds the child through the family pass.
+        Wanted::Family {
+            inodes: &inodes,
+            uids: &uids,
+        },
+    ] {
+        let map = scan(Path::new("/proc"), wanted.clone());
+        let owners = owners_of(&map, inode);
+        let holders: Vec<(u32, u32)> = owners.iter().map(|o| (o.pid, o.fd)).collect();
+        let fd = fd as u32;
+        assert!(
+            holders.contains(&(std::process::id(), fd)),
+            "{wanted:?}: {owners:?}"
+        );
+        assert!(holders.contains(&(child_pid, fd)), "{wanted:?}: {owners:?}");
+        let sleep = owners.iter().find(|o| o.pid == child_pid);
+        assert_eq!(sleep.map(|o| o.comm.as_bytes()), Some(&b"sleep"[..]));
+        let mut sorted = holders.clone();
+        sorted.sort_unstable();
+        assert_eq!(holders, sorted);
+    }
     drop(child);
 }
 
