@@ -1,11 +1,35 @@
 //! Joins a snapshot with owners, user names and the port registry into display rows. Pure.
 
 use crate::config::FamilyFilter;
-use crate::model::{Endpoint, Family, Owner, Proto, Socket, Warning};
+use crate::model::{Endpoint, Family, Owners, Proto, Socket, Warning};
 use crate::platform::OwnerMap;
 use crate::registry::Annotation;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// A name many rows share (a user, an interface): one thin pointer per row.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Name(Arc<Box<str>>);
+
+impl std::ops::Deref for Name {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Name {
+        Name(Arc::new(s.into()))
+    }
+}
+
+impl From<String> for Name {
+    fn from(s: String) -> Name {
+        Name(Arc::new(s.into_boxed_str()))
+    }
+}
 
 /// One socket with everything known about it: what filters match and renderers print.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,14 +37,14 @@ pub struct Row {
     pub sock: Socket,
     /// Processes holding the socket; `None` when the owner scan did not run, empty when it ran
     /// and found none visible.
-    pub owners: Option<Vec<Owner>>,
+    pub owners: Option<Owners>,
     /// Name of the socket's uid, when known (shared: many sockets have one user).
-    pub user: Option<Arc<str>>,
+    pub user: Option<Name>,
     /// What the socket's service port is, when annotated (shared between sockets of one
     /// service port: a busy server's 10k connections hold one annotation).
     pub service: Option<Arc<Annotation>>,
     /// Name of the interface the socket is bound to (`Socket::iface`), when known.
-    pub iface: Option<Arc<str>>,
+    pub iface: Option<Name>,
 }
 
 impl Row {
@@ -59,7 +83,7 @@ pub fn attach_unix_peers(socks: &mut [Socket]) {
     for s in socks.iter_mut().filter(|s| s.proto == Proto::Unix) {
         if s.remote.is_none() {
             if let Some(p) = s.peer_inode {
-                s.remote = names.get(&p).cloned();
+                s.remote = names.get(&p.get()).cloned();
             }
         }
     }
@@ -69,9 +93,9 @@ pub fn attach_unix_peers(socks: &mut [Socket]) {
 pub fn attach_owners(rows: &mut [Row], map: &OwnerMap) {
     for r in rows.iter_mut() {
         r.owners = Some(if r.sock.inode == 0 {
-            Vec::new()
+            map.none()
         } else {
-            map.get(r.sock.inode)
+            map.owners(r.sock.inode)
         });
     }
 }
@@ -81,13 +105,13 @@ pub fn attach_owners(rows: &mut [Row], map: &OwnerMap) {
 fn attach_names(
     rows: &mut [Row],
     key: impl Fn(&Socket) -> Option<u32>,
-    slot: impl Fn(&mut Row) -> &mut Option<Arc<str>>,
+    slot: impl Fn(&mut Row) -> &mut Option<Name>,
     mut lookup: impl FnMut(u32) -> Option<String>,
 ) {
-    let mut cache: HashMap<u32, Option<Arc<str>>> = HashMap::new();
+    let mut cache: HashMap<u32, Option<Name>> = HashMap::new();
     for r in rows.iter_mut() {
         if let Some(k) = key(&r.sock) {
-            let name = cache.entry(k).or_insert_with(|| lookup(k).map(Arc::from));
+            let name = cache.entry(k).or_insert_with(|| lookup(k).map(Name::from));
             *slot(r) = name.clone();
         }
     }
@@ -205,11 +229,11 @@ mod tests {
         let mut server = sock(Family::Unix, Some(name.clone()), None);
         server.proto = Proto::Unix;
         server.inode = 10;
-        server.peer_inode = Some(11);
+        server.peer_inode = std::num::NonZeroU64::new(11);
         let mut client = sock(Family::Unix, None, None);
         client.proto = Proto::Unix;
         client.inode = 11;
-        client.peer_inode = Some(10);
+        client.peer_inode = std::num::NonZeroU64::new(10);
         let mut v = vec![server, client];
         attach_unix_peers(&mut v);
         assert_eq!(v[1].remote, Some(name));

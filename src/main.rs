@@ -42,6 +42,7 @@ fn is_broken_pipe(e: &Error) -> bool {
 }
 
 fn main() -> ExitCode {
+    portwatch::platform::tune_allocator();
     let cli =
         match Cli::try_parse_from(portwatch::argv::permute_args(std::env::args_os().collect())) {
             Ok(c) => c,

@@ -121,7 +121,7 @@ fn row() -> Row {
                 State::ESTABLISHED,
             )
         },
-        owners: Some(vec![]),
+        owners: Some(Vec::new().into()),
         user: None,
         service: None,
         iface: None,

@@ -230,7 +230,10 @@ fn unix_socketpairs_name_each_other_as_peers() {
     ] {
         let sx = by_inode(&socks, x).expect("first end");
         let sy = by_inode(&socks, y).expect("second end");
-        assert_eq!((sx.peer_inode, sy.peer_inode), (Some(y), Some(x)));
+        assert_eq!(
+            (sx.peer_inode, sy.peer_inode),
+            (std::num::NonZeroU64::new(y), std::num::NonZeroU64::new(x))
+        );
         assert_eq!(
             (sx.local.clone(), sx.state, sx.sock_type),
             (None, State::ESTABLISHED, ty)

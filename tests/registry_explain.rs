@@ -22,12 +22,15 @@ fn row(proto: Proto, state: State, local: u16, remote: u16, comm: &[u8]) -> Row 
             uid: Some(1000),
             ..Socket::new(proto, Family::Ipv4, SockType::Stream, state)
         },
-        owners: Some(vec![Owner {
-            pid: 99,
-            comm: Text::from(comm),
-            fd: 4,
-            uid: None,
-        }]),
+        owners: Some(
+            vec![Owner {
+                pid: 99,
+                comm: Text::from(comm),
+                fd: 4,
+                uid: None,
+            }]
+            .into(),
+        ),
         user: Some("alice".into()),
         service: None,
         iface: None,

@@ -5,10 +5,10 @@ use crate::error::Result;
 use crate::filter::Filter;
 use crate::join::{self, Row};
 use crate::model::{OwnerScan, Proto, Query, Snapshot, Socket, StateSet, Warning};
-use crate::platform::{self, SourceOptions, Wanted};
-use crate::registry::{listening_ports, AnnotateCtx, Registry};
+use crate::platform::{self, InodeSet, SourceOptions, Wanted};
+use crate::registry::{listening_ports, AnnotateCtx, AnnotationCache, Registry};
 use crate::render::{csv, json, table};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::Write;
 
 /// The rows a listing shows, and what could not be seen.
@@ -46,7 +46,7 @@ fn listening_set(src: &SourceOptions, q: &Query, sockets: &[Socket]) -> HashSet<
 
 /// Scan owners of the rows' sockets and attach them; says how far the scan read.
 pub fn attach_owners(cfg: &ListConfig, rows: &mut [Row], warnings: &mut Vec<Warning>) -> OwnerScan {
-    let inodes: HashSet<u64> = rows
+    let inodes: InodeSet = rows
         .iter()
         .map(|r| r.sock.inode)
         .filter(|&i| i != 0)
@@ -75,14 +75,17 @@ pub fn attach_owners(cfg: &ListConfig, rows: &mut [Row], warnings: &mut Vec<Warn
 }
 
 /// Turn sockets into rows without holding both tables whole: sockets are taken from the end
-/// and their vector shrunk as it empties, so peak memory is about the rows alone (glibc
-/// shrinks large blocks in place). Order does not matter: rows are sorted later.
+/// and their vector shrunk as it empties, so peak memory is about the rows alone. Order does
+/// not matter: rows are sorted later.
 fn into_rows(mut sockets: Vec<Socket>) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::with_capacity(sockets.len());
     platform::advise_huge_pages(&mut rows);
     while let Some(s) = sockets.pop() {
         rows.push(Row::new(s));
-        if sockets.len() >= 4096 && sockets.len() * 2 < sockets.capacity() {
+        // Give back each MiB as it empties: with both tables mapped on their own (see
+        // `platform::tune_allocator`) that is an in-place mremap, and the two never overlap
+        // by more than a MiB.
+        if (sockets.capacity() - sockets.len()) * std::mem::size_of::<Socket>() >= 1 << 20 {
             sockets.shrink_to_fit();
         }
     }
@@ -106,7 +109,7 @@ pub fn collect(cfg: &ListConfig, reg: &Registry) -> Result<Listing> {
     let ephemeral = platform::ephemeral_range(&cfg.source);
     let filter = resolve_filter(cfg, reg, ephemeral)?;
 
-    let mut cache = HashMap::new();
+    let mut cache = AnnotationCache::new();
     let mut annotate = |rows: &mut [Row], only_unnamed: bool| {
         for r in rows.iter_mut() {
             if only_unnamed && r.service.as_ref().is_none_or(|a| a.service.is_some()) {

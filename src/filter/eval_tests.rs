@@ -74,12 +74,14 @@ fn unix(name: Option<&str>, peer: Option<&str>) -> Row {
 }
 
 fn with_owner(mut r: Row, pid: u32, comm: &str) -> Row {
-    r.owners.get_or_insert_with(Vec::new).push(Owner {
+    let mut owners = r.owners.as_deref().unwrap_or_default().to_vec();
+    owners.push(Owner {
         pid,
         comm: Text::from(comm),
         fd: 3,
         uid: Some(1000),
     });
+    r.owners = Some(owners.into());
     r
 }
 

@@ -1,13 +1,16 @@
 //! The data model every stage shares: sockets as the kernel reports them, their owners, and the
 //! snapshot a backend returns. No dependencies on OS crates: backends convert at their edge.
 
+mod owners;
 mod state;
 mod text;
 
+pub use owners::Owners;
 pub use state::{State, StateSet};
 pub use text::Text;
 
 use std::net::IpAddr;
+use std::num::NonZeroU64;
 
 /// Transport protocol, as portwatch groups sockets (ss's Netid, minus the unix sub-type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -134,13 +137,13 @@ pub struct Socket {
     /// IPv6 only: whether the socket refuses IPv4 (v6only). `false` means dual-stack.
     pub v6only: Option<bool>,
     /// Unix only: inode of the connected peer, when known.
-    pub peer_inode: Option<u64>,
+    pub peer_inode: Option<NonZeroU64>,
     /// Interface index the socket is bound to (SO_BINDTODEVICE / scope id), when non-zero.
     pub iface: Option<u32>,
     /// Network namespace inode the socket was read in, when known (seam for later issues).
-    pub netns: Option<u64>,
+    pub netns: Option<NonZeroU64>,
     /// cgroup v2 id of the socket, when the kernel reports it (seam for later issues).
-    pub cgroup: Option<u64>,
+    pub cgroup: Option<NonZeroU64>,
 }
 
 impl Socket {

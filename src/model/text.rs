@@ -6,13 +6,15 @@ use std::sync::Arc;
 
 /// Bytes chosen by someone else. Renderers decide how to escape them; the model keeps them
 /// exactly as the kernel gave them. Shared on clone: one process's name is held by every
-/// socket it owns (a server with 10k connections keeps one copy).
+/// socket it owns (a server with 10k connections keeps one copy). A thin pointer (8 bytes,
+/// not a 16-byte `Arc<[u8]>`): every socket holds two endpoints that may be unix names, so
+/// this keeps `Endpoint` at 24 bytes.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Text(Arc<[u8]>);
+pub struct Text(Arc<Box<[u8]>>);
 
 impl Text {
     pub fn new(bytes: impl Into<Box<[u8]>>) -> Self {
-        Text(Arc::from(bytes.into()))
+        Text(Arc::new(bytes.into()))
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -38,18 +40,18 @@ impl fmt::Debug for Text {
 
 impl From<&str> for Text {
     fn from(s: &str) -> Self {
-        Text(Arc::from(s.as_bytes()))
+        Text::new(s.as_bytes())
     }
 }
 
 impl From<&[u8]> for Text {
     fn from(s: &[u8]) -> Self {
-        Text(Arc::from(s))
+        Text::new(s)
     }
 }
 
 impl From<Vec<u8>> for Text {
     fn from(s: Vec<u8>) -> Self {
-        Text(Arc::from(s))
+        Text::new(s)
     }
 }

@@ -6,6 +6,9 @@ use crate::model::{Endpoint, Owner, Proto, Socket, State};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+/// Annotations already made, by (proto, service port, owner hint).
+pub type AnnotationCache = HashMap<(Proto, u16, Option<String>), Arc<Annotation>>;
+
 /// What annotation needs beyond the socket itself.
 #[derive(Debug, Clone, Copy)]
 pub struct AnnotateCtx<'a> {
@@ -59,29 +62,29 @@ impl Registry {
         Some(self.annotation(sock.proto, port, local_is_server, ctx))
     }
 
-    /// Like `annotate`, but shares one annotation between all sockets of a service port that
-    /// carry no owner hint: a busy server's 10k connections hold one `Arc`, and the registry
+    /// Like `annotate`, but shares one annotation between all sockets of a service port with
+    /// the same owner hint: a busy server's 10k connections hold one `Arc`, and the registry
     /// is looked up once per port instead of once per socket.
     pub fn annotate_shared(
         &self,
         sock: &Socket,
         ctx: &AnnotateCtx<'_>,
-        cache: &mut HashMap<(Proto, u16), Arc<Annotation>>,
+        cache: &mut AnnotationCache,
     ) -> Option<Arc<Annotation>> {
         let (port, local_is_server) = self.service_side(sock, ctx)?;
-        let may_hint = local_is_server && ctx.owners.is_some_and(|o| !o.is_empty());
-        if may_hint {
-            return Some(Arc::new(self.annotation(
-                sock.proto,
-                port,
-                local_is_server,
-                ctx,
-            )));
-        }
+        // Only the server side gets a hint (see `annotation`); the key carries it so that
+        // sockets of one port held by different programs do not share a wrong one.
+        let hint = if local_is_server {
+            ctx.owners.and_then(owner_hint)
+        } else {
+            None
+        };
         Some(
             cache
-                .entry((sock.proto, port))
-                .or_insert_with(|| Arc::new(self.annotation(sock.proto, port, false, ctx)))
+                .entry((sock.proto, port, hint))
+                .or_insert_with(|| {
+                    Arc::new(self.annotation(sock.proto, port, local_is_server, ctx))
+                })
                 .clone(),
         )
     }

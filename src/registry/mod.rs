@@ -12,7 +12,7 @@ pub mod labels;
 mod layers;
 pub mod services;
 
-pub use annotate::{in_ephemeral_range, listening_ports, AnnotateCtx};
+pub use annotate::{in_ephemeral_range, listening_ports, AnnotateCtx, AnnotationCache};
 pub use layers::{NameRecord, Registry, RegistryOptions};
 
 use std::path::PathBuf;

@@ -57,7 +57,7 @@ fn unix_endpoint(out: &mut String, row: &Row, local: bool) {
     let (name, inode) = if local {
         (s.local.as_ref(), Some(s.inode))
     } else {
-        (s.remote.as_ref(), Some(s.peer_inode.unwrap_or(0)))
+        (s.remote.as_ref(), Some(s.peer_inode.map_or(0, |p| p.get())))
     };
     match name {
         Some(Endpoint::Unix(n)) => out.push_str(&escape(&n.display_bytes())),

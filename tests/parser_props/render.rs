@@ -49,12 +49,15 @@ fn row(unix_name: Option<(bool, Vec<u8>)>, comm: Vec<u8>, user: Option<String>, 
         uid: Some(1000),
         ..Socket::new(proto, family, sock_type, State::LISTEN)
     });
-    r.owners = Some(vec![Owner {
-        pid: 4242,
-        comm: Text::from(comm),
-        fd: 7,
-        uid: Some(1000),
-    }]);
+    r.owners = Some(
+        vec![Owner {
+            pid: 4242,
+            comm: Text::from(comm),
+            fd: 7,
+            uid: Some(1000),
+        }]
+        .into(),
+    );
     r.user = user.map(Into::into);
     r
 }

@@ -24,7 +24,7 @@ mod pidfs;
 mod tests;
 
 use crate::model::{Owner, Warning};
-use crate::platform::{OwnerMap, Wanted};
+use crate::platform::{InodeSet, OwnerMap, Wanted};
 use nix::dir::Dir;
 use nix::errno::Errno;
 use nix::fcntl::{openat, AtFlags, OFlag};
@@ -33,7 +33,6 @@ use pidfs::{
     parse_u32, pid_path, read_comm, read_file, read_uid, readlinkat, socket_inode, stat_flags,
     PF_KTHREAD,
 };
-use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -46,7 +45,7 @@ pub fn scan(proc_root: &Path, wanted: Wanted<'_>) -> OwnerMap {
         Wanted::Some { inodes, uids } => (Some(inodes), Some(uids), false),
         Wanted::Family { inodes, uids } => (Some(inodes), Some(uids), true),
     };
-    if inodes.is_some_and(HashSet::is_empty) {
+    if inodes.is_some_and(InodeSet::is_empty) {
         return map;
     }
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
@@ -126,24 +125,23 @@ fn list_pids(root: &OwnedFd) -> Result<Vec<u32>, Errno> {
     Ok(pids)
 }
 
-/// Early-stop bookkeeping for `Wanted::First`, shared by the workers without a lock.
+/// Early-stop bookkeeping for `Wanted::Family`, shared by the workers without a lock: one
+/// flag per wanted inode, at the inode's index in the set.
 struct Early {
-    index: HashMap<u64, usize>,
     found: Vec<AtomicBool>,
     remaining: AtomicUsize,
 }
 
 impl Early {
-    fn new(inodes: &HashSet<u64>) -> Early {
+    fn new(inodes: &InodeSet) -> Early {
         Early {
-            index: inodes.iter().enumerate().map(|(i, &n)| (n, i)).collect(),
-            found: inodes.iter().map(|_| AtomicBool::new(false)).collect(),
+            found: (0..inodes.len()).map(|_| AtomicBool::new(false)).collect(),
             remaining: AtomicUsize::new(inodes.len()),
         }
     }
 
-    fn mark(&self, inode: u64) {
-        let Some(flag) = self.index.get(&inode).and_then(|&i| self.found.get(i)) else {
+    fn mark(&self, index: usize) {
+        let Some(flag) = self.found.get(index) else {
             return;
         };
         if !flag.swap(true, Ordering::Relaxed) {
@@ -161,7 +159,7 @@ struct Job<'a> {
     root: BorrowedFd<'a>,
     pids: &'a [u32],
     next: AtomicUsize,
-    inodes: Option<&'a HashSet<u64>>,
+    inodes: Option<&'a InodeSet>,
     early: Option<&'a Early>,
     own_pid: u32,
 }
@@ -311,11 +309,13 @@ impl Job<'_> {
             let Some(inode) = buf.get(..n).and_then(socket_inode) else {
                 continue;
             };
-            if self.inodes.is_some_and(|w| !w.contains(&inode)) {
-                continue;
-            }
-            if let Some(e) = self.early {
-                e.mark(inode);
+            if let Some(wanted) = self.inodes {
+                let Some(index) = wanted.index_of(inode) else {
+                    continue;
+                };
+                if let Some(e) = self.early {
+                    e.mark(index);
+                }
             }
             hits.push((inode, fd));
         }

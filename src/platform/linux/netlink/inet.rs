@@ -5,6 +5,7 @@ use super::wire::{self, Attrs};
 use super::DumpError;
 use crate::model::{Endpoint, Family, Proto, SockType, Socket, State, StateSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::num::NonZeroU64;
 
 /// `struct inet_diag_req_v2`: family, protocol, ext, pad, states, then `inet_diag_sockid`.
 const REQ_LEN: usize = 56;
@@ -123,7 +124,7 @@ fn parse_one(m: &[u8], t: InetTable) -> Result<Socket, DumpError> {
             INET_DIAG_SKV6ONLY if family == Family::Ipv6 => {
                 v6only = val.first().map(|&b| b != 0);
             }
-            INET_DIAG_CGROUP_ID => cgroup = wire::u64_at(val, 0),
+            INET_DIAG_CGROUP_ID => cgroup = wire::u64_at(val, 0).and_then(NonZeroU64::new),
             _ => {}
         }
     }
@@ -206,7 +207,7 @@ mod tests {
         assert_eq!(s.remote.as_ref().and_then(Endpoint::port), Some(443));
         assert_eq!((s.recv_q, s.send_q), (Some(3), Some(128)));
         assert_eq!((s.inode, s.uid, s.iface), (4242, Some(1000), Some(2)));
-        assert_eq!((s.v6only, s.cgroup), (Some(false), Some(77)));
+        assert_eq!((s.v6only, s.cgroup), (Some(false), NonZeroU64::new(77)));
     }
 
     #[test]

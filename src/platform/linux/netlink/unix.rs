@@ -4,6 +4,7 @@
 use super::wire::{self, Attrs};
 use super::DumpError;
 use crate::model::{Endpoint, Family, Proto, SockType, Socket, State, StateSet, Text, UnixName};
+use std::num::NonZeroU64;
 
 /// `struct unix_diag_req`: family, protocol, pad, states, ino, show, cookie[2].
 const REQ_LEN: usize = 24;
@@ -88,7 +89,7 @@ fn parse_one(m: &[u8]) -> Result<Socket, DumpError> {
         match ty {
             UNIX_DIAG_NAME => local = name(val).map(Endpoint::Unix),
             UNIX_DIAG_PEER => {
-                peer_inode = wire::u32_at(val, 0).filter(|&p| p != 0).map(u64::from);
+                peer_inode = wire::u32_at(val, 0).and_then(|p| NonZeroU64::new(p.into()));
             }
             // For a listener: accept-queue length and backlog (unix_diag_get_rqlen), as ss
             // prints them.
@@ -193,7 +194,10 @@ mod tests {
         let s = parse(&diag(libc::SOCK_SEQPACKET as u8, 1, 76, &a))
             .unwrap()
             .remove(0);
-        assert_eq!((s.local, s.peer_inode, s.uid), (None, Some(77), None));
+        assert_eq!(
+            (s.local, s.peer_inode, s.uid),
+            (None, NonZeroU64::new(77), None)
+        );
         assert_eq!(s.sock_type, SockType::Seqpacket);
         let zero_peer = attr(UNIX_DIAG_PEER, &0u32.to_ne_bytes());
         let s = parse(&diag(1, 1, 76, &zero_peer)).unwrap().remove(0);

@@ -4,6 +4,7 @@
 use super::pidfs::*;
 use super::*;
 use crate::model::Text;
+use std::collections::HashSet;
 use std::os::fd::AsRawFd as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
@@ -57,7 +58,7 @@ fn fixture_all_owners() {
 
 #[test]
 fn fixture_some_records_only_wanted_inodes() {
-    let inodes = HashSet::from([20002, 20021, 20032]);
+    let inodes: InodeSet = [20002, 20021, 20032].into_iter().collect();
     let uids = HashSet::from([4242]);
     let map = scan(
         &fixture("proc-basic"),
@@ -80,7 +81,7 @@ fn fixture_some_records_only_wanted_inodes() {
 fn fixture_family_stops_early_and_keeps_fork_shared_owners() {
     // pids are read in order 412, 733, 1200, 1201, 3000: the scan stops at 1200 or 1201 (both
     // hold 20002), never reads 3000, and finds the other postgres through the family pass.
-    let inodes = HashSet::from([20002, 20010]);
+    let inodes: InodeSet = [20002, 20010].into_iter().collect();
     let uids = HashSet::from([4242, 0]);
     let map = scan(
         &fixture("proc-basic"),
@@ -99,12 +100,12 @@ fn fixture_family_stops_early_and_keeps_fork_shared_owners() {
         ],
         "the forked child (or its parent) is read by the family pass"
     );
-    assert!(map.inodes().all(|k| inodes.contains(&k)));
+    assert!(map.inodes().all(|k| inodes.contains(k)));
 }
 
 #[test]
 fn fixture_family_reads_everything_when_an_inode_has_no_owner() {
-    let inodes = HashSet::from([20001, 20021]);
+    let inodes: InodeSet = [20001, 20021].into_iter().collect();
     let uids = HashSet::from([0]);
     let map = scan(
         &fixture("proc-basic"),
@@ -119,7 +120,7 @@ fn fixture_family_reads_everything_when_an_inode_has_no_owner() {
 
 #[test]
 fn empty_wanted_set_scans_nothing() {
-    let none = HashSet::new();
+    let none = InodeSet::default();
     let map = scan(
         &fixture("proc-basic"),
         Wanted::Some {
@@ -202,11 +203,11 @@ fn inode_of(fd: &impl AsFd) -> u64 {
     nix::sys::stat::fstat(fd).map_or(0, |st| st.st_ino)
 }
 
-fn own(listener: &std::net::TcpListener) -> (HashSet<u64>, HashSet<u32>) {
+fn own(listener: &std::net::TcpListener) -> (InodeSet, HashSet<u32>) {
     let inode = inode_of(listener);
     assert_ne!(inode, 0);
     (
-        HashSet::from([inode]),
+        [inode].into_iter().collect(),
         HashSet::from([nix::unistd::geteuid().as_raw()]),
     )
 }
