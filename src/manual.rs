@@ -82,7 +82,9 @@ visible owner and how to see them. An unknown owner is -, never a guess.",
         "OWNERS",
         "No kernel interface maps a socket to the processes holding it: -p reads the fd table of \
 processes (/proc/PID/fd), one readlink per open file. portwatch reads the processes of the \
-sockets' uids first and stops once every socket it will show has a holder; then it reads \
+sockets' uids first and stops once every socket it will show has a holder (a listing of \
+every connection without a filter, such as -antp, reads every process instead, while the \
+socket tables are dumped); then it reads \
 those holders' parents (while they hold the same socket) and every descendant of the topmost \
 one, which is where the other holders of a socket shared across fork are (pre-fork servers, \
 socket activation by pid 1). A socket sent to an unrelated process over a unix socket \

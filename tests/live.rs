@@ -157,6 +157,8 @@ fn connected_pair_both_ends() {
     let (srv, _) = l.accept().unwrap();
     let cport = c.local_addr().unwrap().port();
     let doc = json(&["-tnp"]);
+    // Every connection, no filter: every process is read while the tables are dumped.
+    assert_eq!(doc["owner_scan"], "all-processes");
     let server_end = by_local_port(&doc, "tcp", lport);
     let client_end = by_local_port(&doc, "tcp", cport);
     assert_eq!(

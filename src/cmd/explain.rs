@@ -36,7 +36,7 @@ pub fn run(
                 && (r.sock.local.as_ref().and_then(|e| e.port()) == Some(port)
                     || r.sock.remote.as_ref().and_then(|e| e.port()) == Some(port))
         });
-        list::attach_owners(&cfg, &mut listing.rows, &mut listing.warnings);
+        list::attach_owners(&cfg, &mut listing.rows, &mut listing.warnings, None);
         platform_users(&mut listing.rows);
         rows = listing.rows;
         warnings.extend(listing.warnings);
