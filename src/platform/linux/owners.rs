@@ -87,10 +87,7 @@ pub fn scan(proc_root: &Path, wanted: Wanted<'_>) -> OwnerMap {
     };
     let mut found = job.run_parallel();
     let read = job.next.load(Ordering::Relaxed).min(pids.len());
-    let partial = read < pids.len();
-    if partial {
-        family::complete(&job, read, &mut found);
-    }
+    let partial = read < pids.len() && family::complete(&job, read, &mut found);
     let warnings = std::mem::take(&mut map.warnings);
     OwnerMap {
         denied_pids: found.denied,

@@ -14,8 +14,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::AtomicUsize;
 
 /// Add to `found` the holders in the families of the owners found so far; `job.pids[..read]`
-/// have been read already.
-pub(super) fn complete(job: &Job<'_>, read: usize, found: &mut Found) {
+/// have been read already. Returns whether some process was still left unread (when pid 1
+/// is a holder, its family is every process).
+pub(super) fn complete(job: &Job<'_>, read: usize, found: &mut Found) -> bool {
     let pids = job.pids;
     let parent: HashMap<u32, u32> = pids
         .iter()
@@ -53,16 +54,19 @@ pub(super) fn complete(job: &Job<'_>, read: usize, found: &mut Found) {
         tops.insert(top);
     }
     let rest = descendants(&parent, &tops, &scanned);
-    if rest.is_empty() {
-        return;
+    let unread = pids
+        .iter()
+        .any(|p| !scanned.contains(p) && rest.binary_search(p).is_err());
+    if !rest.is_empty() {
+        let more = Job {
+            pids: &rest,
+            next: AtomicUsize::new(0),
+            early: None,
+            ..*job
+        };
+        found.merge(more.run_parallel());
     }
-    let more = Job {
-        pids: &rest,
-        next: AtomicUsize::new(0),
-        early: None,
-        ..*job
-    };
-    found.merge(more.run_parallel());
+    unread
 }
 
 /// Every descendant of `tops` that is not in `skip`, parents before children.

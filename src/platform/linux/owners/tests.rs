@@ -351,3 +351,76 @@ fn unprivileged_scan_counts_denied() {
     assert!(denied >= 1, "{line}");
     assert!(line.contains("own=true"), "{line}");
 }
+
+/// One process of a made-up proc tree: pid, parent pid, and (fd, link target) pairs.
+type Proc<'a> = (u32, u32, &'a [(u32, &'a str)]);
+
+/// A proc tree in a temporary directory.
+fn tree(procs: &[Proc<'_>]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for &(pid, ppid, fds) in procs {
+        let p = dir.path().join(pid.to_string());
+        std::fs::create_dir_all(p.join("fd")).expect("mkdir");
+        std::fs::write(p.join("comm"), "d\n").expect("comm");
+        std::fs::write(p.join("status"), "Uid:\t0\t0\t0\t0\n").expect("status");
+        std::fs::write(
+            p.join("stat"),
+            format!("{pid} (d) S {ppid} {pid} {pid} 0 -1 0\n"),
+        )
+        .expect("stat");
+        for &(fd, target) in fds {
+            std::os::unix::fs::symlink(target, p.join("fd").join(fd.to_string())).expect("link");
+        }
+    }
+    dir
+}
+
+#[test]
+fn family_of_pid_1_is_every_process() {
+    // Socket activation: pid 1 holds the listener and so does the service it started, 5.
+    // The scan stops at pid 1; its family is the whole tree, so nothing is left unread.
+    let t = tree(&[
+        (1, 0, &[(3, "socket:[900]")]),
+        (5, 1, &[(3, "socket:[900]")]),
+        (7, 1, &[(0, "/dev/null")]),
+        (9, 7, &[(4, "socket:[900]")]),
+    ]);
+    let inodes: InodeSet = [900].into_iter().collect();
+    let uids = HashSet::from([0]);
+    let map = scan(
+        t.path(),
+        Wanted::Family {
+            inodes: &inodes,
+            uids: &uids,
+        },
+    );
+    let pids: Vec<u32> = map.get(900).iter().map(|o| o.pid).collect();
+    assert_eq!(pids, [1, 5, 9]);
+    assert!(!map.partial, "every process was read");
+}
+
+#[test]
+fn family_pass_climbs_to_the_topmost_holder() {
+    // 15 (a worker, pid reused below its parent's, so read first) <- 20 (the master, holds
+    // it too) <- 10 (a shell, does not); 21 is another worker; 40 is unrelated. The scan
+    // stops at 15 (or 20); the climb reaches 20 and its children give 21.
+    let t = tree(&[
+        (10, 1, &[(0, "/dev/null")]),
+        (15, 20, &[(6, "socket:[500]")]),
+        (20, 10, &[(6, "socket:[500]")]),
+        (21, 20, &[(6, "socket:[500]")]),
+        (40, 1, &[(6, "socket:[501]")]),
+    ]);
+    let inodes: InodeSet = [500].into_iter().collect();
+    let uids = HashSet::from([0]);
+    let map = scan(
+        t.path(),
+        Wanted::Family {
+            inodes: &inodes,
+            uids: &uids,
+        },
+    );
+    let pids: Vec<u32> = map.get(500).iter().map(|o| o.pid).collect();
+    assert_eq!(pids, [15, 20, 21]);
+    assert!(map.partial, "40 is never read");
+}
