@@ -204,6 +204,26 @@ fn json_sockets() {
     assert_eq!(s[2]["local"], json!({"addr": "::", "port": 80}));
     assert_eq!(s[2]["family"], "ipv6");
     assert_eq!(s[3]["owners"], json!([]), "scanned, none visible");
+    assert_eq!(d["owner_scan"], "all-processes", "[::1]:631 has no holder");
+}
+
+#[test]
+fn one_port_stops_early_and_keeps_fork_shared_owners() {
+    // 5432 is held by postgres 1200 and its child 1201; the scan stops at them and never
+    // reads psql (3000), then finds the other postgres through the family pass.
+    let d = doc(&["-lntp", "--json", "sport", "=", ":5432"]);
+    assert_eq!(d["owner_scan"], "stopped-early");
+    let pids: Vec<&Value> = d["sockets"][0]["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| &o["pid"])
+        .collect();
+    assert_eq!(pids, [&json!(1200), &json!(1201)]);
+    let all = doc(&["-lntp", "--json", "--all-owners", "sport", "=", ":5432"]);
+    assert_eq!(all["owner_scan"], "all-processes");
+    assert_eq!(all["sockets"][0]["owners"], d["sockets"][0]["owners"]);
+    assert_eq!(doc(&["-lnt", "--json"])["owner_scan"], Value::Null);
 }
 
 #[test]

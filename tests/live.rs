@@ -217,9 +217,11 @@ fn listener_shared_by_forked_child_has_two_owners() {
     ss_pids.sort();
     assert_eq!(ss_pids, want.iter().map(|w| w.0).collect::<Vec<_>>());
 
-    // One port: the scan stops at the first holder and finds the other in its family.
+    // One port: the scan stops at the first holder and finds the other in its family (or,
+    // when no process comes after them in pid order, has read every process anyway).
     let one = json(&["-ltnp", "sport", "=", &format!(":{port}")]);
-    assert_eq!(one["owner_scan"], "stopped-early", "{one}");
+    let scan = one["owner_scan"].as_str().unwrap_or_default();
+    assert!(["stopped-early", "all-processes"].contains(&scan), "{one}");
     let s = by_local_port(&one, "tcp", port);
     assert_eq!(s.len(), 1);
     assert_eq!(owner_pids(s[0]), want, "both holders after an early stop");
@@ -283,10 +285,16 @@ fn all_owners_reads_every_process() {
     assert_eq!(s.len(), 1);
     assert_eq!(owner_pids(s[0]), want);
 
+    // The default stops once this process is read; the orphan is then listed only if the
+    // scan happened to reach it, and must be when the scan says it read every process.
     let default = json(&[&["-ltnp"][..], &filter[..]].concat());
     let s = by_local_port(&default, "tcp", port);
-    assert_eq!(default["owner_scan"], "stopped-early", "{default}");
     assert!(owner_pids(s[0]).contains(&(me(), fd)), "{default}");
+    match default["owner_scan"].as_str() {
+        Some("stopped-early") => {}
+        Some("all-processes") => assert_eq!(owner_pids(s[0]), want, "{default}"),
+        other => panic!("owner_scan {other:?}"),
+    }
     // Without -p no scan runs, and JSON says so.
     let none = json(&[&["-ltn"][..], &filter[..]].concat());
     assert_eq!(none["owner_scan"], serde_json::Value::Null);
