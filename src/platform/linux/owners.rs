@@ -15,8 +15,10 @@
 //! processes of the sockets' uids are read first and hand-out stops once every inode has an
 //! owner; then the owners' process families are read (see `family.rs`), which is where the
 //! other holders of a socket shared across fork live (an nginx master as root and its workers
-//! as www-data). What that can miss is a socket passed to an unrelated process over a unix
-//! socket (SCM_RIGHTS), so the map says it is partial and `Wanted::Some` reads everything.
+//! as www-data). What that can miss is a holder outside the topmost holder's descendants (a
+//! socket passed to an unrelated process over a unix socket, workers re-parented to pid 1
+//! after their master exited), so the map says it is partial and `Wanted::Some` reads
+//! everything.
 
 mod family;
 mod pidfs;
@@ -182,11 +184,14 @@ impl Found {
 }
 
 impl Job<'_> {
-    /// Read the job's processes on one thread per core.
+    /// Read the job's processes on one thread per core, or fewer for a short list: a thread
+    /// costs more than reading a few processes, and with one worker an early stop on a small
+    /// tree (the test fixtures) happens at the same process every time.
     fn run_parallel(&self) -> Found {
+        const PROCS_PER_WORKER: usize = 16;
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
-            .min(self.pids.len())
+            .min(self.pids.len() / PROCS_PER_WORKER)
             .max(1);
         std::thread::scope(|s| {
             // A thread that cannot be created (thread limit) just means fewer workers.
@@ -232,13 +237,17 @@ impl Job<'_> {
         match self.scan_fds(pid, hits) {
             Ok(()) => {}
             Err(Errno::EACCES | Errno::EPERM) => {
+                hits.clear();
                 if pid != self.own_pid && self.exists(pid) && !self.kernel_thread(pid) {
                     found.denied += 1;
                 }
                 return;
             }
             // ENOENT/ESRCH: the process exited; ENOTDIR: not a process. Both normal.
-            Err(_) => return,
+            Err(_) => {
+                hits.clear();
+                return;
+            }
         }
         if hits.is_empty() {
             return;
@@ -259,6 +268,11 @@ impl Job<'_> {
                     uid,
                 },
             ));
+            // Counted as found only once recorded: a process that exited mid-read must not
+            // end the scan for a socket another process still holds.
+            if let (Some(e), Some(i)) = (self.early, self.inodes.and_then(|w| w.index_of(inode))) {
+                e.mark(i);
+            }
         }
     }
 
@@ -306,13 +320,8 @@ impl Job<'_> {
             let Some(inode) = buf.get(..n).and_then(socket_inode) else {
                 continue;
             };
-            if let Some(wanted) = self.inodes {
-                let Some(index) = wanted.index_of(inode) else {
-                    continue;
-                };
-                if let Some(e) = self.early {
-                    e.mark(index);
-                }
+            if self.inodes.is_some_and(|w| !w.contains(inode)) {
+                continue;
             }
             hits.push((inode, fd));
         }

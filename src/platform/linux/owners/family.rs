@@ -6,9 +6,13 @@
 //! pidfd_getfd: any process). The first kind is found here: from each owner, climb to the
 //! parent while the parent holds one of the same sockets, then read every descendant of the
 //! topmost holder. When that holder is pid 1 (systemd's socket activation) this is the whole
-//! host. The second kind is only certain with a full read, which `Wanted::Some` does.
+//! host. The second kind, and a fork-shared holder whose link to that tree is broken (its
+//! master exited and it was re-parented; a parent closed its copy or refused the read), is
+//! only certain with a full read, which `Wanted::Some` does. Reading the siblings of every
+//! holder whose parent does not hold the socket would catch the re-parented case, but a
+//! daemon's parent is pid 1: that would be a full read for nearly every query.
 
-use super::pidfs::{pid_path, read_file, stat_ppid};
+use super::pidfs::{pid_path, read_file, stat_flags, stat_ppid, PF_KTHREAD};
 use super::{Found, Job};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::AtomicUsize;
@@ -18,10 +22,20 @@ use std::sync::atomic::AtomicUsize;
 /// is a holder, its family is every process).
 pub(super) fn complete(job: &Job<'_>, read: usize, found: &mut Found) -> bool {
     let pids = job.pids;
-    let parent: HashMap<u32, u32> = pids
-        .iter()
-        .filter_map(|&p| Some((p, ppid(job, p)?)))
-        .collect();
+    // Kernel threads hold no fds: they are neither family nor left unread.
+    let mut kernel = HashSet::new();
+    let mut parent: HashMap<u32, u32> = HashMap::with_capacity(pids.len());
+    for &p in pids {
+        match parent_of(job, p) {
+            Some((_, true)) => {
+                kernel.insert(p);
+            }
+            Some((up, false)) => {
+                parent.insert(p, up);
+            }
+            None => {}
+        }
+    }
     let mut scanned: HashSet<u32> = pids.iter().take(read).copied().collect();
     let mut held: HashMap<u32, HashSet<u64>> = HashMap::new();
     for (inode, o) in &found.pairs {
@@ -56,7 +70,7 @@ pub(super) fn complete(job: &Job<'_>, read: usize, found: &mut Found) -> bool {
     let rest = descendants(&parent, &tops, &scanned);
     let unread = pids
         .iter()
-        .any(|p| !scanned.contains(p) && rest.binary_search(p).is_err());
+        .any(|p| !scanned.contains(p) && !kernel.contains(p) && rest.binary_search(p).is_err());
     if !rest.is_empty() {
         let more = Job {
             pids: &rest,
@@ -92,10 +106,13 @@ fn descendants(parent: &HashMap<u32, u32>, tops: &BTreeSet<u32>, skip: &HashSet<
     out
 }
 
-fn ppid(job: &Job<'_>, pid: u32) -> Option<u32> {
+/// The parent pid, and whether `pid` is a kernel thread; `None` when it exited.
+fn parent_of(job: &Job<'_>, pid: u32) -> Option<(u32, bool)> {
     let mut buf = [0u8; 512];
     let n = read_file(job.root, pid_path(pid, "/stat").as_c(), &mut buf).ok()?;
-    stat_ppid(buf.get(..n)?)
+    let stat = buf.get(..n)?;
+    let kernel = stat_flags(stat).is_some_and(|f| f & PF_KTHREAD != 0);
+    Some((stat_ppid(stat)?, kernel))
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub(super) fn stat_flags(stat: &[u8]) -> Option<u64> {
     let close = stat.iter().rposition(|&b| b == b')')?;
     let tok = stat
         .get(close + 1..)?
-        .split(|&b| b == b' ')
+        .split(u8::is_ascii_whitespace)
         .filter(|t| !t.is_empty())
         .nth(6)?;
     std::str::from_utf8(tok).ok()?.parse().ok()
@@ -30,7 +30,7 @@ pub(super) fn stat_ppid(stat: &[u8]) -> Option<u32> {
     let close = stat.iter().rposition(|&b| b == b')')?;
     let tok = stat
         .get(close + 1..)?
-        .split(|&b| b == b' ')
+        .split(u8::is_ascii_whitespace)
         .filter(|t| !t.is_empty())
         .nth(1)?;
     parse_u32(tok)

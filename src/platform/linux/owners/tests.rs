@@ -363,9 +363,11 @@ fn tree(procs: &[Proc<'_>]) -> tempfile::TempDir {
         std::fs::create_dir_all(p.join("fd")).expect("mkdir");
         std::fs::write(p.join("comm"), "d\n").expect("comm");
         std::fs::write(p.join("status"), "Uid:\t0\t0\t0\t0\n").expect("status");
+        // Flags (the 9th field) mark kernel threads: kthreadd (2) and its children.
+        let flags = if pid == 2 || ppid == 2 { PF_KTHREAD } else { 0 };
         std::fs::write(
             p.join("stat"),
-            format!("{pid} (d) S {ppid} {pid} {pid} 0 -1 0\n"),
+            format!("{pid} (d) S {ppid} {pid} {pid} 0 -1 {flags}\n"),
         )
         .expect("stat");
         for &(fd, target) in fds {
@@ -379,8 +381,12 @@ fn tree(procs: &[Proc<'_>]) -> tempfile::TempDir {
 fn family_of_pid_1_is_every_process() {
     // Socket activation: pid 1 holds the listener and so does the service it started, 5.
     // The scan stops at pid 1; its family is the whole tree, so nothing is left unread.
+    // Kernel threads (kthreadd, 2, and its children) are outside pid 1's family but hold
+    // nothing, so they are not left unread.
     let t = tree(&[
         (1, 0, &[(3, "socket:[900]")]),
+        (2, 0, &[]),
+        (3, 2, &[]),
         (5, 1, &[(3, "socket:[900]")]),
         (7, 1, &[(0, "/dev/null")]),
         (9, 7, &[(4, "socket:[900]")]),
