@@ -30,6 +30,9 @@ pub fn run(
     let mut rows = Vec::new();
     if cfg.query.tcp || cfg.query.udp {
         cfg.show_owners = false;
+        // One port, asked about on purpose: read every process rather than stop early, so
+        // the users listed are all of them.
+        cfg.all_owners = true;
         let mut listing = list::collect(&cfg, &reg)?;
         listing.rows.retain(|r| {
             matches!(r.sock.proto, Proto::Tcp | Proto::Udp)

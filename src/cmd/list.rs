@@ -45,13 +45,15 @@ fn listening_set(src: &SourceOptions, q: &Query, sockets: &[Socket]) -> HashSet<
 }
 
 /// Attach owners to the rows, from `prefetched` (a read of every process) or a scan for the
-/// rows' sockets now; says how far the scan read.
+/// rows' sockets now; says how far the scan read (`None`: no socket could have an owner, so
+/// no process was read).
 pub fn attach_owners(
     cfg: &ListConfig,
     rows: &mut [Row],
     warnings: &mut Vec<Warning>,
     prefetched: Option<OwnerMap>,
-) -> OwnerScan {
+) -> Option<OwnerScan> {
+    let read = prefetched.is_some() || rows.iter().any(|r| r.sock.inode != 0);
     let mut map = match prefetched {
         Some(map) => map,
         None => scan_for(cfg, rows),
@@ -59,11 +61,11 @@ pub fn attach_owners(
     join::attach_owners(rows, &map);
     warnings.append(&mut map.warnings);
     warnings.extend(join::owner_visibility_warning(rows, &map));
-    if map.partial {
+    read.then_some(if map.partial {
         OwnerScan::StoppedEarly
     } else {
         OwnerScan::AllProcesses
-    }
+    })
 }
 
 /// The owner scan for the rows' sockets: stopping early unless --all-owners.
@@ -171,13 +173,13 @@ fn collect_with(
     let mut owner_scan = None;
     if filter.needs_owners() {
         // Process predicates need every candidate's owners before filtering.
-        owner_scan = Some(attach_owners(cfg, &mut rows, &mut warnings, prefetched()));
+        owner_scan = attach_owners(cfg, &mut rows, &mut warnings, prefetched());
         rows.retain(|r| filter.matches(r));
     } else {
         // Filter first: the owner scan then looks only for the sockets shown.
         rows.retain(|r| filter.matches(r));
         if cfg.show_owners {
-            owner_scan = Some(attach_owners(cfg, &mut rows, &mut warnings, prefetched()));
+            owner_scan = attach_owners(cfg, &mut rows, &mut warnings, prefetched());
         }
     }
     if rows.iter().any(|r| r.owners.is_some()) {
