@@ -71,14 +71,15 @@ pub struct ListArgs {
     pub raw: bool,
 
     /// Show the processes holding each socket (pid, command, fd), every one when shared.
-    /// The scan stops once each shown socket has a holder, then reads those holders' parents
-    /// and children (where fork-shared copies are); see --all-owners.
+    /// Unless every connection is listed (-antp), the scan stops once each shown socket has a
+    /// holder, then reads those holders' parents and children (where fork-shared copies are);
+    /// see --all-owners.
     #[arg(short = 'p', long = "processes")]
     pub processes: bool,
 
     /// Read every process's fds for owners, as ss -p does, instead of stopping early: also
-    /// finds a holder that received a socket from an unrelated process (SCM_RIGHTS). Slower
-    /// on hosts with many open files.
+    /// finds holders outside the first holder's process tree (a socket passed to an unrelated
+    /// process, workers whose master exited). Slower on hosts with many open files.
     #[arg(long = "all-owners")]
     pub all_owners: bool,
 

@@ -87,8 +87,11 @@ every connection without a filter, such as -antp, reads every process instead, w
 socket tables are dumped); then it reads \
 those holders' parents (while they hold the same socket) and every descendant of the topmost \
 one, which is where the other holders of a socket shared across fork are (pre-fork servers, \
-socket activation by pid 1). A socket sent to an unrelated process over a unix socket \
-(SCM_RIGHTS) is found only by reading every process: --all-owners does that, as ss -p does. \
+socket activation by pid 1). A holder outside that tree is found only by reading every \
+process: a socket sent to an unrelated process over a unix socket (SCM_RIGHTS), workers whose \
+master exited (re-parented to pid 1), or below a parent that closed its copy or could not be \
+read. --all-owners reads every process, as ss -p does. As with ss -p, a connection opened \
+while an -antp scan runs can show no owner. \
 JSON says which happened in owner_scan: \"all-processes\" or \"stopped-early\" (null when no \
 owner scan ran).",
     ),

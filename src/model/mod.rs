@@ -235,7 +235,8 @@ pub enum OwnerScan {
     /// Every process's fds were read: each socket lists all its visible holders.
     AllProcesses,
     /// The scan stopped once each socket had a holder, then read the holders' process
-    /// families: a holder that got the socket from an unrelated process may be missing.
+    /// families: a holder outside the topmost holder's descendants (a socket passed to an
+    /// unrelated process, workers whose master exited) may be missing.
     StoppedEarly,
 }
 

@@ -127,7 +127,8 @@ pub enum Wanted<'a> {
     /// Only these, reading as little as finds their holders: processes of `uids` (the
     /// sockets' uids) first, stopping once every inode has an owner, then the owners' process
     /// families, where sockets shared across fork are. Misses only a holder that received a
-    /// socket from an unrelated process (SCM_RIGHTS); the map says when it stopped early.
+    /// socket from an unrelated process (SCM_RIGHTS) or a holder cut off from the first one's
+    /// process tree (its master exited); the map says when it stopped early.
     Family {
         inodes: &'a InodeSet,
         uids: &'a HashSet<u32>,
@@ -304,7 +305,8 @@ pub fn iface_name(index: u32) -> Option<String> {
 /// `-antp` peaked about 2 MiB higher that way. A no-op off glibc.
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; called before any other thread runs.
+    // SAFETY: mallopt only sets an allocator parameter, under glibc's own arena lock; it
+    // takes no pointers and is safe to call at any time from any thread.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
