@@ -127,9 +127,9 @@ pub fn attach_ifaces(rows: &mut [Row], lookup: impl FnMut(u32) -> Option<String>
     attach_names(rows, |s| s.iface, |r| &mut r.iface, lookup);
 }
 
-/// The one line that says which owners could not be seen and how to see them.
+/// The one line that says which owners could not be seen, why, and how to see them.
 pub fn owner_visibility_warning(rows: &[Row], map: &OwnerMap) -> Option<Warning> {
-    if map.denied_pids == 0 {
+    if map.denied_pids == 0 && map.hidden_by.is_none() {
         return None;
     }
     // Inode 0 (TIME-WAIT, request sockets) never has an owner; don't count it.
@@ -150,6 +150,16 @@ pub fn owner_visibility_warning(rows: &[Row], map: &OwnerMap) -> Option<Warning>
     } else {
         "processes"
     };
+    let why = match (map.denied_pids, &map.hidden_by) {
+        (0, Some(opt)) => {
+            format!("/proc is mounted with {opt}, which hides other users' processes")
+        }
+        (n, Some(opt)) => format!(
+            "{n} {procs} could not be read and /proc is mounted with {opt}, which hides \
+             other users' processes"
+        ),
+        (n, None) => format!("{n} {procs} could not be read"),
+    };
     let how = if crate::platform::can_see_all_owners() {
         // Root can still be refused (e.g. a process that is not dumpable under a Yama or
         // LSM policy); saying "run as root" there would be wrong.
@@ -159,10 +169,7 @@ pub fn owner_visibility_warning(rows: &[Row], map: &OwnerMap) -> Option<Warning>
     };
     Some(Warning::new(
         "owners-hidden",
-        format!(
-            "{hidden} {socks} no visible owner: {} {procs} could not be read; {how}",
-            map.denied_pids
-        ),
+        format!("{hidden} {socks} no visible owner: {why}; {how}"),
     ))
 }
 

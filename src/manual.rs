@@ -76,7 +76,9 @@ the same facts, RFC 4180 quoted.",
         "Every user sees every socket. Owners come from /proc/PID/fd, which only root (or \
 CAP_DAC_READ_SEARCH with CAP_SYS_PTRACE) can read for other users' processes; otherwise \
 portwatch lists what it can and prints one line on stderr saying how many sockets have no \
-visible owner and how to see them. An unknown owner is -, never a guess.",
+visible owner, why, and how to see them; a /proc mounted with hidepid=invisible (which hides \
+other users' processes instead of refusing them) is named there. An unknown owner is -, never \
+a guess.",
     ),
     (
         "OWNERS",

@@ -199,3 +199,33 @@ fn root_sees_both_owners() {
     }
     panic!("root should see both owners: {last}");
 }
+
+/// Under a proc mounted with `hidepid=invisible` (in a private mount namespace), root's
+/// processes are absent for the user rather than refused: root's listener still has no
+/// visible owner, and the one hint line names the mount option instead of saying nothing.
+#[test]
+fn hidepid_mount_is_named_in_the_hint() {
+    let Some(s) = scene() else { return };
+    let script = r#"mount -t proc -o hidepid=invisible proc /proc && exec runuser -u "$1" -- "$2" -ltnp --json"#;
+    let out = Command::new("unshare")
+        .args(["--mount", "--", "sh", "-c", script, "sh", USER])
+        .arg(&s.bin)
+        .output()
+        .expect("unshare (util-linux) is required by the privilege tests");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let mine = port_row(&doc, s.user_port);
+    assert_eq!(mine["owners"][0]["pid"], s.user_holder.pid(), "{mine}");
+    let roots = port_row(&doc, s.root_port);
+    assert_eq!(roots["owners"], Value::Array(vec![]), "{roots}");
+    let warnings = doc["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert_eq!(warnings[0]["kind"], "owners-hidden");
+    let msg = warnings[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("no visible owner: /proc is mounted with hidepid=invisible"),
+        "{msg}"
+    );
+    assert!(msg.contains("run as root"), "{msg}");
+}

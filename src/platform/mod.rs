@@ -148,6 +148,9 @@ pub struct OwnerMap {
     pub warnings: Vec<Warning>,
     /// The scan stopped before reading every process (`Wanted::Family`).
     pub partial: bool,
+    /// The proc mount option that hides other users' processes from us (`hidepid=invisible`):
+    /// their sockets have no visible owner, yet no read was refused.
+    pub hidden_by: Option<String>,
 }
 
 impl OwnerMap {
@@ -210,7 +213,13 @@ impl OwnerMap {
 pub fn scan_owners(opts: &SourceOptions, wanted: Wanted<'_>) -> OwnerMap {
     #[cfg(target_os = "linux")]
     {
-        linux::owners::scan(&opts.proc_root, wanted)
+        let mut map = linux::owners::scan(&opts.proc_root, wanted);
+        if !opts.fixture && !can_see_all_owners() {
+            map.hidden_by = linux::procmount::hidepid(&opts.proc_root)
+                .filter(|h| !h.gid.is_some_and(in_group))
+                .map(|h| h.option);
+        }
+        map
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -268,6 +277,13 @@ pub fn ephemeral_range(opts: &SourceOptions) -> Option<(u16, u16)> {
     let lo = it.next()??;
     let hi = it.next()??;
     (lo <= hi).then_some((lo, hi))
+}
+
+/// Whether the current process is in group `gid` (effective or supplementary).
+#[cfg(target_os = "linux")]
+fn in_group(gid: u32) -> bool {
+    let g = nix::unistd::Gid::from_raw(gid);
+    nix::unistd::getegid() == g || nix::unistd::getgroups().is_ok_and(|gs| gs.contains(&g))
 }
 
 /// Whether the current process may read every process's fd table.

@@ -3,6 +3,7 @@
 
 pub mod netlink;
 pub mod owners;
+pub mod procmount;
 pub mod procnet;
 
 use crate::error::Result;
