@@ -43,15 +43,20 @@ fn owner(comm: &str) -> Owner {
 
 const EPH: Option<(u16, u16)> = Some((32768, 60999));
 
+/// The context of a listing with the host's usual ephemeral range, no owner scan.
+fn no_owners(listening: &HashSet<(Proto, u16)>) -> AnnotateCtx<'_> {
+    AnnotateCtx {
+        ephemeral: EPH,
+        listening,
+        owners: None,
+    }
+}
+
 #[test]
 fn a_client_connection_takes_the_servers_service() {
     let reg = Registry::builtin();
     let none = HashSet::new();
-    let ctx = AnnotateCtx {
-        ephemeral: EPH,
-        listening: &none,
-        owners: None,
-    };
+    let ctx = no_owners(&none);
     // A browser's socket from 127.0.0.1:51234 to :443 is https, not "unknown 51234".
     let a = reg
         .annotate(
@@ -78,11 +83,7 @@ fn the_server_side_of_a_connection_keeps_its_local_port() {
     let client = sock(Proto::Tcp, State::ESTABLISHED, 51000, Some(5432));
     let listening = listening_ports([&listener, &server, &client]);
     assert_eq!(listening, HashSet::from([(Proto::Tcp, 5432)]));
-    let ctx = AnnotateCtx {
-        ephemeral: EPH,
-        listening: &listening,
-        owners: None,
-    };
+    let ctx = no_owners(&listening);
     for s in [&listener, &server, &client] {
         let a = reg.annotate(s, &ctx).unwrap();
         assert_eq!(a.port, 5432, "{s:?}");
@@ -91,19 +92,11 @@ fn the_server_side_of_a_connection_keeps_its_local_port() {
     // Without the listener in the snapshot, a non-ephemeral local port talking to an
     // ephemeral remote one is still taken as the server side.
     let empty = HashSet::new();
-    let ctx = AnnotateCtx {
-        ephemeral: EPH,
-        listening: &empty,
-        owners: None,
-    };
+    let ctx = no_owners(&empty);
     assert_eq!(reg.annotate(&server, &ctx).unwrap().port, 5432);
     // A listener on another protocol does not count.
     let udp_only = HashSet::from([(Proto::Udp, 51000)]);
-    let ctx = AnnotateCtx {
-        ephemeral: EPH,
-        listening: &udp_only,
-        owners: None,
-    };
+    let ctx = no_owners(&udp_only);
     assert_eq!(reg.annotate(&client, &ctx).unwrap().port, 5432);
 }
 
@@ -111,11 +104,7 @@ fn the_server_side_of_a_connection_keeps_its_local_port() {
 fn unconnected_udp_and_listeners_use_the_local_port() {
     let reg = Registry::builtin();
     let empty = HashSet::new();
-    let ctx = AnnotateCtx {
-        ephemeral: EPH,
-        listening: &empty,
-        owners: None,
-    };
+    let ctx = no_owners(&empty);
     let mut s = sock(Proto::Udp, State::CLOSE, 123, None);
     s.remote = None;
     let a = reg.annotate(&s, &ctx).unwrap();
@@ -150,11 +139,7 @@ fn an_unknown_port_is_explained_never_blank() {
     assert!(cell.contains("hint"), "a hint is marked as one: {cell}");
 
     // An ephemeral dynamic port, no owners known: no hint.
-    let ctx = AnnotateCtx {
-        ephemeral: EPH,
-        listening: &empty,
-        owners: None,
-    };
+    let ctx = no_owners(&empty);
     let a = reg
         .annotate(&sock(Proto::Udp, State::CLOSE, 50001, None), &ctx)
         .unwrap();
@@ -165,11 +150,6 @@ fn an_unknown_port_is_explained_never_blank() {
     assert_eq!(a.cell(), "unregistered (dynamic range, ephemeral)");
 
     // A client towards an unnamed remote port: the client's owner is not a hint for it.
-    let ctx = AnnotateCtx {
-        ephemeral: EPH,
-        listening: &empty,
-        owners: Some(&owners),
-    };
     let a = reg
         .annotate(
             &sock(Proto::Tcp, State::ESTABLISHED, 40000, Some(5174)),
@@ -202,11 +182,7 @@ fn named_ports_carry_their_source_and_no_hint() {
 fn unix_and_raw_sockets_have_no_annotation() {
     let reg = Registry::builtin();
     let empty = HashSet::new();
-    let ctx = AnnotateCtx {
-        ephemeral: EPH,
-        listening: &empty,
-        owners: None,
-    };
+    let ctx = no_owners(&empty);
     let mut u = sock(Proto::Unix, State::LISTEN, 0, None);
     u.local = Some(Endpoint::Unix(UnixName {
         abstract_ns: false,
@@ -274,11 +250,7 @@ fn ephemeral_detection_from_a_fixture_range() {
 fn json_shows_the_source_of_every_name() {
     let reg = Registry::builtin();
     let empty = HashSet::new();
-    let ctx = AnnotateCtx {
-        ephemeral: EPH,
-        listening: &empty,
-        owners: None,
-    };
+    let ctx = no_owners(&empty);
     let a = reg
         .annotate(
             &sock(Proto::Tcp, State::ESTABLISHED, 51234, Some(443)),

@@ -27,31 +27,25 @@ fn inet(proto: Proto, state: State, local: &str, remote: &str) -> Row {
         }) => Family::Ipv6,
         _ => Family::Ipv4,
     };
-    Row {
-        sock: Socket {
-            local,
-            remote: ep(remote),
-            recv_q: Some(0),
-            send_q: Some(0),
-            inode: 1000,
-            uid: Some(1000),
-            v6only: (family == Family::Ipv6).then_some(false),
-            ..Socket::new(
-                proto,
-                family,
-                if proto == Proto::Udp {
-                    SockType::Dgram
-                } else {
-                    SockType::Stream
-                },
-                state,
-            )
-        },
-        owners: None,
-        user: None,
-        service: None,
-        iface: None,
-    }
+    Row::new(Socket {
+        local,
+        remote: ep(remote),
+        recv_q: Some(0),
+        send_q: Some(0),
+        inode: 1000,
+        uid: Some(1000),
+        v6only: (family == Family::Ipv6).then_some(false),
+        ..Socket::new(
+            proto,
+            family,
+            if proto == Proto::Udp {
+                SockType::Dgram
+            } else {
+                SockType::Stream
+            },
+            state,
+        )
+    })
 }
 
 fn tcp(state: State, local: &str, remote: &str) -> Row {

@@ -98,19 +98,7 @@ fn inet_end(field: &str) -> Option<Endpoint> {
 }
 
 fn socket(proto: Proto, family: Family, ty: SockType, state: u8) -> Socket {
-    Socket {
-        ..Socket::new(proto, family, ty, State(state))
-    }
-}
-
-fn row(sock: Socket) -> Row {
-    Row {
-        sock,
-        owners: None,
-        user: None,
-        service: None,
-        iface: None,
-    }
+    Socket::new(proto, family, ty, State(state))
 }
 
 /// Rows of /proc/net/{tcp,tcp6} or {udp,udp6}.
@@ -135,7 +123,7 @@ fn proc_inet(proto: Proto) -> Vec<Row> {
             let mut s = socket(proto, family, ty, st);
             s.local = inet_end(l);
             s.remote = inet_end(r);
-            rows.push(row(s));
+            rows.push(Row::new(s));
         }
     }
     rows
@@ -174,7 +162,7 @@ fn proc_unix() -> Vec<Row> {
             abstract_ns: path.starts_with('@'),
             name: Text::from(path.trim_start_matches('@')),
         }));
-        rows.push(row(s));
+        rows.push(Row::new(s));
     }
     rows
 }
