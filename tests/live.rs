@@ -188,16 +188,7 @@ fn listener_shared_by_forked_child_has_two_owners() {
     let child = spawn_holding(fd);
     let child_pid = u64::from(child.0.id());
     // The child holds the fd once exec'd; wait until its fd table shows it.
-    let link = format!("/proc/{child_pid}/fd/{fd}");
-    for _ in 0..200 {
-        if std::fs::read_link(&link).is_ok()
-            && std::fs::read_to_string(format!("/proc/{child_pid}/comm"))
-                .is_ok_and(|c| c.trim() == "sleep")
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    wait_holding(child_pid, fd);
     let doc = json(&["-ltnp"]);
     let s = by_local_port(&doc, "tcp", port);
     assert_eq!(s.len(), 1);
@@ -247,23 +238,12 @@ fn wait_holding(pid: u64, fd: i32) {
 /// `--all-owners` does that and says so.
 #[test]
 fn all_owners_reads_every_process() {
-    use std::os::unix::process::CommandExt;
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let fd = l.as_raw_fd();
     let mut cmd = std::process::Command::new("sh");
     cmd.args(["-c", "sleep 60 >/dev/null 2>&1 </dev/null & echo $!"]);
-    cmd.stdout(std::process::Stdio::piped());
-    // SAFETY: pre_exec runs in the child between fork and exec; fcntl is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let out = cmd.output().expect("run sh");
+    let out = inherit_fd(&mut cmd, fd).output().expect("run sh");
     let orphan: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     struct Kill(u64);
     impl Drop for Kill {

@@ -135,11 +135,10 @@ impl Drop for Child {
     }
 }
 
-/// Start `sleep` with `fd` inherited (the fork-shared socket of a pre-fork server).
-pub fn spawn_holding(fd: std::os::fd::RawFd) -> Child {
+/// Make `cmd`'s process inherit `fd` across exec (the fork-shared socket of a pre-fork
+/// server).
+pub fn inherit_fd(cmd: &mut Command, fd: std::os::fd::RawFd) -> &mut Command {
     use std::os::unix::process::CommandExt;
-    let mut cmd = Command::new("sleep");
-    cmd.arg("60");
     // SAFETY: pre_exec runs in the child between fork and exec; fcntl is async-signal-safe.
     unsafe {
         cmd.pre_exec(move || {
@@ -147,7 +146,13 @@ pub fn spawn_holding(fd: std::os::fd::RawFd) -> Child {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
-        });
+        })
     }
-    Child(cmd.spawn().expect("spawn sleep"))
+}
+
+/// Start `sleep` with `fd` inherited.
+pub fn spawn_holding(fd: std::os::fd::RawFd) -> Child {
+    let mut cmd = Command::new("sleep");
+    cmd.arg("60");
+    Child(inherit_fd(&mut cmd, fd).spawn().expect("spawn sleep"))
 }

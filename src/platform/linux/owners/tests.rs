@@ -24,6 +24,18 @@ fn owner(pid: u32, comm: &str, fd: u32, uid: Option<u32>) -> Owner {
     }
 }
 
+/// The early-stopping scan of `root` for `inodes`, reading processes of `uids` first.
+fn scan_family(root: &Path, inodes: &InodeSet, uids: impl IntoIterator<Item = u32>) -> OwnerMap {
+    let uids: HashSet<u32> = uids.into_iter().collect();
+    scan(
+        root,
+        Wanted::Family {
+            inodes,
+            uids: &uids,
+        },
+    )
+}
+
 fn owners_of(map: &OwnerMap, inode: u64) -> Vec<Owner> {
     map.get(inode)
 }
@@ -82,14 +94,7 @@ fn fixture_family_stops_early_and_keeps_fork_shared_owners() {
     // pids are read in order 412, 733, 1200, 1201, 3000: the scan stops at 1200 or 1201 (both
     // hold 20002), never reads 3000, and finds the other postgres through the family pass.
     let inodes: InodeSet = [20002, 20010].into_iter().collect();
-    let uids = HashSet::from([4242, 0]);
-    let map = scan(
-        &fixture("proc-basic"),
-        Wanted::Family {
-            inodes: &inodes,
-            uids: &uids,
-        },
-    );
+    let map = scan_family(&fixture("proc-basic"), &inodes, [4242, 0]);
     assert!(map.partial, "3000 is never read");
     assert_eq!(owners_of(&map, 20010), [owner(733, "nginx", 6, Some(0))]);
     assert_eq!(
@@ -106,14 +111,7 @@ fn fixture_family_stops_early_and_keeps_fork_shared_owners() {
 #[test]
 fn fixture_family_reads_everything_when_an_inode_has_no_owner() {
     let inodes: InodeSet = [20001, 20021].into_iter().collect();
-    let uids = HashSet::from([0]);
-    let map = scan(
-        &fixture("proc-basic"),
-        Wanted::Family {
-            inodes: &inodes,
-            uids: &uids,
-        },
-    );
+    let map = scan_family(&fixture("proc-basic"), &inodes, [0]);
     assert!(!map.partial, "20021 has no owner: every process was read");
     assert_eq!(owners_of(&map, 20001), [owner(412, "sshd", 3, Some(0))]);
 }
@@ -392,14 +390,7 @@ fn family_of_pid_1_is_every_process() {
         (9, 7, &[(4, "socket:[900]")]),
     ]);
     let inodes: InodeSet = [900].into_iter().collect();
-    let uids = HashSet::from([0]);
-    let map = scan(
-        t.path(),
-        Wanted::Family {
-            inodes: &inodes,
-            uids: &uids,
-        },
-    );
+    let map = scan_family(t.path(), &inodes, [0]);
     let pids: Vec<u32> = map.get(900).iter().map(|o| o.pid).collect();
     assert_eq!(pids, [1, 5, 9]);
     assert!(!map.partial, "every process was read");
@@ -418,14 +409,7 @@ fn family_pass_climbs_to_the_topmost_holder() {
         (40, 1, &[(6, "socket:[501]")]),
     ]);
     let inodes: InodeSet = [500].into_iter().collect();
-    let uids = HashSet::from([0]);
-    let map = scan(
-        t.path(),
-        Wanted::Family {
-            inodes: &inodes,
-            uids: &uids,
-        },
-    );
+    let map = scan_family(t.path(), &inodes, [0]);
     let pids: Vec<u32> = map.get(500).iter().map(|o| o.pid).collect();
     assert_eq!(pids, [15, 20, 21]);
     assert!(map.partial, "40 is never read");
