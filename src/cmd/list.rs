@@ -75,17 +75,13 @@ fn scan_for(cfg: &ListConfig, rows: &[Row]) -> OwnerMap {
         .map(|r| r.sock.inode)
         .filter(|&i| i != 0)
         .collect();
+    if cfg.all_owners {
+        return platform::scan_owners(&cfg.source, Wanted::Some { inodes: &inodes });
+    }
     let uids: HashSet<u32> = rows.iter().filter_map(|r| r.sock.uid).collect();
-    let wanted = if cfg.all_owners {
-        Wanted::Some {
-            inodes: &inodes,
-            uids: &uids,
-        }
-    } else {
-        Wanted::Family {
-            inodes: &inodes,
-            uids: &uids,
-        }
+    let wanted = Wanted::Family {
+        inodes: &inodes,
+        uids: &uids,
     };
     platform::scan_owners(&cfg.source, wanted)
 }

@@ -119,11 +119,8 @@ pub enum Wanted<'a> {
     /// Every socket inode on the host.
     All,
     /// Only these, with every owner of each: every process is read (a socket can be passed
-    /// to any process). `uids` are the sockets' uids.
-    Some {
-        inodes: &'a InodeSet,
-        uids: &'a HashSet<u32>,
-    },
+    /// to any process).
+    Some { inodes: &'a InodeSet },
     /// Only these, reading as little as finds their holders: processes of `uids` (the
     /// sockets' uids) first, stopping once every inode has an owner, then the owners' process
     /// families, where sockets shared across fork are. Misses only a holder that received a

@@ -42,10 +42,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 /// Scan the proc tree for processes holding the wanted socket inodes.
 pub fn scan(proc_root: &Path, wanted: Wanted<'_>) -> OwnerMap {
     let mut map = OwnerMap::default();
-    let (inodes, uids, early_stop) = match wanted {
-        Wanted::All => (None, None, false),
-        Wanted::Some { inodes, uids } => (Some(inodes), Some(uids), false),
-        Wanted::Family { inodes, uids } => (Some(inodes), Some(uids), true),
+    let (inodes, first_uids) = match wanted {
+        Wanted::All => (None, None),
+        Wanted::Some { inodes } => (Some(inodes), None),
+        Wanted::Family { inodes, uids } => (Some(inodes), Some(uids)),
     };
     if inodes.is_some_and(InodeSet::is_empty) {
         return map;
@@ -65,19 +65,21 @@ pub fn scan(proc_root: &Path, wanted: Wanted<'_>) -> OwnerMap {
             return map;
         }
     };
-    let early = if early_stop {
-        if let Some(uids) = uids.filter(|u| !u.is_empty()) {
-            // Sockets carry their creator's uid: its processes most likely hold them. The
-            // directory owner is the euid (or root for non-dumpable processes), which is good
-            // enough for an order.
-            pids.sort_by_cached_key(|&pid| {
-                let uid = fstatat(&root, pid_path(pid, "").as_c(), AtFlags::empty()).ok();
-                !uid.is_some_and(|st| uids.contains(&st.st_uid))
-            });
+    // Only `Wanted::Family` stops early (it is the one that names uids to read first).
+    let early = match (first_uids, inodes) {
+        (Some(uids), Some(inodes)) => {
+            if !uids.is_empty() {
+                // Sockets carry their creator's uid: its processes most likely hold them. The
+                // directory owner is the euid (or root for non-dumpable processes), which is
+                // good enough for an order.
+                pids.sort_by_cached_key(|&pid| {
+                    let uid = fstatat(&root, pid_path(pid, "").as_c(), AtFlags::empty()).ok();
+                    !uid.is_some_and(|st| uids.contains(&st.st_uid))
+                });
+            }
+            Some(Early::new(inodes))
         }
-        inodes.map(Early::new)
-    } else {
-        None
+        _ => None,
     };
     let job = Job {
         root: root.as_fd(),

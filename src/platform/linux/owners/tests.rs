@@ -71,14 +71,7 @@ fn fixture_all_owners() {
 #[test]
 fn fixture_some_records_only_wanted_inodes() {
     let inodes: InodeSet = [20002, 20021, 20032].into_iter().collect();
-    let uids = HashSet::from([4242]);
-    let map = scan(
-        &fixture("proc-basic"),
-        Wanted::Some {
-            inodes: &inodes,
-            uids: &uids,
-        },
-    );
+    let map = scan(&fixture("proc-basic"), Wanted::Some { inodes: &inodes });
     let mut keys: Vec<u64> = map.inodes().collect();
     keys.sort_unstable();
     assert_eq!(keys, [20002, 20032], "20021 has no owner in the tree");
@@ -119,13 +112,7 @@ fn fixture_family_reads_everything_when_an_inode_has_no_owner() {
 #[test]
 fn empty_wanted_set_scans_nothing() {
     let none = InodeSet::default();
-    let map = scan(
-        &fixture("proc-basic"),
-        Wanted::Some {
-            inodes: &none,
-            uids: &HashSet::new(),
-        },
-    );
+    let map = scan(&fixture("proc-basic"), Wanted::Some { inodes: &none });
     assert!(map.is_empty() && map.warnings.is_empty());
 }
 
@@ -224,10 +211,7 @@ fn live_finds_own_listener() {
         uid: Some(nix::unistd::getuid().as_raw()),
     };
     for wanted in [
-        Wanted::Some {
-            inodes: &inodes,
-            uids: &uids,
-        },
+        Wanted::Some { inodes: &inodes },
         Wanted::Family {
             inodes: &inodes,
             uids: &uids,
@@ -276,10 +260,7 @@ fn live_forked_child_is_a_second_owner() {
     let child_pid = child.0.id();
 
     for wanted in [
-        Wanted::Some {
-            inodes: &inodes,
-            uids: &uids,
-        },
+        Wanted::Some { inodes: &inodes },
         // Stops at the first holder, then finds the child through the family pass.
         Wanted::Family {
             inodes: &inodes,
