@@ -3,9 +3,12 @@
 
 use portwatch::model::{Endpoint, Family, Owner, Proto, SockType, Socket, State, Text, UnixName};
 use portwatch::platform::{ephemeral_range, SourceOptions};
-use portwatch::registry::{listening_ports, AnnotateCtx, PortClass, Registry, Source};
+use portwatch::registry::{
+    listening_ports, AnnotateCtx, AnnotationCache, PortClass, Registry, Source,
+};
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
 fn ep(port: u16) -> Option<Endpoint> {
     Some(Endpoint::Inet {
@@ -272,4 +275,52 @@ fn json_shows_the_source_of_every_name() {
         (v["class"].as_str(), v["ephemeral"].as_bool()),
         (Some("dynamic"), Some(true))
     );
+}
+
+/// A context of a listing with owners: no listeners known.
+fn with<'a>(owners: &'a [Owner], none: &'a HashSet<(Proto, u16)>) -> AnnotateCtx<'a> {
+    AnnotateCtx {
+        ephemeral: EPH,
+        listening: none,
+        owners: Some(owners),
+    }
+}
+
+#[test]
+fn shared_annotations_are_one_per_port_and_hint() {
+    let reg = Registry::builtin();
+    let mut cache = AnnotationCache::new();
+    let none = HashSet::new();
+    let (node, deno) = ([owner("node")], [owner("deno")]);
+    let listener = sock(Proto::Tcp, State::LISTEN, 5174, None);
+    let mut shared = |s: &Socket, ctx: &AnnotateCtx<'_>| {
+        reg.annotate_shared(s, ctx, &mut cache)
+            .expect("an inet socket")
+    };
+    let a = shared(&listener, &with(&node, &none));
+    let b = shared(&listener, &with(&node, &none));
+    let c = shared(&listener, &with(&deno, &none));
+    assert!(
+        Arc::ptr_eq(&a, &b),
+        "same port, same holder: one annotation"
+    );
+    assert_eq!(a.hint.as_deref(), Some("held by node"));
+    assert_eq!(
+        c.hint.as_deref(),
+        Some("held by deno"),
+        "never another program's hint"
+    );
+    // A named port takes no hint, whoever holds it; a client socket's owner is no hint.
+    let ssh = shared(
+        &sock(Proto::Tcp, State::LISTEN, 22, None),
+        &with(&node, &none),
+    );
+    assert_eq!((ssh.hint.as_deref(), ssh.port), (None, 22));
+    let client = shared(
+        &sock(Proto::Tcp, State::ESTABLISHED, 40000, Some(5174)),
+        &with(&node, &none),
+    );
+    assert_eq!((client.hint.as_deref(), client.port), (None, 5174));
+    // Equal to what the unshared path gives.
+    assert_eq!(*c, reg.annotate(&listener, &with(&deno, &none)).unwrap());
 }

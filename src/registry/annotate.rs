@@ -59,7 +59,7 @@ impl Registry {
     ///    127.0.0.1:51234 to :443 is https).
     pub fn annotate(&self, sock: &Socket, ctx: &AnnotateCtx<'_>) -> Option<Annotation> {
         let (port, local_is_server) = self.service_side(sock, ctx)?;
-        Some(self.annotation(sock.proto, port, local_is_server, ctx))
+        Some(self.annotation(sock.proto, port, server_hint(local_is_server, ctx), ctx))
     }
 
     /// Like `annotate`, but shares one annotation between all sockets of a service port with
@@ -72,18 +72,14 @@ impl Registry {
         cache: &mut AnnotationCache,
     ) -> Option<Arc<Annotation>> {
         let (port, local_is_server) = self.service_side(sock, ctx)?;
-        // Only the server side gets a hint (see `annotation`); the key carries it so that
-        // sockets of one port held by different programs do not share a wrong one.
-        let hint = if local_is_server {
-            ctx.owners.and_then(owner_hint)
-        } else {
-            None
-        };
+        // The key carries the hint so that sockets of one port held by different programs do
+        // not share a wrong one.
+        let hint = server_hint(local_is_server, ctx);
         Some(
             cache
                 .entry((sock.proto, port, hint))
-                .or_insert_with(|| {
-                    Arc::new(self.annotation(sock.proto, port, local_is_server, ctx))
+                .or_insert_with_key(|(_, _, hint)| {
+                    Arc::new(self.annotation(sock.proto, port, hint.clone(), ctx))
                 })
                 .clone(),
         )
@@ -119,28 +115,29 @@ impl Registry {
         Some((port, local_is_server))
     }
 
+    /// The annotation of `port`; `hint` is kept only when no registry layer names the port.
     fn annotation(
         &self,
         proto: Proto,
         port: u16,
-        local_is_server: bool,
+        hint: Option<String>,
         ctx: &AnnotateCtx<'_>,
     ) -> Annotation {
         let service = self.lookup(port, proto.name());
-        // A hint from the owner only for an unnamed port the owner itself holds: for a client
-        // socket the owner is the client, not whatever serves the remote port.
-        let hint = match (&service, local_is_server, ctx.owners) {
-            (None, true, Some(owners)) => owner_hint(owners),
-            _ => None,
-        };
         Annotation {
             port,
+            hint: hint.filter(|_| service.is_none()),
             service,
             class: PortClass::of(port),
             ephemeral: in_ephemeral_range(port, ctx.ephemeral),
-            hint,
         }
     }
+}
+
+/// The owner hint for a socket's service port: only on the server side, since for a client
+/// socket the owner is the client, not whatever serves the remote port.
+fn server_hint(local_is_server: bool, ctx: &AnnotateCtx<'_>) -> Option<String> {
+    ctx.owners.filter(|_| local_is_server).and_then(owner_hint)
 }
 
 /// "held by node" / "held by nginx, php-fpm": the distinct command names of the owners.
