@@ -84,6 +84,15 @@ impl Serialize for OwnerJ<'_> {
     }
 }
 
+/// A socket's owners as a JSON array, serialized in place (no vector per row).
+struct OwnersJ<'a>(&'a [Owner]);
+
+impl Serialize for OwnersJ<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_seq(self.0.iter().map(OwnerJ))
+    }
+}
+
 fn text_entry<M: SerializeMap>(
     m: &mut M,
     key: &str,
@@ -120,12 +129,7 @@ impl Serialize for SockJ<'_> {
         if s.proto == Proto::Unix {
             m.serialize_entry("peer_inode", &s.peer_inode)?;
         }
-        m.serialize_entry(
-            "owners",
-            &r.owners
-                .as_ref()
-                .map(|v| v.iter().map(OwnerJ).collect::<Vec<_>>()),
-        )?;
+        m.serialize_entry("owners", &r.owners.as_deref().map(OwnersJ))?;
         let svc = r.service.as_ref().and_then(|a| a.service.as_ref());
         m.serialize_entry("service", &svc)?;
         m.serialize_entry(
