@@ -4,6 +4,7 @@
 
 use clap::Parser;
 use portwatch::cli::{Cli, Command};
+use portwatch::cmd::{self, Context};
 use portwatch::config::{self, Env};
 use portwatch::error::Error;
 use std::io::{self, IsTerminal, Write};
@@ -27,18 +28,16 @@ fn read_env() -> Env {
 
 fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
     let env = read_env();
+    let g = &cli.global;
     match cli.command {
         None => {
-            let cfg = config::list_config(&cli.list, &cli.global, &env)?;
-            portwatch::cmd::list::run(&cfg, out)
+            let cfg = config::list_config(&cli.listing, &cli.output, g, &env)?;
+            cmd::list::run(&cfg, Context::new(g, &env)?, out)
         }
-        Some(Command::Explain(a)) => portwatch::cmd::explain::run(&a, &cli.global, &env, out),
-        Some(Command::Label(c)) => portwatch::cmd::label::run(&c, &cli.global, &env, out),
+        Some(Command::Explain(a)) => cmd::explain::run(&a, Context::new(g, &env)?, out),
+        Some(Command::Label(c)) => cmd::label::run(&c, g, &env, out),
+        Some(Command::Completions(a)) => Ok(cmd::completions::write(a.shell, out)?),
     }
-}
-
-fn is_broken_pipe(e: &Error) -> bool {
-    matches!(e, Error::Io(io) if io.kind() == io::ErrorKind::BrokenPipe)
 }
 
 fn main() -> ExitCode {
@@ -57,7 +56,7 @@ fn main() -> ExitCode {
     let result = run(cli, &mut out).and_then(|()| out.flush().map_err(Error::from));
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             // Don't let a failing flush in BufWriter's drop turn into a second message.
             std::mem::forget(out);

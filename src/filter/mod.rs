@@ -68,7 +68,7 @@ pub use ast::{Cmp, End, Expr, HostCond, PortSpec, Pred, Prefix, Scope, UserSpec}
 pub use error::FilterError;
 pub use eval::scope_of;
 
-use crate::join::Row;
+use crate::model::Row;
 use crate::model::{Proto, StateSet};
 
 /// A parsed filter. The empty filter matches every row.
