@@ -167,6 +167,50 @@ mod tests {
     }
 
     #[test]
+    fn listing_subcommands_take_the_same_grammar() {
+        // Options after the filter, as ss.
+        assert_eq!(
+            p(&["pw", "list", "sport", "=", ":22", "-l"]),
+            ["pw", "list", "-l", "--", "sport", "=", ":22"]
+        );
+        // Listing flags before the subcommand are read after it.
+        assert_eq!(
+            p(&["pw", "-lnt", "list", "sport", "=", ":80", "-p"]),
+            ["pw", "list", "-lnt", "-p", "--", "sport", "=", ":80"]
+        );
+        // A global option keeps its value wherever it stands.
+        assert_eq!(
+            p(&["pw", "list", "--backend", "proc", "proc", "x"]),
+            ["pw", "list", "--backend", "proc", "--", "proc", "x"]
+        );
+        // Non-listing subcommands: untouched, so clap reports misplaced flags itself.
+        assert_eq!(
+            p(&["pw", "-l", "label", "list"]),
+            ["pw", "-l", "label", "list"]
+        );
+    }
+
+    #[test]
+    fn no_filter_keyword_is_a_subcommand() {
+        for kw in crate::filter::KEYWORDS {
+            assert!(
+                !is_subcommand(kw),
+                "'{kw}' is both a filter word and a subcommand"
+            );
+            // The keyword list is the parser's: each one starts a term (the error, if any,
+            // is about what follows it, not about the word itself).
+            let e = crate::filter::parse_str(kw).err().map(|e| e.to_string());
+            assert!(
+                e.as_deref().is_none_or(|m| !m.ends_with(
+                    "^ expected a filter term: state, \
+exclude, src, dst, sport, dport, port, proc, pid, user, service, scope, autobound, dev, not or '('"
+                ) && !m.contains(&format!("\n  {kw}\n  ^"))),
+                "{kw}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
     fn double_dash_and_subcommands() {
         assert_eq!(
             p(&["pw", "-l", "--", "-p", "x"]),

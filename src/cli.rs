@@ -13,8 +13,9 @@ FILTER is an ss filter expression, given as the words after the options, e.g.
   portwatch -lnt sport = :22
   portwatch -lntp proc nginx
 Options may also follow the filter (as ss); after `--` every word is filter. The first word
-that is not an option names a subcommand when it is one (explain, label, completions); no
-filter keyword is a subcommand name. See portwatch(1) for the whole language.
+that is not an option names a subcommand when it is one; no filter keyword is a subcommand
+name, and after a listing subcommand the same flags and filter work as before it
+(`portwatch list -lnt sport = :22`). See portwatch(1) for the whole language.
 
 Examples:
   portwatch -lntp              listening TCP sockets and their processes
@@ -182,6 +183,8 @@ pub enum BackendArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The listing, by name: `portwatch list -lntp` is `portwatch -lntp`.
+    List(ListCommandArgs),
     /// Everything known about a port: names, descriptions, class, your label, who uses it now.
     Explain(ExplainArgs),
     /// Name ports yourself: `label set 8123/tcp home-assistant`, `label rm`, `label list`.
@@ -189,6 +192,17 @@ pub enum Command {
     Label(LabelCommand),
     /// Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`.
     Completions(CompletionsArgs),
+}
+
+/// A listing subcommand's arguments: the listing flags and filter, then its own options.
+/// Every listing subcommand flattens `ListingArgs` the same way.
+#[derive(Debug, Args)]
+pub struct ListCommandArgs {
+    #[command(flatten)]
+    pub listing: ListingArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

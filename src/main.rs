@@ -34,6 +34,10 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
             let cfg = config::list_config(&cli.listing, &cli.output, g, &env)?;
             cmd::list::run(&cfg, Context::new(g, &env)?, out)
         }
+        Some(Command::List(a)) => {
+            let cfg = config::list_config(&a.listing, &a.output, g, &env)?;
+            cmd::list::run(&cfg, Context::new(g, &env)?, out)
+        }
         Some(Command::Explain(a)) => cmd::explain::run(&a, Context::new(g, &env)?, out),
         Some(Command::Label(c)) => cmd::label::run(&c, g, &env, out),
         Some(Command::Completions(a)) => Ok(cmd::completions::write(a.shell, out)?),
