@@ -3,11 +3,13 @@
 //! What the rest of the program sees is the two source traits (`source.rs`), implemented here
 //! by `System` and, for tests of pure logic, by `fake::Fake`.
 
+pub mod atomic;
 pub mod fake;
 pub mod filelock;
 #[cfg(target_os = "linux")]
 pub mod linux;
 pub mod portable;
+pub mod signals;
 mod source;
 
 pub use source::{ProcessSource, SocketSource};
@@ -78,6 +80,19 @@ impl System {
     /// Where this source reads.
     pub fn options(&self) -> &SourceOptions {
         &self.opts
+    }
+
+    /// The network namespace this source reads (portwatch's own), as the kernel names it:
+    /// `net:[4026531840]`, the target of `/proc/self/ns/net`. `None` on a fixture tree or
+    /// where the link cannot be read.
+    pub fn netns(&self) -> Option<String> {
+        if self.opts.fixture {
+            return None;
+        }
+        let link = std::fs::read_link(self.opts.proc_root.join("self/ns/net")).ok()?;
+        let name = link.to_str()?;
+        let inode = name.strip_prefix("net:[")?.strip_suffix(']')?;
+        inode.parse::<u64>().ok().map(|i| format!("net:[{i}]"))
     }
 }
 
