@@ -15,3 +15,4 @@ pub mod pipeline;
 pub mod platform;
 pub mod registry;
 pub mod render;
+pub mod serve;

@@ -1,0 +1,191 @@
+//! One collection shared by every scrape that needs it: a scrape arriving while a collection
+//! runs waits for that one, and a finished collection is reused for `--min-interval`, so a
+//! storm of scrapes costs one listing per interval.
+
+use crate::export::{encode, Family, Format};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// What one collection produced, and its encodings, made on first use.
+#[derive(Debug)]
+pub struct Snapshot {
+    families: Arc<Vec<Family>>,
+    /// Why nothing could be read, when nothing could (the scrape answers 500).
+    pub failure: Option<String>,
+    text: OnceLock<String>,
+    openmetrics: OnceLock<String>,
+}
+
+impl Snapshot {
+    pub fn new(families: Vec<Family>, failure: Option<String>) -> Snapshot {
+        Snapshot {
+            families: Arc::new(families),
+            failure,
+            text: OnceLock::new(),
+            openmetrics: OnceLock::new(),
+        }
+    }
+
+    /// The exposition in `format`, encoded once per snapshot.
+    pub fn body(&self, format: Format) -> &str {
+        let slot = match format {
+            Format::Text => &self.text,
+            Format::OpenMetrics => &self.openmetrics,
+        };
+        slot.get_or_init(|| encode(Arc::clone(&self.families), format))
+    }
+}
+
+/// Makes a snapshot; given the number of this collection since start (1, 2, ...).
+pub type Collect = dyn Fn(u64) -> Snapshot + Send + Sync;
+
+struct Entry {
+    started: Instant,
+    finished: Instant,
+    snapshot: Arc<Snapshot>,
+}
+
+/// The last snapshot and the lock that makes scrapes share collections.
+pub struct Cache {
+    min_interval: Duration,
+    collect: Arc<Collect>,
+    last: Mutex<Option<Entry>>,
+    collections: AtomicU64,
+}
+
+impl Cache {
+    pub fn new(min_interval: Duration, collect: Arc<Collect>) -> Cache {
+        Cache {
+            min_interval,
+            collect,
+            last: Mutex::new(None),
+            collections: AtomicU64::new(0),
+        }
+    }
+
+    /// Collections made so far.
+    pub fn collections(&self) -> u64 {
+        self.collections.load(Ordering::Relaxed)
+    }
+
+    /// A snapshot no older than `min_interval`, or one that finished while this call waited.
+    /// The collection runs on a blocking thread; one that panics is answered as a failure.
+    pub async fn get(&self) -> Arc<Snapshot> {
+        let arrived = Instant::now();
+        // Waiters queue here in arrival order (tokio's mutex is fair) while one collects.
+        let mut last = self.last.lock().await;
+        if let Some(e) = last.as_ref() {
+            if e.finished >= arrived || e.started.elapsed() < self.min_interval {
+                return Arc::clone(&e.snapshot);
+            }
+        }
+        let n = self.collections.fetch_add(1, Ordering::Relaxed) + 1;
+        let collect = Arc::clone(&self.collect);
+        let started = Instant::now();
+        let snapshot = match tokio::task::spawn_blocking(move || collect(n)).await {
+            Ok(s) => Arc::new(s),
+            Err(e) => Arc::new(Snapshot::new(
+                Vec::new(),
+                Some(format!("the collection failed: {e}")),
+            )),
+        };
+        *last = Some(Entry {
+            started,
+            finished: Instant::now(),
+            snapshot: Arc::clone(&snapshot),
+        });
+        snapshot
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn counting(delay: Duration) -> (Arc<AtomicUsize>, Arc<Collect>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = Arc::clone(&calls);
+        let collect: Arc<Collect> = Arc::new(move |_n| {
+            c.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(delay);
+            Snapshot::new(Vec::new(), None)
+        });
+        (calls, collect)
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn concurrent_scrapes_share_one_collection() {
+        let (calls, collect) = counting(Duration::from_millis(200));
+        // min_interval 0: only sharing a running collection avoids a second one.
+        let cache = Arc::new(Cache::new(Duration::ZERO, collect));
+        runtime().block_on(async {
+            let tasks: Vec<_> = (0..50)
+                .map(|_| {
+                    let cache = Arc::clone(&cache);
+                    tokio::spawn(async move { cache.get().await })
+                })
+                .collect();
+            let snaps: Vec<Arc<Snapshot>> = futures_join(tasks).await;
+            assert!(snaps.iter().all(|s| Arc::ptr_eq(s, &snaps[0])));
+        });
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(cache.collections(), 1);
+        runtime().block_on(cache.get());
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "a later scrape collects again"
+        );
+    }
+
+    #[test]
+    fn results_are_reused_for_the_min_interval() {
+        let (calls, collect) = counting(Duration::ZERO);
+        let cache = Cache::new(Duration::from_millis(300), collect);
+        let rt = runtime();
+        let first = rt.block_on(cache.get());
+        let again = rt.block_on(cache.get());
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        std::thread::sleep(Duration::from_millis(350));
+        let later = rt.block_on(cache.get());
+        assert!(!Arc::ptr_eq(&first, &later));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_panicking_collection_is_a_failed_scrape_not_a_crash() {
+        let collect: Arc<Collect> = Arc::new(|n| {
+            if n == 1 {
+                panic!("boom")
+            }
+            Snapshot::new(Vec::new(), None)
+        });
+        let cache = Cache::new(Duration::ZERO, collect);
+        let rt = runtime();
+        let failed = rt.block_on(cache.get());
+        assert!(failed.failure.as_deref().unwrap().contains("failed"));
+        assert!(
+            rt.block_on(cache.get()).failure.is_none(),
+            "the next one collects"
+        );
+    }
+
+    async fn futures_join<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+        let mut out = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    }
+}
