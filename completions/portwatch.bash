@@ -22,6 +22,9 @@ _portwatch() {
             portwatch,explain)
                 cmd="portwatch__subcmd__explain"
                 ;;
+            portwatch,export)
+                cmd="portwatch__subcmd__export"
+                ;;
             portwatch,help)
                 cmd="portwatch__subcmd__help"
                 ;;
@@ -31,11 +34,17 @@ _portwatch() {
             portwatch,list)
                 cmd="portwatch__subcmd__list"
                 ;;
+            portwatch,serve)
+                cmd="portwatch__subcmd__serve"
+                ;;
             portwatch__subcmd__help,completions)
                 cmd="portwatch__subcmd__help__subcmd__completions"
                 ;;
             portwatch__subcmd__help,explain)
                 cmd="portwatch__subcmd__help__subcmd__explain"
+                ;;
+            portwatch__subcmd__help,export)
+                cmd="portwatch__subcmd__help__subcmd__export"
                 ;;
             portwatch__subcmd__help,help)
                 cmd="portwatch__subcmd__help__subcmd__help"
@@ -45,6 +54,9 @@ _portwatch() {
                 ;;
             portwatch__subcmd__help,list)
                 cmd="portwatch__subcmd__help__subcmd__list"
+                ;;
+            portwatch__subcmd__help,serve)
+                cmd="portwatch__subcmd__help__subcmd__serve"
                 ;;
             portwatch__subcmd__help__subcmd__label,list)
                 cmd="portwatch__subcmd__help__subcmd__label__subcmd__list"
@@ -86,7 +98,7 @@ _portwatch() {
 
     case "${cmd}" in
         portwatch)
-            opts="-l -a -n -t -u -x -w -p -e -4 -6 -c -U -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --ipv4 --ipv6 --pid --command --user --no-header --json --csv --backend --services --labels --proc-root --etc-services --help --version list explain label completions help"
+            opts="-l -a -n -t -u -x -w -p -e -4 -6 -c -U -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --ipv4 --ipv6 --pid --command --user --no-header --json --csv --backend --services --labels --proc-root --etc-services --help --version list explain label serve export completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -207,8 +219,66 @@ _portwatch() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        portwatch__subcmd__export)
+            opts="-l -a -n -t -u -x -w -p -e -4 -6 -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --ipv4 --ipv6 --pid --command --user --textfile --backend --services --labels --proc-root --etc-services --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -U)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --labels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etc-services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         portwatch__subcmd__help)
-            opts="list explain label completions help"
+            opts="list explain label serve export completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -236,6 +306,20 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__help__subcmd__explain)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portwatch__subcmd__help__subcmd__export)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -320,6 +404,20 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portwatch__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -563,6 +661,68 @@ _portwatch() {
                     return 0
                     ;;
                 -U)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --labels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etc-services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portwatch__subcmd__serve)
+            opts="-l -a -n -t -u -x -w -p -e -4 -6 -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --ipv4 --ipv6 --pid --command --user --listen --min-interval --backend --services --labels --proc-root --etc-services --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -U)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -55,6 +55,8 @@ complete -c portwatch -n "__fish_portwatch_needs_command" -s V -l version -d 'Pr
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "list" -d 'The listing, by name: `portwatch list -lntp` is `portwatch -lntp`'
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "explain" -d 'Everything known about a port: names, descriptions, class, your label, who uses it now'
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "label" -d 'Name ports yourself: `label set 8123/tcp home-assistant`, `label rm`, `label list`'
+complete -c portwatch -n "__fish_portwatch_needs_command" -a "serve" -d 'Serve Prometheus metrics over HTTP: /metrics, / and /healthz (see METRICS in portwatch(1))'
+complete -c portwatch -n "__fish_portwatch_needs_command" -a "export" -d 'Print the Prometheus metrics once, or write them atomically for node_exporter\'s textfile collector (--textfile)'
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "completions" -d 'Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`'
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
@@ -139,6 +141,57 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_se
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove the label of PORT/PROTO'
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from help" -f -a "list" -d 'List all labels'
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l listen -d 'Address and port to listen on. A non-loopback address exposes every listener, process and user name of this host to whoever can reach it (said on stderr at start)' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l min-interval -d 'Reuse a collection for scrapes within this long of it (e.g. 500ms, 2s, 1m); 0 collects for every scrape. Scrapes arriving during a collection always share it' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s l -l listening -d 'Show only listening sockets (TCP/unix LISTEN, unconnected UDP/raw), as ss -l'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s a -l all -d 'Show all sockets: listening and non-listening, including TIME-WAIT'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s n -l numeric -d 'Numeric: accepted for ss compatibility. Ports in address columns are always numbers and host names are never resolved; the Service column stays (it is an annotation)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s t -l tcp -d 'TCP sockets'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s u -l udp -d 'UDP sockets'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s x -l unix -d 'Unix domain sockets'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s w -l raw -d 'Raw sockets'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s p -l processes -d 'Show the processes holding each socket (pid, command, fd), every one when shared. Unless every connection is listed (-antp), the scan stops once each shown socket has a holder, then reads those holders\' parents and children (where fork-shared copies are); see --all-owners'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l all-owners -d 'Read every process\'s fds for owners, as ss -p does, instead of stopping early: also finds holders outside the first holder\'s process tree (a socket passed to an unrelated process, workers whose master exited). Slower on hosts with many open files'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s e -l extended -d 'Extended: show uid, user name and inode'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s 4 -l ipv4 -d 'IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l textfile -d 'Replace FILE atomically (a temporary file in its directory, then a rename) instead of printing; a failed write leaves FILE as it was. For node_exporter\'s textfile collector: name it *.prom in its --collector.textfile.directory' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s l -l listening -d 'Show only listening sockets (TCP/unix LISTEN, unconnected UDP/raw), as ss -l'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s a -l all -d 'Show all sockets: listening and non-listening, including TIME-WAIT'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s n -l numeric -d 'Numeric: accepted for ss compatibility. Ports in address columns are always numbers and host names are never resolved; the Service column stays (it is an annotation)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s t -l tcp -d 'TCP sockets'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s u -l udp -d 'UDP sockets'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s x -l unix -d 'Unix domain sockets'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s w -l raw -d 'Raw sockets'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s p -l processes -d 'Show the processes holding each socket (pid, command, fd), every one when shared. Unless every connection is listed (-antp), the scan stops once each shown socket has a holder, then reads those holders\' parents and children (where fork-shared copies are); see --all-owners'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l all-owners -d 'Read every process\'s fds for owners, as ss -p does, instead of stopping early: also finds holders outside the first holder\'s process tree (a socket passed to an unrelated process, workers whose master exited). Slower on hosts with many open files'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s e -l extended -d 'Extended: show uid, user name and inode'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s 4 -l ipv4 -d 'IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
@@ -148,11 +201,13 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l labe
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions help" -f -a "list" -d 'The listing, by name: `portwatch list -lntp` is `portwatch -lntp`'
-complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions help" -f -a "explain" -d 'Everything known about a port: names, descriptions, class, your label, who uses it now'
-complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions help" -f -a "label" -d 'Name ports yourself: `label set 8123/tcp home-assistant`, `label rm`, `label list`'
-complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions help" -f -a "completions" -d 'Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`'
-complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label serve export completions help" -f -a "list" -d 'The listing, by name: `portwatch list -lntp` is `portwatch -lntp`'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label serve export completions help" -f -a "explain" -d 'Everything known about a port: names, descriptions, class, your label, who uses it now'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label serve export completions help" -f -a "label" -d 'Name ports yourself: `label set 8123/tcp home-assistant`, `label rm`, `label list`'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label serve export completions help" -f -a "serve" -d 'Serve Prometheus metrics over HTTP: /metrics, / and /healthz (see METRICS in portwatch(1))'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label serve export completions help" -f -a "export" -d 'Print the Prometheus metrics once, or write them atomically for node_exporter\'s textfile collector (--textfile)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label serve export completions help" -f -a "completions" -d 'Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label serve export completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand help; and __fish_seen_subcommand_from label" -f -a "set" -d 'Set (or replace) the label of PORT/PROTO'
 complete -c portwatch -n "__fish_portwatch_using_subcommand help; and __fish_seen_subcommand_from label" -f -a "rm" -d 'Remove the label of PORT/PROTO'
 complete -c portwatch -n "__fish_portwatch_using_subcommand help; and __fish_seen_subcommand_from label" -f -a "list" -d 'List all labels'

@@ -190,6 +190,11 @@ pub enum Command {
     /// Name ports yourself: `label set 8123/tcp home-assistant`, `label rm`, `label list`.
     #[command(subcommand)]
     Label(LabelCommand),
+    /// Serve Prometheus metrics over HTTP: /metrics, / and /healthz (see METRICS in portwatch(1)).
+    Serve(ServeArgs),
+    /// Print the Prometheus metrics once, or write them atomically for node_exporter's textfile
+    /// collector (--textfile).
+    Export(ExportArgs),
     /// Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`.
     Completions(CompletionsArgs),
 }
@@ -203,6 +208,41 @@ pub struct ListCommandArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// The port `serve` listens on by default: on no exporter's entry of Prometheus' default port
+/// allocations, nor registered with IANA (README, "Metrics").
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:10455";
+
+/// `serve`: the listing flags and filter select what is exported (by default TCP and UDP
+/// sockets in every state: listeners with their processes, connections as counts).
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub listing: ListingArgs,
+
+    /// Address and port to listen on. A non-loopback address exposes every listener, process
+    /// and user name of this host to whoever can reach it (said on stderr at start).
+    #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_LISTEN)]
+    pub listen: String,
+
+    /// Reuse a collection for scrapes within this long of it (e.g. 500ms, 2s, 1m); 0 collects
+    /// for every scrape. Scrapes arriving during a collection always share it.
+    #[arg(long, value_name = "DURATION", default_value = "1s")]
+    pub min_interval: String,
+}
+
+/// `export`: the same metrics as `serve`, once.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub listing: ListingArgs,
+
+    /// Replace FILE atomically (a temporary file in its directory, then a rename) instead of
+    /// printing; a failed write leaves FILE as it was. For node_exporter's textfile collector:
+    /// name it *.prom in its --collector.textfile.directory.
+    #[arg(long, value_name = "FILE")]
+    pub textfile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -3,13 +3,16 @@
 
 use crate::cli::{BackendArg, GlobalArgs, ListingArgs, OutputArgs};
 use crate::error::{Error, Result};
+use crate::export::Plan;
 use crate::filter::{self, Filter, ParseOptions, Pred, UserSpec};
 use crate::model::{FamilyFilter, Query, StateSet};
 use crate::pipeline::Request;
 use crate::platform::{Backend, SourceOptions};
 use crate::registry::{labels, RegistryOptions};
 use crate::render::Column;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// What the environment says, read once by main.rs.
 #[derive(Debug, Clone, Default)]
@@ -172,6 +175,63 @@ pub fn request(a: &ListingArgs) -> Result<Request> {
         all_owners: a.all_owners,
         user_names: a.extended,
     })
+}
+
+/// What `serve` and `export` read. Without flags: TCP and UDP sockets in every state (the
+/// listeners for their labels, the rest for connection counts); -t/-u/-x/-w choose the tables
+/// as for the listing, -l keeps the listeners only, and a filter's `state` replaces the set.
+/// Listeners always get their owners and user names (their labels carry them), so -p and -e
+/// change nothing here. Pure.
+pub fn export_plan(a: &ListingArgs) -> Result<Plan> {
+    let mut base = request(a)?;
+    if !(a.tcp || a.udp || a.unix || a.raw) {
+        // Metrics are about ports: unix and raw sockets only when asked for.
+        base.query.unix = false;
+        base.query.raw = false;
+    }
+    let default = if a.listening && !a.all {
+        StateSet::LISTENING
+    } else {
+        StateSet::ALL
+    };
+    let states = base.filter.states_or(default);
+    Ok(Plan::split(base, states))
+}
+
+/// `--listen ADDR:PORT`: an IP address (IPv6 in brackets) and a port.
+pub fn listen_addr(s: &str) -> Result<SocketAddr> {
+    s.trim().parse().map_err(|_| {
+        Error::Usage(format!(
+            "--listen {s:?}: expected an IP address and port, e.g. 127.0.0.1:10455 or [::1]:10455"
+        ))
+    })
+}
+
+/// `--min-interval`: a number with a unit (ms, s, m), or 0. At most an hour: a longer cache
+/// would serve data older than any scrape interval.
+pub fn min_interval(s: &str) -> Result<Duration> {
+    let bad = || {
+        Error::Usage(format!(
+            "--min-interval {s:?}: expected a duration such as 500ms, 1s, 2.5s or 1m (at most 1h)"
+        ))
+    };
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "" if n == 0.0 => 0.0,
+        _ => return Err(bad()),
+    };
+    if !(0.0..=3600.0).contains(&secs) {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 /// How the listing prints: format, columns and header.
@@ -349,6 +409,73 @@ mod tests {
         let e = cfg(&["-t", "sport", "=", ":"], &Env::default()).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains('^'), "{e}");
+    }
+
+    fn plan(args: &[&str]) -> Result<Plan> {
+        let mut v = vec!["portwatch", "export"];
+        v.extend_from_slice(args);
+        let cli = Cli::try_parse_from(v).map_err(|e| Error::Usage(e.to_string()))?;
+        match cli.command {
+            Some(crate::cli::Command::Export(a)) => export_plan(&a.listing),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn export_reads_tcp_and_udp_in_every_state_by_default() {
+        let p = plan(&[]).unwrap();
+        let l = p.listeners.expect("listeners");
+        let o = p.others.expect("connections");
+        for q in [&l.query, &o.query] {
+            assert!(q.tcp && q.udp && !q.unix && !q.raw, "{q:?}");
+        }
+        assert_eq!(l.query.states, StateSet::LISTENING);
+        assert_eq!(o.query.states.union(l.query.states), StateSet::ALL);
+        assert!(l.owners && l.user_names, "labels carry process and user");
+        assert!(
+            !o.owners,
+            "connections are counted, their owners never read"
+        );
+    }
+
+    #[test]
+    fn export_flags_narrow_the_plan() {
+        let p = plan(&["-l"]).unwrap();
+        assert!(p.listeners.is_some() && p.others.is_none());
+        let p = plan(&["-t"]).unwrap();
+        assert!(!p.listeners.unwrap().query.udp);
+        let p = plan(&["-x"]).unwrap();
+        assert!(
+            p.others.unwrap().query.unix,
+            "asked for: unix sockets are counted"
+        );
+        let p = plan(&["state", "established"]).unwrap();
+        assert!(p.listeners.is_none(), "the filter's states replace the set");
+        assert_eq!(
+            p.others.unwrap().query.states,
+            StateSet::of(&[crate::model::State::ESTABLISHED])
+        );
+        let p = plan(&["-lt", "sport", "=", ":22"]).unwrap();
+        assert!(!p.listeners.unwrap().filter.is_empty());
+        assert_eq!(plan(&["-4x"]).unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn listen_and_min_interval_parse_or_say_why() {
+        assert_eq!(listen_addr("127.0.0.1:10455").unwrap().port(), 10455);
+        assert!(listen_addr("[::1]:9").unwrap().is_ipv6());
+        let e = listen_addr("localhost").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("--listen"), "{e}");
+        let ms = |s: &str| min_interval(s).map(|d| d.as_millis());
+        assert_eq!(ms("1s").unwrap(), 1000);
+        assert_eq!(ms("500ms").unwrap(), 500);
+        assert_eq!(ms("2.5s").unwrap(), 2500);
+        assert_eq!(ms("1m").unwrap(), 60_000);
+        assert_eq!(ms("0").unwrap(), 0);
+        for bad in ["", "1", "-1s", "2h", "1.5.s", "fast", "61m"] {
+            assert_eq!(ms(bad).unwrap_err().exit_code(), 2, "{bad}");
+        }
     }
 
     #[test]

@@ -3,8 +3,10 @@
 
 pub mod completions;
 pub mod explain;
+pub mod export;
 pub mod label;
 pub mod list;
+pub mod serve;
 
 use crate::cli::GlobalArgs;
 use crate::config::{self, Env};
