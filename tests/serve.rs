@@ -11,7 +11,7 @@ mod http;
 use http::{request, sample, Server};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -189,14 +189,7 @@ struct HeldFixture {
 
 impl HeldFixture {
     fn new() -> HeldFixture {
-        let dir = tempfile::tempdir().unwrap();
-        let src = common::fixture("proc-basic");
-        let ok = Command::new("cp")
-            .args(["-a", &format!("{src}/."), dir.path().to_str().unwrap()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "copy the fixture");
+        let dir = http::fixture_copy("proc-basic", &[]);
         let tcp = dir.path().join("net/tcp");
         let table = std::fs::read(&tcp).unwrap();
         std::fs::remove_file(&tcp).unwrap();
@@ -274,29 +267,9 @@ fn scrapes_share_a_running_collection_and_sigterm_lets_them_finish() {
     assert_eq!(code, Some(0), "SIGTERM: exit 0 once the responses are out");
 }
 
-/// proc-basic copied without some of its tables.
-fn fixture_without(tables: &[&str]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = common::fixture("proc-basic");
-    assert!(Command::new("cp")
-        .args(["-a", &format!("{src}/."), dir.path().to_str().unwrap()])
-        .status()
-        .unwrap()
-        .success());
-    for t in tables {
-        let p: PathBuf = dir.path().join(t);
-        if p.is_dir() {
-            std::fs::remove_dir_all(p).unwrap();
-        } else {
-            std::fs::remove_file(p).unwrap();
-        }
-    }
-    dir
-}
-
 #[test]
 fn an_unreadable_table_is_scrape_error_and_nothing_readable_is_500() {
-    let partial = fixture_without(&["net/udp"]);
+    let partial = http::fixture_copy("proc-basic", &["net/udp"]);
     let mut s = Server::start(&["--proc-root", partial.path().to_str().unwrap()]);
     let r = s.get("/metrics");
     assert_eq!(r.status, 200, "what could be read is served");
@@ -313,7 +286,7 @@ fn an_unreadable_table_is_scrape_error_and_nothing_readable_is_500() {
         "the problem is said once: {stderr}"
     );
 
-    let empty = fixture_without(&["net"]);
+    let empty = http::fixture_copy("proc-basic", &["net"]);
     let mut s = Server::start(&["--proc-root", empty.path().to_str().unwrap()]);
     for _ in 0..2 {
         let r = s.get("/metrics");

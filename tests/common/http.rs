@@ -239,3 +239,28 @@ pub fn sample(text: &str, name: &str, want: &[(&str, &str)]) -> Option<f64> {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
 }
+
+/// A copy of fixture tree `name` (tests/fixtures) in a temp dir, without the files or
+/// directories `without` (relative paths), for tests that break it.
+pub fn fixture_copy(name: &str, without: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let ok = Command::new("cp")
+        .args([
+            "-a",
+            &format!("{src}/."),
+            dir.path().to_str().expect("utf-8"),
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "copy the fixture {name}");
+    for t in without {
+        let p = dir.path().join(t);
+        if p.is_dir() {
+            std::fs::remove_dir_all(p).expect("remove from the copy");
+        } else {
+            std::fs::remove_file(p).expect("remove from the copy");
+        }
+    }
+    dir
+}
