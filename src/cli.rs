@@ -226,7 +226,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_LISTEN)]
     pub listen: String,
 
-    /// Reuse a collection for scrapes within this long of it (e.g. 500ms, 2s, 1m); 0 collects
+    /// Reuse a collection for scrapes within this long of it (e.g. 500ms, 2s, 1m, at most 1h); 0 collects
     /// for every scrape. Scrapes arriving during a collection always share it.
     #[arg(long, value_name = "DURATION", default_value = "1s")]
     pub min_interval: String,

@@ -207,12 +207,12 @@ pub fn listen_addr(s: &str) -> Result<SocketAddr> {
     })
 }
 
-/// `--min-interval`: a number with a unit (ms, s, m), or 0. At most an hour: a longer cache
+/// `--min-interval`: a number with a unit (ms, s, m, h), or 0. At most an hour: a longer cache
 /// would serve data older than any scrape interval.
 pub fn min_interval(s: &str) -> Result<Duration> {
     let bad = || {
         Error::Usage(format!(
-            "--min-interval {s:?}: expected a duration such as 500ms, 1s, 2.5s or 1m (at most 1h)"
+            "--min-interval {s:?}: expected a duration such as 500ms, 1s, 2.5s, 1m or 1h (at most 1h)"
         ))
     };
     let t = s.trim();
@@ -225,6 +225,7 @@ pub fn min_interval(s: &str) -> Result<Duration> {
         "ms" => n / 1000.0,
         "s" => n,
         "m" => n * 60.0,
+        "h" => n * 3600.0,
         "" if n == 0.0 => 0.0,
         _ => return Err(bad()),
     };
@@ -472,8 +473,9 @@ mod tests {
         assert_eq!(ms("500ms").unwrap(), 500);
         assert_eq!(ms("2.5s").unwrap(), 2500);
         assert_eq!(ms("1m").unwrap(), 60_000);
+        assert_eq!(ms("1h").unwrap(), 3_600_000);
         assert_eq!(ms("0").unwrap(), 0);
-        for bad in ["", "1", "-1s", "2h", "1.5.s", "fast", "61m"] {
+        for bad in ["", "1", "-1s", "2h", "1.5.s", "fast", "61m", "1d"] {
             assert_eq!(ms(bad).unwrap_err().exit_code(), 2, "{bad}");
         }
     }
