@@ -101,6 +101,37 @@ JSON says which happened in owner_scan: \"all-processes\" or \"stopped-early\" (
 owner scan ran).",
     ),
     (
+        "METRICS",
+        "portwatch serve answers HTTP on 127.0.0.1:10455 by default (a port on no entry of \
+Prometheus' default port allocations): /metrics in the Prometheus text format 0.0.4, or \
+OpenMetrics 1.0 when the Accept header prefers it; / names the metrics; /healthz answers ok. \
+GET and HEAD only (405), other paths 404. portwatch export prints the same metrics once, or \
+with --textfile replaces a file atomically for node_exporter's textfile collector.
+
+Without flags both read TCP and UDP sockets in every state: listeners with their processes \
+and users (for their labels), the rest only counted. -t, -u, -x, -w choose tables, -l keeps \
+listeners only, and a filter's state replaces the set.
+
+  portwatch_listener_info{proto,family,address,port,service,process,user,netns,container,unit} 1
+  portwatch_listener_queue_length{proto,address,port,netns}   accept queue (TCP)
+  portwatch_listener_backlog{proto,address,port,netns}        its limit (TCP)
+  portwatch_connections{proto,state,local_service,direction}  connected TCP/UDP sockets
+  portwatch_sockets{proto,state}
+  portwatch_owners_hidden_sockets, portwatch_scrape_duration_seconds,
+  portwatch_scrape_error, portwatch_build_info{version}, portwatch_collections_total
+
+One listener series per address and distinct process name; no pid, remote address or \
+client port is a label, so the number of series follows the host's configuration, not its \
+traffic. Ports no registry layer names count as other in local_service. Process names are \
+escaped as in the table, then by the exposition format.
+
+Scrapes during a collection share it; a collection is reused for --min-interval (default \
+1s). At most 256 connections; a request head within 10 s and 16 KiB; each read or write \
+must progress within 10 s. An unreadable table gives portwatch_scrape_error 1 (HTTP 200); \
+nothing readable gives HTTP 500. SIGTERM or SIGINT: stop accepting, finish responses in \
+flight, exit 0. A non-loopback --listen address is said on stderr at start.",
+    ),
+    (
         "ENVIRONMENT",
         "PORTWATCH_LABELS: the labels file. XDG_CONFIG_HOME, HOME: where the labels file is by \
 default ($XDG_CONFIG_HOME/portwatch/labels, else ~/.config/portwatch/labels). COLUMNS: the \
@@ -110,7 +141,7 @@ terminal width to fit the table to.",
         "FILES",
         "/etc/services (service names, read at run time); \
 /proc/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}; /proc/PID/fd; \
-/proc/sys/net/ipv4/ip_local_port_range.",
+/proc/sys/net/ipv4/ip_local_port_range; /proc/self/ns/net (the netns metric label).",
     ),
     (
         "EXIT STATUS",
