@@ -1,12 +1,12 @@
 //! One collection shared by every scrape that needs it: a scrape arriving while a collection
 //! runs waits for that one, and a finished collection is reused for `--min-interval`, so a
-//! storm of scrapes costs one listing per interval.
+//! storm of scrapes costs one listing per interval and at most one runs at a time.
 
 use crate::export::{encode, Family, Format};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
+use tokio::sync::watch;
 
 /// What one collection produced, and its encodings, made on first use.
 #[derive(Debug)]
@@ -43,15 +43,21 @@ pub type Collect = dyn Fn(u64) -> Snapshot + Send + Sync;
 
 struct Entry {
     started: Instant,
-    finished: Instant,
     snapshot: Arc<Snapshot>,
 }
 
-/// The last snapshot and the lock that makes scrapes share collections.
+/// The last snapshot, and the collection under way (its result, once sent).
+#[derive(Default)]
+struct State {
+    last: Option<Entry>,
+    running: Option<watch::Receiver<Option<Arc<Snapshot>>>>,
+}
+
+/// Shares collections between scrapes.
 pub struct Cache {
     min_interval: Duration,
     collect: Arc<Collect>,
-    last: Mutex<Option<Entry>>,
+    state: Mutex<State>,
     collections: AtomicU64,
 }
 
@@ -60,44 +66,70 @@ impl Cache {
         Cache {
             min_interval,
             collect,
-            last: Mutex::new(None),
+            state: Mutex::new(State::default()),
             collections: AtomicU64::new(0),
         }
     }
 
-    /// Collections made so far.
+    /// Collections started so far.
     pub fn collections(&self) -> u64 {
         self.collections.load(Ordering::Relaxed)
     }
 
-    /// A snapshot no older than `min_interval`, or one that finished while this call waited.
-    /// The collection runs on a blocking thread; one that panics is answered as a failure.
-    pub async fn get(&self) -> Arc<Snapshot> {
-        let arrived = Instant::now();
-        // Waiters queue here in arrival order (tokio's mutex is fair) while one collects.
-        let mut last = self.last.lock().await;
-        if let Some(e) = last.as_ref() {
-            if e.finished >= arrived || e.started.elapsed() < self.min_interval {
-                return Arc::clone(&e.snapshot);
+    /// A snapshot no older than `min_interval`, else the one being collected (started now if
+    /// none is). The collection runs on a blocking thread and belongs to no request: a
+    /// scraper that gives up does not cancel it, so the next scrape waits for the same one
+    /// instead of starting another. One that panics is answered as a failure.
+    pub async fn get(self: &Arc<Self>) -> Arc<Snapshot> {
+        let mut result = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(e) = st.last.as_ref() {
+                if e.started.elapsed() < self.min_interval {
+                    return Arc::clone(&e.snapshot);
+                }
             }
-        }
+            match &st.running {
+                Some(rx) => rx.clone(),
+                None => {
+                    let (tx, rx) = watch::channel(None);
+                    st.running = Some(rx.clone());
+                    tokio::spawn(Arc::clone(self).collect_into(tx));
+                    rx
+                }
+            }
+        };
+        let snapshot = match result.wait_for(Option::is_some).await {
+            Ok(s) => s.clone(),
+            Err(_) => None,
+        };
+        snapshot.unwrap_or_else(|| failed("the collection was dropped"))
+    }
+
+    async fn collect_into(self: Arc<Self>, tx: watch::Sender<Option<Arc<Snapshot>>>) {
         let n = self.collections.fetch_add(1, Ordering::Relaxed) + 1;
         let collect = Arc::clone(&self.collect);
         let started = Instant::now();
         let snapshot = match tokio::task::spawn_blocking(move || collect(n)).await {
             Ok(s) => Arc::new(s),
-            Err(e) => Arc::new(Snapshot::new(
-                Vec::new(),
-                Some(format!("the collection failed: {e}")),
-            )),
+            Err(e) => failed(&e.to_string()),
         };
-        *last = Some(Entry {
-            started,
-            finished: Instant::now(),
-            snapshot: Arc::clone(&snapshot),
-        });
-        snapshot
+        {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.last = Some(Entry {
+                started,
+                snapshot: Arc::clone(&snapshot),
+            });
+            st.running = None;
+        }
+        let _ = tx.send(Some(snapshot));
     }
+}
+
+fn failed(why: &str) -> Arc<Snapshot> {
+    Arc::new(Snapshot::new(
+        Vec::new(),
+        Some(format!("the collection failed: {why}")),
+    ))
 }
 
 #[cfg(test)]
@@ -151,7 +183,7 @@ mod tests {
     #[test]
     fn results_are_reused_for_the_min_interval() {
         let (calls, collect) = counting(Duration::ZERO);
-        let cache = Cache::new(Duration::from_millis(300), collect);
+        let cache = Arc::new(Cache::new(Duration::from_millis(300), collect));
         let rt = runtime();
         let first = rt.block_on(cache.get());
         let again = rt.block_on(cache.get());
@@ -171,7 +203,7 @@ mod tests {
             }
             Snapshot::new(Vec::new(), None)
         });
-        let cache = Cache::new(Duration::ZERO, collect);
+        let cache = Arc::new(Cache::new(Duration::ZERO, collect));
         let rt = runtime();
         let failed = rt.block_on(cache.get());
         assert!(failed.failure.as_deref().unwrap().contains("failed"));
@@ -179,6 +211,19 @@ mod tests {
             rt.block_on(cache.get()).failure.is_none(),
             "the next one collects"
         );
+    }
+
+    #[test]
+    fn a_scraper_that_gives_up_does_not_start_a_second_collection() {
+        let (calls, collect) = counting(Duration::from_millis(300));
+        let cache = Arc::new(Cache::new(Duration::ZERO, collect));
+        runtime().block_on(async {
+            let gave_up = tokio::time::timeout(Duration::from_millis(50), cache.get()).await;
+            assert!(gave_up.is_err());
+            // The collection goes on; this scrape waits for it.
+            cache.get().await;
+        });
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     async fn futures_join<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {

@@ -8,6 +8,7 @@ use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{HeaderValue, ACCEPT, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
+use std::sync::Arc;
 
 /// A resource the server has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +35,7 @@ pub fn route(method: &Method, path: &str) -> Result<Route, StatusCode> {
 
 /// Answer one request. Infallible: every outcome is a response (hyper leaves out the body
 /// of a HEAD response and keeps its length).
-pub async fn respond<B>(req: Request<B>, cache: &Cache) -> Response<Full<Bytes>> {
+pub async fn respond<B>(req: Request<B>, cache: &Arc<Cache>) -> Response<Full<Bytes>> {
     let route = match route(req.method(), req.uri().path()) {
         Ok(r) => r,
         Err(status) => {
