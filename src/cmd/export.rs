@@ -13,8 +13,9 @@ use std::sync::Arc;
 pub fn run(args: &ExportArgs, ctx: Context, out: &mut dyn Write) -> Result<()> {
     let plan = config::export_plan(&args.listing)?;
     let c = export::collect(&plan, &ctx.system, &ctx.system, &ctx.registry);
-    notes::print_warnings(&[ctx.warnings.as_slice(), &c.warnings].concat());
+    let warnings = [ctx.warnings.as_slice(), &c.warnings].concat();
     if c.failed() {
+        notes::print_warnings(&warnings);
         // Keep the last good file: node_exporter's mtime metric shows it aging.
         return Err(Error::System(format!(
             "nothing could be read: {}",
@@ -29,7 +30,13 @@ pub fn run(args: &ExportArgs, ctx: Context, out: &mut dyn Write) -> Result<()> {
     let text = export::encode(Arc::new(export::build(&c, &host)), Format::Text);
     match &args.textfile {
         Some(path) => atomic::replace(path, text.as_bytes())
-            .map_err(|e| Error::System(format!("cannot write {}: {e}", path.display()))),
-        None => Ok(out.write_all(text.as_bytes())?),
+            .map_err(|e| Error::System(format!("cannot write {}: {e}", path.display())))?,
+        None => {
+            out.write_all(text.as_bytes())?;
+            // Notes come after the output, not in the middle of a buffered write.
+            out.flush()?;
+        }
     }
+    notes::print_warnings(&warnings);
+    Ok(())
 }
