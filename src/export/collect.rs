@@ -69,7 +69,12 @@ impl Collected {
 /// Warning kinds that mean a table, or the process list, could not be read (partly or
 /// wholly). Others (a netlink dump that fell back to /proc, hidden owners) lose nothing or
 /// have their own metric.
-const UNREADABLE: &[&str] = &["proto-unavailable", "malformed-line", "owners-unavailable"];
+const UNREADABLE: &[&str] = &[
+    "collection-failed",
+    "proto-unavailable",
+    "malformed-line",
+    "owners-unavailable",
+];
 
 /// Run the plan. Never fails: what could not be read is in `errors`.
 pub fn collect(
@@ -90,7 +95,10 @@ pub fn collect(
                 *rows = listing.rows;
                 c.warnings.extend(listing.warnings);
             }
-            Err(e) => c.errors.push(e.to_string()),
+            // Said like a warning (once, on stderr) and counted as an error.
+            Err(e) => c
+                .warnings
+                .push(Warning::new("collection-failed", e.to_string())),
         }
     }
     // Both runs read the same tables: say each problem once.

@@ -364,3 +364,35 @@ fn export_has_no_collection_counter() {
     );
     assert!(fs.iter().all(|f| f.def != &COLLECTIONS));
 }
+
+/// A socket source whose every read fails (netlink refused, out of fds).
+struct Broken;
+
+impl crate::platform::SocketSource for Broken {
+    fn read_sockets(&self, _: &Query) -> crate::error::Result<crate::model::Snapshot> {
+        Err(crate::error::Error::System(
+            "sock_diag: Too many open files".into(),
+        ))
+    }
+    fn ephemeral_range(&self) -> Option<(u16, u16)> {
+        None
+    }
+    fn iface_name(&self, _: u32) -> Option<String> {
+        None
+    }
+}
+
+#[test]
+fn a_listing_that_fails_is_an_error_said_once_never_a_panic() {
+    let c = collect(&default_plan(), &Broken, &host(), &Registry::builtin());
+    assert!(c.failed());
+    assert_eq!(
+        c.errors,
+        ["sock_diag: Too many open files"],
+        "both runs, said once"
+    );
+    assert!(c.warnings.iter().any(|w| w.kind == "collection-failed"));
+    let fs = build(&c, &host_info());
+    assert_eq!(int(&family(&fs, &ERROR).samples[0]), 1);
+    assert!(family(&fs, &LISTENER).samples.is_empty());
+}
