@@ -3,6 +3,7 @@
 //! storm of scrapes costs one listing per interval and at most one runs at a time.
 
 use crate::export::{encode, Family, Format};
+use hyper::body::Bytes;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -14,8 +15,8 @@ pub struct Snapshot {
     families: Arc<Vec<Family>>,
     /// Why nothing could be read, when nothing could (the scrape answers 500).
     pub failure: Option<String>,
-    text: OnceLock<String>,
-    openmetrics: OnceLock<String>,
+    text: OnceLock<Bytes>,
+    openmetrics: OnceLock<Bytes>,
 }
 
 impl Snapshot {
@@ -28,13 +29,14 @@ impl Snapshot {
         }
     }
 
-    /// The exposition in `format`, encoded once per snapshot.
-    pub fn body(&self, format: Format) -> &str {
+    /// The exposition in `format`, encoded once per snapshot; each response shares it.
+    pub fn body(&self, format: Format) -> Bytes {
         let slot = match format {
             Format::Text => &self.text,
             Format::OpenMetrics => &self.openmetrics,
         };
-        slot.get_or_init(|| encode(Arc::clone(&self.families), format))
+        slot.get_or_init(|| Bytes::from(encode(Arc::clone(&self.families), format)))
+            .clone()
     }
 }
 

@@ -71,9 +71,7 @@ pub async fn respond<B>(req: Request<B>, cache: &Arc<Cache>) -> Response<Full<By
                 );
             }
             let format = Format::negotiate(accept.as_deref());
-            let mut res = Response::new(Full::new(Bytes::copy_from_slice(
-                snapshot.body(format).as_bytes(),
-            )));
+            let mut res = Response::new(Full::new(snapshot.body(format)));
             res.headers_mut().insert(
                 CONTENT_TYPE,
                 HeaderValue::from_static(format.content_type()),
