@@ -3,7 +3,7 @@
 //! names, HELP/TYPE lines and label escaping (`\\`, `\"`, `\n`); nothing here formats a
 //! sample by hand.
 
-use super::metrics::{Family, Kind, Value, PREFIX};
+use super::defs::{Family, Kind, Value, PREFIX};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{self, DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;

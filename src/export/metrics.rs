@@ -7,148 +7,17 @@
 //! port it does not name counted as `other`. No label carries a pid (it changes on every
 //! restart), a remote address or a client port (they change with every client).
 
+pub use super::defs::*;
+
 use super::collect::Collected;
-use crate::model::{Endpoint, Proto, Row, State};
+use crate::model::{Endpoint, Family as AddrFamily, Proto, Row, State};
 use crate::render::addr::IpText;
 use crate::render::sanitize::escape;
-use std::collections::{BTreeMap, BTreeSet};
-
-/// Every metric name starts with this and `_`.
-pub const PREFIX: &str = "portwatch";
-
-/// The Prometheus metric type of a family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Gauge,
-    /// Exposed with `_total` appended.
-    Counter,
-    /// A gauge of 1 whose labels are the information; exposed with `_info` appended.
-    Info,
-}
-
-/// A metric family's name, type and help, whatever its samples.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Def {
-    /// Without the prefix and the suffix the type adds.
-    pub name: &'static str,
-    pub kind: Kind,
-    pub help: &'static str,
-}
-
-impl Def {
-    /// The name samples are exposed under: `portwatch_listener_info`.
-    pub fn full_name(&self) -> String {
-        let suffix = match self.kind {
-            Kind::Gauge => "",
-            Kind::Counter => "_total",
-            Kind::Info => "_info",
-        };
-        format!("{PREFIX}_{}{suffix}", self.name)
-    }
-}
-
-pub const LISTENER: Def = Def {
-    name: "listener",
-    kind: Kind::Info,
-    help: "A listening TCP socket or bound UDP socket: one series per address and name of a \
-           process holding it (process is empty when no holder could be seen).",
-};
-pub const QUEUE: Def = Def {
-    name: "listener_queue_length",
-    kind: Kind::Gauge,
-    help: "Connections waiting in a TCP listener's accept queue (ss Recv-Q), summed over the \
-           sockets sharing the address (SO_REUSEPORT).",
-};
-pub const BACKLOG: Def = Def {
-    name: "listener_backlog",
-    kind: Kind::Gauge,
-    help: "The accept queue limit of a TCP listener (ss Send-Q: the listen() backlog), summed \
-           over the sockets sharing the address.",
-};
-pub const CONNECTIONS: Def = Def {
-    name: "connections",
-    kind: Kind::Gauge,
-    help: "Connected TCP and UDP sockets by state, the service of the server side (other: a \
-           port no registry layer names) and direction (inbound: this host is the server).",
-};
-pub const SOCKETS: Def = Def {
-    name: "sockets",
-    kind: Kind::Gauge,
-    help: "Sockets read, by protocol and state.",
-};
-pub const OWNERS_HIDDEN: Def = Def {
-    name: "owners_hidden_sockets",
-    kind: Kind::Gauge,
-    help: "Sockets whose holding process could not be seen (not permitted, or hidden by a \
-           hidepid /proc mount): run as root to see them.",
-};
-pub const DURATION: Def = Def {
-    name: "scrape_duration_seconds",
-    kind: Kind::Gauge,
-    help: "How long the last collection of sockets and their owners took.",
-};
-pub const ERROR: Def = Def {
-    name: "scrape_error",
-    kind: Kind::Gauge,
-    help: "1 when the last collection could not read a socket table or the process list \
-           (what it could read is still exported), else 0.",
-};
-pub const BUILD: Def = Def {
-    name: "build",
-    kind: Kind::Info,
-    help: "The portwatch version exporting these metrics.",
-};
-pub const COLLECTIONS: Def = Def {
-    name: "collections",
-    kind: Kind::Counter,
-    help: "Collections since serve started; scrapes within --min-interval of one reuse it.",
-};
-
-/// Every family, in the order they are exposed (`COLLECTIONS` by `serve` only).
-pub const DEFS: &[&Def] = &[
-    &LISTENER,
-    &QUEUE,
-    &BACKLOG,
-    &CONNECTIONS,
-    &SOCKETS,
-    &OWNERS_HIDDEN,
-    &DURATION,
-    &ERROR,
-    &BUILD,
-    &COLLECTIONS,
-];
-
-/// A sample's value: counts stay integers on the wire.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Value {
-    Int(u64),
-    Float(f64),
-}
-
-/// One series of a family.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    pub labels: Vec<(&'static str, String)>,
-    pub value: Value,
-}
-
-/// A metric family with its samples, ready for the encoder.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Family {
-    pub def: &'static Def,
-    pub samples: Vec<Sample>,
-}
-
-impl Family {
-    /// The sample whose labels include every `(name, value)` of `want` (for tests and
-    /// callers that look one series up).
-    pub fn find(&self, want: &[(&str, &str)]) -> Option<&Sample> {
-        self.samples.iter().find(|s| {
-            want.iter()
-                .all(|(k, v)| s.labels.iter().any(|(lk, lv)| lk == k && lv == v))
-        })
-    }
-}
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write;
+use std::net::IpAddr;
+use std::sync::Arc;
 
 /// What the metrics say beyond the rows: where they were read and by whom.
 #[derive(Debug, Clone, Default)]
@@ -166,18 +35,53 @@ pub struct Host {
 ///
 /// The one place issue #11 (namespaces, containers, units) plugs in: until rows carry their
 /// namespace, container and unit, every socket is in the namespace portwatch reads (`host`)
-/// and container and unit are unknown (""). With #11, read them from the row here.
+/// and container and unit are unknown (""). With #11, read them from the row here (`v`
+/// interns the values).
+#[derive(Clone)]
 struct Placement {
-    netns: String,
-    container: String,
-    unit: String,
+    netns: Label,
+    container: Label,
+    unit: Label,
 }
 
-fn placement(_row: &Row, host: &Host) -> Placement {
-    Placement {
-        netns: host.netns.clone().unwrap_or_default(),
-        container: String::new(),
-        unit: String::new(),
+fn placement(_row: &Row, here: &Placement, _v: &mut Values) -> Placement {
+    here.clone()
+}
+
+/// Each distinct label value of one build, allocated once and shared by every series that
+/// carries it (and compared by pointer where that is enough).
+#[derive(Default)]
+struct Values {
+    all: HashSet<Label>,
+    /// The program's own words (protocol, family and state names): found by address, without
+    /// hashing, as every row asks for them.
+    words: Vec<(&'static str, Label)>,
+}
+
+impl Values {
+    fn get(&mut self, s: &str) -> Label {
+        if let Some(v) = self.all.get(s) {
+            return Arc::clone(v);
+        }
+        let v: Label = Arc::from(s);
+        self.all.insert(Arc::clone(&v));
+        v
+    }
+
+    fn word(&mut self, s: &'static str) -> Label {
+        if let Some((_, v)) = self.words.iter().find(|(w, _)| std::ptr::eq(*w, s)) {
+            return Arc::clone(v);
+        }
+        let v = self.get(s);
+        self.words.push((s, Arc::clone(&v)));
+        v
+    }
+
+    /// A number as a label value.
+    fn num(&mut self, n: impl std::fmt::Display) -> Label {
+        let mut buf = String::new();
+        let _ = write!(buf, "{n}");
+        self.get(&buf)
     }
 }
 
@@ -197,7 +101,7 @@ const QUEUE_LABELS: [&str; 4] = ["proto", "address", "port", "netns"];
 const CONNECTION_LABELS: [&str; 4] = ["proto", "state", "local_service", "direction"];
 
 /// Label values to a count (or a summed queue), ordered so the output is stable.
-type Counts<const N: usize> = BTreeMap<[String; N], u64>;
+type Counts<const N: usize> = BTreeMap<[Label; N], u64>;
 
 /// A TCP listener's queue and limit, summed over the sockets of one address; `None` once one
 /// of them is unknown (/proc/net/tcp has no backlog).
@@ -207,57 +111,76 @@ struct Queue {
     limit: Option<u64>,
 }
 
+/// Where a listener listens: compared by number (protocol, address, port) before any
+/// string, so building the families costs little even for thousands of listeners, and the
+/// output lists port 80 before port 443.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Spot {
+    proto: Proto,
+    addr: IpAddr,
+    port: u16,
+    iface: Option<Label>,
+    netns: Label,
+}
+
+impl Spot {
+    /// `address` as JSON writes it, with `%iface` when bound to an interface.
+    fn address(&self, v: &mut Values) -> Label {
+        let ip = IpText::of(&self.addr);
+        match &self.iface {
+            Some(iface) => v.get(&format!("{}%{iface}", ip.as_str())),
+            None => v.get(ip.as_str()),
+        }
+    }
+}
+
 /// Build every family from a collection. Pure: the same collection gives the same text.
 pub fn build(c: &Collected, host: &Host) -> Vec<Family> {
-    let mut listeners: Counts<10> = BTreeMap::new();
-    let mut queues: BTreeMap<[String; 4], Queue> = BTreeMap::new();
+    let mut v = Values::default();
+    let here = Placement {
+        netns: v.get(host.netns.as_deref().unwrap_or("")),
+        container: v.get(""),
+        unit: v.get(""),
+    };
+    // (where, family, then service, process, user, container, unit)
+    let mut listeners: BTreeMap<(Spot, AddrFamily, [Label; 5]), ()> = BTreeMap::new();
+    let mut queues: BTreeMap<Spot, Queue> = BTreeMap::new();
     for r in c.listeners.iter().filter(|r| is_listener(r)) {
         let Some(Endpoint::Inet { addr, port }) = &r.sock.local else {
             continue;
         };
-        let mut address = IpText::of(addr).as_str().to_string();
-        if let Some(iface) = &r.iface {
-            address.push('%');
-            address.push_str(&escape(iface.as_bytes()));
-        }
-        let place = placement(r, host);
-        let service = r
-            .service
-            .as_ref()
-            .and_then(|a| a.service.as_ref())
-            .map(|s| escape(s.name.as_bytes()).into_owned())
-            .unwrap_or_default();
-        let user = match (&r.user, r.sock.uid) {
-            (Some(name), _) => escape(name.as_bytes()).into_owned(),
-            // A uid without a name (no passwd entry: a container's user) is still a fact.
-            (None, Some(uid)) => uid.to_string(),
-            (None, None) => String::new(),
+        let place = placement(r, &here, &mut v);
+        let spot = Spot {
+            proto: r.sock.proto,
+            addr: *addr,
+            port: *port,
+            iface: r.iface.as_ref().map(|i| v.get(&escape(i.as_bytes()))),
+            netns: place.netns,
         };
-        for process in process_names(r) {
-            let key = [
-                r.sock.proto.name().to_string(),
-                r.sock.family.name().to_string(),
-                address.clone(),
-                port.to_string(),
-                service.clone(),
+        let service = match r.service.as_ref().and_then(|a| a.service.as_ref()) {
+            Some(s) => v.get(&escape(s.name.as_bytes())),
+            None => v.get(""),
+        };
+        let user = match (&r.user, r.sock.uid) {
+            (Some(name), _) => v.get(&escape(name.as_bytes())),
+            // A uid without a name (no passwd entry: a container's user) is still a fact.
+            (None, Some(uid)) => v.num(uid),
+            (None, None) => v.get(""),
+        };
+        for process in process_names(r, &mut v) {
+            let rest = [
+                Arc::clone(&service),
                 process,
-                user.clone(),
-                place.netns.clone(),
-                place.container.clone(),
-                place.unit.clone(),
+                Arc::clone(&user),
+                Arc::clone(&place.container),
+                Arc::clone(&place.unit),
             ];
-            listeners.insert(key, 1);
+            listeners.insert((spot.clone(), r.sock.family, rest), ());
         }
         // For UDP, Recv-Q and Send-Q are bytes in the socket buffers, not an accept queue.
         if r.sock.proto == Proto::Tcp {
-            let key = [
-                r.sock.proto.name().to_string(),
-                address,
-                port.to_string(),
-                place.netns,
-            ];
-            let add = |sum: Option<u64>, v: Option<u32>| Some(sum? + u64::from(v?));
-            let q = queues.entry(key).or_insert(Queue {
+            let add = |sum: Option<u64>, n: Option<u32>| Some(sum? + u64::from(n?));
+            let q = queues.entry(spot).or_insert(Queue {
                 waiting: Some(0),
                 limit: Some(0),
             });
@@ -267,42 +190,84 @@ pub fn build(c: &Collected, host: &Host) -> Vec<Family> {
             };
         }
     }
-    let known = |pick: fn(Queue) -> Option<u64>| -> Counts<4> {
+    let listener_samples: Vec<Sample> = listeners
+        .into_keys()
+        .map(
+            |(spot, family, [service, process, user, container, unit])| {
+                let values = [
+                    v.word(spot.proto.name()),
+                    v.word(family.name()),
+                    spot.address(&mut v),
+                    v.num(spot.port),
+                    service,
+                    process,
+                    user,
+                    spot.netns,
+                    container,
+                    unit,
+                ];
+                labelled(LISTENER_LABELS, values, Value::Int(1))
+            },
+        )
+        .collect();
+    let mut queue_samples = |pick: fn(Queue) -> Option<u64>| -> Vec<Sample> {
         queues
             .iter()
-            .filter_map(|(k, q)| Some((k.clone(), pick(*q)?)))
+            .filter_map(|(spot, q)| {
+                let values = [
+                    v.word(spot.proto.name()),
+                    spot.address(&mut v),
+                    v.num(spot.port),
+                    Arc::clone(&spot.netns),
+                ];
+                Some(labelled(QUEUE_LABELS, values, Value::Int(pick(*q)?)))
+            })
             .collect()
     };
+    let (waiting, limits) = (queue_samples(|q| q.waiting), queue_samples(|q| q.limit));
 
     let mut connections: Counts<4> = BTreeMap::new();
     let mut sockets: Counts<2> = BTreeMap::new();
     for r in c.listeners.iter().chain(&c.others) {
-        let (proto, state) = (r.sock.proto.name(), r.sock.state.name());
-        *sockets.entry([proto.into(), state.into()]).or_default() += 1;
+        let (proto, state) = (v.word(r.sock.proto.name()), v.word(r.sock.state.name()));
         if let Some((service, direction)) = connection(r) {
-            let key = [proto.into(), state.into(), service, direction.into()];
+            let key = [
+                Arc::clone(&proto),
+                Arc::clone(&state),
+                v.get(&service),
+                v.word(direction),
+            ];
             *connections.entry(key).or_default() += 1;
         }
+        *sockets.entry([proto, state]).or_default() += 1;
     }
 
     let single = |def: &'static Def, value: Value| Family {
         def,
-        samples: vec![sample(Vec::new(), value)],
+        samples: vec![Sample {
+            labels: Vec::new(),
+            value,
+        }],
     };
     let mut families = vec![
-        family(&LISTENER, LISTENER_LABELS, listeners),
-        family(&QUEUE, QUEUE_LABELS, known(|q| q.waiting)),
-        family(&BACKLOG, QUEUE_LABELS, known(|q| q.limit)),
+        Family {
+            def: &LISTENER,
+            samples: listener_samples,
+        },
+        Family {
+            def: &QUEUE,
+            samples: waiting,
+        },
+        Family {
+            def: &BACKLOG,
+            samples: limits,
+        },
         family(&CONNECTIONS, CONNECTION_LABELS, connections),
         family(&SOCKETS, ["proto", "state"], sockets),
         single(&OWNERS_HIDDEN, Value::Int(owners_hidden(c))),
         single(&DURATION, Value::Float(c.duration.as_secs_f64())),
         single(&ERROR, Value::Int(u64::from(!c.errors.is_empty()))),
-        family(
-            &BUILD,
-            ["version"],
-            [([host.version.to_string()], 1)].into(),
-        ),
+        family(&BUILD, ["version"], [([v.get(host.version)], 1)].into()),
     ];
     if let Some(n) = host.collections {
         families.push(single(&COLLECTIONS, Value::Int(n)));
@@ -316,13 +281,16 @@ fn family<const N: usize>(def: &'static Def, keys: [&'static str; N], counts: Co
         def,
         samples: counts
             .into_iter()
-            .map(|(values, n)| sample(keys.into_iter().zip(values).collect(), Value::Int(n)))
+            .map(|(values, n)| labelled(keys, values, Value::Int(n)))
             .collect(),
     }
 }
 
-fn sample(labels: Vec<(&'static str, String)>, value: Value) -> Sample {
-    Sample { labels, value }
+fn labelled<const N: usize>(keys: [&'static str; N], values: [Label; N], value: Value) -> Sample {
+    Sample {
+        labels: keys.into_iter().zip(values).collect(),
+        value,
+    }
 }
 
 /// A listening TCP socket, or a UDP socket bound to a port and connected to nobody.
@@ -339,15 +307,17 @@ fn is_listener(r: &Row) -> bool {
 
 /// The distinct names of a socket's holders, escaped as the table shows them; one empty name
 /// when none could be seen. Several holders of one name (pre-fork workers) make one series.
-fn process_names(r: &Row) -> BTreeSet<String> {
-    let mut names: BTreeSet<String> = r
-        .owners
-        .iter()
-        .flat_map(|o| o.iter())
-        .map(|o| escape(o.comm.as_bytes()).into_owned())
-        .collect();
+fn process_names(r: &Row, v: &mut Values) -> Vec<Label> {
+    let mut names: Vec<Label> = Vec::new();
+    for o in r.owners.iter().flat_map(|o| o.iter()) {
+        let name = v.get(&escape(o.comm.as_bytes()));
+        // Interned: equal names are the same allocation.
+        if !names.iter().any(|n| Arc::ptr_eq(n, &name)) {
+            names.push(name);
+        }
+    }
     if names.is_empty() {
-        names.insert(String::new());
+        names.push(v.get(""));
     }
     names
 }
@@ -355,7 +325,7 @@ fn process_names(r: &Row) -> BTreeSet<String> {
 /// A TCP or UDP socket connected to a peer: (the server side's service name or `other`,
 /// its direction). The server side is the one the registry annotation chose (the local port
 /// when this host listens on it); a local port equal to the remote one counts as inbound.
-fn connection(r: &Row) -> Option<(String, &'static str)> {
+fn connection(r: &Row) -> Option<(Cow<'_, str>, &'static str)> {
     let s = &r.sock;
     if !matches!(s.proto, Proto::Tcp | Proto::Udp) || s.state == State::LISTEN {
         return None;
@@ -368,10 +338,10 @@ fn connection(r: &Row) -> Option<(String, &'static str)> {
     let Some(a) = r.service.as_deref() else {
         return Some(("other".into(), "outbound"));
     };
-    let name = a.service.as_ref().map_or_else(
-        || "other".into(),
-        |n| escape(n.name.as_bytes()).into_owned(),
-    );
+    let name = a
+        .service
+        .as_ref()
+        .map_or(Cow::Borrowed("other"), |n| escape(n.name.as_bytes()));
     let direction = if a.port == local {
         "inbound"
     } else {

@@ -9,9 +9,11 @@
 //! without touching it, and `encode` hands them to the exposition library.
 
 mod collect;
+pub mod defs;
 pub mod encode;
 pub mod metrics;
 
 pub use collect::{collect, Collected, Plan};
+pub use defs::{Family, Kind, Label, Sample, Value};
 pub use encode::{encode, Format};
-pub use metrics::{build, Family, Host, Kind, Sample, Value};
+pub use metrics::{build, Host};

@@ -149,7 +149,7 @@ fn one_listener_series_per_address_and_process_name() {
         ("container", ""),
         ("unit", ""),
     ];
-    let got: Vec<(&str, &str)> = web.labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let got: Vec<(&str, &str)> = web.labels.iter().map(|(k, v)| (*k, &**v)).collect();
     assert_eq!(got, want);
     for process in ["systemd", "sshd"] {
         let s = l
