@@ -50,13 +50,18 @@ pub fn run(args: &ServeArgs, ctx: Context) -> Result<()> {
     Ok(())
 }
 
-/// Print the warnings of a kind not said before (the counts in a message change between
-/// scrapes; the problem does not).
-fn warn_once(said: &Mutex<HashSet<&'static str>>, warnings: &[Warning]) {
+/// Print the warnings not said before. Hidden owners are one problem whatever their count,
+/// which changes from scrape to scrape; any other message is its own problem (another table).
+fn warn_once(said: &Mutex<HashSet<String>>, warnings: &[Warning]) {
     let Ok(mut said) = said.lock() else { return };
     let new: Vec<Warning> = warnings
         .iter()
-        .filter(|w| said.insert(w.kind))
+        .filter(|w| {
+            said.insert(match w.kind {
+                "owners-hidden" => w.kind.to_string(),
+                _ => format!("{}: {}", w.kind, w.message),
+            })
+        })
         .cloned()
         .collect();
     notes::print_warnings(&new);

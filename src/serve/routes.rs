@@ -2,7 +2,7 @@
 //! path, 405 (with `Allow`) for any other method.
 
 use super::cache::Cache;
-use crate::export::metrics::DEFS;
+use crate::export::defs::DEFS;
 use crate::export::Format;
 use http_body_util::Full;
 use hyper::body::Bytes;
