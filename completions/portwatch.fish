@@ -146,6 +146,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s c -l comma
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l listen -d 'Address and port to listen on. A non-loopback address exposes every listener, process and user name of this host to whoever can reach it (said on stderr at start)' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l min-interval -d 'Reuse a collection for scrapes within this long of it (e.g. 500ms, 2s, 1m, at most 1h); 0 collects for every scrape. Scrapes arriving during a collection always share it' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l http-timeout -d 'Seconds a client may take to send a request head, or to take response bytes' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'

@@ -230,6 +230,15 @@ pub struct ServeArgs {
     /// for every scrape. Scrapes arriving during a collection always share it.
     #[arg(long, value_name = "DURATION", default_value = "1s")]
     pub min_interval: String,
+
+    /// Seconds a client may take to send a request head, or to take response bytes.
+    #[arg(
+        long = "http-timeout",
+        value_name = "SECONDS",
+        default_value_t = 10,
+        hide = true
+    )]
+    pub http_timeout: u64,
 }
 
 /// `export`: the same metrics as `serve`, once.

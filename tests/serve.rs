@@ -95,7 +95,8 @@ fn endpoints_answer_get_and_head_and_refuse_the_rest() {
 
 #[test]
 fn bad_and_silent_clients_do_not_hold_up_a_scrape() {
-    let mut s = start_fixture(&["-lt"]);
+    // 2 s instead of 10 for the head (a hidden option, for tests).
+    let mut s = start_fixture(&["-lt", "--http-timeout", "2"]);
     // A client that connects and says nothing.
     let mut silent = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
     // One that sends half a request head and stops.
@@ -130,14 +131,14 @@ fn bad_and_silent_clients_do_not_hold_up_a_scrape() {
     assert!(String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 400"));
     assert_eq!(s.get("/healthz").status, 200);
 
-    // The silent and stalled clients are cut off by the 10 s head timeout.
+    // The silent and stalled clients are cut off by the head timeout.
     for (what, c) in [("silent", &mut silent), ("stalled", &mut stalled)] {
         c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
         let mut buf = Vec::new();
         let t = Instant::now();
         let _ = c.read_to_end(&mut buf);
         assert!(
-            t.elapsed() < Duration::from_secs(15),
+            t.elapsed() < Duration::from_secs(6),
             "{what} client still connected after {:?}",
             t.elapsed()
         );
@@ -265,6 +266,26 @@ fn scrapes_share_a_running_collection_and_sigterm_lets_them_finish() {
     }
     let (code, _) = s.stop(0, Duration::from_secs(15));
     assert_eq!(code, Some(0), "SIGTERM: exit 0 once the responses are out");
+}
+
+#[test]
+fn a_collection_longer_than_the_client_timeouts_still_answers() {
+    let held = HeldFixture::new();
+    let root = held.root().to_str().unwrap().to_string();
+    let mut s = Server::start(&["--proc-root", &root, "-lt", "--http-timeout", "1"]);
+    let mut c = send_get(s.port);
+    // Three times the timeout: the server watches the socket meanwhile, and must not take
+    // that for a stalled client.
+    std::thread::sleep(Duration::from_secs(3));
+    held.release();
+    let r = http::read_response(&mut c);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        sample(&r.body, "portwatch_listener_info", &[("port", "22")]),
+        Some(1.0)
+    );
+    let (code, _) = s.stop(libc::SIGTERM, Duration::from_secs(15));
+    assert_eq!(code, Some(0));
 }
 
 #[test]

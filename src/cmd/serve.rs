@@ -35,7 +35,13 @@ pub fn run(args: &ServeArgs, ctx: Context) -> Result<()> {
         Snapshot::new(export::build(&c, &host), failure)
     };
     let cache = Arc::new(Cache::new(min_interval, Arc::new(collect)));
-    let signal = serve::run(addr, &serve::Options::default(), cache, |local| {
+    let timeout = std::time::Duration::from_secs(args.http_timeout.clamp(1, 3600));
+    let opts = serve::Options {
+        header_timeout: timeout,
+        write_timeout: timeout,
+        ..serve::Options::default()
+    };
+    let signal = serve::run(addr, &opts, cache, |local| {
         let mut e = std::io::stderr().lock();
         if !local.ip().is_loopback() {
             let _ = writeln!(

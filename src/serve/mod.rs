@@ -4,8 +4,10 @@
 //! Bounds, so a slow, stuck or hostile client cannot take the server down or hold up others:
 //! at most `max_connections` open connections (more wait in the kernel's accept queue), a
 //! request head within `header_timeout` and at most `MAX_HEAD` bytes (hyper answers 431 past
-//! it), and every read or write must progress within `io_timeout`. An idle keep-alive
-//! connection counts as waiting for a head. On SIGTERM or SIGINT the server stops accepting,
+//! it), and every write of a response must progress within `write_timeout`. An idle
+//! keep-alive connection counts as waiting for a head. There is no read timeout beyond the
+//! head's: hyper watches the socket while a response is being made, and a collection that
+//! takes long must not cut its own scrape off. On SIGTERM or SIGINT the server stops accepting,
 //! lets in-flight responses finish (for at most `SHUTDOWN_GRACE`) and returns.
 
 pub mod cache;
@@ -36,7 +38,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct Options {
     pub max_connections: usize,
     pub header_timeout: Duration,
-    pub io_timeout: Duration,
+    pub write_timeout: Duration,
 }
 
 impl Default for Options {
@@ -44,7 +46,7 @@ impl Default for Options {
         Options {
             max_connections: 256,
             header_timeout: Duration::from_secs(10),
-            io_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -129,8 +131,7 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let mut io = TimeoutStream::new(stream);
-        io.set_read_timeout(Some(opts.io_timeout));
-        io.set_write_timeout(Some(opts.io_timeout));
+        io.set_write_timeout(Some(opts.write_timeout));
         let cache = Arc::clone(&cache);
         let conn =
             http1::Builder::new()
