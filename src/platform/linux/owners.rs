@@ -20,6 +20,7 @@
 //! after their master exited), so the map says it is partial and `Wanted::Some` reads
 //! everything.
 
+pub mod bpf;
 mod family;
 mod pidfs;
 #[cfg(test)]
