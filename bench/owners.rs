@@ -1,5 +1,5 @@
 //! The owner scan's two methods timed on this host: the /proc readlink scan and the BPF
-//! iterator (load, the kernel iteration alone, and a full scan), library calls only, no
+//! iterator (its BTF pass, load, the kernel iteration alone, and a full scan), library calls only, no
 //! socket table read. Run as root on a host with the population to measure (bench/README.md,
 //! "Owner scan: BPF and /proc"):
 //!
@@ -24,6 +24,10 @@ fn main() -> std::io::Result<()> {
     let (proc_times, proc_map) = time(runs, || owners::scan(Path::new("/proc"), Wanted::All));
     report(out, "proc scan (readlink per fd)", &proc_times)?;
 
+    let (btf_times, _) = time(runs, || {
+        std::fs::read("/sys/kernel/btf/vmlinux").map(|b| bpf::btf::layout(&b).is_ok())
+    });
+    report(out, "kernel BTF read + offsets pass", &btf_times)?;
     let (load_times, iter) = time(runs, bpf::OwnerIter::load);
     let mut iter = match iter {
         Ok(it) => it,

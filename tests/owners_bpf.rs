@@ -400,6 +400,35 @@ fn unshared_fd_table_thread_is_found() {
     assert_eq!(copies, 2, "the kernel reports the copied table's fds too");
 }
 
+/// An O_PATH fd of a unix socket's path is an S_IFSOCK inode of the file system, not a
+/// socket: /proc shows its path, and neither scan may list it as a socket.
+#[test]
+fn o_path_fd_of_a_socket_file_is_not_a_socket() {
+    let _serial = serial();
+    let Some(mut iter) = loaded() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("pw.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind unix");
+    let o_path = nix::fcntl::open(
+        &path,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .expect("open O_PATH");
+    let fs_inode = inode_of(&o_path);
+    let me = HashSet::from([std::process::id()]);
+    let fd = u32::try_from(o_path.as_raw_fd()).unwrap_or(u32::MAX);
+    let by_bpf = held_by(&iter.scan(Wanted::All).expect("BPF scan").owners, &me);
+    let by_proc = held_by(&owners::scan(Path::new("/proc"), Wanted::All), &me);
+    for (method, held) in [("bpf", &by_bpf), ("proc", &by_proc)] {
+        assert!(
+            !held.iter().any(|h| h.2 == fd || h.0 == fs_inode),
+            "{method} lists the O_PATH fd {fd} (inode {fs_inode}) as a socket"
+        );
+        assert!(held.iter().any(|h| h.0 == inode_of(&listener)), "{method}");
+    }
+}
+
 #[test]
 fn start_time_is_proc_stat_field_22() {
     let _serial = serial();

@@ -15,14 +15,21 @@
 //! Like /proc, the iterator walks the tasks of the reader's pid namespace, and the program
 //! numbers processes as that namespace does, so pids match what /proc shows. Uids are kernel
 //! uids: loading BPF needs capabilities in the initial user namespace, where they are the
-//! same.
+//! same. A socket is a file whose inode is on sockfs: an O_PATH fd of a unix socket's path
+//! (an S_IFSOCK inode of a file system) is not one, as /proc's `socket:[N]` agrees.
+//!
+//! Loading costs a fixed 15-30 ms (a /proc scan of a small host costs less: the caller
+//! decides): one pass over the kernel's BTF for the offsets of the fields the program reads
+//! (btf.rs; they are its read-only data, which the verifier checks against the same BTF),
+//! the verifier, and aya 0.14's own parse of that BTF, which it makes whether used or not.
 
+pub mod btf;
 pub mod record;
 
 use crate::model::{Owner, Text};
 use crate::platform::{InodeSet, OwnerMap, Wanted};
 use aya::programs::{Iter, ProgramError};
-use aya::{Btf, BtfError, Ebpf, EbpfError, EbpfLoader};
+use aya::{Btf, Ebpf, EbpfError, EbpfLoader};
 use record::Record;
 use std::fmt;
 use std::io;
@@ -33,6 +40,8 @@ static OBJECT: &Aligned<[u8]> = &Aligned(*include_bytes!("bpf/owners.bpf.o"));
 
 #[repr(C, align(8))]
 struct Aligned<B: ?Sized>(B);
+
+const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
 
 /// The program's name in the object (its function name).
 const PROGRAM: &str = "socket_owners";
@@ -132,25 +141,31 @@ impl OwnerIter {
     /// Load the program into the kernel, or say why it cannot be.
     pub fn load() -> Result<OwnerIter, Unavailable> {
         // Asked first, so that an unprivileged run costs one small read, not aya's feature
-        // probes and a BTF parse.
+        // probes and a read of the kernel's BTF.
         if !privileged() {
             return Err(Unavailable::NotPermitted);
         }
-        let btf = Btf::from_sys_fs().map_err(|e| Unavailable::NoBtf(chain(&e)))?;
+        let blob =
+            std::fs::read(VMLINUX).map_err(|e| Unavailable::NoBtf(format!("{VMLINUX}: {e}")))?;
+        let layout = btf::layout(&blob).map_err(|e| match e {
+            btf::BtfError::NoIterator => Unavailable::KernelTooOld,
+            e => Unavailable::Load(e.to_string()),
+        })?;
+        drop(blob);
+        // No CO-RE relocation (the offsets are the program's data), so no target BTF. aya
+        // 0.14 parses the kernel's BTF in EbpfLoader::new all the same (about 10 ms); 0.16
+        // does not, but needs a newer rustc than the project's.
         let mut ebpf = EbpfLoader::new()
-            .btf(Some(&btf))
+            .btf(None)
+            .override_global("offsets", &layout.offsets, true)
             .load(&OBJECT.0)
             .map_err(|e| match e {
                 EbpfError::ProgramError(e) => from_program_error(e),
                 e => Unavailable::Load(chain(&e)),
             })?;
-        let program: &mut Iter = ebpf
-            .program_mut(PROGRAM)
-            .ok_or_else(|| Unavailable::Load(format!("no program {PROGRAM} in the object")))?
-            .try_into()
-            .map_err(from_program_error)?;
+        let program = iter_program(&mut ebpf)?;
         program
-            .load("task_file", &btf)
+            .load("task_file", &attach_point(layout.iter_func)?)
             .map_err(from_program_error)?;
         Ok(OwnerIter { ebpf })
     }
@@ -158,12 +173,7 @@ impl OwnerIter {
     /// One pass over every task's files: the records, in the kernel's order (by thread id,
     /// then fd), each handed to `each`. Returns how many there were.
     pub fn for_each_record(&mut self, each: impl FnMut(&Record)) -> Result<usize, Unavailable> {
-        let program: &mut Iter = self
-            .ebpf
-            .program_mut(PROGRAM)
-            .ok_or_else(|| Unavailable::Load(format!("no program {PROGRAM} in the object")))?
-            .try_into()
-            .map_err(from_program_error)?;
+        let program = iter_program(&mut self.ebpf)?;
         let link_id = program.attach().map_err(from_program_error)?;
         let link = program.take_link(link_id).map_err(from_program_error)?;
         let file = link
@@ -183,6 +193,34 @@ impl OwnerIter {
         let records = self.for_each_record(|r| found.add(r))?;
         Ok(found.finish(records))
     }
+}
+
+fn iter_program(ebpf: &mut Ebpf) -> Result<&mut Iter, Unavailable> {
+    ebpf.program_mut(PROGRAM)
+        .ok_or_else(|| Unavailable::Load(format!("no program {PROGRAM} in the object")))?
+        .try_into()
+        .map_err(from_program_error)
+}
+
+/// A BTF whose only use is to name the iterator's attach point: aya's `Iter::load` looks up
+/// `bpf_iter_<type>` in the BTF it is given and hands the kernel that type's id, which is its
+/// position. Parsing the kernel's whole BTF for that one number costs tens of ms; this puts
+/// a function of that name at the id `btf::layout` found, after placeholder types.
+fn attach_point(id: u32) -> Result<Btf, Unavailable> {
+    use aya_obj::btf::{BtfType, Func, FuncLinkage, Ptr};
+    let mut btf = Btf::new();
+    let name = btf.add_string("bpf_iter_task_file");
+    let mut last = 0;
+    while last + 1 < id {
+        last = btf.add_type(BtfType::Ptr(Ptr::new(0, 0)));
+    }
+    let func = btf.add_type(BtfType::Func(Func::new(name, 0, FuncLinkage::Static)));
+    if func != id {
+        return Err(Unavailable::Load(format!(
+            "attach point at BTF id {func}, not {id}"
+        )));
+    }
+    Ok(btf)
 }
 
 /// The owners of the wanted sockets, by one BPF pass (loads the program for this one scan).
@@ -293,7 +331,6 @@ fn locked_down() -> bool {
 
 fn from_program_error(e: ProgramError) -> Unavailable {
     match e {
-        ProgramError::Btf(BtfError::UnknownBtfTypeName { .. }) => Unavailable::KernelTooOld,
         ProgramError::LoadError {
             io_error,
             verifier_log,
@@ -301,7 +338,8 @@ fn from_program_error(e: ProgramError) -> Unavailable {
             if locked_down() {
                 return Unavailable::Lockdown;
             }
-            if io_error.kind() == io::ErrorKind::PermissionDenied {
+            // EPERM: no privilege. The verifier's rejections are EACCES (or EINVAL).
+            if io_error.raw_os_error() == Some(libc::EPERM) {
                 return Unavailable::NotPermitted;
             }
             // The verifier's verdict is in its last lines; the whole log can be megabytes.
@@ -392,6 +430,33 @@ mod tests {
         let scan = f.finish(2);
         let (a, b) = (scan.owners.get(900), scan.owners.get(901));
         assert!(std::ptr::eq(a[0].comm.as_bytes(), b[0].comm.as_bytes()));
+    }
+
+    #[test]
+    fn a_verifier_rejection_is_not_a_missing_privilege() {
+        let load_error = |errno: i32, log: &str| ProgramError::LoadError {
+            io_error: io::Error::from_raw_os_error(errno),
+            verifier_log: aya_obj::VerifierLog::new(log.into()),
+        };
+        if locked_down() {
+            return; // every load error reads as lockdown there
+        }
+        let log = "0: R1=ctx()\n1: (79) r2 = *(u64 *)(r1 +8)\nR2 invalid mem access 'scalar'\n";
+        match from_program_error(load_error(libc::EACCES, log)) {
+            Unavailable::Load(why) => assert!(why.contains("invalid mem access"), "{why}"),
+            other => panic!("EACCES from the verifier: {other:?}"),
+        }
+        let e = from_program_error(load_error(libc::EPERM, ""));
+        assert!(matches!(e, Unavailable::NotPermitted), "{e:?}");
+    }
+
+    #[test]
+    fn attach_point_is_at_the_kernels_id() {
+        for id in [1, 2, 64261] {
+            let btf = attach_point(id).expect("attach point");
+            let found = btf.id_by_type_name_kind("bpf_iter_task_file", aya_obj::btf::BtfKind::Func);
+            assert_eq!(found.ok(), Some(id));
+        }
     }
 
     #[test]

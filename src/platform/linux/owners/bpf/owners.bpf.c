@@ -1,66 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
 //
 // The owner scan's BPF program: an iter/task_file iterator that writes one fixed-size record
-// for every socket fd of every process (see bpf.rs for the reader and record.rs for the
-// layout). Built by scripts/build-bpf.sh; the object beside this file is committed and
-// embedded, so a build of portwatch needs no clang.
+// for every socket fd of every process (bpf.rs reads them, record.rs has the layout). Built
+// by scripts/build-bpf.sh; the object beside this file is committed and embedded, so a build
+// of portwatch needs no clang.
 //
-// The kernel types are declared here by hand, only the fields read, with
-// preserve_access_index: the loader relocates each access to the running kernel's layout
-// from its BTF (CO-RE), so the object is built from this file alone, without a vmlinux.h.
+// No kernel headers and no CO-RE relocations: the byte offsets of the dozen kernel fields it
+// reads are in offsets[], which the loader fills from the running kernel's BTF (btf.rs)
+// before loading. The map holding them is frozen, so the verifier sees each offset as a
+// constant and checks every read against the kernel's BTF types, as it would a relocated one.
 //
 // GPL: bpf_probe_read_kernel is a GPL-only helper.
 
-typedef unsigned char __u8;
+typedef unsigned short __u16;
 typedef unsigned int __u32;
 typedef unsigned long long __u64;
-typedef unsigned int uid_t;
 
-#define CORE __attribute__((preserve_access_index))
-
-typedef struct CORE {
-	uid_t val;
-} kuid_t;
-
-struct cred {
-	kuid_t uid;
-} CORE;
-
-struct upid {
-	int nr;
-	void *ns;
-} CORE;
-
-struct pid {
-	unsigned int level;
-	struct upid numbers[1];
-} CORE;
-
-struct task_struct {
-	struct task_struct *group_leader;
-	struct pid *thread_pid;
-	__u64 start_boottime;
-	const struct cred *real_cred;
-	char comm[16];
-	void *files;
-} CORE;
-
-struct inode {
-	unsigned short i_mode;
-	unsigned long i_ino;
-} CORE;
-
-struct file {
-	struct inode *f_inode;
-} CORE;
-
+// The kernel types, opaque: only read through offsets[].
+struct task_struct;
+struct file;
+struct inode;
+struct pid;
+struct cred;
+struct super_block;
 struct seq_file;
+struct bpf_iter_meta;
 
-struct bpf_iter_meta {
-	struct seq_file *seq;
-} CORE;
-
-// The iterator's context: a fixed ABI (kernel/bpf/task_iter.c), not relocated.
+// The iterator's context: a fixed ABI (kernel/bpf/task_iter.c).
 struct bpf_iter__task_file {
 	struct bpf_iter_meta *meta;
 	struct task_struct *task;
@@ -68,13 +34,41 @@ struct bpf_iter__task_file {
 	struct file *file;
 };
 
+// Indexes into offsets[]; the order of FIELDS in btf.rs.
+enum off {
+	META_SEQ,
+	TASK_GROUP_LEADER,
+	TASK_THREAD_PID,
+	TASK_START_BOOTTIME,
+	TASK_REAL_CRED,
+	TASK_COMM,
+	CRED_UID,
+	PID_LEVEL,
+	PID_NUMBERS,
+	UPID_NR,
+	FILE_F_INODE,
+	INODE_I_MODE,
+	INODE_I_INO,
+	INODE_I_SB,
+	SB_S_MAGIC,
+	UPID_SIZE,
+	N_OFFSETS,
+};
+
+const volatile __u32 offsets[N_OFFSETS] = {};
+
 // Helper ids from include/uapi/linux/bpf.h (stable ABI).
 static long (*bpf_probe_read_kernel)(void *dst, __u32 size, const void *src) = (void *)113;
 static long (*bpf_seq_write)(struct seq_file *m, const void *data, __u32 len) = (void *)127;
 static struct task_struct *(*bpf_get_current_task_btf)(void) = (void *)158;
 
+// A field of type T at offsets[OFF] in the object at P.
+#define FIELD(T, P, OFF) (*(T *)((char *)(P) + offsets[OFF]))
+
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
+// include/uapi/linux/magic.h
+#define SOCKFS_MAGIC 0x534F434B
 // include/linux/pid_namespace.h
 #define MAX_PID_NS_LEVEL 32
 
@@ -99,17 +93,17 @@ struct owner_rec {
 
 char LICENSE[] __attribute__((section("license"), used)) = "Dual MIT/GPL";
 
-// The number of `pid` in the pid namespace `level` levels below the root; 0 when it has
-// none there (not visible to the reader).
-static __attribute__((always_inline)) int pid_nr_at(struct pid *pid, unsigned int level)
+// The number of `pid` in the pid namespace `level` levels below the root (numbers[level].nr);
+// 0 when it has none there (not visible to the reader).
+static __attribute__((always_inline)) int pid_nr_at(struct pid *pid, __u32 level)
 {
-	struct upid up = {};
-	if (level > pid->level || level > MAX_PID_NS_LEVEL)
+	int nr = 0;
+	if (level > FIELD(__u32, pid, PID_LEVEL) || level > MAX_PID_NS_LEVEL)
 		return 0;
-	struct upid *numbers = __builtin_preserve_access_index(&pid->numbers[0]);
-	if (bpf_probe_read_kernel(&up, sizeof(up), numbers + level))
+	char *upid = (char *)pid + offsets[PID_NUMBERS] + level * offsets[UPID_SIZE];
+	if (bpf_probe_read_kernel(&nr, sizeof(nr), upid + offsets[UPID_NR]))
 		return 0;
-	return up.nr;
+	return nr;
 }
 
 __attribute__((section("iter/task_file"), used))
@@ -119,34 +113,36 @@ int socket_owners(struct bpf_iter__task_file *ctx)
 	struct file *file = ctx->file;
 	if (!task || !file)
 		return 0;
-	struct inode *inode = file->f_inode;
-	if (!inode || (inode->i_mode & S_IFMT) != S_IFSOCK)
+	struct inode *inode = FIELD(struct inode *, file, FILE_F_INODE);
+	if (!inode || (FIELD(__u16, inode, INODE_I_MODE) & S_IFMT) != S_IFSOCK)
+		return 0;
+	// A socket's inode is on sockfs. An S_IFSOCK inode elsewhere is a unix socket's path
+	// in a file system, open with O_PATH: a file, not the socket.
+	struct super_block *sb = FIELD(struct super_block *, inode, INODE_I_SB);
+	if (!sb || FIELD(unsigned long, sb, SB_S_MAGIC) != SOCKFS_MAGIC)
 		return 0;
 
-	struct task_struct *leader = task->group_leader;
+	struct task_struct *leader = FIELD(struct task_struct *, task, TASK_GROUP_LEADER);
 	struct task_struct *reader = bpf_get_current_task_btf();
 	if (!leader || !reader)
 		return 0;
-	struct pid *leader_pid = leader->thread_pid;
-	struct pid *reader_pid = reader->thread_pid;
+	struct pid *leader_pid = FIELD(struct pid *, leader, TASK_THREAD_PID);
+	struct pid *reader_pid = FIELD(struct pid *, reader, TASK_THREAD_PID);
 	if (!leader_pid || !reader_pid)
 		return 0;
 
 	struct owner_rec rec = {};
-	rec.tgid = pid_nr_at(leader_pid, reader_pid->level);
+	rec.tgid = pid_nr_at(leader_pid, FIELD(__u32, reader_pid, PID_LEVEL));
 	if (!rec.tgid)
 		return 0;
-	rec.inode = inode->i_ino;
-	rec.start_boottime = leader->start_boottime;
+	rec.inode = FIELD(__u64, inode, INODE_I_INO);
+	rec.start_boottime = FIELD(__u64, leader, TASK_START_BOOTTIME);
 	rec.fd = ctx->fd;
-	const struct cred *cred = leader->real_cred;
-	if (cred)
-		rec.uid = cred->uid.val;
-	else
-		rec.uid = (__u32)-1;
+	struct cred *cred = FIELD(struct cred *, leader, TASK_REAL_CRED);
+	rec.uid = cred ? FIELD(__u32, cred, CRED_UID) : (__u32)-1;
 	if (task != leader)
 		rec.flags |= OWNER_THREAD_FILES;
-	bpf_probe_read_kernel(rec.comm, sizeof(rec.comm), __builtin_preserve_access_index(&leader->comm));
-	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	bpf_probe_read_kernel(rec.comm, sizeof(rec.comm), (char *)leader + offsets[TASK_COMM]);
+	bpf_seq_write(FIELD(struct seq_file *, ctx->meta, META_SEQ), &rec, sizeof(rec));
 	return 0;
 }
