@@ -6,7 +6,7 @@
 //!     cargo run --release --example owners -- [RUNS]
 //!
 //! Prints the median and min of each phase in ms, and whether both methods found the same
-//! owners for every socket the /proc scan saw.
+//! owners (pid, fd, comm) for the sockets that did not change during the run.
 
 use portwatch::platform::linux::owners::{self, bpf};
 use portwatch::platform::{OwnerMap, Wanted};
@@ -21,7 +21,7 @@ fn main() -> std::io::Result<()> {
         .and_then(|a| a.parse().ok())
         .unwrap_or(15)
         .max(1);
-    let (proc_times, proc_map) = time(runs, || owners::scan(Path::new("/proc"), Wanted::All));
+    let (proc_times, _) = time(runs, || owners::scan(Path::new("/proc"), Wanted::All));
     report(out, "proc scan (readlink per fd)", &proc_times)?;
 
     let (btf_times, _) = time(runs, || {
@@ -45,37 +45,43 @@ fn main() -> std::io::Result<()> {
     let (full_times, _) = time(runs, || bpf::scan(Wanted::All));
     report(out, "bpf scan, load included", &full_times)?;
 
-    let scan = scan.unwrap_or_else(|e| {
+    if let Err(e) = scan {
         eprintln!("BPF scan failed: {e}");
         std::process::exit(1);
-    });
+    }
+    // Agreement, on the sockets that did not change meanwhile: those whose owners are the
+    // same in a /proc scan just before and just after the BPF one.
+    let before = owners::scan(Path::new("/proc"), Wanted::All);
+    let by_bpf = iter.scan(Wanted::All).map(|s| s.owners).unwrap_or_default();
+    let after = owners::scan(Path::new("/proc"), Wanted::All);
+    let stable: Vec<u64> = before
+        .inodes()
+        .filter(|&i| key(&before, i) == key(&after, i))
+        .collect();
+    let differ = stable
+        .iter()
+        .filter(|&&i| key(&before, i) != key(&by_bpf, i))
+        .count();
     writeln!(
         out,
-        "socket fds: bpf {} records, {} sockets with owners; proc {} sockets with owners",
+        "socket fds: {} (bpf records); sockets with owners: bpf {}, proc {}",
         count.unwrap_or(0),
-        scan.owners.len(),
-        proc_map.len()
+        by_bpf.len(),
+        before.len()
     )?;
-    let differ = differences(&proc_map, &scan.owners);
     writeln!(
         out,
-        "sockets whose owners differ between the methods: {differ}"
+        "sockets unchanged across the runs: {}; their owners differ by method: {differ}",
+        stable.len()
     )
 }
 
-/// Sockets the /proc scan saw whose (pid, fd, comm) lists differ in the BPF scan (churn on
-/// a live host, or threads with their own fd tables, which only BPF sees).
-fn differences(proc_map: &OwnerMap, bpf_map: &OwnerMap) -> usize {
-    let key = |m: &OwnerMap, i| -> Vec<(u32, u32, Vec<u8>)> {
-        m.get(i)
-            .iter()
-            .map(|o| (o.pid, o.fd, o.comm.as_bytes().to_vec()))
-            .collect()
-    };
-    proc_map
-        .inodes()
-        .filter(|&i| key(proc_map, i) != key(bpf_map, i))
-        .count()
+/// The (pid, fd, comm) of a socket's owners.
+fn key(m: &OwnerMap, inode: u64) -> Vec<(u32, u32, Vec<u8>)> {
+    m.get(inode)
+        .iter()
+        .map(|o| (o.pid, o.fd, o.comm.as_bytes().to_vec()))
+        .collect()
 }
 
 fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Vec<Duration>, T) {
