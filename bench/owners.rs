@@ -9,7 +9,7 @@
 //! owners (pid, fd, comm) for the sockets that did not change during the run.
 
 use portwatch::platform::linux::owners::{self, bpf};
-use portwatch::platform::{OwnerMap, Wanted};
+use portwatch::model::{OwnerMap, Wanted};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -10,7 +10,7 @@ mod common;
 mod procs;
 
 use portwatch::platform::linux::owners::{self, bpf};
-use portwatch::platform::{InodeSet, OwnerMap, Wanted};
+use portwatch::model::{InodeSet, OwnerMap, Wanted};
 use std::collections::{BTreeSet, HashSet};
 use std::io::{BufRead, BufReader, IoSlice, IoSliceMut, Read, Write};
 use std::net::TcpListener;

@@ -27,7 +27,7 @@ pub mod btf;
 pub mod record;
 
 use crate::model::{Owner, Text};
-use crate::platform::{InodeSet, OwnerMap, Wanted};
+use crate::model::{InodeSet, OwnerMap, Wanted};
 use aya::programs::{Iter, ProgramError};
 use aya::{Btf, Ebpf, EbpfError, EbpfLoader};
 use record::Record;
