@@ -8,8 +8,8 @@
 //! Prints the median and min of each phase in ms, and whether both methods found the same
 //! owners (pid, fd, comm) for the sockets that did not change during the run.
 
-use portwatch::platform::linux::owners::{self, bpf};
 use portwatch::model::{OwnerMap, Wanted};
+use portwatch::platform::linux::owners::{self, bpf};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};

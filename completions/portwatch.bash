@@ -86,7 +86,7 @@ _portwatch() {
 
     case "${cmd}" in
         portwatch)
-            opts="-l -a -n -t -u -x -w -p -e -4 -6 -c -U -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --ipv4 --ipv6 --pid --command --user --no-header --json --csv --backend --services --labels --proc-root --etc-services --help --version list explain label completions help"
+            opts="-l -a -n -t -u -x -w -p -e -4 -6 -c -U -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --ipv4 --ipv6 --pid --command --user --no-header --json --csv --backend --owners --services --labels --proc-root --etc-services --help --version list explain label completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -116,6 +116,10 @@ _portwatch() {
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
                     return 0
                     ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
+                    return 0
+                    ;;
                 --services)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -140,7 +144,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__completions)
-            opts="-h --backend --services --labels --proc-root --etc-services --help bash zsh fish"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --help bash zsh fish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -148,6 +152,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -174,7 +182,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__explain)
-            opts="-h --json --backend --services --labels --proc-root --etc-services --help"
+            opts="-h --json --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -182,6 +190,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -334,7 +346,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__label)
-            opts="-h --backend --services --labels --proc-root --etc-services --help set rm list help"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --help set rm list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,6 +354,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -438,7 +454,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__label__subcmd__list)
-            opts="-h --json --backend --services --labels --proc-root --etc-services --help"
+            opts="-h --json --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -446,6 +462,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -472,7 +492,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__label__subcmd__rm)
-            opts="-h --backend --services --labels --proc-root --etc-services --help"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -480,6 +500,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -506,7 +530,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__label__subcmd__set)
-            opts="-h --backend --services --labels --proc-root --etc-services --help"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -514,6 +538,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -540,7 +568,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__list)
-            opts="-l -a -n -t -u -x -w -p -e -4 -6 -c -U -H -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --ipv4 --ipv6 --pid --command --user --no-header --json --csv --backend --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -4 -6 -c -U -H -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --ipv4 --ipv6 --pid --command --user --no-header --json --csv --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -568,6 +596,10 @@ _portwatch() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)

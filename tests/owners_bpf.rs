@@ -9,8 +9,8 @@ mod common;
 #[path = "common/procs.rs"]
 mod procs;
 
-use portwatch::platform::linux::owners::{self, bpf};
 use portwatch::model::{InodeSet, OwnerMap, Wanted};
+use portwatch::platform::linux::owners::{self, bpf};
 use std::collections::{BTreeSet, HashSet};
 use std::io::{BufRead, BufReader, IoSlice, IoSliceMut, Read, Write};
 use std::net::TcpListener;

@@ -22,6 +22,7 @@
 
 pub mod bpf;
 mod family;
+pub mod method;
 mod pidfs;
 #[cfg(test)]
 mod tests;

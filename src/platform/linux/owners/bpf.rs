@@ -26,8 +26,8 @@
 pub mod btf;
 pub mod record;
 
-use crate::model::{Owner, Text};
 use crate::model::{InodeSet, OwnerMap, Wanted};
+use crate::model::{Owner, Text};
 use aya::programs::{Iter, ProgramError};
 use aya::{Btf, Ebpf, EbpfError, EbpfLoader};
 use record::Record;
@@ -189,6 +189,9 @@ impl OwnerIter {
             Wanted::All => None,
             Wanted::Some { inodes } | Wanted::Family { inodes, .. } => Some(inodes),
         };
+        if keep.is_some_and(InodeSet::is_empty) {
+            return Ok(Scan::default());
+        }
         let mut found = Found::new(keep);
         let records = self.for_each_record(|r| found.add(r))?;
         Ok(found.finish(records))
