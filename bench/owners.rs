@@ -25,7 +25,8 @@ fn main() -> std::io::Result<()> {
     report(out, "proc scan (readlink per fd)", &proc_times)?;
 
     let (btf_times, _) = time(runs, || {
-        std::fs::read("/sys/kernel/btf/vmlinux").map(|b| bpf::btf::layout(&b).is_ok())
+        bpf::btf::KernelBtf::open("/sys/kernel/btf/vmlinux")
+            .map(|b| bpf::btf::layout(b.bytes()).is_ok())
     });
     report(out, "kernel BTF read + offsets pass", &btf_times)?;
     let (load_times, iter) = time(runs, bpf::OwnerIter::load);

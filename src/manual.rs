@@ -103,8 +103,8 @@ owner scan ran).
 --owners bpf reads every process's fds in one kernel pass instead: a BPF task_file iterator \
 (Linux 5.8 or later with BTF; root, or CAP_BPF with CAP_PERFMON). It always reads every \
 process (owner_scan \"all-processes\"), and also finds a thread that unshared its fd table \
-(listed under its process), which /proc/PID/fd does not show. Loading it costs a fixed 15-30 \
-ms, so it pays from about 16000 open files on the host. --owners proc is the /proc scan above. \
+(listed under its process), which /proc/PID/fd does not show. Loading it costs a fixed 5-20 \
+ms, so it pays from about 8000 open files on the host. --owners proc is the /proc scan above. \
 The default, --owners auto, uses BPF when the host has that many open files \
 (/proc/sys/fs/file-nr) and the program loads, else /proc, without a word; the owners are the \
 same either way. --owners bpf where BPF cannot run is an error (exit 1) with the reason. JSON \

@@ -18,33 +18,30 @@
 //! same. A socket is a file whose inode is on sockfs: an O_PATH fd of a unix socket's path
 //! (an S_IFSOCK inode of a file system) is not one, as /proc's `socket:[N]` agrees.
 //!
-//! Loading costs a fixed 15-30 ms (a /proc scan of a small host costs less: the caller
-//! decides): one pass over the kernel's BTF for the offsets of the fields the program reads
-//! (btf.rs; they are its read-only data, which the verifier checks against the same BTF),
-//! the verifier, and aya 0.14's own parse of that BTF, which it makes whether used or not.
+//! Loading: one pass over the kernel's BTF for the offsets of the fields the program reads
+//! (btf.rs), patched into its instructions (loader.rs), then the verifier, which checks each
+//! read against the same BTF. It costs a few ms, still more than a /proc scan of a small
+//! host (`expected_faster`).
 
 pub mod btf;
+mod loader;
 pub mod record;
 
 use crate::model::{InodeSet, OwnerMap, Wanted};
-use crate::model::{Owner, Text};
-use aya::programs::{Iter, ProgramError};
-use aya::{Btf, Ebpf, EbpfError, EbpfLoader};
+use crate::model::{Owner, OwnerMethod, Text};
 use record::Record;
+use std::ffi::CStr;
 use std::fmt;
 use std::io;
+use std::os::fd::OwnedFd;
 
 /// The compiled owners.bpf.c (scripts/build-bpf.sh; tests/bpf_object.rs checks it matches).
-/// Aligned: the ELF parser reads its headers in place.
-static OBJECT: &Aligned<[u8]> = &Aligned(*include_bytes!("bpf/owners.bpf.o"));
-
-#[repr(C, align(8))]
-struct Aligned<B: ?Sized>(B);
+static OBJECT: &[u8] = include_bytes!("bpf/owners.bpf.o");
 
 const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
 
-/// The program's name in the object (its function name).
-const PROGRAM: &str = "socket_owners";
+/// The program's section in the object (what libbpf would call its type: a task_file iterator).
+const PROGRAM: &str = "iter/task_file";
 
 /// Bytes asked for per `read`. The kernel fills at most its seq_file buffer (8 pages) per
 /// call; a little more keeps a record split at the end from costing an extra call.
@@ -55,13 +52,14 @@ const READ_SIZE: usize = 64 * 1024;
 pub enum Unavailable {
     /// Neither root nor CAP_BPF with CAP_PERFMON (or CAP_SYS_ADMIN).
     NotPermitted,
-    /// The kernel has no BTF to relocate the program against.
+    /// The kernel has no BTF to find the program's fields and attach point in.
     NoBtf(String),
     /// No `task_file` iterator: Linux before 5.8.
     KernelTooOld,
     /// Kernel lockdown in confidentiality mode forbids reading kernel memory from BPF.
     Lockdown,
-    /// The object did not parse, relocate or pass the verifier on this kernel.
+    /// The object did not parse, its fields were not in the kernel's BTF, or the verifier
+    /// refused it.
     Load(String),
     /// Attaching the iterator or reading it failed.
     Read(io::Error),
@@ -128,7 +126,7 @@ pub struct Scan {
 
 /// The iterator program, loaded and verified: scan with it as often as needed.
 pub struct OwnerIter {
-    ebpf: Ebpf,
+    prog: OwnedFd,
 }
 
 impl fmt::Debug for OwnerIter {
@@ -140,45 +138,30 @@ impl fmt::Debug for OwnerIter {
 impl OwnerIter {
     /// Load the program into the kernel, or say why it cannot be.
     pub fn load() -> Result<OwnerIter, Unavailable> {
-        // Asked first, so that an unprivileged run costs one small read, not aya's feature
-        // probes and a read of the kernel's BTF.
+        // Asked first, so that an unprivileged run costs one small read, not a read of the
+        // kernel's BTF.
         if !privileged() {
             return Err(Unavailable::NotPermitted);
         }
-        let blob =
-            std::fs::read(VMLINUX).map_err(|e| Unavailable::NoBtf(format!("{VMLINUX}: {e}")))?;
-        let layout = btf::layout(&blob).map_err(|e| match e {
+        let blob = btf::KernelBtf::open(VMLINUX)
+            .map_err(|e| Unavailable::NoBtf(format!("{VMLINUX}: {e}")))?;
+        let layout = btf::layout(blob.bytes()).map_err(|e| match e {
             btf::BtfError::NoIterator => Unavailable::KernelTooOld,
             e => Unavailable::Load(e.to_string()),
         })?;
         drop(blob);
-        // No CO-RE relocation (the offsets are the program's data), so no target BTF. aya
-        // 0.14 parses the kernel's BTF in EbpfLoader::new all the same (about 10 ms); 0.16
-        // does not, but needs a newer rustc than the project's.
-        let mut ebpf = EbpfLoader::new()
-            .btf(None)
-            .override_global("offsets", &layout.offsets, true)
-            .load(&OBJECT.0)
-            .map_err(|e| match e {
-                EbpfError::ProgramError(e) => from_program_error(e),
-                e => Unavailable::Load(chain(&e)),
-            })?;
-        let program = iter_program(&mut ebpf)?;
-        program
-            .load("task_file", &attach_point(layout.iter_func)?)
-            .map_err(from_program_error)?;
-        Ok(OwnerIter { ebpf })
+        let mut obj = loader::object(OBJECT, PROGRAM).map_err(from_load_error)?;
+        loader::patch_offsets(&mut obj.insns, &layout.offsets).map_err(from_load_error)?;
+        let license = CStr::from_bytes_until_nul(&obj.license)
+            .map_err(|_| Unavailable::Load("the object's license is not a C string".into()))?;
+        let prog = loader::load(&obj.insns, license, layout.iter_func).map_err(from_load_error)?;
+        Ok(OwnerIter { prog })
     }
 
     /// One pass over every task's files: the records, in the kernel's order (by thread id,
     /// then fd), each handed to `each`. Returns how many there were.
     pub fn for_each_record(&mut self, each: impl FnMut(&Record)) -> Result<usize, Unavailable> {
-        let program = iter_program(&mut self.ebpf)?;
-        let link_id = program.attach().map_err(from_program_error)?;
-        let link = program.take_link(link_id).map_err(from_program_error)?;
-        let file = link
-            .into_file()
-            .map_err(|e| Unavailable::Read(io::Error::other(chain(&e))))?;
+        let file = loader::iterate(&self.prog).map_err(from_load_error)?;
         let tail = record::read_records(file, READ_SIZE, each).map_err(Unavailable::Read)?;
         Ok(tail.records)
     }
@@ -196,34 +179,6 @@ impl OwnerIter {
         let records = self.for_each_record(|r| found.add(r))?;
         Ok(found.finish(records))
     }
-}
-
-fn iter_program(ebpf: &mut Ebpf) -> Result<&mut Iter, Unavailable> {
-    ebpf.program_mut(PROGRAM)
-        .ok_or_else(|| Unavailable::Load(format!("no program {PROGRAM} in the object")))?
-        .try_into()
-        .map_err(from_program_error)
-}
-
-/// A BTF whose only use is to name the iterator's attach point: aya's `Iter::load` looks up
-/// `bpf_iter_<type>` in the BTF it is given and hands the kernel that type's id, which is its
-/// position. Parsing the kernel's whole BTF for that one number costs tens of ms; this puts
-/// a function of that name at the id `btf::layout` found, after placeholder types.
-fn attach_point(id: u32) -> Result<Btf, Unavailable> {
-    use aya_obj::btf::{BtfType, Func, FuncLinkage, Ptr};
-    let mut btf = Btf::new();
-    let name = btf.add_string("bpf_iter_task_file");
-    let mut last = 0;
-    while last + 1 < id {
-        last = btf.add_type(BtfType::Ptr(Ptr::new(0, 0)));
-    }
-    let func = btf.add_type(BtfType::Func(Func::new(name, 0, FuncLinkage::Static)));
-    if func != id {
-        return Err(Unavailable::Load(format!(
-            "attach point at BTF id {func}, not {id}"
-        )));
-    }
-    Ok(btf)
 }
 
 /// The owners of the wanted sockets, by one BPF pass (loads the program for this one scan).
@@ -299,8 +254,12 @@ impl<'a> Found<'a> {
         self.starts.sort_unstable();
         self.starts.dedup_by_key(|s| s.0);
         self.starts.shrink_to_fit();
+        let mut owners = OwnerMap::from_pairs(self.pairs);
+        owners.method = OwnerMethod::Bpf;
+        // Loading the program took the privilege to see every process.
+        owners.privileged = true;
         Scan {
-            owners: OwnerMap::from_pairs(self.pairs),
+            owners,
             starts: StartTimes(self.starts),
             records,
         }
@@ -308,10 +267,11 @@ impl<'a> Found<'a> {
 }
 
 /// Open files on the host (all namespaces) from which a BPF scan, load included, is
-/// expected to beat the /proc scan. Measured with bench/owners.rs on 2 cores: the BPF scan
-/// costs ~20 ms to load plus ~0.3 us per open file, the /proc scan ~2 us per open file;
-/// 2.8k files: 5-7 ms against 20-24 ms; 102k files: 166-246 ms against 58-84 ms.
-pub const PAYS_FROM_OPEN_FILES: u64 = 16_000;
+/// expected to beat the /proc scan. Measured with bench/owners.rs on 2 cores (load average
+/// 7-17 from other work): loading costs 5.5 ms at best (BTF pass 2.1, load and verify 3.4)
+/// and 13-20 ms typically, then ~0.3 us per open file; the /proc scan ~2 us per open file
+/// (2.8k files: 4.9-7.3 ms). Break-even lies between 3k and 10k files.
+pub const PAYS_FROM_OPEN_FILES: u64 = 8_000;
 
 /// Whether the BPF scan is expected to be the faster method here: the kernel's count of
 /// allocated files (`/proc/sys/fs/file-nr`, one small read) is past `PAYS_FROM_OPEN_FILES`.
@@ -353,151 +313,24 @@ fn locked_down() -> bool {
         .is_ok_and(|s| s.contains("[confidentiality]"))
 }
 
-fn from_program_error(e: ProgramError) -> Unavailable {
+fn from_load_error(e: loader::LoadError) -> Unavailable {
     match e {
-        ProgramError::LoadError {
-            io_error,
-            verifier_log,
-        } => {
+        loader::LoadError::Object(why) => Unavailable::Load(why),
+        loader::LoadError::Syscall { what, error, log } => {
             if locked_down() {
                 return Unavailable::Lockdown;
             }
-            // EPERM: no privilege. The verifier's rejections are EACCES (or EINVAL).
-            if io_error.raw_os_error() == Some(libc::EPERM) {
+            // EPERM: no privilege. The verifier's refusals are EACCES or EINVAL.
+            if error.raw_os_error() == Some(libc::EPERM) {
                 return Unavailable::NotPermitted;
             }
-            // The verifier's verdict is in its last lines; the whole log can be megabytes.
-            let log = verifier_log.to_string();
-            let last: Vec<&str> = log.lines().rev().take(3).collect();
-            let last: Vec<&str> = last.into_iter().rev().collect();
-            Unavailable::Load(format!("{io_error}; verifier: {}", last.join(" | ")))
+            if what != "BPF_PROG_LOAD" {
+                return Unavailable::Read(io::Error::new(error.kind(), format!("{what}: {error}")));
+            }
+            Unavailable::Load(format!("{what}: {error}; verifier: {log}"))
         }
-        e => Unavailable::Load(chain(&e)),
     }
-}
-
-/// An error with its sources, on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rec(inode: u64, tgid: u32, fd: u32, comm: &[u8]) -> Record {
-        let mut c = [0u8; 16];
-        c[..comm.len()].copy_from_slice(comm);
-        Record {
-            inode,
-            start_boottime: u64::from(tgid) * 1000,
-            tgid,
-            fd,
-            uid: 1000,
-            flags: 0,
-            comm: c,
-        }
-    }
-
-    #[test]
-    fn records_become_the_proc_scans_owner_table() {
-        let mut f = Found::new(None);
-        for r in [
-            rec(900, 20, 4, b"nginx"),
-            rec(901, 20, 5, b"nginx"),
-            rec(900, 10, 4, b"nginx"),
-            // A thread's copied fd table: the same socket at the same fd again.
-            rec(900, 20, 4, b"nginx"),
-            rec(902, 30, 3, b"sshd"),
-        ] {
-            f.add(&r);
-        }
-        let scan = f.finish(5);
-        let map = &scan.owners;
-        let pids: Vec<(u32, u32)> = map.get(900).iter().map(|o| (o.pid, o.fd)).collect();
-        assert_eq!(
-            pids,
-            [(10, 4), (20, 4)],
-            "sorted by pid, the duplicate gone"
-        );
-        assert_eq!(map.get(902)[0].comm.as_bytes(), b"sshd");
-        assert_eq!(map.get(902)[0].uid, Some(1000));
-        assert!(!map.partial && map.denied_pids == 0);
-        assert_eq!(scan.starts.get(20), Some(20_000));
-        assert_eq!(scan.starts.get(21), None);
-        assert_eq!(scan.starts.len(), 3);
-        assert_eq!(scan.records, 5);
-    }
-
-    #[test]
-    fn only_wanted_inodes_are_kept() {
-        let wanted: InodeSet = [901].into_iter().collect();
-        let mut f = Found::new(Some(&wanted));
-        f.add(&rec(900, 20, 4, b"a"));
-        f.add(&rec(901, 20, 5, b"a"));
-        let scan = f.finish(2);
-        assert_eq!(scan.owners.inodes().collect::<Vec<_>>(), [901]);
-    }
-
-    #[test]
-    fn one_name_per_process() {
-        let mut f = Found::new(None);
-        f.add(&rec(900, 20, 4, b"a"));
-        f.add(&rec(901, 20, 5, b"a"));
-        let scan = f.finish(2);
-        let (a, b) = (scan.owners.get(900), scan.owners.get(901));
-        assert!(std::ptr::eq(a[0].comm.as_bytes(), b[0].comm.as_bytes()));
-    }
-
-    #[test]
-    fn a_verifier_rejection_is_not_a_missing_privilege() {
-        let load_error = |errno: i32, log: &str| ProgramError::LoadError {
-            io_error: io::Error::from_raw_os_error(errno),
-            verifier_log: aya_obj::VerifierLog::new(log.into()),
-        };
-        if locked_down() {
-            return; // every load error reads as lockdown there
-        }
-        let log = "0: R1=ctx()\n1: (79) r2 = *(u64 *)(r1 +8)\nR2 invalid mem access 'scalar'\n";
-        match from_program_error(load_error(libc::EACCES, log)) {
-            Unavailable::Load(why) => assert!(why.contains("invalid mem access"), "{why}"),
-            other => panic!("EACCES from the verifier: {other:?}"),
-        }
-        let e = from_program_error(load_error(libc::EPERM, ""));
-        assert!(matches!(e, Unavailable::NotPermitted), "{e:?}");
-    }
-
-    #[test]
-    fn open_files_from_file_nr() {
-        assert_eq!(open_files("202879\t0\t2466170\n"), Some(202_879));
-        assert_eq!(open_files(""), None);
-        assert_eq!(open_files("x 0 1"), None);
-        let live = std::fs::read_to_string("/proc/sys/fs/file-nr").unwrap_or_default();
-        assert!(open_files(&live).is_some_and(|n| n > 0), "{live:?}");
-    }
-
-    #[test]
-    fn attach_point_is_at_the_kernels_id() {
-        for id in [1, 2, 64261] {
-            let btf = attach_point(id).expect("attach point");
-            let found = btf.id_by_type_name_kind("bpf_iter_task_file", aya_obj::btf::BtfKind::Func);
-            assert_eq!(found.ok(), Some(id));
-        }
-    }
-
-    #[test]
-    fn embedded_object_is_an_aligned_bpf_elf() {
-        let obj = &OBJECT.0;
-        assert_eq!(obj.as_ptr() as usize % 8, 0);
-        assert_eq!(obj.get(..4), Some(&b"\x7fELF"[..]));
-        // e_machine EM_BPF (247), little-endian.
-        assert_eq!(obj.get(18..20), Some(&[247u8, 0][..]));
-    }
-}
+mod tests;

@@ -37,6 +37,12 @@ impl Method {
 
     /// The owners of the wanted sockets, by the chosen method; `proc` is the /proc scan.
     pub fn scan(&self, wanted: Wanted<'_>, proc: impl FnOnce(Wanted<'_>) -> OwnerMap) -> OwnerMap {
+        if let Wanted::Some { inodes } | Wanted::Family { inodes, .. } = &wanted {
+            if inodes.is_empty() {
+                // Nothing to look for: /proc answers that without reading, BPF would load.
+                return proc(wanted);
+            }
+        }
         let why_not = match self.choice {
             Some(OwnerMethod::Proc) => return proc(wanted),
             Some(OwnerMethod::Bpf) => match self.bpf_scan(wanted.clone()) {
@@ -71,11 +77,7 @@ impl Method {
         let mut slot = self.iter.lock().unwrap_or_else(|e| e.into_inner());
         let iter = slot.get_or_insert_with(|| OwnerIter::load().map_err(|e| unavailable(&e)));
         let iter = iter.as_mut().map_err(|why| why.clone())?;
-        let mut map = iter.scan(wanted).map_err(|e| unavailable(&e))?.owners;
-        map.method = OwnerMethod::Bpf;
-        // Loading BPF takes the privilege to read every process.
-        map.privileged = true;
-        Ok(map)
+        Ok(iter.scan(wanted).map_err(|e| unavailable(&e))?.owners)
     }
 }
 

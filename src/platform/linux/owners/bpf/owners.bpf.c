@@ -5,10 +5,11 @@
 // by scripts/build-bpf.sh; the object beside this file is committed and embedded, so a build
 // of portwatch needs no clang.
 //
-// No kernel headers and no CO-RE relocations: the byte offsets of the dozen kernel fields it
-// reads are in offsets[], which the loader fills from the running kernel's BTF (btf.rs)
-// before loading. The map holding them is frozen, so the verifier sees each offset as a
-// constant and checks every read against the kernel's BTF types, as it would a relocated one.
+// No kernel headers, no CO-RE relocations, no maps: the byte offset of each kernel field it
+// reads is a 64-bit immediate marked with the field's index (OFF), which the loader
+// (loader.rs) replaces with the offset found in the running kernel's BTF (btf.rs). The
+// verifier sees each offset as a constant and checks every read against the kernel's BTF
+// types, as it would a relocated one.
 //
 // GPL: bpf_probe_read_kernel is a GPL-only helper.
 
@@ -16,7 +17,7 @@ typedef unsigned short __u16;
 typedef unsigned int __u32;
 typedef unsigned long long __u64;
 
-// The kernel types, opaque: only read through offsets[].
+// The kernel types, opaque: only read at offsets from OFF.
 struct task_struct;
 struct file;
 struct inode;
@@ -34,7 +35,7 @@ struct bpf_iter__task_file {
 	struct file *file;
 };
 
-// Indexes into offsets[]; the order of FIELDS in btf.rs.
+// Field indexes: the order of FIELDS in btf.rs.
 enum off {
 	META_SEQ,
 	TASK_GROUP_LEADER,
@@ -55,15 +56,22 @@ enum off {
 	N_OFFSETS,
 };
 
-const volatile __u32 offsets[N_OFFSETS] = {};
+// The offset of field X: `rN = MARK | X ll`, patched by the loader (loader.rs, OFFSET_MARK).
+#define OFF_MARK 0x4f574e5200000000ULL
+#define OFF(X)                                                                  \
+	({                                                                      \
+		__u64 __off;                                                    \
+		asm volatile("%0 = %1 ll" : "=r"(__off) : "i"(OFF_MARK | (X))); \
+		__off;                                                          \
+	})
 
 // Helper ids from include/uapi/linux/bpf.h (stable ABI).
 static long (*bpf_probe_read_kernel)(void *dst, __u32 size, const void *src) = (void *)113;
 static long (*bpf_seq_write)(struct seq_file *m, const void *data, __u32 len) = (void *)127;
 static struct task_struct *(*bpf_get_current_task_btf)(void) = (void *)158;
 
-// A field of type T at offsets[OFF] in the object at P.
-#define FIELD(T, P, OFF) (*(T *)((char *)(P) + offsets[OFF]))
+// A field of type T at the offset of field X in the object at P.
+#define FIELD(T, P, X) (*(T *)((char *)(P) + OFF(X)))
 
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
@@ -100,8 +108,8 @@ static __attribute__((always_inline)) int pid_nr_at(struct pid *pid, __u32 level
 	int nr = 0;
 	if (level > FIELD(__u32, pid, PID_LEVEL) || level > MAX_PID_NS_LEVEL)
 		return 0;
-	char *upid = (char *)pid + offsets[PID_NUMBERS] + level * offsets[UPID_SIZE];
-	if (bpf_probe_read_kernel(&nr, sizeof(nr), upid + offsets[UPID_NR]))
+	char *upid = (char *)pid + OFF(PID_NUMBERS) + level * OFF(UPID_SIZE);
+	if (bpf_probe_read_kernel(&nr, sizeof(nr), upid + OFF(UPID_NR)))
 		return 0;
 	return nr;
 }
@@ -142,7 +150,7 @@ int socket_owners(struct bpf_iter__task_file *ctx)
 	rec.uid = cred ? FIELD(__u32, cred, CRED_UID) : (__u32)-1;
 	if (task != leader)
 		rec.flags |= OWNER_THREAD_FILES;
-	bpf_probe_read_kernel(rec.comm, sizeof(rec.comm), (char *)leader + offsets[TASK_COMM]);
+	bpf_probe_read_kernel(rec.comm, sizeof(rec.comm), (char *)leader + OFF(TASK_COMM));
 	bpf_seq_write(FIELD(struct seq_file *, ctx->meta, META_SEQ), &rec, sizeof(rec));
 	return 0;
 }
