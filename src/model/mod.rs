@@ -2,10 +2,12 @@
 //! snapshot a backend returns. No dependencies on OS crates: backends convert at their edge.
 
 mod owners;
+mod sockstat;
 mod state;
 mod text;
 
 pub use owners::Owners;
+pub use sockstat::{SockStat, Split, SsTotals};
 pub use state::{State, StateSet};
 pub use text::Text;
 

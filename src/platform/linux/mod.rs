@@ -5,6 +5,7 @@ pub mod netlink;
 pub mod owners;
 pub mod procmount;
 pub mod procnet;
+pub mod sockstat;
 
 use crate::error::Result;
 use crate::model::{Family, Proto, Query, Snapshot, Warning};
