@@ -1,11 +1,13 @@
 //! The data model every stage shares: sockets as the kernel reports them, their owners, and the
 //! snapshot a backend returns. No dependencies on OS crates: backends convert at their edge.
 
+mod extras;
 mod owners;
 mod sockstat;
 mod state;
 mod text;
 
+pub use extras::{CcInfo, CongName, Detail, Extras, Shutdown, SkMem, TcpInfo, Timer, TimerKind};
 pub use owners::Owners;
 pub use sockstat::{SockStat, Split, SsTotals};
 pub use state::{State, StateSet};
@@ -146,6 +148,12 @@ pub struct Socket {
     pub netns: Option<NonZeroU64>,
     /// cgroup v2 id of the socket, when the kernel reports it (seam for later issues).
     pub cgroup: Option<NonZeroU64>,
+    /// The kernel's socket cookie (ss's `sk:`): unique while the socket lives, never reused
+    /// within a boot, and what SOCK_DESTROY checks; sock_diag sources only.
+    pub cookie: Option<NonZeroU64>,
+    /// TCP internals, memory, timer, shutdown: only when asked for (`Detail`), boxed so
+    /// that sockets without them cost one pointer.
+    pub extras: Option<Box<Extras>>,
 }
 
 impl Socket {
@@ -169,6 +177,8 @@ impl Socket {
             iface: None,
             netns: None,
             cgroup: None,
+            cookie: None,
+            extras: None,
         }
     }
 

@@ -8,7 +8,7 @@ pub mod procnet;
 pub mod sockstat;
 
 use crate::error::Result;
-use crate::model::{Family, Proto, Query, Snapshot, Warning};
+use crate::model::{Detail, Family, Proto, Query, Snapshot, Warning};
 use std::path::Path;
 
 /// The (proto, family) tables a query touches, in ss's output order.
@@ -34,12 +34,22 @@ pub(crate) fn tables(q: &Query) -> Vec<(Proto, Family)> {
 /// netlink for TCP, UDP and UNIX; /proc/net for raw sockets (no raw diag module on most
 /// kernels) and for any table whose netlink dump is unavailable.
 pub fn read_sockets_netlink(proc_root: &Path, q: &Query) -> Result<Snapshot> {
+    read_sockets_netlink_detail(proc_root, q, Detail::default())
+}
+
+/// `read_sockets_netlink` with the extras `detail` asks for. Sockets read from /proc/net
+/// (raw, fallbacks) have none: the text tables do not carry them.
+pub fn read_sockets_netlink_detail(
+    proc_root: &Path,
+    q: &Query,
+    detail: Detail,
+) -> Result<Snapshot> {
     let mut snap = Snapshot::default();
     for (proto, family) in tables(q) {
         let dumped = match proto {
             Proto::Raw => None,
-            Proto::Unix => Some(netlink::dump_unix(q.states)),
-            _ => Some(netlink::dump_inet(proto, family, q.states)),
+            Proto::Unix => Some(netlink::dump_unix_detail(q.states, detail)),
+            _ => Some(netlink::dump_inet_detail(proto, family, q.states, detail)),
         };
         match dumped {
             // The first table is moved, not copied: on a big host it is the TCP one.

@@ -2,11 +2,14 @@
 //!
 //! One `NETLINK_SOCK_DIAG` socket per dump, one request per (family, protocol), replies parsed
 //! into `model::Socket` as each datagram arrives (see `inet` and `unix`; the byte walking and
-//! bounds checks are in `wire`). Hand-rolled rather than netlink-packet-sock-diag: the wire
-//! format is small and fixed, this parser allocates nothing per inet socket (only unix names),
-//! and the DONE/ERROR codes are checked in one visible place instead of per caller.
+//! bounds checks are in `wire`, the extension attributes of `-i`/`-m` in `info`).
+//! Hand-rolled rather than netlink-packet-sock-diag: the wire format is small and fixed,
+//! this parser allocates nothing per inet socket (only unix names, and one box per socket
+//! whose extras were asked for), and the DONE/ERROR codes are checked in one visible place
+//! instead of per caller.
 
 mod inet;
+mod info;
 mod unix;
 mod wire;
 
@@ -14,7 +17,7 @@ pub use inet::{parse_inet_msgs, InetTable};
 pub use unix::parse_unix_msgs;
 pub use wire::Progress;
 
-use crate::model::{Family, Proto, Socket, StateSet};
+use crate::model::{Detail, Family, Proto, Socket, StateSet};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -44,18 +47,38 @@ const RECV_TIMEOUT_SECS: libc::time_t = 10;
 /// `Proto::Unix` or `Family::Unix` is a caller error: `DumpError::Kernel(EINVAL)` without
 /// asking the kernel.
 pub fn dump_inet(proto: Proto, family: Family, states: StateSet) -> Result<Vec<Socket>, DumpError> {
+    dump_inet_detail(proto, family, states, Detail::default())
+}
+
+/// `dump_inet`, asking also for the extras `detail` names (`Socket::extras`).
+pub fn dump_inet_detail(
+    proto: Proto,
+    family: Family,
+    states: StateSet,
+    detail: Detail,
+) -> Result<Vec<Socket>, DumpError> {
     if matches!(proto, Proto::Unix) || matches!(family, Family::Unix) {
         return Err(DumpError::Kernel(libc::EINVAL));
     }
-    let t = InetTable { proto, family };
+    let t = InetTable {
+        proto,
+        family,
+        detail,
+    };
     let req = inet::request(t, states);
     dump(&req, |buf, seq, out| parse_inet_msgs(buf, seq, t, out))
 }
 
 /// Dump unix sockets whose state is in `states`, with names, peers and queue lengths.
 pub fn dump_unix(states: StateSet) -> Result<Vec<Socket>, DumpError> {
-    let req = unix::request(states);
-    dump(&req, parse_unix_msgs)
+    dump_unix_detail(states, Detail::default())
+}
+
+/// `dump_unix`, with socket memory and shutdown state when `detail` asks (unix sockets have
+/// no tcp_info and no timers).
+pub fn dump_unix_detail(states: StateSet, detail: Detail) -> Result<Vec<Socket>, DumpError> {
+    let req = unix::request(states, detail);
+    dump(&req, |buf, seq, out| parse_unix_msgs(buf, seq, detail, out))
 }
 
 type Parser<'a> = dyn FnMut(&[u8], u32, &mut Vec<Socket>) -> Result<Progress, DumpError> + 'a;
@@ -244,7 +267,14 @@ mod tests {
     const TCP4: InetTable = InetTable {
         proto: Proto::Tcp,
         family: Family::Ipv4,
+        detail: Detail {
+            tcp_info: true,
+            memory: true,
+            timers: true,
+            shutdown: true,
+        },
     };
+    const ALL_UNIX: Detail = TCP4.detail;
 
     /// A plausible datagram: a header claiming the right type and sequence over random bytes,
     /// so the fuzzing reaches the message and attribute parsers, not just the header check.
@@ -263,7 +293,7 @@ mod tests {
         fn random_bytes_never_panic(buf in proptest::collection::vec(any::<u8>(), 0..600)) {
             let mut out = Vec::new();
             let _ = parse_inet_msgs(&buf, 1, TCP4, &mut out);
-            let _ = parse_unix_msgs(&buf, 1, &mut out);
+            let _ = parse_unix_msgs(&buf, 1, ALL_UNIX, &mut out);
         }
 
         #[test]
@@ -275,7 +305,7 @@ mod tests {
             let buf = framed(&body, claimed);
             let mut out = Vec::new();
             let _ = parse_inet_msgs(&buf, 1, TCP4, &mut out);
-            let _ = parse_unix_msgs(&buf, 1, &mut out);
+            let _ = parse_unix_msgs(&buf, 1, ALL_UNIX, &mut out);
         }
     }
 
