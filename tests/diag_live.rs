@@ -1,6 +1,6 @@
 //! Live checks of the sock_diag extras against ss on the test's own loopback sockets:
 //! tcp_info and congestion (`ss -ti`), socket memory (`ss -tm`, `ss -xm`), timers
-//! (`ss -to`).
+//! (`ss -to`); and, in diag_live/kill.rs, SOCK_DESTROY (`ss -K`).
 //!
 //! ss and a dump never read at the same instant. Values that move on their own (lastsnd,
 //! timers) are compared with the time between the two reads as tolerance; the others are
@@ -9,6 +9,8 @@
 #![cfg(target_os = "linux")]
 
 mod common;
+#[path = "diag_live/kill.rs"]
+mod kill;
 
 use portwatch::model::{Detail, Family, Proto, SkMem, Socket, StateSet, TimerKind};
 use portwatch::platform::linux::netlink::{dump_inet_detail, dump_unix_detail};

@@ -7,12 +7,16 @@
 //! this parser allocates nothing per inet socket (only unix names, and one box per socket
 //! whose extras were asked for), and the DONE/ERROR codes are checked in one visible place
 //! instead of per caller.
+//!
+//! The same socket family also closes sockets (`destroy`, SOCK_DESTROY).
 
+mod destroy;
 mod inet;
 mod info;
 mod unix;
 mod wire;
 
+pub use destroy::{destroy, DestroyError, Destroyer};
 pub use inet::{parse_inet_msgs, InetTable};
 pub use unix::parse_unix_msgs;
 pub use wire::Progress;
@@ -120,15 +124,21 @@ fn is_transient(e: &DumpError) -> bool {
     matches!(code, Some(libc::ENOBUFS | libc::EINTR))
 }
 
+/// A sequence number for the next request; replies carrying another one are stale.
+fn next_seq() -> u32 {
+    static SEQ: AtomicU32 = AtomicU32::new(1);
+    SEQ.fetch_add(1, Ordering::Relaxed)
+}
+
 fn dump_once(
     req: &[u8],
     buf: &mut [u8],
     parse: &mut Parser<'_>,
 ) -> Result<(Vec<Socket>, bool), DumpError> {
-    static SEQ: AtomicU32 = AtomicU32::new(1);
-    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    let seq = next_seq();
     let sock = open()?;
-    send(&sock, seq, req)?;
+    let flags = wire::NLM_F_REQUEST | wire::NLM_F_DUMP;
+    send(&sock, wire::SOCK_DIAG_BY_FAMILY, flags, seq, req)?;
     let mut out = Vec::new();
     let mut interrupted = false;
     loop {
@@ -188,12 +198,12 @@ fn kernel_addr() -> libc::sockaddr_nl {
     a
 }
 
-fn send(sock: &OwnedFd, seq: u32, payload: &[u8]) -> io::Result<()> {
+fn send(sock: &OwnedFd, ty: u16, flags: u16, seq: u32, payload: &[u8]) -> io::Result<()> {
     let len = wire::NLMSG_HDRLEN + payload.len();
     let mut msg = Vec::with_capacity(len);
     msg.extend_from_slice(&(len as u32).to_ne_bytes());
-    msg.extend_from_slice(&wire::SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-    msg.extend_from_slice(&(wire::NLM_F_REQUEST | wire::NLM_F_DUMP).to_ne_bytes());
+    msg.extend_from_slice(&ty.to_ne_bytes());
+    msg.extend_from_slice(&flags.to_ne_bytes());
     msg.extend_from_slice(&seq.to_ne_bytes());
     msg.extend_from_slice(&0u32.to_ne_bytes());
     msg.extend_from_slice(payload);
