@@ -1,6 +1,7 @@
 //! Live checks of the sock_diag extras against ss on the test's own loopback sockets:
 //! tcp_info and congestion (`ss -ti`), socket memory (`ss -tm`, `ss -xm`), timers
-//! (`ss -to`); and, in diag_live/kill.rs, SOCK_DESTROY (`ss -K`).
+//! (`ss -to`); and, in diag_live/kill.rs, SOCK_DESTROY (`ss -K`) and the close-event stream
+//! (`ss -E`).
 //!
 //! ss and a dump never read at the same instant. Values that move on their own (lastsnd,
 //! timers) are compared with the time between the two reads as tolerance; the others are

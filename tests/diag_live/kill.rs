@@ -1,13 +1,14 @@
-//! SOCK_DESTROY (`ss -K`) on the test's own loopback connections. Other processes on the
-//! host close sockets too: every check picks the test's own sockets by cookie or inode.
+//! SOCK_DESTROY (`ss -K`) and the close-event stream (`ss -E`) on the test's own loopback
+//! connections. Other processes on the host close sockets too: every check picks the
+//! test's own sockets by cookie or inode.
 
 use super::{inode, ours, pair, ESTAB};
-use portwatch::model::{Detail, StateSet};
-use portwatch::platform::linux::netlink::{destroy, DestroyError};
+use portwatch::model::{Detail, Query, Socket, StateSet};
+use portwatch::platform::linux::netlink::{destroy, CloseEvents, DestroyError};
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::num::NonZeroU64;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
@@ -108,6 +109,86 @@ fn without_cap_net_admin_the_kernel_says_eperm() {
         other => panic!("unprivileged destroy: {other:?}"),
     }
     assert!(alive(&mut c, &mut s));
+}
+
+fn tcp4() -> Query {
+    Query {
+        tcp: true,
+        udp: false,
+        unix: false,
+        raw: false,
+        ipv4: true,
+        ipv6: false,
+        states: StateSet::ALL,
+    }
+}
+
+/// Collect close events until `done` holds for what arrived (or 10 s), then 300 ms more so
+/// that a duplicate would show.
+fn collect(ev: &mut CloseEvents, done: impl Fn(&[Socket]) -> bool) -> Vec<Socket> {
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done(&got) && Instant::now() < deadline {
+        let r = ev
+            .wait(Duration::from_millis(100), &mut got)
+            .expect("events");
+        assert!(!r.overrun, "close events lost");
+    }
+    let grace = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < grace {
+        ev.wait(Duration::from_millis(50), &mut got)
+            .expect("events");
+    }
+    got
+}
+
+#[test]
+fn a_closed_connection_is_reported_once() {
+    let mut ev = CloseEvents::subscribe(&tcp4()).expect("subscribe to close events");
+    let (l, c, s) = pair();
+    let cookie = |ino| ours(ino, StateSet::ALL, Detail::default()).cookie.unwrap();
+    let (lc, cc, sc) = (cookie(inode(&l)), cookie(inode(&c)), cookie(inode(&s)));
+    let (caddr, saddr) = (c.local_addr().unwrap(), s.local_addr().unwrap());
+    drop(c);
+    drop(s);
+    drop(l);
+    let mine = [lc, cc, sc];
+    let got = collect(&mut ev, |g| {
+        mine.iter().all(|m| g.iter().any(|s| s.cookie == Some(*m)))
+    });
+    let times = |m| got.iter().filter(|s| s.cookie == Some(m)).count();
+    assert_eq!(
+        (times(lc), times(cc), times(sc)),
+        (1, 1, 1),
+        "listener, client and server end each closed once"
+    );
+    let client = got.iter().find(|s| s.cookie == Some(cc)).unwrap();
+    let ep = |a: std::net::SocketAddr| {
+        Some(portwatch::model::Endpoint::Inet {
+            addr: a.ip(),
+            port: a.port(),
+        })
+    };
+    assert_eq!((&client.local, &client.remote), (&ep(caddr), &ep(saddr)));
+    assert_eq!(client.uid, None, "close events carry no owner");
+    let info = client.extras.as_ref().and_then(|x| x.tcp_info.as_ref());
+    assert!(info.is_some_and(|i| i.bytes_acked.is_some()), "{client:?}");
+}
+
+#[test]
+fn a_destroyed_connection_is_reported_too() {
+    if !root_or_skip("SOCK_DESTROY") {
+        return;
+    }
+    let mut ev = CloseEvents::subscribe(&tcp4()).expect("subscribe to close events");
+    let (_l, c, _s) = pair();
+    let sock = ours(inode(&c), ESTAB, Detail::default());
+    let cookie = sock.cookie;
+    destroy(&sock).expect("destroy");
+    // The aborted socket is freed once its last reference, our fd, goes.
+    drop(c);
+    let got = collect(&mut ev, |g| g.iter().any(|s| s.cookie == cookie));
+    assert_eq!(got.iter().filter(|s| s.cookie == cookie).count(), 1);
 }
 
 #[test]

@@ -8,15 +8,18 @@
 //! whose extras were asked for), and the DONE/ERROR codes are checked in one visible place
 //! instead of per caller.
 //!
-//! The same socket family also closes sockets (`destroy`, SOCK_DESTROY).
+//! The same socket family also closes sockets (`destroy`, SOCK_DESTROY) and reports them
+//! closing (`events`, the destroy multicast groups).
 
 mod destroy;
+mod events;
 mod inet;
 mod info;
 mod unix;
 mod wire;
 
 pub use destroy::{destroy, DestroyError, Destroyer};
+pub use events::{CloseEvents, EventsError, Received};
 pub use inet::{parse_inet_msgs, InetTable};
 pub use unix::parse_unix_msgs;
 pub use wire::Progress;
@@ -155,7 +158,8 @@ fn dump_once(
     }
 }
 
-fn open() -> io::Result<OwnedFd> {
+/// A fresh NETLINK_SOCK_DIAG socket, close-on-exec.
+fn new_socket() -> io::Result<OwnedFd> {
     // SAFETY: plain syscall; the returned descriptor is checked and owned below.
     let fd = unsafe {
         libc::socket(
@@ -168,7 +172,12 @@ fn open() -> io::Result<OwnedFd> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: fd is a fresh descriptor nobody else owns.
-    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A socket for request/reply use, with a receive timeout.
+fn open() -> io::Result<OwnedFd> {
+    let sock = new_socket()?;
     // The kernel builds each reply chunk inside our recvmsg (netlink_dump), so a dump never
     // waits on anything; the timeout only guards against a reply that never comes.
     let timeout = libc::timeval {
@@ -235,6 +244,24 @@ fn send(sock: &OwnedFd, ty: u16, flags: u16, seq: u32, payload: &[u8]) -> io::Re
 /// other sender than the kernel (port id 0) are dropped.
 fn recv(sock: &OwnedFd, buf: &mut [u8]) -> Result<usize, DumpError> {
     loop {
+        let n = match recv_from_kernel(sock, buf, 0) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => r?,
+        };
+        if n > buf.len() {
+            return Err(DumpError::Malformed(format!(
+                "datagram of {n} bytes exceeds the {} byte buffer",
+                buf.len()
+            )));
+        }
+        return Ok(n);
+    }
+}
+
+/// recvfrom(2) with MSG_TRUNC and `flags`, skipping datagrams not sent by the kernel (port
+/// id 0). The length is the datagram's, which may exceed `buf`.
+fn recv_from_kernel(sock: &OwnedFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
+    loop {
         let mut from = kernel_addr();
         let mut from_len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
         // SAFETY: buf, from and from_len are valid for writes of the lengths passed.
@@ -243,29 +270,17 @@ fn recv(sock: &OwnedFd, buf: &mut [u8]) -> Result<usize, DumpError> {
                 sock.as_raw_fd(),
                 buf.as_mut_ptr().cast(),
                 buf.len(),
-                libc::MSG_TRUNC,
+                libc::MSG_TRUNC | flags,
                 (&mut from as *mut libc::sockaddr_nl).cast(),
                 &mut from_len,
             )
         };
         if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e.into());
+            return Err(io::Error::last_os_error());
         }
-        let n = n as usize;
-        if from.nl_pid != 0 {
-            continue;
+        if from.nl_pid == 0 {
+            return Ok(n as usize);
         }
-        if n > buf.len() {
-            return Err(DumpError::Malformed(format!(
-                "datagram of {n} bytes exceeds the {} byte buffer",
-                buf.len()
-            )));
-        }
-        return Ok(n);
     }
 }
 
@@ -304,6 +319,7 @@ mod tests {
             let mut out = Vec::new();
             let _ = parse_inet_msgs(&buf, 1, TCP4, &mut out);
             let _ = parse_unix_msgs(&buf, 1, ALL_UNIX, &mut out);
+            let _ = events::parse_events(&buf, &mut out);
         }
 
         #[test]
@@ -316,6 +332,7 @@ mod tests {
             let mut out = Vec::new();
             let _ = parse_inet_msgs(&buf, 1, TCP4, &mut out);
             let _ = parse_unix_msgs(&buf, 1, ALL_UNIX, &mut out);
+            let _ = events::parse_events(&buf, &mut out);
         }
     }
 

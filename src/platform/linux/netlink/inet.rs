@@ -20,6 +20,7 @@ const INET_DIAG_INFO: u16 = 2;
 const INET_DIAG_CONG: u16 = 4;
 const INET_DIAG_SKMEMINFO: u16 = 7;
 const INET_DIAG_SHUTDOWN: u16 = 8;
+const INET_DIAG_PROTOCOL: u16 = 10;
 const INET_DIAG_SKV6ONLY: u16 = 11;
 const INET_DIAG_CGROUP_ID: u16 = 21;
 
@@ -206,6 +207,34 @@ fn parse_one(m: &[u8], t: InetTable) -> Result<Socket, DumpError> {
         cookie: cookie_at(head, 44),
         extras: x.into_extras(),
     })
+}
+
+/// One close notification of the destroy multicast groups (sock_diag_broadcast_destroy,
+/// built by inet_diag_handler_get_info): an inet_diag_msg with INET_DIAG_PROTOCOL and, for
+/// TCP, tcp_info, but no uid or inode (the kernel zeroes them). `None` for protocols the
+/// model has no name for (UDP-Lite shares the UDP groups).
+pub(crate) fn parse_event(m: &[u8]) -> Result<Option<Socket>, DumpError> {
+    let proto = Attrs::new(m.get(MSG_LEN..).unwrap_or_default())
+        .find(|&(ty, _)| ty == INET_DIAG_PROTOCOL)
+        .and_then(|(_, v)| v.first().copied())
+        .map(i32::from);
+    let proto = match proto {
+        Some(libc::IPPROTO_TCP) => Proto::Tcp,
+        Some(libc::IPPROTO_UDP) => Proto::Udp,
+        _ => return Ok(None),
+    };
+    let t = InetTable {
+        proto,
+        // parse_one takes the family from the message itself.
+        family: Family::Ipv4,
+        detail: Detail {
+            tcp_info: true,
+            ..Detail::default()
+        },
+    };
+    let mut s = parse_one(m, t)?;
+    s.uid = None;
+    Ok(Some(s))
 }
 
 /// Extension attributes as they arrive, in any order; assembled once all are read.
