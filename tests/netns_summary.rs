@@ -71,3 +71,34 @@ fn summary_counters_equal_ss_s() {
     }
     panic!("ss -s never printed the same numbers twice in a row");
 }
+
+/// `portwatch -s` prints ss -s's lines byte for byte before its own sections.
+#[test]
+fn portwatch_s_prints_ss_s() {
+    if !prerequisites_met() {
+        return;
+    }
+    let ns = Netns::new();
+    let _pop = Population::start(&ns, "basic", &[]);
+    let script = format!(
+        "ss -s; echo @@; {} -s; echo @@; ss -s",
+        env!("CARGO_BIN_EXE_portwatch")
+    );
+    for _ in 0..40 {
+        let out = ns.text("sh", &["-c", &script]);
+        let parts: Vec<&str> = out.split("@@\n").collect();
+        assert_eq!(parts.len(), 3, "{out}");
+        if parts[0] != parts[2] {
+            continue;
+        }
+        assert!(
+            parts[1].starts_with(parts[0]),
+            "ss -s:\n{}\nportwatch -s:\n{}",
+            parts[0],
+            parts[1]
+        );
+        assert!(parts[1].contains("Listeners per service:"), "{}", parts[1]);
+        return;
+    }
+    panic!("ss -s never printed the same text twice in a row");
+}

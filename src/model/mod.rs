@@ -8,6 +8,8 @@ mod row;
 mod service;
 mod sockstat;
 mod state;
+#[cfg(test)]
+pub(crate) mod testing;
 mod text;
 
 pub use extras::{CcInfo, CongName, Detail, Extras, Shutdown, SkMem, TcpInfo, Timer, TimerKind};
@@ -296,6 +298,9 @@ pub struct Query {
     pub ipv6: bool,
     /// States wanted. Backends may return more; the caller filters again.
     pub states: StateSet,
+    /// Extras to read with each socket (-i, -m, -o, -e): sock_diag only; sockets from other
+    /// sources have none.
+    pub detail: Detail,
 }
 
 impl Query {

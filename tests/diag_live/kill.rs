@@ -2,37 +2,12 @@
 //! connections. Other processes on the host close sockets too: every check picks the
 //! test's own sockets by cookie or inode.
 
-use super::{inode, ours, pair, ESTAB};
+use crate::sslive::{alive, inode, is_root, ours, pair, root_or_skip, ESTAB};
 use portwatch::model::{Detail, Query, Socket, StateSet};
 use portwatch::platform::linux::netlink::{destroy, CloseEvents, DestroyError};
-use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::io::{ErrorKind, Read};
 use std::num::NonZeroU64;
 use std::time::{Duration, Instant};
-
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-/// Under CI=true the test needs root and fails without it; elsewhere it is skipped.
-fn root_or_skip(what: &str) -> bool {
-    if is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{what} needs root (CI=true: failing, not skipping)"
-    );
-    eprintln!("skipped: {what} needs root");
-    false
-}
-
-/// Whether `s` still works both ways with its peer `p`.
-fn alive(s: &mut TcpStream, p: &mut TcpStream) -> bool {
-    p.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut b = [0u8; 4];
-    s.write_all(b"ping").is_ok() && p.read_exact(&mut b).is_ok() && &b == b"ping"
-}
 
 #[test]
 fn destroy_closes_exactly_the_chosen_connection() {
@@ -120,6 +95,7 @@ fn tcp4() -> Query {
         ipv4: true,
         ipv6: false,
         states: StateSet::ALL,
+        detail: Default::default(),
     }
 }
 

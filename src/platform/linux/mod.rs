@@ -1,6 +1,7 @@
 //! Linux sources: netlink sock_diag (default), /proc/net text (fallback, raw, fixtures), and the
 //! /proc/<pid>/fd owner scan.
 
+pub mod cgroup;
 pub mod netlink;
 pub mod owners;
 pub mod procmount;
@@ -8,7 +9,7 @@ pub mod procnet;
 pub mod sockstat;
 
 use crate::error::Result;
-use crate::model::{Detail, Family, Proto, Query, Snapshot, Warning};
+use crate::model::{Family, Proto, Query, Snapshot, Warning};
 use std::path::Path;
 
 /// The (proto, family) tables a query touches, in ss's output order.
@@ -33,17 +34,10 @@ pub(crate) fn tables(q: &Query) -> Vec<(Proto, Family)> {
 
 /// netlink for TCP, UDP and UNIX; /proc/net for raw sockets (no raw diag module on most
 /// kernels) and for any table whose netlink dump is unavailable.
+/// With the extras `q.detail` asks for; sockets read from /proc/net (raw, fallbacks) have
+/// none: the text tables do not carry them.
 pub fn read_sockets_netlink(proc_root: &Path, q: &Query) -> Result<Snapshot> {
-    read_sockets_netlink_detail(proc_root, q, Detail::default())
-}
-
-/// `read_sockets_netlink` with the extras `detail` asks for. Sockets read from /proc/net
-/// (raw, fallbacks) have none: the text tables do not carry them.
-pub fn read_sockets_netlink_detail(
-    proc_root: &Path,
-    q: &Query,
-    detail: Detail,
-) -> Result<Snapshot> {
+    let detail = q.detail;
     let mut snap = Snapshot::default();
     for (proto, family) in tables(q) {
         let dumped = match proto {

@@ -178,28 +178,14 @@ fn request(s: &Socket) -> Result<[u8; inet::REQ_LEN], DestroyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{SockType, State};
+    use crate::model::{testing, State};
     use std::num::NonZeroU64;
 
     fn tcp(local: &str, remote: &str) -> Socket {
-        let ep = |s: &str| {
-            let a: std::net::SocketAddr = s.parse().unwrap();
-            Some(Endpoint::Inet {
-                addr: a.ip(),
-                port: a.port(),
-            })
-        };
-        let family = if local.starts_with('[') {
-            Family::Ipv6
-        } else {
-            Family::Ipv4
-        };
         Socket {
-            local: ep(local),
-            remote: ep(remote),
             iface: Some(3),
             cookie: NonZeroU64::new(0x1122_3344_5566_7788),
-            ..Socket::new(Proto::Tcp, family, SockType::Stream, State::ESTABLISHED)
+            ..testing::tcp(State::ESTABLISHED, local, remote)
         }
     }
 

@@ -210,6 +210,7 @@ mod tests {
             ipv4,
             ipv6,
             states: StateSet::ALL,
+            detail: Default::default(),
         }
     }
 
