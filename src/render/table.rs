@@ -251,6 +251,62 @@ mod tests {
     use super::*;
 
     #[test]
+    fn details_go_under_each_row_on_a_terminal_wrapped() {
+        use crate::model::{testing, Extras, SkMem, State, Timer, TimerKind};
+        let mut s = testing::tcp(State::ESTABLISHED, "127.0.0.1:5000", "127.0.0.1:80");
+        s.cookie = std::num::NonZeroU64::new(0xabc);
+        s.extras = Some(Box::new(Extras {
+            skmem: Some(SkMem::default()),
+            timer: Some(Timer {
+                kind: TimerKind::On,
+                expires_ms: 200,
+                retrans: 1,
+            }),
+            ..Extras::default()
+        }));
+        let rows = vec![Row::new(s.clone()), Row::new(s)];
+        let show = Show {
+            timers: true,
+            extended: true,
+            memory: true,
+            ..Show::default()
+        };
+        let opts = TableOpts {
+            columns: vec![Column::State, Column::Local, Column::Peer],
+            header: true,
+            fit_width: Some(36),
+            show,
+        };
+        let mut out = Vec::new();
+        write(&rows, &opts, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("State"), "{text}");
+        assert!(lines[1].starts_with("ESTAB"), "{text}");
+        // 36 columns less a tab: the details wrap into 28-column lines (a longer word stands
+        // alone on its line).
+        let cont: Vec<&str> = lines[2..]
+            .iter()
+            .take_while(|l| l.starts_with('\t'))
+            .copied()
+            .collect();
+        assert!(cont.len() >= 2, "{text}");
+        assert!(
+            cont.iter()
+                .all(|l| l.len() - 1 <= 28 || !l[1..].contains(' ')),
+            "{text}"
+        );
+        assert_eq!(
+            cont.iter().map(|l| &l[1..]).collect::<Vec<_>>().join(" "),
+            "timer:(on,200ms,1) sk:abc skmem:(r0,rb0,t0,tb0,f0,w0,o0) !retransmitting(1)"
+        );
+        assert!(
+            lines[2 + cont.len()].starts_with("ESTAB"),
+            "second row: {text}"
+        );
+    }
+
+    #[test]
     fn threaded_pipe_table_is_the_sequential_one() {
         use crate::model::{testing, State};
         let rows: Vec<Row> = (0..PARALLEL_ROWS as u32 * 2 + 7)
