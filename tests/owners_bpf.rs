@@ -239,7 +239,7 @@ fn bpf_owners_equal_proc_scan_and_ss() {
     // Another user's processes, when the test user exists: uids must agree too.
     let mut keep = Vec::new();
     if let Some(ids) = procs::user_ids("portwatch-test") {
-        let exe = procs::runnable(&std::env::current_exe().expect("test exe"), &mut keep);
+        let exe = common::runnable(&std::env::current_exe().expect("test exe"), &mut keep);
         let spec = procs::Spec {
             comm: Some(b"pw-bpf-user".to_vec()),
             tcp: vec!["127.0.0.1:0".into()],
@@ -576,7 +576,7 @@ fn unprivileged_run_is_unavailable_not_a_panic() {
     }
     let Some((uid, gid)) = ids else { return };
     let mut keep = Vec::new();
-    let exe = procs::runnable(&std::env::current_exe().expect("test exe"), &mut keep);
+    let exe = common::runnable(&std::env::current_exe().expect("test exe"), &mut keep);
     let mut cmd = procs::child_command_of(&exe, "");
     cmd.env(JOB, "unprivileged")
         .stdout(Stdio::piped())

@@ -211,7 +211,7 @@ fn bpf_by_name_needs_privilege_and_the_live_kernel() {
         return;
     };
     let mut keep = Vec::new();
-    let bin = procs::runnable(
+    let bin = common::runnable(
         std::path::Path::new(env!("CARGO_BIN_EXE_portwatch")),
         &mut keep,
     );

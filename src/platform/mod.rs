@@ -3,6 +3,7 @@
 //! What the rest of the program sees is the two source traits (`source.rs`), implemented here
 //! by `System` and, for tests of pure logic, by `fake::Fake`.
 
+mod diag;
 pub mod fake;
 pub mod filelock;
 #[cfg(target_os = "linux")]
@@ -10,10 +11,12 @@ pub mod linux;
 pub mod portable;
 mod source;
 
+pub use diag::{catch_interrupts, interrupted, Arrived, CloseStream, Closer, Refusal, RefusalKind};
 pub use source::{ProcessSource, SocketSource};
 
 use crate::error::{Error, Result};
 use crate::model::{OwnerMap, OwnerMethod, Query, Snapshot, Wanted};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -167,6 +170,25 @@ impl ProcessSource for System {
 
     fn uid_by_name(&self, name: &str) -> Option<u32> {
         uid_by_name(name)
+    }
+
+    fn cgroup_id(&self, path: &str) -> Option<u64> {
+        #[cfg(target_os = "linux")]
+        if !self.opts.fixture {
+            return linux::cgroup::id_of(&linux::cgroup::mount()?, path);
+        }
+        let _ = path;
+        None
+    }
+
+    fn cgroup_paths(&self) -> HashMap<u64, String> {
+        #[cfg(target_os = "linux")]
+        if !self.opts.fixture {
+            return linux::cgroup::mount()
+                .map(|m| linux::cgroup::paths(&m))
+                .unwrap_or_default();
+        }
+        HashMap::new()
     }
 }
 
