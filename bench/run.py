@@ -72,9 +72,9 @@ def command_groups(pw, floor, port, scale, pw_args=()):
             ("ant", [cmd("portwatch -ant", [*pw, "-ant"], "tcp"),
                      cmd("ss -ant", ["ss", "-ant"], "tcp")]),
             # Issue #13: TCP internals of every connection, and the summary.
-            ("tin", [cmd("portwatch -tin", [pw, "-tin"], "tcp_conn"),
+            ("tin", [cmd("portwatch -tin", [*pw, "-tin"], "tcp_conn"),
                      cmd("ss -tin", ["ss", "-tin"], "tcp_conn")]),
-            ("summary", [cmd("portwatch -s", [pw, "-s"], None),
+            ("summary", [cmd("portwatch -s", [*pw, "-s"], None),
                          cmd("ss -s", ["ss", "-s"], None)]),
         ]
         if scale == "small":  # start-up cost: tiny outputs, registry loaded
