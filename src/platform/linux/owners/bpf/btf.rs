@@ -81,13 +81,13 @@ impl fmt::Display for BtfError {
 /// The kernel's BTF (`/sys/kernel/btf/vmlinux`): mapped where the kernel allows it (Linux
 /// 6.16 and later), else read. Read, it costs a system call per 4 KiB (sysfs hands out one
 /// page per read: ~1,350 for 5.5 MB) and 5.5 MB of memory; mapped, neither.
-pub enum KernelBtf {
+pub struct KernelBtf(Blob);
+
+/// Private, so that only `open` makes a mapping that `bytes` trusts.
+enum Blob {
     Mapped { addr: *mut libc::c_void, len: usize },
     Read(Vec<u8>),
 }
-
-// SAFETY: the mapping is read-only and owned by this value alone; nothing aliases it mutably.
-unsafe impl Send for KernelBtf {}
 
 impl KernelBtf {
     pub fn open(path: &str) -> std::io::Result<KernelBtf> {
@@ -108,28 +108,28 @@ impl KernelBtf {
                 )
             };
             if addr != libc::MAP_FAILED {
-                return Ok(KernelBtf::Mapped { addr, len });
+                return Ok(KernelBtf(Blob::Mapped { addr, len }));
             }
         }
         let mut buf = Vec::with_capacity(len);
         std::io::Read::read_to_end(&mut &file, &mut buf)?;
-        Ok(KernelBtf::Read(buf))
+        Ok(KernelBtf(Blob::Read(buf)))
     }
 
     pub fn bytes(&self) -> &[u8] {
-        match self {
-            // SAFETY: the mapping is `len` readable bytes, alive as long as `self`.
-            KernelBtf::Mapped { addr, len } => unsafe {
+        match &self.0 {
+            // SAFETY: made only by `open`: `len` readable bytes, mapped as long as `self` lives.
+            Blob::Mapped { addr, len } => unsafe {
                 std::slice::from_raw_parts(addr.cast::<u8>(), *len)
             },
-            KernelBtf::Read(v) => v,
+            Blob::Read(v) => v,
         }
     }
 }
 
 impl Drop for KernelBtf {
     fn drop(&mut self) {
-        if let KernelBtf::Mapped { addr, len } = *self {
+        if let Blob::Mapped { addr, len } = self.0 {
             // SAFETY: unmaps exactly the mapping made in `open`, which nothing uses any more.
             unsafe {
                 libc::munmap(addr, len);
