@@ -86,7 +86,7 @@ _portwatch() {
 
     case "${cmd}" in
         portwatch)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -s -K -E -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --summary --kill --events --no-header --json --csv --backend --services --labels --proc-root --etc-services --help --version list explain label completions help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -s -K -E -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --summary --kill --events --no-header --json --csv --backend --owners --services --labels --proc-root --etc-services --help --version list explain label completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -120,6 +120,10 @@ _portwatch() {
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
                     return 0
                     ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
+                    return 0
+                    ;;
                 --services)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -144,7 +148,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__completions)
-            opts="-h --backend --services --labels --proc-root --etc-services --help bash zsh fish"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --help bash zsh fish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -152,6 +156,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -178,7 +186,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__explain)
-            opts="-h --json --backend --services --labels --proc-root --etc-services --help"
+            opts="-h --json --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -186,6 +194,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -338,7 +350,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__label)
-            opts="-h --backend --services --labels --proc-root --etc-services --help set rm list help"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --help set rm list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -346,6 +358,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -442,7 +458,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__label__subcmd__list)
-            opts="-h --json --backend --services --labels --proc-root --etc-services --help"
+            opts="-h --json --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -450,6 +466,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -476,7 +496,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__label__subcmd__rm)
-            opts="-h --backend --services --labels --proc-root --etc-services --help"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -484,6 +504,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -510,7 +534,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__label__subcmd__set)
-            opts="-h --backend --services --labels --proc-root --etc-services --help"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -518,6 +542,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -544,7 +572,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__list)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -s -K -E -H -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --summary --kill --events --no-header --json --csv --backend --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -s -K -E -H -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --summary --kill --events --no-header --json --csv --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -576,6 +604,10 @@ _portwatch() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_portwatch_global_optspecs
-    string join \n l/listening a/all n/numeric t/tcp u/udp x/unix w/raw p/processes all-owners e/extended i/info m/memory o/options cgroup sort= 4/ipv4 6/ipv6 pid= c/command= U/user= s/summary K/kill E/events H/no-header json csv backend= services= labels= proc-root= etc-services= h/help V/version
+    string join \n l/listening a/all n/numeric t/tcp u/udp x/unix w/raw p/processes all-owners e/extended i/info m/memory o/options cgroup sort= 4/ipv4 6/ipv6 pid= c/command= U/user= s/summary K/kill E/events H/no-header json csv backend= owners= services= labels= proc-root= etc-services= h/help V/version
 end
 
 function __fish_portwatch_needs_command
@@ -38,6 +38,9 @@ complete -c portwatch -n "__fish_portwatch_needs_command" -l backend -d 'Socket 
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_needs_command" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_needs_command" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_needs_command" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_needs_command" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
@@ -85,6 +88,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l backend -d 
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
@@ -116,6 +122,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l backend 
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
@@ -126,6 +135,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fis
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
@@ -139,6 +151,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_se
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
@@ -148,6 +163,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_se
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
@@ -157,6 +175,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_se
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
@@ -171,6 +192,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l back
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F

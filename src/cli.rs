@@ -204,6 +204,12 @@ pub struct GlobalArgs {
     #[arg(long, value_enum, default_value = "auto", global = true)]
     pub backend: BackendArg,
 
+    /// How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf
+    /// (one kernel pass; root only; an error where unavailable) or proc (readlink of every
+    /// /proc/PID/fd entry).
+    #[arg(long, value_enum, default_value = "auto", global = true)]
+    pub owners: OwnersArg,
+
     /// Read an extra services(5) file; its names win over /etc/services (repeatable).
     #[arg(long = "services", value_name = "FILE", global = true)]
     pub services: Vec<PathBuf>,
@@ -234,6 +240,19 @@ pub enum BackendArg {
     Proc,
     /// The netstat2 crate: TCP and UDP only; the default off Linux.
     Netstat2,
+}
+
+/// `--owners`: how the owner scan reads the processes' fds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OwnersArg {
+    /// BPF when the host has enough open files for it to pay and it loads; else /proc.
+    #[default]
+    Auto,
+    /// A BPF task_file iterator: every process's fds in one kernel pass (Linux 5.8+ with
+    /// BTF, root or CAP_BPF and CAP_PERFMON).
+    Bpf,
+    /// A readlink of every /proc/PID/fd entry.
+    Proc,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,10 +1,10 @@
 //! Resolves parsed arguments plus the environment into a Config. Pure: the environment is
 //! passed in, so every rule here is unit-tested.
 
-use crate::cli::{BackendArg, GlobalArgs, ListingArgs, ModeArgs, OutputArgs};
+use crate::cli::{BackendArg, GlobalArgs, ListingArgs, ModeArgs, OutputArgs, OwnersArg};
 use crate::error::{Error, Result};
 use crate::filter::{self, Filter, ParseOptions, Pred, UserSpec};
-use crate::model::{Detail, FamilyFilter, Query, StateSet};
+use crate::model::{Detail, FamilyFilter, OwnerMethod, Query, StateSet};
 use crate::pipeline::{Request, SortKey};
 use crate::platform::{Backend, SourceOptions};
 use crate::registry::{labels, RegistryOptions};
@@ -22,6 +22,8 @@ pub struct Env {
     pub portwatch_labels: Option<PathBuf>,
     pub xdg_config_home: Option<PathBuf>,
     pub home: Option<PathBuf>,
+    /// `PORTWATCH_DEBUG=1`: say on stderr how the owners were read and why.
+    pub debug: bool,
 }
 
 /// Output format of the listing.
@@ -82,6 +84,8 @@ pub struct ListConfig {
     pub registry: RegistryOptions,
     /// The labels file was named with --labels (so failing to read it is an error).
     pub labels_explicit: bool,
+    /// Say on stderr how the owners were read (PORTWATCH_DEBUG=1).
+    pub debug: bool,
 }
 
 /// Source options shared by every subcommand.
@@ -98,6 +102,11 @@ pub fn source_options(g: &GlobalArgs) -> SourceOptions {
             .clone()
             .unwrap_or_else(|| PathBuf::from("/proc")),
         fixture: g.proc_root.is_some(),
+        owners: match g.owners {
+            OwnersArg::Auto => None,
+            OwnersArg::Bpf => Some(OwnerMethod::Bpf),
+            OwnersArg::Proc => Some(OwnerMethod::Proc),
+        },
     }
 }
 
@@ -319,6 +328,7 @@ pub fn list_config(
         source: source_options(g),
         registry: registry_options(g, env),
         labels_explicit: g.labels.is_some(),
+        debug: env.debug,
     })
 }
 

@@ -23,6 +23,7 @@ fn read_env() -> Env {
         portwatch_labels: std::env::var_os("PORTWATCH_LABELS").map(Into::into),
         xdg_config_home: std::env::var_os("XDG_CONFIG_HOME").map(Into::into),
         home: std::env::var_os("HOME").map(Into::into),
+        debug: std::env::var_os("PORTWATCH_DEBUG").is_some_and(|v| v == "1"),
     }
 }
 

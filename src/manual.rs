@@ -121,7 +121,7 @@ Process names and unix paths are escaped: control characters, bidi and zero-widt
 characters become \\e, \\n, \\t, \\xNN or \\u{NNNN}, and a backslash becomes \\\\.
 
 --json prints one document {\"schema\": 1, \"sockets\": [...], \"warnings\": [...], \
-\"owner_scan\": ...}; each socket \
+\"owner_scan\": ..., \"owner_method\": ...}; each socket \
 has proto, family, type, state, local, remote, recv_q, send_q, inode, uid, user, v6only, \
 iface, owners, service, port_info, cookie, cgroup, tcp_info, skmem, timer, shutdown and \
 alerts (see README.md for the full schema); an extra not asked for or not known is null, and \
@@ -153,19 +153,32 @@ master exited (re-parented to pid 1), or below a parent that closed its copy or 
 read. --all-owners reads every process, as ss -p does. As with ss -p, a connection opened \
 while an -antp scan runs can show no owner. \
 JSON says which happened in owner_scan: \"all-processes\" or \"stopped-early\" (null when no \
-owner scan ran).",
+owner scan ran).
+
+--owners bpf reads every process's fds in one kernel pass instead: a BPF task_file iterator \
+(Linux 5.8 or later with BTF; root, or CAP_BPF with CAP_PERFMON). It always reads every \
+process (owner_scan \"all-processes\"), and also finds a thread that unshared its fd table \
+(listed under its process), which /proc/PID/fd does not show. Loading it costs a fixed 5-20 \
+ms, so it pays from about 8000 open files on the host. --owners proc is the /proc scan above. \
+The default, --owners auto, uses BPF when the host has that many open files \
+(/proc/sys/fs/file-nr) and the program loads, else /proc, without a word; the owners are the \
+same either way. --owners bpf where BPF cannot run is an error (exit 1) with the reason. JSON \
+says which ran in owner_method: \"bpf\" or \"proc\" (null when no owner scan ran); \
+PORTWATCH_DEBUG=1 says it on stderr, with the reason when auto read /proc.",
     ),
     (
         "ENVIRONMENT",
         "PORTWATCH_LABELS: the labels file. XDG_CONFIG_HOME, HOME: where the labels file is by \
 default ($XDG_CONFIG_HOME/portwatch/labels, else ~/.config/portwatch/labels). COLUMNS: the \
-terminal width to fit the table to.",
+terminal width to fit the table to. PORTWATCH_DEBUG=1: say on stderr how socket owners were \
+read (BPF or /proc) and why.",
     ),
     (
         "FILES",
         "/etc/services (service names, read at run time); \
 /proc/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}; /proc/net/{sockstat,sockstat6,snmp} (-s); \
-/proc/PID/fd; /proc/sys/net/ipv4/ip_local_port_range; the cgroup2 mount (-e, --cgroup).",
+/proc/PID/fd; /proc/sys/fs/file-nr; /sys/kernel/btf/vmlinux (--owners bpf); \
+/proc/sys/net/ipv4/ip_local_port_range; the cgroup2 mount (-e, --cgroup).",
     ),
     (
         "EXIT STATUS",

@@ -26,13 +26,23 @@ pub fn run(cfg: &ListConfig, ctx: Context, out: &mut dyn Write) -> Result<()> {
         _ => pipeline::near_misses(&cfg.request, sys, sys, &ctx.registry)?,
     };
     match &cfg.output.format {
-        Format::Json => json::write(&listing.rows, &listing.warnings, listing.owner_scan, out)?,
+        Format::Json => json::write(
+            &listing.rows,
+            &listing.warnings,
+            listing.owner_scan,
+            listing.owner_method,
+            out,
+        )?,
         Format::Csv => csv::write(&listing.rows, cfg.output.header, out)?,
         Format::Table { .. } => {
             if let Some(opts) = cfg.output.table_opts() {
                 table::write(&listing.rows, &opts, out)?;
             }
         }
+    }
+    if let (true, Some(method)) = (cfg.debug, listing.owner_method) {
+        out.flush()?;
+        notes::print_owner_method(method, listing.owner_note.as_deref());
     }
     if !matches!(cfg.output.format, Format::Json) {
         // Notes come after the output, not in the middle of a buffered write.

@@ -269,6 +269,25 @@ impl OwnerScan {
     }
 }
 
+/// How the owner scan read the processes' fds (`--owners`): both give the same owners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OwnerMethod {
+    /// A readlink of every `/proc/PID/fd/N`.
+    #[default]
+    Proc,
+    /// One pass of a BPF task_file iterator over every process's files (root only).
+    Bpf,
+}
+
+impl OwnerMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            OwnerMethod::Proc => "proc",
+            OwnerMethod::Bpf => "bpf",
+        }
+    }
+}
+
 /// Something the scan could not see or had to skip: reported once, never fatal.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Warning {

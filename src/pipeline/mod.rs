@@ -23,7 +23,8 @@ use crate::error::Result;
 use crate::filter::Filter;
 use crate::join;
 use crate::model::{
-    Detail, FamilyFilter, OwnerScan, Proto, Query, Row, Snapshot, Socket, State, StateSet, Warning,
+    Detail, FamilyFilter, OwnerMethod, OwnerScan, Proto, Query, Row, Snapshot, Socket, State,
+    StateSet, Warning,
 };
 use crate::platform::{self, ProcessSource, SocketSource};
 use crate::registry::{listening_ports, AnnotateCtx, AnnotationCache, Registry};
@@ -79,6 +80,10 @@ pub struct Listing {
     pub warnings: Vec<Warning>,
     /// How far the owner scan read; `None` when it did not run.
     pub owner_scan: Option<OwnerScan>,
+    /// How the owner scan read (BPF or /proc); `None` when it did not run.
+    pub owner_method: Option<OwnerMethod>,
+    /// Why /proc was read when BPF could have been (PORTWATCH_DEBUG shows it).
+    pub owner_note: Option<String>,
 }
 
 /// Read, join, filter and sort the sockets `req` asks for.
@@ -143,16 +148,16 @@ fn run_with(
     if filter.needs_users() || req.user_names {
         join::attach_users(&mut rows, |uid| procs.user_name(uid));
     }
-    let mut owner_scan = None;
+    let mut scanned = None;
     if filter.needs_owners() {
         // Process predicates need every candidate's owners before filtering.
-        owner_scan = owners::attach(req, procs, &mut rows, &mut warnings, prefetched());
+        scanned = owners::attach(req, procs, &mut rows, &mut warnings, prefetched());
         rows.retain(|r| filter.matches(r));
     } else {
         // Filter first: the owner scan then looks only for the sockets shown.
         rows.retain(|r| filter.matches(r));
         if req.owners {
-            owner_scan = owners::attach(req, procs, &mut rows, &mut warnings, prefetched());
+            scanned = owners::attach(req, procs, &mut rows, &mut warnings, prefetched());
         }
     }
     if rows.iter().any(|r| r.owners.is_some()) {
@@ -167,10 +172,16 @@ fn run_with(
     if let Some(key) = req.sort {
         detail::sort(&mut rows, key);
     }
+    let (owner_scan, owner_method, owner_note) = match scanned {
+        Some(s) => (Some(s.scan), Some(s.method), s.note),
+        None => (None, None, None),
+    };
     Ok(Listing {
         rows,
         warnings,
         owner_scan,
+        owner_method,
+        owner_note,
     })
 }
 

@@ -1,13 +1,13 @@
 //! The JSON document (schema 1): `{"schema": 1, "sockets": [...], "warnings": [...],
-//! "owner_scan": ...}`; the extras of each socket (cookie, cgroup, tcp_info ...) are in
-//! `json_extras.rs`.
+//! "owner_scan": ..., "owner_method": ...}`; the extras of each socket (cookie, cgroup,
+//! tcp_info ...) are in `json_extras.rs`.
 //! Streamed socket by socket through serde, so any byte in a name stays valid JSON.
 //! Text that is not UTF-8 is given lossily plus an exact `*_hex` twin.
 
 use super::addr::IpText;
 use super::sanitize::hex;
 use crate::model::Row;
-use crate::model::{Endpoint, Owner, OwnerScan, Proto, Text, Warning};
+use crate::model::{Endpoint, Owner, OwnerMethod, OwnerScan, Proto, Text, Warning};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -124,11 +124,13 @@ struct WarnJ<'a> {
 }
 
 /// Write the whole document, one socket per line inside the array (greppable, still one
-/// JSON value). `owner_scan` is how far the owner scan read (`null` when it did not run).
+/// JSON value). `owner_scan` is how far the owner scan read and `owner_method` how ("bpf"
+/// or "proc"); both `null` when it did not run.
 pub fn write(
     rows: &[Row],
     warnings: &[Warning],
     owner_scan: Option<OwnerScan>,
+    owner_method: Option<OwnerMethod>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     write!(out, "{{\"schema\":{SCHEMA},\"sockets\":[")?;
@@ -149,6 +151,9 @@ pub fn write(
     serde_json::to_writer(&mut *out, &w).map_err(io::Error::from)?;
     out.write_all(b",\"owner_scan\":")?;
     serde_json::to_writer(&mut *out, &owner_scan.map(OwnerScan::name)).map_err(io::Error::from)?;
+    out.write_all(b",\"owner_method\":")?;
+    serde_json::to_writer(&mut *out, &owner_method.map(OwnerMethod::name))
+        .map_err(io::Error::from)?;
     out.write_all(b"}\n")
 }
 
