@@ -98,12 +98,16 @@ _portwatch() {
 
     case "${cmd}" in
         portwatch)
-            opts="-l -a -n -t -u -x -w -p -e -4 -6 -c -U -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --ipv4 --ipv6 --pid --command --user --no-header --json --csv --backend --services --labels --proc-root --etc-services --help --version list explain label serve export completions help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -s -K -E -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --summary --kill --events --no-header --json --csv --backend --owners --services --labels --proc-root --etc-services --help --version list explain label serve export completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --sort)
+                    COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
                 --pid)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -126,6 +130,10 @@ _portwatch() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -152,7 +160,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__completions)
-            opts="-h --backend --services --labels --proc-root --etc-services --help bash zsh fish"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --help bash zsh fish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -160,6 +168,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -186,7 +198,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__explain)
-            opts="-h --json --backend --services --labels --proc-root --etc-services --help"
+            opts="-h --json --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -194,6 +206,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -220,12 +236,16 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__export)
-            opts="-l -a -n -t -u -x -w -p -e -4 -6 -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --ipv4 --ipv6 --pid --command --user --textfile --backend --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --textfile --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --sort)
+                    COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
                 --pid)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -252,6 +272,10 @@ _portwatch() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -432,7 +456,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__label)
-            opts="-h --backend --services --labels --proc-root --etc-services --help set rm list help"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --help set rm list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -440,6 +464,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -536,7 +564,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__label__subcmd__list)
-            opts="-h --json --backend --services --labels --proc-root --etc-services --help"
+            opts="-h --json --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -544,6 +572,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -570,7 +602,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__label__subcmd__rm)
-            opts="-h --backend --services --labels --proc-root --etc-services --help"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -578,6 +610,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -604,7 +640,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__label__subcmd__set)
-            opts="-h --backend --services --labels --proc-root --etc-services --help"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -612,6 +648,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -638,12 +678,16 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__list)
-            opts="-l -a -n -t -u -x -w -p -e -4 -6 -c -U -H -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --ipv4 --ipv6 --pid --command --user --no-header --json --csv --backend --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -s -K -E -H -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --summary --kill --events --no-header --json --csv --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --sort)
+                    COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
                 --pid)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -666,6 +710,10 @@ _portwatch() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -692,12 +740,16 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__serve)
-            opts="-l -a -n -t -u -x -w -p -e -4 -6 -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --ipv4 --ipv6 --pid --command --user --listen --min-interval --http-timeout --backend --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --listen --min-interval --http-timeout --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --sort)
+                    COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
                 --pid)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -732,6 +784,10 @@ _portwatch() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_portwatch_global_optspecs
-    string join \n l/listening a/all n/numeric t/tcp u/udp x/unix w/raw p/processes all-owners e/extended 4/ipv4 6/ipv6 pid= c/command= U/user= H/no-header json csv backend= services= labels= proc-root= etc-services= h/help V/version
+    string join \n l/listening a/all n/numeric t/tcp u/udp x/unix w/raw p/processes all-owners e/extended i/info m/memory o/options cgroup sort= 4/ipv4 6/ipv6 pid= c/command= U/user= s/summary K/kill E/events H/no-header json csv backend= owners= services= labels= proc-root= etc-services= h/help V/version
 end
 
 function __fish_portwatch_needs_command
@@ -24,6 +24,13 @@ function __fish_portwatch_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c portwatch -n "__fish_portwatch_needs_command" -l sort -d 'Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the TCP metrics read tcp_info, mem reads socket memory)' -r -f -a "recv_q\t''
+send_q\t''
+rtt\t''
+retrans\t''
+bytes\t''
+cwnd\t''
+mem\t''"
 complete -c portwatch -n "__fish_portwatch_needs_command" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_needs_command" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_needs_command" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
@@ -31,6 +38,9 @@ complete -c portwatch -n "__fish_portwatch_needs_command" -l backend -d 'Socket 
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_needs_command" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_needs_command" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_needs_command" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_needs_command" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
@@ -44,9 +54,16 @@ complete -c portwatch -n "__fish_portwatch_needs_command" -s x -l unix -d 'Unix 
 complete -c portwatch -n "__fish_portwatch_needs_command" -s w -l raw -d 'Raw sockets'
 complete -c portwatch -n "__fish_portwatch_needs_command" -s p -l processes -d 'Show the processes holding each socket (pid, command, fd), every one when shared. Unless every connection is listed (-antp), the scan stops once each shown socket has a holder, then reads those holders\' parents and children (where fork-shared copies are); see --all-owners'
 complete -c portwatch -n "__fish_portwatch_needs_command" -l all-owners -d 'Read every process\'s fds for owners, as ss -p does, instead of stopping early: also finds holders outside the first holder\'s process tree (a socket passed to an unrelated process, workers whose master exited). Slower on hosts with many open files'
-complete -c portwatch -n "__fish_portwatch_needs_command" -s e -l extended -d 'Extended: show uid, user name and inode'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s e -l extended -d 'Extended: show uid, user name and inode; under each socket (as with -i), its cookie (ss\'s sk:), cgroup and shutdown state'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s i -l info -d 'TCP internals under each socket, as ss -i: congestion control, RTT, cwnd, MSS, retransmissions, bytes and segments, rates (JSON: "tcp_info", in base units)'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s m -l memory -d 'Socket memory under each socket, as ss -m: skmem:(r,rb,t,tb,f,w,o,bl,d)'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s o -l options -d 'Timers under each socket, as ss -o: timer:(on|keepalive|timewait|persist,EXPIRES, RETRANS)'
+complete -c portwatch -n "__fish_portwatch_needs_command" -l cgroup -d 'The cgroup v2 path of each socket, as ss --cgroup (also the filter `cgroup PATH`)'
 complete -c portwatch -n "__fish_portwatch_needs_command" -s 4 -l ipv4 -d 'IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them)'
 complete -c portwatch -n "__fish_portwatch_needs_command" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s s -l summary -d 'Print the socket summary of ss -s (same numbers). With -l also the listeners whose accept queues fill up and the listeners per service; with -a also the listeners with most open connections'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s K -l kill -d 'Close the TCP (and UDP) sockets the flags and filter select, as ss -K (root only): prints each socket closed and each the kernel refused, with the reason; exit 1 if any was not closed. Refuses to run without a filter expression or -a/--all'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s E -l events -d 'Print TCP and UDP sockets as they close, as ss -E, until interrupted (with --json: one JSON object per line, "event": "closed")'
 complete -c portwatch -n "__fish_portwatch_needs_command" -s H -l no-header -d 'Do not print the header line'
 complete -c portwatch -n "__fish_portwatch_needs_command" -l json -d 'Print one JSON document ({"schema": 1, "sockets": [...], "warnings": [...]})'
 complete -c portwatch -n "__fish_portwatch_needs_command" -l csv -d 'Print CSV (RFC 4180) with one header line'
@@ -59,6 +76,13 @@ complete -c portwatch -n "__fish_portwatch_needs_command" -a "serve" -d 'Serve P
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "export" -d 'Print the Prometheus metrics once, or write them atomically for node_exporter\'s textfile collector (--textfile)'
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "completions" -d 'Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`'
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l sort -d 'Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the TCP metrics read tcp_info, mem reads socket memory)' -r -f -a "recv_q\t''
+send_q\t''
+rtt\t''
+retrans\t''
+bytes\t''
+cwnd\t''
+mem\t''"
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
@@ -66,6 +90,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l backend -d 
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
@@ -79,9 +106,16 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s x -l unix -
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s w -l raw -d 'Raw sockets'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s p -l processes -d 'Show the processes holding each socket (pid, command, fd), every one when shared. Unless every connection is listed (-antp), the scan stops once each shown socket has a holder, then reads those holders\' parents and children (where fork-shared copies are); see --all-owners'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l all-owners -d 'Read every process\'s fds for owners, as ss -p does, instead of stopping early: also finds holders outside the first holder\'s process tree (a socket passed to an unrelated process, workers whose master exited). Slower on hosts with many open files'
-complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s e -l extended -d 'Extended: show uid, user name and inode'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s e -l extended -d 'Extended: show uid, user name and inode; under each socket (as with -i), its cookie (ss\'s sk:), cgroup and shutdown state'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s i -l info -d 'TCP internals under each socket, as ss -i: congestion control, RTT, cwnd, MSS, retransmissions, bytes and segments, rates (JSON: "tcp_info", in base units)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s m -l memory -d 'Socket memory under each socket, as ss -m: skmem:(r,rb,t,tb,f,w,o,bl,d)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s o -l options -d 'Timers under each socket, as ss -o: timer:(on|keepalive|timewait|persist,EXPIRES, RETRANS)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l cgroup -d 'The cgroup v2 path of each socket, as ss --cgroup (also the filter `cgroup PATH`)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s 4 -l ipv4 -d 'IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s s -l summary -d 'Print the socket summary of ss -s (same numbers). With -l also the listeners whose accept queues fill up and the listeners per service; with -a also the listeners with most open connections'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s K -l kill -d 'Close the TCP (and UDP) sockets the flags and filter select, as ss -K (root only): prints each socket closed and each the kernel refused, with the reason; exit 1 if any was not closed. Refuses to run without a filter expression or -a/--all'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s E -l events -d 'Print TCP and UDP sockets as they close, as ss -E, until interrupted (with --json: one JSON object per line, "event": "closed")'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s H -l no-header -d 'Do not print the header line'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l json -d 'Print one JSON document ({"schema": 1, "sockets": [...], "warnings": [...]})'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l csv -d 'Print CSV (RFC 4180) with one header line'
@@ -90,6 +124,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l backend 
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
@@ -100,6 +137,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fis
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
@@ -113,6 +153,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_se
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
@@ -122,6 +165,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_se
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
@@ -131,6 +177,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_se
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
@@ -141,6 +190,13 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_se
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove the label of PORT/PROTO'
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from help" -f -a "list" -d 'List all labels'
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l sort -d 'Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the TCP metrics read tcp_info, mem reads socket memory)' -r -f -a "recv_q\t''
+send_q\t''
+rtt\t''
+retrans\t''
+bytes\t''
+cwnd\t''
+mem\t''"
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
@@ -151,6 +207,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l backend -d
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
@@ -164,10 +223,21 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s x -l unix 
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s w -l raw -d 'Raw sockets'
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s p -l processes -d 'Show the processes holding each socket (pid, command, fd), every one when shared. Unless every connection is listed (-antp), the scan stops once each shown socket has a holder, then reads those holders\' parents and children (where fork-shared copies are); see --all-owners'
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l all-owners -d 'Read every process\'s fds for owners, as ss -p does, instead of stopping early: also finds holders outside the first holder\'s process tree (a socket passed to an unrelated process, workers whose master exited). Slower on hosts with many open files'
-complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s e -l extended -d 'Extended: show uid, user name and inode'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s e -l extended -d 'Extended: show uid, user name and inode; under each socket (as with -i), its cookie (ss\'s sk:), cgroup and shutdown state'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s i -l info -d 'TCP internals under each socket, as ss -i: congestion control, RTT, cwnd, MSS, retransmissions, bytes and segments, rates (JSON: "tcp_info", in base units)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s m -l memory -d 'Socket memory under each socket, as ss -m: skmem:(r,rb,t,tb,f,w,o,bl,d)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s o -l options -d 'Timers under each socket, as ss -o: timer:(on|keepalive|timewait|persist,EXPIRES, RETRANS)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l cgroup -d 'The cgroup v2 path of each socket, as ss --cgroup (also the filter `cgroup PATH`)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s 4 -l ipv4 -d 'IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l sort -d 'Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the TCP metrics read tcp_info, mem reads socket memory)' -r -f -a "recv_q\t''
+send_q\t''
+rtt\t''
+retrans\t''
+bytes\t''
+cwnd\t''
+mem\t''"
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
@@ -176,6 +246,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l backend -
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
@@ -189,7 +262,11 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s x -l unix
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s w -l raw -d 'Raw sockets'
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s p -l processes -d 'Show the processes holding each socket (pid, command, fd), every one when shared. Unless every connection is listed (-antp), the scan stops once each shown socket has a holder, then reads those holders\' parents and children (where fork-shared copies are); see --all-owners'
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l all-owners -d 'Read every process\'s fds for owners, as ss -p does, instead of stopping early: also finds holders outside the first holder\'s process tree (a socket passed to an unrelated process, workers whose master exited). Slower on hosts with many open files'
-complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s e -l extended -d 'Extended: show uid, user name and inode'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s e -l extended -d 'Extended: show uid, user name and inode; under each socket (as with -i), its cookie (ss\'s sk:), cgroup and shutdown state'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s i -l info -d 'TCP internals under each socket, as ss -i: congestion control, RTT, cwnd, MSS, retransmissions, bytes and segments, rates (JSON: "tcp_info", in base units)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s m -l memory -d 'Socket memory under each socket, as ss -m: skmem:(r,rb,t,tb,f,w,o,bl,d)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s o -l options -d 'Timers under each socket, as ss -o: timer:(on|keepalive|timewait|persist,EXPIRES, RETRANS)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l cgroup -d 'The cgroup v2 path of each socket, as ss --cgroup (also the filter `cgroup PATH`)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s 4 -l ipv4 -d 'IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -197,6 +274,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l back
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F

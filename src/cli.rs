@@ -20,6 +20,9 @@ name, and after a listing subcommand the same flags and filter work as before it
 Examples:
   portwatch -lntp              listening TCP sockets and their processes
   portwatch -antp --json | jq  every TCP socket as JSON
+  portwatch -tin --sort rtt    TCP connections, slowest first, with RTT, cwnd, retransmits
+  portwatch -sl                socket totals (as ss -s) and the busiest listeners
+  portwatch -K dport = :8080   close the connections to port 8080 (root)
   portwatch explain 5432       what is port 5432, and who uses it here
   portwatch label set 8123/tcp home-assistant";
 
@@ -35,6 +38,9 @@ Examples:
 pub struct Cli {
     #[command(flatten)]
     pub listing: ListingArgs,
+
+    #[command(flatten)]
+    pub mode: ModeArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -92,9 +98,33 @@ pub struct ListingArgs {
     #[arg(long = "all-owners")]
     pub all_owners: bool,
 
-    /// Extended: show uid, user name and inode.
+    /// Extended: show uid, user name and inode; under each socket (as with -i), its cookie
+    /// (ss's sk:), cgroup and shutdown state.
     #[arg(short = 'e', long = "extended")]
     pub extended: bool,
+
+    /// TCP internals under each socket, as ss -i: congestion control, RTT, cwnd, MSS,
+    /// retransmissions, bytes and segments, rates (JSON: "tcp_info", in base units).
+    #[arg(short = 'i', long = "info")]
+    pub info: bool,
+
+    /// Socket memory under each socket, as ss -m: skmem:(r,rb,t,tb,f,w,o,bl,d).
+    #[arg(short = 'm', long = "memory")]
+    pub memory: bool,
+
+    /// Timers under each socket, as ss -o: timer:(on|keepalive|timewait|persist,EXPIRES,
+    /// RETRANS).
+    #[arg(short = 'o', long = "options")]
+    pub options: bool,
+
+    /// The cgroup v2 path of each socket, as ss --cgroup (also the filter `cgroup PATH`).
+    #[arg(long = "cgroup")]
+    pub cgroup: bool,
+
+    /// Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the
+    /// TCP metrics read tcp_info, mem reads socket memory).
+    #[arg(long = "sort", value_name = "KEY", value_parser = SORT_KEYS)]
+    pub sort: Option<String>,
 
     /// IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them).
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
@@ -126,6 +156,31 @@ pub struct ListingArgs {
     pub filter: Vec<String>,
 }
 
+/// The keys `--sort` takes (pipeline::SortKey::NAMES, kept in step by a test).
+pub const SORT_KEYS: [&str; 7] = ["recv_q", "send_q", "rtt", "retrans", "bytes", "cwnd", "mem"];
+
+/// What the default listing (and `list`) can do instead of listing, as ss: a summary,
+/// closing sockets, following them closing.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ModeArgs {
+    /// Print the socket summary of ss -s (same numbers). With -l also the listeners whose
+    /// accept queues fill up and the listeners per service; with -a also the listeners with
+    /// most open connections.
+    #[arg(short = 's', long = "summary", conflicts_with_all = ["kill", "events"])]
+    pub summary: bool,
+
+    /// Close the TCP (and UDP) sockets the flags and filter select, as ss -K (root only):
+    /// prints each socket closed and each the kernel refused, with the reason; exit 1 if any
+    /// was not closed. Refuses to run without a filter expression or -a/--all.
+    #[arg(short = 'K', long = "kill", conflicts_with = "events")]
+    pub kill: bool,
+
+    /// Print TCP and UDP sockets as they close, as ss -E, until interrupted (with --json:
+    /// one JSON object per line, "event": "closed").
+    #[arg(short = 'E', long = "events")]
+    pub events: bool,
+}
+
 /// How the listing is printed.
 #[derive(Debug, Args, Default, Clone)]
 pub struct OutputArgs {
@@ -148,6 +203,12 @@ pub struct GlobalArgs {
     /// Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2.
     #[arg(long, value_enum, default_value = "auto", global = true)]
     pub backend: BackendArg,
+
+    /// How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf
+    /// (one kernel pass; root only; an error where unavailable) or proc (readlink of every
+    /// /proc/PID/fd entry).
+    #[arg(long, value_enum, default_value = "auto", global = true)]
+    pub owners: OwnersArg,
 
     /// Read an extra services(5) file; its names win over /etc/services (repeatable).
     #[arg(long = "services", value_name = "FILE", global = true)]
@@ -181,6 +242,19 @@ pub enum BackendArg {
     Netstat2,
 }
 
+/// `--owners`: how the owner scan reads the processes' fds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OwnersArg {
+    /// BPF when the host has enough open files for it to pay and it loads; else /proc.
+    #[default]
+    Auto,
+    /// A BPF task_file iterator: every process's fds in one kernel pass (Linux 5.8+ with
+    /// BTF, root or CAP_BPF and CAP_PERFMON).
+    Bpf,
+    /// A readlink of every /proc/PID/fd entry.
+    Proc,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The listing, by name: `portwatch list -lntp` is `portwatch -lntp`.
@@ -205,6 +279,9 @@ pub enum Command {
 pub struct ListCommandArgs {
     #[command(flatten)]
     pub listing: ListingArgs,
+
+    #[command(flatten)]
+    pub mode: ModeArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,

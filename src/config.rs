@@ -1,14 +1,15 @@
 //! Resolves parsed arguments plus the environment into a Config. Pure: the environment is
 //! passed in, so every rule here is unit-tested.
 
-use crate::cli::{BackendArg, GlobalArgs, ListingArgs, OutputArgs};
+use crate::cli::{BackendArg, GlobalArgs, ListingArgs, ModeArgs, OutputArgs, OwnersArg};
 use crate::error::{Error, Result};
 use crate::export::Plan;
 use crate::filter::{self, Filter, ParseOptions, Pred, UserSpec};
-use crate::model::{FamilyFilter, Query, StateSet};
-use crate::pipeline::Request;
+use crate::model::{Detail, FamilyFilter, OwnerMethod, Query, StateSet};
+use crate::pipeline::{Request, SortKey};
 use crate::platform::{Backend, SourceOptions};
 use crate::registry::{labels, RegistryOptions};
+use crate::render::detail::Show;
 use crate::render::Column;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,6 +25,8 @@ pub struct Env {
     pub portwatch_labels: Option<PathBuf>,
     pub xdg_config_home: Option<PathBuf>,
     pub home: Option<PathBuf>,
+    /// `PORTWATCH_DEBUG=1`: say on stderr how the owners were read and why.
+    pub debug: bool,
 }
 
 /// Output format of the listing.
@@ -44,6 +47,35 @@ pub struct Output {
     /// Table columns (ss's, plus Service, User/Inode with -e, Process with -p).
     pub columns: Vec<Column>,
     pub header: bool,
+    /// What the table prints under each socket (-i, -m, -o, -e, --cgroup).
+    pub show: Show,
+}
+
+impl Output {
+    /// The table layout, when the output is a table.
+    pub fn table_opts(&self) -> Option<crate::render::table::TableOpts> {
+        let Format::Table { fit_width } = self.format else {
+            return None;
+        };
+        Some(crate::render::table::TableOpts {
+            columns: self.columns.clone(),
+            header: self.header,
+            fit_width,
+            show: self.show,
+        })
+    }
+}
+
+/// What the default listing does: list, or one of ss's other modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    List,
+    /// -s: totals and listener load.
+    Summary,
+    /// -K: close the selected sockets.
+    Kill,
+    /// -E: print sockets as they close.
+    Events,
 }
 
 /// Everything the list command needs, resolved.
@@ -55,6 +87,8 @@ pub struct ListConfig {
     pub registry: RegistryOptions,
     /// The labels file was named with --labels (so failing to read it is an error).
     pub labels_explicit: bool,
+    /// Say on stderr how the owners were read (PORTWATCH_DEBUG=1).
+    pub debug: bool,
 }
 
 /// Source options shared by every subcommand.
@@ -71,6 +105,11 @@ pub fn source_options(g: &GlobalArgs) -> SourceOptions {
             .clone()
             .unwrap_or_else(|| PathBuf::from("/proc")),
         fixture: g.proc_root.is_some(),
+        owners: match g.owners {
+            OwnersArg::Auto => None,
+            OwnersArg::Bpf => Some(OwnerMethod::Bpf),
+            OwnersArg::Proc => Some(OwnerMethod::Proc),
+        },
     }
 }
 
@@ -159,6 +198,7 @@ pub fn request(a: &ListingArgs) -> Result<Request> {
         ipv4: !a.ipv6,
         ipv6: true,
         states,
+        detail: Default::default(),
     };
     let family = if a.ipv4 {
         FamilyFilter::Ipv4
@@ -167,6 +207,20 @@ pub fn request(a: &ListingArgs) -> Result<Request> {
     } else {
         FamilyFilter::Any
     };
+    let sort = a.sort.as_deref().map(|k| {
+        SortKey::parse(k).ok_or_else(|| Error::Usage(format!("--sort: unknown key '{k}'")))
+    });
+    let sort = sort.transpose()?;
+    let by_sort = sort.map(SortKey::detail).unwrap_or_default();
+    let query = Query {
+        detail: Detail {
+            tcp_info: a.info || by_sort.tcp_info,
+            memory: a.memory || by_sort.memory,
+            timers: a.options,
+            shutdown: a.extended,
+        },
+        ..query
+    };
     Ok(Request {
         query,
         family,
@@ -174,6 +228,8 @@ pub fn request(a: &ListingArgs) -> Result<Request> {
         owners: a.processes,
         all_owners: a.all_owners,
         user_names: a.extended,
+        cgroups: a.extended || a.cgroup,
+        sort,
     })
 }
 
@@ -184,6 +240,11 @@ pub fn request(a: &ListingArgs) -> Result<Request> {
 /// change nothing here. Pure.
 pub fn export_plan(a: &ListingArgs) -> Result<Plan> {
     let mut base = request(a)?;
+    // No label shows tcp_info, memory, timers or cgroup paths, nor does the order matter:
+    // asking the kernel for them (-i, -m, -o, -e, --sort) would only make replies larger.
+    base.query.detail = Detail::default();
+    base.cgroups = false;
+    base.sort = None;
     if !(a.tcp || a.udp || a.unix || a.raw) {
         // Metrics are about ports: unix and raw sockets only when asked for.
         base.query.unix = false;
@@ -235,6 +296,61 @@ pub fn min_interval(s: &str) -> Result<Duration> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Which mode the flags ask for, checked against the rest of the command line: -K needs a
+/// filter or -a (one missing word must not close every connection on the host) and closes
+/// TCP and UDP only; -E follows TCP and UDP only; none of the three writes CSV.
+pub fn mode(m: &ModeArgs, a: &ListingArgs, o: &OutputArgs) -> Result<Mode> {
+    let mode = if m.summary {
+        Mode::Summary
+    } else if m.kill {
+        Mode::Kill
+    } else if m.events {
+        Mode::Events
+    } else {
+        return Ok(Mode::List);
+    };
+    let flag = match mode {
+        Mode::Summary => "-s",
+        Mode::Kill => "-K",
+        _ => "-E",
+    };
+    if o.csv {
+        return Err(Error::Usage(format!(
+            "{flag} prints a table or --json, not CSV"
+        )));
+    }
+    if matches!(mode, Mode::Kill | Mode::Events) && (a.unix || a.raw) {
+        return Err(Error::Usage(format!(
+            "{flag} works on TCP and UDP sockets only (sock_diag cannot {} unix or raw ones)",
+            if mode == Mode::Kill {
+                "close"
+            } else {
+                "follow"
+            }
+        )));
+    }
+    let filtered =
+        !a.filter.is_empty() || !a.pids.is_empty() || !a.commands.is_empty() || !a.users.is_empty();
+    if mode == Mode::Kill && !filtered && !a.all {
+        return Err(Error::Usage(
+            "-K closes every socket the flags select: give a filter expression (e.g. \
+             `dport = :8080`), or -a/--all to close them all"
+                .into(),
+        ));
+    }
+    Ok(mode)
+}
+
+/// The request of a mode: -K and -E read TCP and UDP only (both when neither -t nor -u:
+/// `request` already selects them then, and `mode` refused -x and -w).
+pub fn mode_request(mode: Mode, mut req: Request) -> Request {
+    if matches!(mode, Mode::Kill | Mode::Events) {
+        req.query.unix = false;
+        req.query.raw = false;
+    }
+    req
+}
+
 /// How the listing prints: format, columns and header.
 pub fn output(o: &OutputArgs, a: &ListingArgs, req: &Request, env: &Env) -> Output {
     let format = if o.json {
@@ -250,6 +366,14 @@ pub fn output(o: &OutputArgs, a: &ListingArgs, req: &Request, env: &Env) -> Outp
         format,
         columns: columns(&req.query, a.extended, a.processes),
         header: !o.no_header,
+        show: Show {
+            timers: a.options,
+            extended: a.extended,
+            cgroup: a.cgroup,
+            memory: a.memory,
+            info: a.info,
+            numeric: a.numeric,
+        },
     }
 }
 
@@ -270,6 +394,7 @@ pub fn list_config(
         source: source_options(g),
         registry: registry_options(g, env),
         labels_explicit: g.labels.is_some(),
+        debug: env.debug,
     })
 }
 

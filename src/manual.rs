@@ -18,7 +18,7 @@ the same options and expression, before or after their name.
         | sport [OP] PORT | dport [OP] PORT | port [OP] PORT
         | proc GLOB | pid N | user NAME|UID | service GLOB
         | scope loopback|wildcard|private|public|link-local|multicast
-        | autobound | dev INDEX
+        | autobound | dev INDEX | cgroup [=|!=] PATH
   OP   := = == eq != ne < lt <= le > gt >= ge
   PORT := :NUMBER | :SERVICE | *
   HOST := ADDR | ADDR/LEN | ADDR:PORT | [IPV6]:PORT | *:PORT | :PORT | * | unix path glob
@@ -33,7 +33,9 @@ and the set is sent to the kernel.
 
 proc and pid match the processes holding the socket and run the owner scan even without -p. \
 service matches the name shown in the Service column. scope classifies the local address; \
-IPv4-mapped addresses count as IPv4.
+IPv4-mapped addresses count as IPv4. cgroup matches sockets whose cgroup v2 is exactly PATH \
+(as under the cgroup2 mount, / for the root), as in ss; a PATH that names no cgroup is an \
+error.
 
 A bad expression exits with status 2 and shows the expression with a caret under the \
 offending word and what was expected there. When the listing is empty only because of the \
@@ -43,6 +45,57 @@ in other states match and which option shows them; the exit status stays 0.
   portwatch -tn state established '( dport = :443 or dport = :80 )'
   portwatch -lnt sport = :22
   portwatch -lntp proc 'nginx*' or user www-data",
+    ),
+    (
+        "DETAILS",
+        "-i, -m, -o and -e show what ss shows with the same letters, from the same kernel \
+interface (netlink sock_diag), in ss's notation: on a terminal on a line under each socket, \
+wrapped to the width; in a pipe at the end of the socket's own line, so that one line is one \
+socket. -o prints the pending timer (timer:(on|keepalive|timewait|persist,EXPIRES,RETRANS)) \
+and, with -i, the negotiated TCP options; -e the socket cookie (sk:), its cgroup and the \
+shutdown state (<-> open, --> receive shut, <-- send shut); --cgroup the cgroup alone; -m \
+skmem:(r,rb,t,tb,f,w,o,bl,d); -i the congestion control and tcp_info (rtt, cwnd, mss, \
+retransmissions, bytes, rates, ...). Rates are in bits per second, plain numbers with -n. \
+Sockets read from /proc/net (raw, --backend proc) have none of these.
+
+portwatch adds alerts to the details: !accept_queue_full(N%) for a listener whose accept \
+queue holds more than 80% of its backlog, !zero_window when the peer's window is closed (a \
+persist timer, or a zero send window in tcp_info), !retransmitting(N) while segments are being \
+retransmitted. --sort KEY orders the rows by recv_q, send_q, rtt, retrans, bytes, cwnd or mem, \
+largest first (sockets without the value last); the TCP metrics read tcp_info and mem reads \
+socket memory even without -i or -m.
+
+  portwatch -tin --sort rtt state established
+  portwatch -tmo dport = :5432",
+    ),
+    (
+        "SUMMARY, CLOSING, EVENTS",
+        "-s prints the totals of ss -s, line for line and with the same numbers (they come from \
+/proc/net/sockstat, sockstat6 and the CurrEstab counter of /proc/net/snmp; TCP alloc and \
+orphan are host-wide even in a network namespace), reading nothing else. -sl adds the \
+listeners whose accept queues are filling and the number of listeners per service (one \
+read of the listeners, filtered like a listing); -sa also the listeners with most open \
+connections (which reads every TCP connection). --json gives {\"schema\": 1, \
+\"summary\": {...}}.
+
+-K closes the TCP and UDP sockets the options and expression select, as ss -K: the kernel \
+aborts each one (SOCK_DESTROY; the peer gets a reset, the owning process an error on its next \
+call, and keeps running). It needs CAP_NET_ADMIN and a kernel built with \
+CONFIG_INET_DIAG_DESTROY. Unlike ss, it refuses to run without an expression or -a, so one \
+missing word cannot close every connection on the host. Each closed socket is printed; each \
+one the kernel refused goes to stderr with the reason. A socket is named by its cookie as \
+well as its addresses, so a newer socket that took the addresses of a closed one is never \
+closed by mistake.
+
+-E prints TCP and UDP sockets as the kernel destroys them, as ss -E, until SIGINT or \
+SIGTERM (exit 0). A closed socket has no owner and no uid left. With --json each close is \
+one line {\"schema\": 1, \"event\": \"closed\", \"time\": ..., \"socket\": {...}}; \
+when the kernel's queue overflows, a line {\"event\": \"warning\", \"kind\": \
+\"events-lost\", ...} says so.
+
+  portwatch -sl
+  portwatch -K dport = :8080
+  portwatch -Et --json",
     ),
     (
         "SERVICES",
@@ -68,9 +121,11 @@ Process names and unix paths are escaped: control characters, bidi and zero-widt
 characters become \\e, \\n, \\t, \\xNN or \\u{NNNN}, and a backslash becomes \\\\.
 
 --json prints one document {\"schema\": 1, \"sockets\": [...], \"warnings\": [...], \
-\"owner_scan\": ...}; each socket \
+\"owner_scan\": ..., \"owner_method\": ...}; each socket \
 has proto, family, type, state, local, remote, recv_q, send_q, inode, uid, user, v6only, \
-iface, owners, service and port_info (see README.md for the full schema). Text that is not \
+iface, owners, service, port_info, cookie, cgroup, tcp_info, skmem, timer, shutdown and \
+alerts (see README.md for the full schema); an extra not asked for or not known is null, and \
+a tcp_info field the kernel does not report is absent, never 0. Text that is not \
 UTF-8 is given lossily plus a *_hex key with the exact bytes. --csv prints one header line and \
 the same facts, RFC 4180 quoted.",
     ),
@@ -98,7 +153,18 @@ master exited (re-parented to pid 1), or below a parent that closed its copy or 
 read. --all-owners reads every process, as ss -p does. As with ss -p, a connection opened \
 while an -antp scan runs can show no owner. \
 JSON says which happened in owner_scan: \"all-processes\" or \"stopped-early\" (null when no \
-owner scan ran).",
+owner scan ran).
+
+--owners bpf reads every process's fds in one kernel pass instead: a BPF task_file iterator \
+(Linux 5.8 or later with BTF; root, or CAP_BPF with CAP_PERFMON). It always reads every \
+process (owner_scan \"all-processes\"), and also finds a thread that unshared its fd table \
+(listed under its process), which /proc/PID/fd does not show. Loading it costs a fixed 5-20 \
+ms, so it pays from about 8000 open files on the host. --owners proc is the /proc scan above. \
+The default, --owners auto, uses BPF when the host has that many open files \
+(/proc/sys/fs/file-nr) and the program loads, else /proc, without a word; the owners are the \
+same either way. --owners bpf where BPF cannot run is an error (exit 1) with the reason. JSON \
+says which ran in owner_method: \"bpf\" or \"proc\" (null when no owner scan ran); \
+PORTWATCH_DEBUG=1 says it on stderr, with the reason when auto read /proc.",
     ),
     (
         "METRICS",
@@ -135,17 +201,22 @@ flight, exit 0. A non-loopback --listen address is said on stderr at start.",
         "ENVIRONMENT",
         "PORTWATCH_LABELS: the labels file. XDG_CONFIG_HOME, HOME: where the labels file is by \
 default ($XDG_CONFIG_HOME/portwatch/labels, else ~/.config/portwatch/labels). COLUMNS: the \
-terminal width to fit the table to.",
+terminal width to fit the table to. PORTWATCH_DEBUG=1: say on stderr how socket owners were \
+read (BPF or /proc) and why.",
     ),
     (
         "FILES",
         "/etc/services (service names, read at run time); \
-/proc/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}; /proc/PID/fd; \
-/proc/sys/net/ipv4/ip_local_port_range; /proc/self/ns/net (the netns metric label).",
+/proc/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}; /proc/net/{sockstat,sockstat6,snmp} (-s); \
+/proc/PID/fd; /proc/sys/fs/file-nr; /sys/kernel/btf/vmlinux (--owners bpf); \
+/proc/sys/net/ipv4/ip_local_port_range; the cgroup2 mount (-e, --cgroup); /proc/self/ns/net \
+(the netns metric label).",
     ),
     (
         "EXIT STATUS",
-        "0 on success, also when nothing matched (as ss). 1 when the system could not be read. \
+        "0 on success, also when nothing matched (as ss). 1 when the system could not be read, \
+or -K could not close every selected socket (not permitted, or refused by the kernel; a \
+socket that closed on its own meanwhile counts as closed). \
 2 on bad input: a bad option or filter expression, a malformed labels or services file, or a \
 file named on the command line that cannot be read; the message names what is wrong and where.
 

@@ -4,6 +4,7 @@
 //! by `System` and, for tests of pure logic, by `fake::Fake`.
 
 pub mod atomic;
+mod diag;
 pub mod fake;
 pub mod filelock;
 #[cfg(target_os = "linux")]
@@ -12,11 +13,14 @@ pub mod portable;
 pub mod signals;
 mod source;
 
+pub use diag::{catch_interrupts, interrupted, Arrived, CloseStream, Closer, Refusal, RefusalKind};
 pub use source::{ProcessSource, SocketSource};
 
 use crate::error::{Error, Result};
-use crate::model::{OwnerMap, Query, Snapshot, Wanted};
+use crate::model::{OwnerMap, OwnerMethod, Query, Snapshot, Wanted};
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Which socket source to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -41,6 +45,9 @@ pub struct SourceOptions {
     pub proc_root: PathBuf,
     /// True when proc_root was given by the user (fixture mode: never touch the live system).
     pub fixture: bool,
+    /// How the owner scan reads fds (`--owners`); `None`: auto (BPF where it pays and
+    /// loads, else /proc).
+    pub owners: Option<OwnerMethod>,
 }
 
 impl Default for SourceOptions {
@@ -49,6 +56,7 @@ impl Default for SourceOptions {
             backend: Backend::Auto,
             proc_root: PathBuf::from("/proc"),
             fixture: false,
+            owners: None,
         }
     }
 }
@@ -58,6 +66,9 @@ impl Default for SourceOptions {
 #[derive(Debug, Clone)]
 pub struct System {
     opts: SourceOptions,
+    /// The owner scan method, with the BPF program once loaded (shared by clones).
+    #[cfg(target_os = "linux")]
+    owners: Arc<linux::owners::method::Method>,
 }
 
 impl System {
@@ -73,8 +84,43 @@ impl System {
             Backend::Netlink | Backend::Proc if !linux => Err(Error::Usage(
                 "the netlink and proc backends exist only on Linux".into(),
             )),
-            _ => Ok(System { opts }),
+            _ if opts.fixture && opts.owners == Some(OwnerMethod::Bpf) => Err(Error::Usage(
+                "--owners bpf reads the live kernel; it cannot be combined with --proc-root".into(),
+            )),
+            _ => System::with_owner_method(opts),
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn with_owner_method(opts: SourceOptions) -> Result<System> {
+        use linux::owners::{bpf::Unavailable, method::Method};
+        // A fixture tree has no kernel behind it: /proc scan only.
+        let choice = if opts.fixture {
+            Some(OwnerMethod::Proc)
+        } else {
+            opts.owners
+        };
+        let owners = Method::new(choice).map_err(|e| match e {
+            Unavailable::NotPermitted => Error::Permission {
+                what: "--owners bpf (loading a BPF program)".into(),
+                hint: "run as root (or with CAP_BPF and CAP_PERFMON), or use --owners proc".into(),
+            },
+            e => Error::System(format!(
+                "--owners bpf: the BPF owner scan is unavailable: {e}; --owners proc reads /proc"
+            )),
+        })?;
+        Ok(System {
+            opts,
+            owners: Arc::new(owners),
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn with_owner_method(opts: SourceOptions) -> Result<System> {
+        if opts.owners == Some(OwnerMethod::Bpf) {
+            return Err(Error::Usage("--owners bpf exists only on Linux".into()));
+        }
+        Ok(System { opts })
     }
 
     /// Where this source reads.
@@ -123,7 +169,14 @@ impl SocketSource for System {
 
 impl ProcessSource for System {
     fn scan_owners(&self, wanted: Wanted<'_>) -> OwnerMap {
-        scan_owners(&self.opts, wanted)
+        #[cfg(target_os = "linux")]
+        {
+            self.owners.scan(wanted, |w| scan_owners(&self.opts, w))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            scan_owners(&self.opts, wanted)
+        }
     }
 
     fn user_name(&self, uid: u32) -> Option<String> {
@@ -133,9 +186,28 @@ impl ProcessSource for System {
     fn uid_by_name(&self, name: &str) -> Option<u32> {
         uid_by_name(name)
     }
+
+    fn cgroup_id(&self, path: &str) -> Option<u64> {
+        #[cfg(target_os = "linux")]
+        if !self.opts.fixture {
+            return linux::cgroup::id_of(&linux::cgroup::mount()?, path);
+        }
+        let _ = path;
+        None
+    }
+
+    fn cgroup_paths(&self) -> HashMap<u64, String> {
+        #[cfg(target_os = "linux")]
+        if !self.opts.fixture {
+            return linux::cgroup::mount()
+                .map(|m| linux::cgroup::paths(&m))
+                .unwrap_or_default();
+        }
+        HashMap::new()
+    }
 }
 
-/// Find the processes holding socket inodes by reading `/proc/<pid>/fd/*`.
+/// Find the processes holding socket inodes by reading `/proc/<pid>/fd/*` (the /proc method).
 fn scan_owners(opts: &SourceOptions, wanted: Wanted<'_>) -> OwnerMap {
     #[cfg(target_os = "linux")]
     {

@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use crate::model::{OwnerMap, Query, Snapshot, Wanted};
+use std::collections::HashMap;
 
 /// The sockets of one network namespace, and what is per namespace about them.
 pub trait SocketSource: Send + Sync {
@@ -26,4 +27,14 @@ pub trait ProcessSource: Send + Sync {
     fn user_name(&self, uid: u32) -> Option<String>;
     /// Uid of a user name; `None` when there is no such user.
     fn uid_by_name(&self, name: &str) -> Option<u32>;
+    /// The id of the cgroup v2 at `path` (relative to the cgroup2 mount, `/` the root), as
+    /// sockets carry it; `None` when there is no such cgroup or no cgroup2 mount.
+    fn cgroup_id(&self, path: &str) -> Option<u64> {
+        let _ = path;
+        None
+    }
+    /// Every cgroup v2 id with its path (one walk of the cgroup2 mount).
+    fn cgroup_paths(&self) -> HashMap<u64, String> {
+        HashMap::new()
+    }
 }

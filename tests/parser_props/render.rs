@@ -115,7 +115,7 @@ proptest! {
             .map(|(i, (u, c, user))| row(u.clone(), c.clone(), user.clone(), i as u64 + 1))
             .collect();
         let mut out = Vec::new();
-        portwatch::render::json::write(&rows, &[], None, &mut out).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        portwatch::render::json::write(&rows, &[], None, None, &mut out).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let doc: serde_json::Value = serde_json::from_slice(&out).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let socks = doc["sockets"].as_array().cloned().unwrap_or_default();
         prop_assert_eq!(socks.len(), rows.len());
@@ -150,6 +150,12 @@ proptest! {
             ],
             header: true,
             fit_width: width,
+            // The rows carry no extras: details add nothing, and the line count holds.
+            show: portwatch::render::detail::Show {
+                extended: true,
+                cgroup: true,
+                ..Default::default()
+            },
         };
         let mut out = Vec::new();
         table::write(&rows, &opts, &mut out).map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -232,6 +238,19 @@ const ARG_WORDS: &[&str] = &[
     "-=",
     "--=",
     "-lp--json",
+    "-i",
+    "-m",
+    "-o",
+    "-s",
+    "-K",
+    "-E",
+    "-tiom",
+    "--cgroup",
+    "cgroup",
+    "/",
+    "--sort",
+    "rtt",
+    "mem",
 ];
 
 proptest! {
@@ -260,8 +279,10 @@ proptest! {
                     portwatch_labels: None,
                     xdg_config_home: None,
                     home: None,
+                    debug: false,
                 };
                 let _ = portwatch::config::list_config(&cli.listing, &cli.output, &cli.global, &env);
+                let _ = portwatch::config::mode(&cli.mode, &cli.listing, &cli.output);
             }
         }
     }

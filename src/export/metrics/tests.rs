@@ -96,6 +96,7 @@ fn default_plan() -> Plan {
         ipv4: true,
         ipv6: true,
         states: StateSet::ALL,
+        detail: Default::default(),
     });
     Plan::split(base, StateSet::ALL)
 }

@@ -20,7 +20,9 @@
 //! after their master exited), so the map says it is partial and `Wanted::Some` reads
 //! everything.
 
+pub mod bpf;
 mod family;
+pub mod method;
 mod pidfs;
 #[cfg(test)]
 mod tests;
