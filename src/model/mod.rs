@@ -1,10 +1,12 @@
 //! The data model every stage shares: sockets as the kernel reports them, their owners, and the
 //! snapshot a backend returns. No dependencies on OS crates: backends convert at their edge.
 
+mod container;
 mod owners;
 mod state;
 mod text;
 
+pub use container::{Container, Netns, Runtime, Unit};
 pub use owners::Owners;
 pub use state::{State, StateSet};
 pub use text::Text;
