@@ -4,6 +4,7 @@
 
 pub mod cgroup;
 pub mod netlink;
+pub mod netns;
 pub mod owners;
 pub mod procmount;
 pub mod procnet;
