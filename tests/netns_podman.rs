@@ -14,11 +14,10 @@ mod netns;
 #[path = "common/nsread.rs"]
 mod nsread;
 
-use nsread::{assert_same_as_ss, prerequisites_met, query, read, Enter};
+use nsread::{assert_same_as_ss, prerequisites_met, query, read, scan_all_owners, Enter};
 use portwatch::model::{Endpoint, Runtime};
 use portwatch::platform::linux::cgroup::Attributor;
 use portwatch::platform::linux::netns::{discover, NetnsSpec, Via};
-use portwatch::platform::{self, SourceOptions, Wanted};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -187,7 +186,7 @@ fn podman_container_is_found_read_and_attributed() {
     assert!(!host.iter().any(|s| s.inode == listener.inode));
 
     // Held by the container's process; attributed to podman and the container's name.
-    let owners = platform::scan_owners(&SourceOptions::default(), Wanted::All);
+    let owners = scan_all_owners();
     let holders: Vec<u32> = owners.get(listener.inode).iter().map(|o| o.pid).collect();
     assert_eq!(holders, vec![c.pid]);
     let mut attr = Attributor::live();

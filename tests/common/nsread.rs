@@ -4,9 +4,9 @@
 
 use super::netns::{diff, explain, from_portwatch, ss_rows, Row};
 use portwatch::join;
-use portwatch::model::{Query, StateSet};
+use portwatch::model::{OwnerMap, Query, Row as PwRow, StateSet, Wanted};
 use portwatch::platform::linux::netns::{self, Discovery, MultiRead, NetnsSet, NetnsSpec, Via};
-use portwatch::platform::{self, OwnerMap, SourceOptions, Wanted};
+use portwatch::platform::{ProcessSource, SourceOptions, System};
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -111,13 +111,20 @@ pub fn pw_rows(which: &Enter, q: &Query) -> (NonZeroU64, Vec<Row>, Via) {
     for s in &snap.sockets {
         assert_eq!(s.netns, Some(ns.inode), "every socket tagged");
     }
-    let owners = platform::scan_owners(&SourceOptions::default(), Wanted::All);
+    let owners = scan_all_owners();
     let src = &set.sources()[0];
     (
         ns.inode,
         to_rows(snap.sockets, &owners, |i| src.iface_name(i)),
         via,
     )
+}
+
+/// The owners of every socket on the host (one scan of every process).
+pub fn scan_all_owners() -> OwnerMap {
+    System::new(SourceOptions::default())
+        .expect("the live system")
+        .scan_owners(Wanted::All)
 }
 
 /// Sockets as the JSON renderer writes them, read back as comparison rows.
@@ -127,7 +134,7 @@ pub fn to_rows(
     iface: impl FnMut(u32) -> Option<String>,
 ) -> Vec<Row> {
     join::attach_unix_peers(&mut socks);
-    let mut rows: Vec<join::Row> = socks.into_iter().map(join::Row::new).collect();
+    let mut rows: Vec<PwRow> = socks.into_iter().map(PwRow::new).collect();
     join::attach_owners(&mut rows, owners);
     join::attach_ifaces(&mut rows, iface);
     let mut out = Vec::new();
