@@ -15,9 +15,10 @@ mod netns;
 mod nsread;
 
 use nsread::{assert_same_as_ss, prerequisites_met, query, read, scan_all_owners, Enter};
+use portwatch::model::NetnsSpec;
 use portwatch::model::{Endpoint, Runtime};
 use portwatch::platform::linux::cgroup::Attributor;
-use portwatch::platform::linux::netns::{discover, NetnsSpec, Via};
+use portwatch::platform::linux::netns::{discover, Via};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -9,7 +9,7 @@ mod service;
 mod state;
 mod text;
 
-pub use container::{Container, Netns, Runtime, Unit};
+pub use container::{Attribution, BadNetnsSpec, Container, Netns, NetnsSpec, Runtime, Unit};
 pub use ownermap::{InodeSet, OwnerMap, Wanted};
 pub use owners::Owners;
 pub use row::{Name, Row};

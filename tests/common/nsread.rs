@@ -4,8 +4,9 @@
 
 use super::netns::{diff, explain, from_portwatch, ss_rows, Row};
 use portwatch::join;
+use portwatch::model::NetnsSpec;
 use portwatch::model::{OwnerMap, Query, Row as PwRow, StateSet, Wanted};
-use portwatch::platform::linux::netns::{self, Discovery, MultiRead, NetnsSet, NetnsSpec, Via};
+use portwatch::platform::linux::netns::{self, Discovery, MultiRead, NetnsSet, Via};
 use portwatch::platform::{ProcessSource, SourceOptions, System};
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
@@ -96,8 +97,13 @@ pub fn read(specs: &[NetnsSpec], q: &Query) -> (Discovery, NetnsSet, MultiRead) 
     let mut d = netns::discover();
     let names = Path::new(netns::NETNS_DIRS[0]);
     let chosen = netns::resolve(specs, &mut d, Path::new("/proc"), names).expect("resolve");
-    let set = NetnsSet::open(&d, &chosen, Path::new("/proc")).expect("open");
-    let r = set.read_all(q);
+    let hidden = if specs.contains(&NetnsSpec::All) {
+        d.hidden_pids
+    } else {
+        0
+    };
+    let set = NetnsSet::open(&d, &chosen, Path::new("/proc"), false, hidden).expect("open");
+    let r = set.read_all(q).expect("read");
     (d, set, r)
 }
 

@@ -3,6 +3,7 @@
 //! attribution (`cgroup`).
 
 pub mod cgroup;
+pub mod host;
 pub mod netlink;
 pub mod netns;
 pub mod owners;

@@ -4,9 +4,9 @@
 //! process's file is read once, each container's names looked up once.
 //!
 //! The rules (issue #11):
-//! - A socket's container and unit are its holders', when the holders agree; holders that
-//!   disagree give none (never a guess). pid 1 (the system manager, holding sockets for
-//!   socket activation) is left out when another holder exists.
+//! - A socket's container and unit are its holders', when the holders agree
+//!   (`model::Attribution::agreed`: pid 1 left out when another holder exists, no guess when
+//!   they disagree).
 //! - A socket whose holders are unknown (no owner scan, none visible, kernel-owned) gets its
 //!   namespace's container when every member process of that namespace belongs to that same
 //!   container (`namespace_container`).
@@ -19,18 +19,10 @@ mod tests;
 pub use names::NameStore;
 pub use path::{parse_path, parse_proc_cgroup, ContainerRef, Placement};
 
-use crate::model::{Container, Unit};
+use crate::model::{Attribution, Container, Unit};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// Where a process (or the holders of a socket) belongs, names resolved. Shared: many rows
-/// hold one.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Attribution {
-    pub container: Option<Arc<Container>>,
-    pub unit: Option<Arc<Unit>>,
-}
 
 /// Per-listing reader and cache of attributions.
 pub struct Attributor {
@@ -90,17 +82,8 @@ impl Attributor {
 
     /// The holders' common container and unit (see the module rules).
     pub fn of_holders(&mut self, pids: &[u32]) -> Attribution {
-        let mut pids: Vec<u32> = pids.to_vec();
-        pids.sort_unstable();
-        pids.dedup();
-        if pids.len() > 1 {
-            pids.retain(|&p| p != 1);
-        }
-        let all: Vec<Attribution> = pids.iter().map(|&p| self.of_pid(p)).collect();
-        Attribution {
-            container: agreed(all.iter().map(|a| &a.container)),
-            unit: agreed(all.iter().map(|a| &a.unit)),
-        }
+        let each: Vec<(u32, Attribution)> = pids.iter().map(|&p| (p, self.of_pid(p))).collect();
+        Attribution::agreed(&each)
     }
 
     /// The container every member of a namespace belongs to; `None` when a member belongs
@@ -118,19 +101,6 @@ impl Attributor {
         }
         common
     }
-}
-
-/// The one value every item has; `None` when any is `None` or two differ, or none at all.
-fn agreed<'a, T: PartialEq + 'a>(
-    mut it: impl Iterator<Item = &'a Option<Arc<T>>>,
-) -> Option<Arc<T>> {
-    let first = it.next()?.clone()?;
-    for x in it {
-        if x.as_deref() != Some(&*first) {
-            return None;
-        }
-    }
-    Some(first)
 }
 
 #[cfg(test)]

@@ -32,4 +32,4 @@ pub use discover::{
 pub use open::{open_ns_file, FileKind};
 pub use parse::{net_mounts, ns_link_inode};
 pub use source::{skipped_warning, MultiRead, NetnsSet, NetnsSource, NsRead, Skip, Via};
-pub use spec::{resolve, NetnsError, NetnsSpec};
+pub use spec::{resolve, NetnsError};

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// How a namespace's sockets were read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +75,11 @@ pub struct NetnsSource {
     how: How,
     pool: Arc<Pool>,
     proc_root: PathBuf,
+    /// Read /proc/net text tables instead of netlink (`--backend proc`).
+    proc_only: bool,
     facts: Arc<OnceLock<Facts>>,
+    /// Where `read_sockets` records a namespace it skipped (shared by the set).
+    skips: Arc<Mutex<Vec<Skip>>>,
 }
 
 impl NetnsSource {
@@ -84,41 +88,31 @@ impl NetnsSource {
         &self.netns
     }
 
-    /// Read the sockets `q` asks for, saying how, or why not.
-    pub fn read(&self, q: &Query) -> NsRead {
+    /// Read the sockets `q` asks for, saying how, or why not. Only our own namespace can
+    /// fail, exactly as a listing without `-N` does.
+    pub fn read(&self, q: &Query) -> Result<NsRead> {
         if matches!(self.how, How::Local) {
-            return match read_sockets_netlink(&self.proc_root, q) {
-                Ok(mut snapshot) => {
-                    tag(&mut snapshot, self.netns.inode);
-                    NsRead::Read {
-                        snapshot,
-                        via: Via::Local,
-                    }
-                }
-                // The own namespace fails only as a listing without -N would: say so there.
-                Err(e) => NsRead::Read {
-                    snapshot: Snapshot {
-                        sockets: Vec::new(),
-                        warnings: vec![Warning::new("netns-unreadable", e.to_string())],
-                    },
-                    via: Via::Local,
-                },
-            };
+            let mut snapshot = read_tables(&self.proc_root, q, self.proc_only)?;
+            tag(&mut snapshot, self.netns.inode);
+            return Ok(NsRead::Read {
+                snapshot,
+                via: Via::Local,
+            });
         }
-        match self.submit(q).recv() {
-            Ok(r) => r,
-            Err(_) => NsRead::Skipped(Skip::Gone),
-        }
+        Ok(self.submit(q).recv().unwrap_or(NsRead::Skipped(Skip::Gone)))
     }
 
-    /// `SocketSource::read_sockets`: a skipped namespace is an empty snapshot with a warning.
+    /// `SocketSource::read_sockets`: a skipped namespace reads as empty, and is counted in the
+    /// set's one warning (`NetnsSet::warnings`).
     pub fn read_sockets(&self, q: &Query) -> Result<Snapshot> {
-        match self.read(q) {
+        match self.read(q)? {
             NsRead::Read { snapshot, .. } => Ok(snapshot),
-            NsRead::Skipped(why) => Ok(Snapshot {
-                sockets: Vec::new(),
-                warnings: skipped_warning(&[why], 0, is_root()).into_iter().collect(),
-            }),
+            NsRead::Skipped(why) => {
+                if let Ok(mut s) = self.skips.lock() {
+                    s.push(why);
+                }
+                Ok(Snapshot::default())
+            }
         }
     }
 
@@ -177,17 +171,17 @@ impl NetnsSource {
         let entry = Arc::clone(&self.entry);
         let proc_root = self.proc_root.clone();
         let want_facts = self.facts.get().is_none();
-        let inode = self.netns.inode;
+        let proc_only = self.proc_only;
         move || {
             if let Some(h) = handle {
                 if enter(h.fd.as_fd()).is_ok() {
                     // Tagged with what was entered, which open_entry checked is the entry.
-                    return inside(q.as_ref(), want_facts, h.inode);
+                    return inside(q.as_ref(), want_facts, h.inode, proc_only);
                 }
             }
             // Not entered (not permitted, or not opened): a member's /proc tables.
             match open_member(&entry, &proc_root) {
-                Some(dir) => from_proc(&dir, q.as_ref(), inode),
+                Some(dir) => from_proc(&dir, q.as_ref(), entry.inode),
                 None => {
                     let why = match opened {
                         Err(OpenError::Gone) => Skip::Gone,
@@ -200,8 +194,22 @@ impl NetnsSource {
     }
 }
 
+/// The tables `q` asks for, from where this thread is: netlink, or /proc/net text.
+fn read_tables(proc_root: &Path, q: &Query, proc_only: bool) -> Result<Snapshot> {
+    if proc_only {
+        procnet::read_sockets(proc_root, q)
+    } else {
+        read_sockets_netlink(proc_root, q)
+    }
+}
+
 /// On a pool thread that has entered the namespace.
-fn inside(q: Option<&Query>, want_facts: bool, inode: NonZeroU64) -> (NsRead, Option<Facts>) {
+fn inside(
+    q: Option<&Query>,
+    want_facts: bool,
+    inode: NonZeroU64,
+    proc_only: bool,
+) -> (NsRead, Option<Facts>) {
     let facts = want_facts.then(|| Facts {
         ephemeral: ephemeral_range(Path::new("/proc")),
         ifaces: nix::net::if_::if_nameindex()
@@ -214,7 +222,8 @@ fn inside(q: Option<&Query>, want_facts: bool, inode: NonZeroU64) -> (NsRead, Op
     });
     let read = match q {
         None => NsRead::Skipped(Skip::Gone),
-        Some(q) => match read_sockets_netlink(Path::new("/proc/thread-self"), q) {
+        // The thread's own /proc/net: /proc/self/net would be the main thread's namespace.
+        Some(q) => match read_tables(Path::new("/proc/thread-self"), q, proc_only) {
             Ok(mut snapshot) => {
                 tag(&mut snapshot, inode);
                 NsRead::Read {
@@ -324,13 +333,14 @@ pub fn skipped_warning(skipped: &[Skip], hidden_pids: usize, root: bool) -> Opti
         return None;
     }
     let how = if root {
-        "denied to root too: run portwatch in the host's user namespace, with all capabilities"
+        " (refused even to root: portwatch lacks capabilities over them, e.g. it runs in a \
+         container or another user namespace)"
     } else {
-        "run as root to list them (`sudo portwatch -N all`)"
+        ": run as root to list them (`sudo portwatch -N all`)"
     };
     Some(Warning::new(
         "netns-skipped",
-        format!("{}: {how}", parts.join("; ")),
+        format!("{}{how}", parts.join("; ")),
     ))
 }
 
@@ -338,6 +348,7 @@ pub fn skipped_warning(skipped: &[Skip], hidden_pids: usize, root: bool) -> Opti
 pub struct NetnsSet {
     sources: Vec<NetnsSource>,
     hidden_pids: usize,
+    skips: Arc<Mutex<Vec<Skip>>>,
 }
 
 /// What reading a set produced: each namespace read, in the set's order, and the warnings
@@ -351,13 +362,22 @@ pub struct MultiRead {
 
 impl NetnsSet {
     /// Open the namespaces `inodes` (in that order) of a discovery, reading under
-    /// `proc_root` ("/proc" on a live system).
-    pub fn open(d: &Discovery, inodes: &[NonZeroU64], proc_root: &Path) -> Result<NetnsSet> {
+    /// `proc_root` ("/proc" on a live system), with /proc/net text tables instead of netlink
+    /// when `proc_only`. `hidden_pids` is counted in the warning (pass the discovery's for
+    /// `-N all`, where the namespaces of processes we could not see are missing).
+    pub fn open(
+        d: &Discovery,
+        inodes: &[NonZeroU64],
+        proc_root: &Path,
+        proc_only: bool,
+        hidden_pids: usize,
+    ) -> Result<NetnsSet> {
         let entries: Vec<&NsEntry> = inodes.iter().filter_map(|&i| d.get(i)).collect();
         let foreign = entries.iter().filter(|e| !e.own).count();
         let pool = Pool::sized_for(foreign, 4)
             .map(Arc::new)
             .map_err(|e| Error::System(format!("cannot start a namespace reader thread: {e}")))?;
+        let skips = Arc::new(Mutex::new(Vec::new()));
         let sources = entries
             .into_iter()
             .map(|e| NetnsSource {
@@ -373,12 +393,15 @@ impl NetnsSet {
                 entry: Arc::new(e.clone()),
                 pool: Arc::clone(&pool),
                 proc_root: proc_root.to_path_buf(),
+                proc_only,
                 facts: Arc::new(OnceLock::new()),
+                skips: Arc::clone(&skips),
             })
             .collect();
         Ok(NetnsSet {
             sources,
-            hidden_pids: d.hidden_pids,
+            hidden_pids,
+            skips,
         })
     }
 
@@ -386,9 +409,18 @@ impl NetnsSet {
         &self.sources
     }
 
+    /// The one warning about namespaces the sources' `read_sockets` skipped so far, and
+    /// processes whose namespace could not be seen.
+    pub fn warnings(&self) -> Vec<Warning> {
+        let skips = self.skips.lock().map(|s| s.clone()).unwrap_or_default();
+        skipped_warning(&skips, self.hidden_pids, is_root())
+            .into_iter()
+            .collect()
+    }
+
     /// Read every namespace: the foreign ones queued on the pool first, our own meanwhile
     /// in this thread.
-    pub fn read_all(&self, q: &Query) -> MultiRead {
+    pub fn read_all(&self, q: &Query) -> Result<MultiRead> {
         let pending: Vec<_> = self
             .sources
             .iter()
@@ -397,7 +429,7 @@ impl NetnsSet {
         let mut out = MultiRead::default();
         for (s, rx) in self.sources.iter().zip(pending) {
             let r = match rx {
-                None => s.read(q),
+                None => s.read(q)?,
                 Some(rx) => rx.recv().unwrap_or(NsRead::Skipped(Skip::Gone)),
             };
             match r {
@@ -410,7 +442,7 @@ impl NetnsSet {
         let skips: Vec<Skip> = out.skipped.iter().map(|(_, s)| *s).collect();
         out.warnings
             .extend(skipped_warning(&skips, self.hidden_pids, is_root()));
-        out
+        Ok(out)
     }
 }
 
@@ -444,7 +476,7 @@ mod tests {
         assert!(w.message.contains("of 1 process could"), "{}", w.message);
         let w = skipped_warning(&[], 1, true).unwrap();
         assert!(!w.message.contains("run as root"), "{}", w.message);
-        assert!(w.message.contains("denied to root too"), "{}", w.message);
+        assert!(w.message.contains("refused even to root"), "{}", w.message);
     }
 
     #[test]

@@ -1,22 +1,12 @@
-//! The WHICH of `-N, --netns WHICH` (repeatable): `all`, a name under `/run/netns` (as
-//! `ss -N` takes it), a pid (that process's namespace), or a path to a namespace file
-//! (`/proc/PID/ns/net`, a bind mount). All digits is a pid; anything with a `/` is a path; a
-//! namespace named `all` or `1234` is reached by its path, `/run/netns/1234`.
+//! Resolving `-N, --netns WHICH` (`model::NetnsSpec`, repeatable) against what discovery
+//! found: each WHICH must name an existing network namespace, else a typed error naming it.
 
 use super::discover::{link_inode, Discovery};
 use super::open::{open_ns_file, FileKind};
+use crate::model::NetnsSpec;
 use nix::errno::Errno;
 use std::num::NonZeroU64;
-use std::path::{Path, PathBuf};
-
-/// One parsed WHICH.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NetnsSpec {
-    All,
-    Name(String),
-    Pid(u32),
-    Path(PathBuf),
-}
+use std::path::Path;
 
 /// A WHICH that names no readable network namespace.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,30 +27,6 @@ fn bad(value: &str, why: impl Into<String>) -> NetnsError {
     NetnsError::BadValue {
         value: value.to_string(),
         why: why.into(),
-    }
-}
-
-impl NetnsSpec {
-    pub fn parse(s: &str) -> Result<NetnsSpec, NetnsError> {
-        if s.is_empty() {
-            return Err(bad(s, "empty; give all, a name, a pid or a path"));
-        }
-        if s == "all" {
-            return Ok(NetnsSpec::All);
-        }
-        if s.bytes().all(|b| b.is_ascii_digit()) {
-            return match s.parse::<u32>() {
-                Ok(pid) if pid > 0 => Ok(NetnsSpec::Pid(pid)),
-                _ => Err(bad(s, "not a process id")),
-            };
-        }
-        if s.contains('/') {
-            return Ok(NetnsSpec::Path(PathBuf::from(s)));
-        }
-        if s == "." || s == ".." {
-            return Err(bad(s, "not a namespace name"));
-        }
-        Ok(NetnsSpec::Name(s.to_string()))
     }
 }
 
@@ -176,29 +142,6 @@ fn kind_name(clone_flag: i32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parse_which() {
-        assert_eq!(NetnsSpec::parse("all"), Ok(NetnsSpec::All));
-        assert_eq!(NetnsSpec::parse("1234"), Ok(NetnsSpec::Pid(1234)));
-        assert_eq!(NetnsSpec::parse("blue"), Ok(NetnsSpec::Name("blue".into())));
-        assert_eq!(
-            NetnsSpec::parse("/run/netns/1234"),
-            Ok(NetnsSpec::Path("/run/netns/1234".into()))
-        );
-        assert_eq!(NetnsSpec::parse("./x"), Ok(NetnsSpec::Path("./x".into())));
-        for bad in ["", "0", "99999999999", ".", ".."] {
-            let e = NetnsSpec::parse(bad).unwrap_err();
-            assert!(
-                matches!(&e, NetnsError::BadValue { value, .. } if value == bad),
-                "{e}"
-            );
-            assert!(
-                e.to_string().contains(&format!("{bad:?}")),
-                "names the value: {e}"
-            );
-        }
-    }
 
     #[test]
     fn resolve_live_values() {
