@@ -4,7 +4,8 @@
 //! -tuxanp` prints inside it (`ip netns exec`, `nsenter -t PID -n`, `nsenter --net=PATH`),
 //! owners included. The namespaces are private to the test, so the whole table is compared.
 //! Per-namespace facts (ephemeral range, interface names) are the namespace's own, and an
-//! unprivileged run reads its own namespace and counts the others in one warning.
+//! unprivileged run reads its own namespace, a namespace of its own processes through their
+//! /proc/PID/net, and counts the others in one warning.
 //!
 //! Needs root, iproute2, util-linux and python3; under CI=true a missing one fails the test.
 #![cfg(target_os = "linux")]
@@ -32,6 +33,16 @@ use std::process::Command;
 fn child_entry() {
     if std::env::var("PW_NETNS_CHILD").is_ok() {
         unprivileged_child();
+    }
+}
+
+/// A child killed and reaped on drop, also when the test fails.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -294,16 +305,39 @@ fn unprivileged_run_reads_its_own_and_counts_the_rest() {
     if !prerequisites_met() {
         return;
     }
-    let ids = procs::user_ids("portwatch-test");
-    if !procs::require(
-        ids.is_some(),
-        "user portwatch-test is missing (.ci/run creates it)",
-    ) {
+    let Some((uid, gid)) = procs::test_user() else {
         return;
-    }
-    let Some((uid, gid)) = ids else { return };
+    };
     let ns = Netns::new();
     let _pop = Population::start(&ns, "basic", &[]);
+    // The user's own namespace (in a user namespace of its own, as rootless containers
+    // are): not enterable without CAP_SYS_ADMIN, but its process's /proc/PID/net is theirs.
+    let listen = "import socket,time; s=socket.socket(); s.bind(('0.0.0.0',7777)); \
+                  s.listen(); print('ready', flush=True); time.sleep(120)";
+    let mut own = {
+        use std::os::unix::process::CommandExt;
+        Command::new("unshare")
+            .args(["-rn", "python3", "-c", listen])
+            .uid(uid)
+            .gid(gid)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .map(KillOnDrop)
+            .expect("unshare -rn as the test user")
+    };
+    {
+        use std::io::BufRead;
+        let out = own.0.stdout.take().expect("piped");
+        let line = std::io::BufReader::new(out).lines().next();
+        assert!(matches!(line, Some(Ok(ref l)) if l == "ready"), "{line:?}");
+    }
+    let users_ns = link_inode(
+        &Path::new("/proc")
+            .join(own.0.id().to_string())
+            .join("ns/net"),
+        "net",
+    )
+    .expect("the user's namespace");
     let mut keep = Vec::new();
     let exe = procs::runnable(&std::env::current_exe().unwrap(), &mut keep);
     let mut cmd = Command::new(exe);
@@ -335,6 +369,11 @@ fn unprivileged_run_reads_its_own_and_counts_the_rest() {
         "the test's namespace counted as not permitted:\n{text}"
     );
     assert!(!text.contains(&format!("read {theirs} ")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l == format!("read {users_ns} Proc host=false sockets=1")),
+        "the user's own namespace read through its process's /proc/PID/net:\n{text}"
+    );
     let warnings: Vec<&str> = text.lines().filter(|l| l.starts_with("warning ")).collect();
     assert_eq!(warnings.len(), 1, "{text}");
     assert!(warnings[0].starts_with("warning netns-skipped "), "{text}");

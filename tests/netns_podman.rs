@@ -204,6 +204,39 @@ fn podman_container_is_found_read_and_attributed() {
 
     // And the whole table equals ss's inside the container.
     assert_same_as_ss(&inside);
+
+    // Through the binary: `-lntp -N all` shows it under its container's name, and the
+    // filter `container NAME` selects it and nothing else.
+    let portwatch = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_portwatch"))
+            .args(args)
+            .output()
+            .expect("run portwatch");
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let table = portwatch(&["-lntp", "-N", "all"]);
+    let row = table
+        .lines()
+        .find(|l| l.contains(&format!("busybox(pid={},", c.pid)))
+        .unwrap_or_else(|| panic!("the container's listener:\n{table}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cols[1], name, "Netns, then Container: {row}");
+    assert!(row.contains(":8080 "), "{row}");
+    let only = portwatch(&["-lntp", "-N", "all", "--json", "container", &name]);
+    let doc: serde_json::Value = serde_json::from_str(&only).expect("JSON");
+    let socks = doc["sockets"].as_array().unwrap();
+    assert_eq!(socks.len(), 1, "{doc}");
+    assert_eq!(socks[0]["inode"], listener.inode);
+    assert_eq!(
+        socks[0]["container"],
+        serde_json::json!({"runtime": "podman", "id": c.id, "name": name,
+                           "pod": null, "namespace": null})
+    );
+    assert_eq!(socks[0]["netns"]["inode"], ns.get());
+    // An id prefix selects it too.
+    let by_id = portwatch(&["-lnt", "-N", "all", "-H", "container", &c.id[..12]]);
+    assert_eq!(by_id.lines().count(), 1, "{by_id}");
     drop(c);
     drop(image);
     assert!(discover().get(ns).is_none(), "gone with its container");
