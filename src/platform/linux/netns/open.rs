@@ -50,6 +50,9 @@ pub enum OpenError {
     Gone,
     /// Some way exists but we may not use it (EACCES: another user's process, not root).
     Denied,
+    /// Opening failed for another reason (out of file descriptors, memory ...): not news
+    /// to swallow.
+    Failed(Errno),
 }
 
 /// What a file is, once opened: a network namespace (its inode), another kind of namespace
@@ -87,6 +90,7 @@ pub fn open_ns_file(path: &Path) -> Result<(OwnedFd, FileKind), Errno> {
 /// namespace with the entry's inode.
 pub fn open_entry(e: &NsEntry, proc_root: &Path) -> Result<NsHandle, OpenError> {
     let mut denied = false;
+    let mut failed = None;
     let via_pids = e
         .pids
         .iter()
@@ -96,15 +100,18 @@ pub fn open_entry(e: &NsEntry, proc_root: &Path) -> Result<NsHandle, OpenError> 
             Ok((fd, FileKind::Net(ino))) if ino == e.inode => {
                 return Ok(NsHandle { fd, inode: ino })
             }
+            // Re-pointed, or a reused pid in another namespace: not this one any more.
             Ok(_) => {}
             Err(Errno::EACCES | Errno::EPERM) => denied = true,
-            Err(_) => {}
+            // Gone: the process exited (or is a zombie), the mount was removed.
+            Err(Errno::ENOENT | Errno::ESRCH | Errno::ENOTDIR | Errno::EINVAL) => {}
+            Err(other) => failed = Some(other),
         }
     }
-    Err(if denied {
-        OpenError::Denied
-    } else {
-        OpenError::Gone
+    Err(match (failed, denied) {
+        (Some(e), _) => OpenError::Failed(e),
+        (None, true) => OpenError::Denied,
+        (None, false) => OpenError::Gone,
     })
 }
 

@@ -16,7 +16,7 @@
 //! Every socket is tagged with the inode of the namespace it was read in.
 
 use super::discover::{Discovery, NsEntry};
-use super::open::{open_entry, open_member, NsHandle, OpenError, ProcDir};
+use super::open::{open_entry, open_member, OpenError, ProcDir};
 use super::worker::{enter, Pool};
 use crate::error::{Error, Result};
 use crate::model::{Netns, Query, Snapshot, Warning};
@@ -45,6 +45,8 @@ pub enum Skip {
     NotPermitted,
     /// It went away between discovery and reading (not an error: it no longer exists).
     Gone,
+    /// It could not be opened for another reason (the errno).
+    Failed(i32),
 }
 
 /// The result of reading one namespace.
@@ -62,10 +64,11 @@ struct Facts {
 }
 
 enum How {
+    /// Our own namespace: read in place.
     Local,
-    Enter(Arc<NsHandle>),
-    /// Could not be opened; a member's tables may still be readable.
-    Unopened(OpenError),
+    /// Another: opened by the job that reads it, so that a listing of a thousand namespaces
+    /// holds a pool's worth of namespace files at a time, not a thousand descriptors.
+    Foreign,
 }
 
 /// One network namespace to read.
@@ -160,20 +163,14 @@ impl NetnsSource {
 
     /// A job reading the sockets (when `q` is given) and the facts (when not yet known).
     fn job(&self, q: Option<Query>) -> impl FnOnce() -> (NsRead, Option<Facts>) + Send + 'static {
-        let handle = match &self.how {
-            How::Enter(h) => Some(Arc::clone(h)),
-            _ => None,
-        };
-        let opened = match self.how {
-            How::Unopened(e) => Err(e),
-            _ => Ok(()),
-        };
         let entry = Arc::clone(&self.entry);
         let proc_root = self.proc_root.clone();
         let want_facts = self.facts.get().is_none();
         let proc_only = self.proc_only;
         move || {
-            if let Some(h) = handle {
+            // Held open for the whole read: the namespace cannot go away under it.
+            let opened = open_entry(&entry, &proc_root);
+            if let Ok(h) = &opened {
                 if enter(h.fd.as_fd()).is_ok() {
                     // Tagged with what was entered, which open_entry checked is the entry.
                     return inside(q.as_ref(), want_facts, h.inode, proc_only);
@@ -185,6 +182,7 @@ impl NetnsSource {
                 None => {
                     let why = match opened {
                         Err(OpenError::Gone) => Skip::Gone,
+                        Err(OpenError::Failed(e)) => Skip::Failed(e as i32),
                         _ => Skip::NotPermitted,
                     };
                     (NsRead::Skipped(why), None)
@@ -329,6 +327,24 @@ pub fn skipped_warning(skipped: &[Skip], hidden_pids: usize, root: bool) -> Opti
             if hidden_pids == 1 { "" } else { "es" }
         ));
     }
+    let failed: Vec<i32> = skipped
+        .iter()
+        .filter_map(|s| match s {
+            Skip::Failed(e) => Some(*e),
+            _ => None,
+        })
+        .collect();
+    if let Some(first) = failed.first() {
+        // Not a permission matter: said on its own, with the cause.
+        let n = failed.len();
+        let err = std::io::Error::from_raw_os_error(*first);
+        let many = if n == 1 { "" } else { "s" };
+        let msg = format!("{n} network namespace{many} could not be opened ({err})");
+        if parts.is_empty() {
+            return Some(Warning::new("netns-skipped", msg));
+        }
+        parts.push(msg);
+    }
     if parts.is_empty() {
         return None;
     }
@@ -382,14 +398,7 @@ impl NetnsSet {
             .into_iter()
             .map(|e| NetnsSource {
                 netns: e.netns(),
-                how: if e.own {
-                    How::Local
-                } else {
-                    match open_entry(e, proc_root) {
-                        Ok(h) => How::Enter(Arc::new(h)),
-                        Err(err) => How::Unopened(err),
-                    }
-                },
+                how: if e.own { How::Local } else { How::Foreign },
                 entry: Arc::new(e.clone()),
                 pool: Arc::clone(&pool),
                 proc_root: proc_root.to_path_buf(),
@@ -474,6 +483,14 @@ mod tests {
             w.message
         );
         assert!(w.message.contains("of 1 process could"), "{}", w.message);
+        let w = skipped_warning(&[Skip::Failed(libc::EMFILE), Skip::Gone], 0, true).unwrap();
+        assert_eq!(
+            w.message,
+            format!(
+                "1 network namespace could not be opened ({})",
+                std::io::Error::from_raw_os_error(libc::EMFILE)
+            )
+        );
         let w = skipped_warning(&[], 1, true).unwrap();
         assert!(!w.message.contains("run as root"), "{}", w.message);
         assert!(w.message.contains("refused even to root"), "{}", w.message);
