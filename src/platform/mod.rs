@@ -13,12 +13,14 @@ mod source;
 pub use source::{ProcessSource, SocketSource};
 
 use crate::error::{Error, Result};
-use crate::model::{
-    Attribution, Container, Netns, NetnsSpec, OwnerMap, Query, Snapshot, Wanted, Warning,
-};
-use std::num::NonZeroU64;
+use crate::model::{Netns, NetnsSpec, OwnerMap, Query, Snapshot, Wanted, Warning};
 use std::path::PathBuf;
-use std::sync::Arc;
+#[cfg(target_os = "linux")]
+use {
+    crate::model::{Attribution, Container},
+    std::num::NonZeroU64,
+    std::sync::Arc,
+};
 
 /// Which socket source to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

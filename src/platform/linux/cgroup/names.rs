@@ -79,11 +79,16 @@ impl NameStore {
         if let Some(c) = self.resolved.get(r) {
             return c.clone();
         }
+        // Below a user manager (`user@UID.service`) the cgroup tree is that user's to name:
+        // only that user's own stores are read, never the system's, so a process cannot take
+        // on the name of a real container (or pod) by naming its cgroup after one.
+        let system = r.user.is_none();
         let (runtime, names) = match r.runtime {
             Runtime::Docker => (Runtime::Docker, self.docker(&r.id, r.user)),
             Runtime::Podman => (Runtime::Podman, self.storage(&r.id, r.user, false)),
-            Runtime::CriO => (Runtime::CriO, self.storage(&r.id, None, true)),
-            Runtime::Containerd => (Runtime::Containerd, self.containerd(&r.id)),
+            Runtime::CriO => (Runtime::CriO, self.storage(&r.id, r.user, true)),
+            Runtime::Containerd if system => (Runtime::Containerd, self.containerd(&r.id)),
+            Runtime::Containerd => (Runtime::Containerd, None),
             Runtime::Lxc => (
                 Runtime::Lxc,
                 Some(Names {
@@ -91,7 +96,8 @@ impl NameStore {
                     ..Names::default()
                 }),
             ),
-            Runtime::Cri => self.any_cri(&r.id),
+            Runtime::Cri if system => self.any_cri(&r.id),
+            Runtime::Cri => (Runtime::Cri, None),
         };
         let names = names.unwrap_or_default();
         let mut c = Container {
@@ -102,7 +108,7 @@ impl NameStore {
             namespace: names.namespace,
             pod_uid: r.pod_uid.clone(),
         };
-        if let (Some(uid), None) = (&r.pod_uid, &c.pod) {
+        if let (Some(uid), None, true) = (&r.pod_uid, &c.pod, system) {
             if let Some((ns, name)) = self.pods().get(uid) {
                 c.pod = Some(name.clone());
                 c.namespace = Some(ns.clone());
@@ -295,8 +301,26 @@ fn graphroot_of(conf: &str) -> Option<String> {
     None
 }
 
+/// Runtime state is at most this big (a containers.json of 10k containers is ~5 MiB).
+const MAX_STATE_FILE: u64 = 64 << 20;
+
+/// A JSON state file. Some are in users' homes (rootless runtimes) and portwatch often runs
+/// as root: only a regular file, opened without blocking (a FIFO planted there must not hang
+/// the listing) and read up to `MAX_STATE_FILE` (nor /dev/zero exhaust memory).
 fn read_json(path: &Path) -> Option<Value> {
-    let bytes = std::fs::read(path).ok()?;
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .ok()?;
+    let meta = f.metadata().ok()?;
+    if !meta.is_file() || meta.len() > MAX_STATE_FILE {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_STATE_FILE).read_to_end(&mut bytes).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -510,6 +534,51 @@ mod tests {
         assert_eq!((c.runtime, c.name), (Runtime::Docker, None));
         let c = s.resolve(&cref(Runtime::Lxc, "web"));
         assert_eq!(c.name.as_deref(), Some("web"));
+    }
+
+    #[test]
+    fn a_users_cgroup_never_borrows_the_systems_names() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        let uid = "3d274242-8ee0-11e9-a8a6-1e68d864ef1a";
+        put(
+            r,
+            &format!("run/containerd/io.containerd.runtime.v2.task/k8s.io/{PODMAN_ID}/config.json"),
+            r#"{"annotations":{"io.kubernetes.cri.container-name":"payments"}}"#,
+        );
+        put(
+            r,
+            &format!("var/lib/docker/containers/{PODMAN_ID}/config.v2.json"),
+            r#"{"Name":"/prod-db"}"#,
+        );
+        std::fs::create_dir_all(r.join(format!("var/log/pods/shop_web-0_{uid}"))).unwrap();
+        let mut s = store(r);
+        for runtime in [
+            Runtime::Cri,
+            Runtime::Containerd,
+            Runtime::Docker,
+            Runtime::CriO,
+        ] {
+            let c = s.resolve(&ContainerRef {
+                pod_uid: Some(uid.into()),
+                user: Some(1000),
+                ..cref(runtime, PODMAN_ID)
+            });
+            assert_eq!((c.name, c.pod), (None, None), "{runtime:?}");
+        }
+    }
+
+    #[test]
+    fn state_files_must_be_regular_and_small() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("fifo.json");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert_eq!(read_json(&fifo), None, "returns at once, no writer needed");
+        assert_eq!(read_json(Path::new("/dev/zero")), None);
+        assert_eq!(read_json(d.path()), None, "a directory");
+        let ok = d.path().join("ok.json");
+        std::fs::write(&ok, r#"{"a": 1}"#).unwrap();
+        assert_eq!(read_json(&ok).unwrap()["a"], 1);
     }
 
     #[test]
