@@ -10,6 +10,8 @@
 //! Needs root, iproute2, util-linux and python3; under CI=true a missing one fails the test.
 #![cfg(target_os = "linux")]
 
+mod common;
+#[allow(unused_imports)]
 #[path = "common/netns.rs"]
 mod netns;
 #[path = "common/nsread.rs"]
@@ -339,7 +341,7 @@ fn unprivileged_run_reads_its_own_and_counts_the_rest() {
     )
     .expect("the user's namespace");
     let mut keep = Vec::new();
-    let exe = procs::runnable(&std::env::current_exe().unwrap(), &mut keep);
+    let exe = common::runnable(&std::env::current_exe().unwrap(), &mut keep);
     let mut cmd = Command::new(exe);
     cmd.args([
         "--exact",

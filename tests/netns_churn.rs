@@ -8,6 +8,7 @@
 //! Needs root and iproute2; under CI=true a missing one fails the test.
 #![cfg(target_os = "linux")]
 
+#[allow(unused_imports)]
 #[path = "common/netns.rs"]
 mod netns;
 #[path = "common/nsread.rs"]

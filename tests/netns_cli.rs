@@ -8,6 +8,7 @@
 #![cfg(target_os = "linux")]
 
 mod common;
+#[allow(unused_imports)]
 #[path = "common/netns.rs"]
 mod netns;
 #[path = "common/nsread.rs"]
@@ -235,7 +236,7 @@ fn unprivileged_lists_its_own_and_warns_once() {
     let ns = Netns::new();
     let _pop = Population::start(&ns, "basic", &[]);
     let mut keep = Vec::new();
-    let exe = procs::runnable(Path::new(env!("CARGO_BIN_EXE_portwatch")), &mut keep);
+    let exe = common::runnable(Path::new(env!("CARGO_BIN_EXE_portwatch")), &mut keep);
     let mine = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = mine.local_addr().unwrap().port();
     let out = Command::new("runuser")

@@ -9,6 +9,7 @@
 //! one fails the test.
 #![cfg(target_os = "linux")]
 
+#[allow(unused_imports)]
 #[path = "common/netns.rs"]
 mod netns;
 #[path = "common/nsread.rs"]

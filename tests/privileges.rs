@@ -60,8 +60,8 @@ fn scene() -> Option<Scene> {
     let (uid, gid) = setup()?;
     let mut keep = Vec::new();
     // The holder child is this test binary run as the user: it must be able to exec it.
-    let test_exe = procs::runnable(&std::env::current_exe().expect("test exe"), &mut keep);
-    let bin = procs::runnable(Path::new(env!("CARGO_BIN_EXE_portwatch")), &mut keep);
+    let test_exe = common::runnable(&std::env::current_exe().expect("test exe"), &mut keep);
+    let bin = common::runnable(Path::new(env!("CARGO_BIN_EXE_portwatch")), &mut keep);
     let spec = procs::Spec {
         comm: Some(b"pw-unpriv".to_vec()),
         tcp: vec!["127.0.0.1:0".into()],

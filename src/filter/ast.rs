@@ -170,6 +170,12 @@ pub enum Pred {
     Unit(String),
     /// `host`: the socket is in the host's network namespace.
     HostNetns,
+    /// ss's `cgroup PATH`: the socket's cgroup v2 is exactly the one at PATH (relative to the
+    /// cgroup2 mount); `id` is filled by `Filter::resolve_cgroups`.
+    Cgroup {
+        path: String,
+        id: Option<u64>,
+    },
 }
 
 impl Expr {

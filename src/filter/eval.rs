@@ -235,5 +235,6 @@ fn pred(p: &Pred, row: &Row, ctx: &Ctx) -> bool {
             .as_ref()
             .is_some_and(|u| glob::matches(pattern.as_bytes(), u.name.as_bytes())),
         Pred::HostNetns => row.netns.as_ref().is_some_and(|n| n.host),
+        Pred::Cgroup { id, .. } => id.is_some() && sock.cgroup.map(|c| c.get()) == *id,
     }
 }

@@ -54,7 +54,8 @@ fn is_structural(w: &str) -> bool {
 }
 
 const TERMS: &str = "expected a filter term: state, exclude, src, dst, sport, dport, port, \
-proc, pid, user, service, scope, autobound, dev, netns, container, unit, host, not or '('";
+proc, pid, user, service, scope, autobound, dev, cgroup, netns, container, unit, host, not or \
+'('";
 
 impl<'a> Parser<'a> {
     /// `unix_hosts`: every `src`/`dst` value is a unix name glob (ss with -x).
@@ -266,8 +267,8 @@ impl<'a> Parser<'a> {
                 }
                 Pred::Port { end, cmp, port }
             }
-            "proc" | "pid" | "user" | "service" | "scope" | "dev" | "netns" | "container"
-            | "unit" => {
+            "proc" | "pid" | "user" | "service" | "scope" | "dev" | "cgroup" | "netns"
+            | "container" | "unit" => {
                 let c = self.opt_cmp(&kw, false)?;
                 let p = self.simple(&kw, &word)?;
                 return Ok(Self::negate_if(c, Expr::Pred(p)));
@@ -302,6 +303,7 @@ impl<'a> Parser<'a> {
             "netns" => "a network namespace name, inode or glob",
             "container" => "a container name (glob) or id prefix",
             "unit" => "a systemd unit name (glob)",
+            "cgroup" => "a cgroup path (as under the cgroup2 mount: /, /system.slice, ...)",
             _ => "an interface index",
         };
         let v = self.value(kw, what)?;
@@ -316,6 +318,7 @@ impl<'a> Parser<'a> {
             "netns" => Pred::Netns(t),
             "container" => Pred::Container(t),
             "unit" => Pred::Unit(t),
+            "cgroup" => Pred::Cgroup { path: t, id: None },
             _ => Pred::Scope(match t.to_ascii_lowercase().as_str() {
                 "loopback" | "lo" => Scope::Loopback,
                 "wildcard" | "any" => Scope::Wildcard,

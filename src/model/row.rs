@@ -52,6 +52,9 @@ pub struct Row {
     /// Whether a holder is in another network namespace than the socket (a socket made in one
     /// namespace and held, or passed, elsewhere); `None` when no holder is known.
     pub holder_netns_differs: Option<bool>,
+    /// Path of the socket's cgroup v2 (`Socket::cgroup`) relative to the cgroup2 mount, when
+    /// asked for and found.
+    pub cgroup: Option<Name>,
 }
 
 impl Row {
@@ -66,6 +69,7 @@ impl Row {
             container: None,
             unit: None,
             holder_netns_differs: None,
+            cgroup: None,
         }
     }
 }

@@ -14,18 +14,23 @@
 //! not to (`owners.rs`).
 
 mod attribute;
+pub mod detail;
 pub mod hint;
 mod owners;
 mod parts;
+pub mod summary;
 
+pub use detail::{alerts, Alert, SortKey};
 pub use hint::{near_misses, NearMiss};
 
 use crate::error::Result;
 use crate::filter::Filter;
 use crate::join;
-use crate::model::{FamilyFilter, OwnerScan, Proto, Query, Row, Socket, State, StateSet, Warning};
+use crate::model::{
+    Detail, FamilyFilter, OwnerScan, Proto, Query, Row, Socket, State, StateSet, Warning,
+};
 use crate::platform::{self, ProcessSource, SocketSource};
-use crate::registry::{listening_ports, Registry};
+use crate::registry::{listening_ports, AnnotateCtx, AnnotationCache, Registry};
 use std::collections::HashSet;
 
 /// What to list: built from the command line (`config::request`) or by code.
@@ -48,6 +53,10 @@ pub struct Request {
     /// network namespace (JSON, CSV, the Container column). Container and unit filters do
     /// it whether or not this is set.
     pub attribution: bool,
+    /// Look up the cgroup v2 path of each socket's cgroup id (-e, --cgroup).
+    pub cgroups: bool,
+    /// The order of the rows: by a metric (--sort), else by protocol and address.
+    pub sort: Option<SortKey>,
 }
 
 impl Request {
@@ -61,6 +70,8 @@ impl Request {
             all_owners: false,
             user_names: false,
             attribution: false,
+            cgroups: false,
+            sort: None,
         }
     }
 
@@ -146,12 +157,91 @@ fn run_with(
     all.each_part(|p, rows| {
         join::attach_ifaces(rows, |i| p.src.iface_name(i));
         join::sort_rows(rows);
+        if let Some(key) = req.sort {
+            detail::sort(rows, key);
+        }
     });
+    if req.cgroups {
+        attach_cgroups(&mut all.rows, procs);
+    }
     Ok(Listing {
         rows: all.rows,
         warnings,
         owner_scan,
     })
+}
+
+/// Join and filter sockets that did not come from a read, such as close events: the same
+/// filter, service annotation, user and interface names as `run`, and no owner scan (a
+/// closed socket has no holder left). Built once, used per batch.
+pub struct Matcher<'a> {
+    req: &'a Request,
+    filter: Filter,
+    src: &'a dyn SocketSource,
+    procs: &'a dyn ProcessSource,
+    reg: &'a Registry,
+    listening: HashSet<(Proto, u16)>,
+    cache: AnnotationCache,
+}
+
+impl<'a> Matcher<'a> {
+    /// Resolve the request's filter once. Process predicates cannot match what has no owner:
+    /// the caller refuses them (`Filter::needs_owners`).
+    pub fn new(
+        req: &'a Request,
+        src: &'a dyn SocketSource,
+        procs: &'a dyn ProcessSource,
+        reg: &'a Registry,
+    ) -> Result<Matcher<'a>> {
+        let mut filter = resolve_filter(&req.filter, reg, procs)?;
+        if filter.needs_ephemeral_range() {
+            filter.set_ephemeral_range(src.ephemeral_range());
+        }
+        let listening = listening_set(
+            src,
+            &Query {
+                states: StateSet::NONE,
+                ..req.query.clone()
+            },
+            &[],
+        );
+        Ok(Matcher {
+            req,
+            filter,
+            src,
+            procs,
+            reg,
+            listening,
+            cache: AnnotationCache::new(),
+        })
+    }
+
+    /// The rows of `sockets` the request keeps, joined.
+    pub fn rows(&mut self, sockets: Vec<Socket>) -> Vec<Row> {
+        let q = &self.req.query;
+        let mut rows: Vec<Row> = sockets
+            .into_iter()
+            .filter(|s| q.wants(s.proto) && self.req.family.keeps(s))
+            .map(Row::new)
+            .collect();
+        let ctx = AnnotateCtx {
+            ephemeral: self.src.ephemeral_range(),
+            listening: &self.listening,
+            owners: None,
+        };
+        for r in rows.iter_mut() {
+            r.service = self.reg.annotate_shared(&r.sock, &ctx, &mut self.cache);
+        }
+        if self.filter.needs_users() || self.req.user_names {
+            join::attach_users(&mut rows, |uid| self.procs.user_name(uid));
+        }
+        rows.retain(|r| self.filter.matches(r));
+        join::attach_ifaces(&mut rows, |i| self.src.iface_name(i));
+        if self.req.cgroups {
+            attach_cgroups(&mut rows, self.procs);
+        }
+        rows
+    }
 }
 
 /// Local (proto, port) pairs that have a listener, for telling the server side of a
@@ -170,6 +260,7 @@ fn listening_set(src: &dyn SocketSource, q: &Query, sockets: &[Socket]) -> HashS
         ipv4: true,
         ipv6: true,
         states: StateSet::LISTENING,
+        detail: Detail::default(),
         ..q.clone()
     };
     src.read_sockets(&lq)
@@ -195,8 +286,27 @@ fn into_rows(mut sockets: Vec<Socket>) -> Vec<Row> {
     rows
 }
 
-/// Resolve the service and user names the filter refers to (the ephemeral range is each
-/// namespace's own: `parts`).
+/// Name each row's cgroup, one walk of the cgroup2 mount for all. A cgroup not found (removed
+/// since, or outside our cgroup namespace) stays unnamed, as ss's `unreachable:ID`.
+fn attach_cgroups(rows: &mut [Row], procs: &dyn ProcessSource) {
+    if rows.iter().all(|r| r.sock.cgroup.is_none()) {
+        return;
+    }
+    let paths = procs.cgroup_paths();
+    let mut names: std::collections::HashMap<u64, crate::model::Name> = Default::default();
+    for r in rows.iter_mut() {
+        let Some(id) = r.sock.cgroup.map(|c| c.get()) else {
+            continue;
+        };
+        if let Some(p) = paths.get(&id) {
+            let n = names.entry(id).or_insert_with(|| p.as_str().into());
+            r.cgroup = Some(n.clone());
+        }
+    }
+}
+
+/// Resolve the service, user and cgroup names the filter refers to (the ephemeral range is
+/// each namespace's own: `parts`).
 fn resolve_filter(filter: &Filter, reg: &Registry, procs: &dyn ProcessSource) -> Result<Filter> {
     let mut f = filter.clone();
     if f.is_empty() {
@@ -209,6 +319,7 @@ fn resolve_filter(filter: &Filter, reg: &Registry, procs: &dyn ProcessSource) ->
             .or_else(|| reg.port_by_name(name, "udp")),
     })?;
     f.resolve_users(&|name| procs.uid_by_name(name))?;
+    f.resolve_cgroups(&|path| procs.cgroup_id(path))?;
     Ok(f)
 }
 

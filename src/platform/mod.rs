@@ -3,6 +3,7 @@
 //! What the rest of the program sees is the two source traits (`source.rs`), implemented here
 //! by `System` and, for tests of pure logic, by `fake::Fake`.
 
+mod diag;
 pub mod fake;
 pub mod filelock;
 #[cfg(target_os = "linux")]
@@ -10,10 +11,12 @@ pub mod linux;
 pub mod portable;
 mod source;
 
+pub use diag::{catch_interrupts, interrupted, Arrived, CloseStream, Closer, Refusal, RefusalKind};
 pub use source::{ProcessSource, SocketSource};
 
 use crate::error::{Error, Result};
 use crate::model::{Netns, NetnsSpec, OwnerMap, Query, Snapshot, Wanted, Warning};
+use std::collections::HashMap;
 use std::path::PathBuf;
 #[cfg(target_os = "linux")]
 use {
@@ -200,6 +203,25 @@ impl ProcessSource for System {
     #[cfg(target_os = "linux")]
     fn netns_of_pid(&self, pid: u32) -> Option<NonZeroU64> {
         self.host.netns_of_pid(pid)
+    }
+
+    fn cgroup_id(&self, path: &str) -> Option<u64> {
+        #[cfg(target_os = "linux")]
+        if !self.opts.fixture {
+            return linux::cgroup::id_of(&linux::cgroup::mount()?, path);
+        }
+        let _ = path;
+        None
+    }
+
+    fn cgroup_paths(&self) -> HashMap<u64, String> {
+        #[cfg(target_os = "linux")]
+        if !self.opts.fixture {
+            return linux::cgroup::mount()
+                .map(|m| linux::cgroup::paths(&m))
+                .unwrap_or_default();
+        }
+        HashMap::new()
     }
 }
 

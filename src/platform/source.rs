@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use crate::model::{Attribution, Container, Netns, OwnerMap, Query, Snapshot, Wanted};
+use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
@@ -49,5 +50,15 @@ pub trait ProcessSource: Send + Sync {
     fn netns_of_pid(&self, pid: u32) -> Option<NonZeroU64> {
         let _ = pid;
         None
+    }
+    /// The id of the cgroup v2 at `path` (relative to the cgroup2 mount, `/` the root), as
+    /// sockets carry it; `None` when there is no such cgroup or no cgroup2 mount.
+    fn cgroup_id(&self, path: &str) -> Option<u64> {
+        let _ = path;
+        None
+    }
+    /// Every cgroup v2 id with its path (one walk of the cgroup2 mount).
+    fn cgroup_paths(&self) -> HashMap<u64, String> {
+        HashMap::new()
     }
 }

@@ -4,12 +4,16 @@
 pub mod addr;
 pub mod cells;
 pub mod csv;
+pub mod detail;
 pub mod explain;
 pub mod json;
+mod json_extras;
 pub mod labels;
 pub mod notes;
 pub mod sanitize;
+pub mod summary;
 pub mod table;
+pub mod time;
 
 /// A column of the socket table, in ss's order plus portwatch's additions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

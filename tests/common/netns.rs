@@ -4,8 +4,7 @@
 //! Rows are spelled the way ss prints them (`127.0.0.1:80`, `[::1]:80`, `*:80`, `*` for port
 //! 0), so a difference reads like an ss line. portwatch's JSON is rendered into that spelling
 //! by ss's own rule (misc/ss.c, inet_addr_print: `*` for `::` unless v6only).
-// Each test binary that includes this file uses a different part of it.
-#![allow(dead_code, unused_imports)]
+#![allow(dead_code)]
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};

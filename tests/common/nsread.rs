@@ -89,6 +89,7 @@ pub fn query(unix: bool) -> Query {
         ipv4: true,
         ipv6: true,
         states: StateSet::ALL,
+        detail: Default::default(),
     }
 }
 

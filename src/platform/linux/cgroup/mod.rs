@@ -1,4 +1,5 @@
-//! Container and systemd-unit attribution: which container and unit the holders of a socket
+//! cgroups: the cgroup v2 ids and paths sockets carry (`v2`, for `--cgroup`), and container
+//! and systemd-unit attribution: which container and unit the holders of a socket
 //! (or the members of a network namespace) belong to, from `/proc/PID/cgroup` (see `path`)
 //! and the runtimes' own state on disk (see `names`). One `Attributor` per listing: each
 //! process's file is read once, each container's names looked up once.
@@ -15,9 +16,11 @@ mod names;
 mod path;
 #[cfg(test)]
 mod tests;
+mod v2;
 
 pub use names::NameStore;
 pub use path::{parse_path, parse_proc_cgroup, ContainerRef, Placement};
+pub use v2::{cgroup2_mount, id_of, mount, paths};
 
 use crate::model::{Attribution, Container, Unit};
 use std::collections::HashMap;

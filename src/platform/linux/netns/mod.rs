@@ -30,6 +30,6 @@ pub use discover::{
     discover, discover_in, host_inode, link_inode, Discovery, NsEntry, NETNS_DIRS, NET_NS_INIT_INO,
 };
 pub use open::{open_ns_file, FileKind};
-pub use parse::{net_mounts, ns_link_inode};
+pub use parse::{net_mounts, ns_link_inode, unescape};
 pub use source::{skipped_warning, MultiRead, NetnsSet, NetnsSource, NsRead, Skip, Via};
 pub use spec::{resolve, NetnsError};

@@ -45,7 +45,7 @@ pub fn net_mounts(mountinfo: &[u8]) -> Vec<(NonZeroU64, PathBuf)> {
 
 /// Undo mountinfo's octal escapes (`\040` space, `\011` tab, `\012` newline, `\134`
 /// backslash: fs/proc_namespace.c, mangle); anything else is kept as is.
-fn unescape(s: &[u8]) -> Vec<u8> {
+pub fn unescape(s: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
