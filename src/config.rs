@@ -247,6 +247,14 @@ pub fn mode(m: &ModeArgs, a: &ListingArgs, o: &OutputArgs) -> Result<Mode> {
             "{flag} prints a table or --json, not CSV"
         )));
     }
+    // These read (or close, or follow) portwatch's own namespace: taking -N quietly would
+    // count, close or watch the wrong sockets.
+    if !a.netns.is_empty() {
+        return Err(Error::Usage(format!(
+            "{flag} works on portwatch's own network namespace; it cannot be combined with \
+             -N/--netns (run it inside the namespace: ip netns exec NAME portwatch {flag} ...)"
+        )));
+    }
     if matches!(mode, Mode::Kill | Mode::Events) && (a.unix || a.raw) {
         return Err(Error::Usage(format!(
             "{flag} works on TCP and UDP sockets only (sock_diag cannot {} unix or raw ones)",
@@ -486,6 +494,16 @@ mod tests {
         let e = cfg(&["-t", "sport", "=", ":"], &Env::default()).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains('^'), "{e}");
+    }
+
+    #[test]
+    fn modes_refuse_other_namespaces() {
+        for flag in ["-s", "-K", "-E"] {
+            let cli = Cli::try_parse_from(["portwatch", flag, "-a", "-N", "all"]).unwrap();
+            let e = mode(&cli.mode, &cli.listing, &cli.output).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains("cannot be combined with -N"), "{e}");
+        }
     }
 
     #[test]

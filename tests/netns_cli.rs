@@ -215,6 +215,13 @@ fn bad_values_are_usage_errors_naming_them() {
             &["-N", "all", "--proc-root", "/proc"],
             "cannot be combined with --proc-root",
         ),
+        // Closing or counting sockets reads portwatch's own namespace: never another's by
+        // mistake.
+        (
+            &["-K", "-N", "all", "dport", "=", ":1"],
+            "-K works on portwatch's own network namespace",
+        ),
+        (&["-s", "-N", "all"], "cannot be combined with -N/--netns"),
     ];
     for (args, msg) in cases {
         let out = run(args);
