@@ -242,3 +242,87 @@ fn podman_container_is_found_read_and_attributed() {
     drop(image);
     assert!(discover().get(ns).is_none(), "gone with its container");
 }
+
+/// Containers started and removed while listings of every namespace run: no listing fails,
+/// and a listener attributed to one of them is in that container's namespace (recorded
+/// before its listener could exist) and nowhere else. Each container lives until two
+/// listings have finished since it started, so at least one saw it whole.
+#[test]
+fn containers_come_and_go_while_listings_run() {
+    if !prerequisites_met() || !have_podman() {
+        return;
+    }
+    use portwatch::model::{InodeSet, Wanted};
+    use portwatch::platform::{ProcessSource, SourceOptions, System};
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let me = std::process::id();
+    let image = Image::build(&format!("localhost/pwtest-{me}:2"));
+    let made: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let listings = Arc::new(AtomicUsize::new(0));
+    let reader = {
+        let (made, stop, listings) = (Arc::clone(&made), Arc::clone(&stop), Arc::clone(&listings));
+        std::thread::spawn(move || {
+            let sys = System::new(SourceOptions::default()).expect("live");
+            let q = portwatch::model::Query {
+                udp: false,
+                states: portwatch::model::StateSet::LISTENING,
+                ..query(false)
+            };
+            let mut checked = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let (_, _, r) = read(&[NetnsSpec::All], &q);
+                let inodes: InodeSet = r
+                    .namespaces
+                    .iter()
+                    .flat_map(|(_, snap, _)| snap.sockets.iter().map(|s| s.inode))
+                    .collect();
+                let owners = sys.scan_owners(Wanted::Some { inodes: &inodes });
+                let mut attr = Attributor::live();
+                let names = made.lock().unwrap().clone();
+                for (ns, snap, _) in &r.namespaces {
+                    for s in &snap.sockets {
+                        let holders: Vec<u32> = owners.get(s.inode).iter().map(|o| o.pid).collect();
+                        let Some(c) = attr.of_holders(&holders).container else {
+                            continue;
+                        };
+                        let Some(want) = c.name.as_ref().and_then(|n| names.get(n)) else {
+                            continue;
+                        };
+                        assert_eq!(ns.inode.get(), *want, "{c:?} listed in another namespace");
+                        checked += 1;
+                    }
+                }
+                listings.fetch_add(1, Ordering::SeqCst);
+            }
+            checked
+        })
+    };
+    for i in 0..3 {
+        let name = format!("pwtest-{me}-churn-{i}");
+        let c = Container::run(
+            &name,
+            &image,
+            &["/bin/busybox", "httpd", "-f", "-p", "8080"],
+        );
+        let ns = std::fs::metadata(format!("/proc/{}/ns/net", c.pid))
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+            .expect("the container's namespace");
+        made.lock().unwrap().insert(name, ns);
+        let start = listings.load(Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while listings.load(Ordering::SeqCst) < start + 2 && !reader.is_finished() {
+            assert!(Instant::now() < deadline, "listings stalled");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(c);
+    }
+    stop.store(true, Ordering::SeqCst);
+    let checked = reader.join().expect("no listing panicked");
+    assert!(
+        checked >= 3,
+        "each container's listener was seen: {checked}"
+    );
+}
