@@ -22,6 +22,7 @@
 mod discover;
 mod open;
 mod parse;
+mod set;
 mod source;
 mod spec;
 mod worker;
@@ -31,5 +32,6 @@ pub use discover::{
 };
 pub use open::{open_ns_file, FileKind};
 pub use parse::{net_mounts, ns_link_inode, unescape};
-pub use source::{skipped_warning, MultiRead, NetnsSet, NetnsSource, NsRead, Skip, Via};
+pub use set::{skipped_warning, MultiRead, NetnsSet};
+pub use source::{NetnsSource, NsRead, Skip, Via};
 pub use spec::{resolve, NetnsError};
