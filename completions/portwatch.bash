@@ -98,7 +98,7 @@ _portwatch() {
 
     case "${cmd}" in
         portwatch)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -s -K -E -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --summary --kill --events --no-header --json --csv --backend --owners --services --labels --proc-root --etc-services --help --version list explain label serve export completions help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -s -K -E -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --summary --kill --events --no-header --json --csv --backend --owners --services --labels --proc-root --etc-services --help --version list explain label serve export completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -106,6 +106,14 @@ _portwatch() {
             case "${prev}" in
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --pid)
@@ -236,7 +244,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__export)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --textfile --backend --owners --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --textfile --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -244,6 +252,14 @@ _portwatch() {
             case "${prev}" in
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --pid)
@@ -678,7 +694,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__list)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -s -K -E -H -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --summary --kill --events --no-header --json --csv --backend --owners --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -s -K -E -H -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --summary --kill --events --no-header --json --csv --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -686,6 +702,14 @@ _portwatch() {
             case "${prev}" in
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --pid)
@@ -740,7 +764,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__serve)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --listen --min-interval --http-timeout --backend --owners --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --listen --min-interval --http-timeout --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -748,6 +772,14 @@ _portwatch() {
             case "${prev}" in
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --pid)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_portwatch_global_optspecs
-    string join \n l/listening a/all n/numeric t/tcp u/udp x/unix w/raw p/processes all-owners e/extended i/info m/memory o/options cgroup sort= 4/ipv4 6/ipv6 pid= c/command= U/user= s/summary K/kill E/events H/no-header json csv backend= owners= services= labels= proc-root= etc-services= h/help V/version
+    string join \n l/listening a/all n/numeric t/tcp u/udp x/unix w/raw p/processes all-owners e/extended i/info m/memory o/options cgroup sort= 4/ipv4 6/ipv6 N/netns= pid= c/command= U/user= s/summary K/kill E/events H/no-header json csv backend= owners= services= labels= proc-root= etc-services= h/help V/version
 end
 
 function __fish_portwatch_needs_command
@@ -31,6 +31,7 @@ retrans\t''
 bytes\t''
 cwnd\t''
 mem\t''"
+complete -c portwatch -n "__fish_portwatch_needs_command" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
 complete -c portwatch -n "__fish_portwatch_needs_command" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_needs_command" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_needs_command" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
@@ -83,6 +84,7 @@ retrans\t''
 bytes\t''
 cwnd\t''
 mem\t''"
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
@@ -197,6 +199,7 @@ retrans\t''
 bytes\t''
 cwnd\t''
 mem\t''"
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
@@ -238,6 +241,7 @@ retrans\t''
 bytes\t''
 cwnd\t''
 mem\t''"
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r

@@ -5,7 +5,7 @@ use crate::cli::{BackendArg, GlobalArgs, ListingArgs, ModeArgs, OutputArgs, Owne
 use crate::error::{Error, Result};
 use crate::export::Plan;
 use crate::filter::{self, Filter, ParseOptions, Pred, UserSpec};
-use crate::model::{Detail, FamilyFilter, OwnerMethod, Query, StateSet};
+use crate::model::{Detail, FamilyFilter, NetnsSpec, OwnerMethod, Query, StateSet};
 use crate::pipeline::{Request, SortKey};
 use crate::platform::{Backend, SourceOptions};
 use crate::registry::{labels, RegistryOptions};
@@ -82,6 +82,8 @@ pub enum Mode {
 #[derive(Debug, Clone)]
 pub struct ListConfig {
     pub request: Request,
+    /// The network namespaces to read (`-N`); empty: portwatch's own.
+    pub netns: Vec<NetnsSpec>,
     pub output: Output,
     pub source: SourceOptions,
     pub registry: RegistryOptions,
@@ -228,6 +230,7 @@ pub fn request(a: &ListingArgs) -> Result<Request> {
         owners: a.processes,
         all_owners: a.all_owners,
         user_names: a.extended,
+        attribution: false,
         cgroups: a.extended || a.cgroup,
         sort,
     })
@@ -236,8 +239,9 @@ pub fn request(a: &ListingArgs) -> Result<Request> {
 /// What `serve` and `export` read. Without flags: TCP and UDP sockets in every state (the
 /// listeners for their labels, the rest for connection counts); -t/-u/-x/-w choose the tables
 /// as for the listing, -l keeps the listeners only, and a filter's `state` replaces the set.
-/// Listeners always get their owners and user names (their labels carry them), so -p and -e
-/// change nothing here. Pure.
+/// Listeners always get their owners, user names, container and unit (their labels carry
+/// them), so -p and -e change nothing here; -N chooses the namespaces as for the listing.
+/// Pure.
 pub fn export_plan(a: &ListingArgs) -> Result<Plan> {
     let mut base = request(a)?;
     // No label shows tcp_info, memory, timers or cgroup paths, nor does the order matter:
@@ -245,6 +249,7 @@ pub fn export_plan(a: &ListingArgs) -> Result<Plan> {
     base.query.detail = Detail::default();
     base.cgroups = false;
     base.sort = None;
+    base.attribution = false;
     if !(a.tcp || a.udp || a.unix || a.raw) {
         // Metrics are about ports: unix and raw sockets only when asked for.
         base.query.unix = false;
@@ -256,7 +261,10 @@ pub fn export_plan(a: &ListingArgs) -> Result<Plan> {
         StateSet::ALL
     };
     let states = base.filter.states_or(default);
-    Ok(Plan::split(base, states))
+    Ok(Plan {
+        netns: netns_specs(&a.netns)?,
+        ..Plan::split(base, states)
+    })
 }
 
 /// `--listen ADDR:PORT`: an IP address (IPv6 in brackets) and a port.
@@ -317,6 +325,14 @@ pub fn mode(m: &ModeArgs, a: &ListingArgs, o: &OutputArgs) -> Result<Mode> {
     if o.csv {
         return Err(Error::Usage(format!(
             "{flag} prints a table or --json, not CSV"
+        )));
+    }
+    // These read (or close, or follow) portwatch's own namespace: taking -N quietly would
+    // count, close or watch the wrong sockets.
+    if !a.netns.is_empty() {
+        return Err(Error::Usage(format!(
+            "{flag} works on portwatch's own network namespace; it cannot be combined with \
+             -N/--netns (run it inside the namespace: ip netns exec NAME portwatch {flag} ...)"
         )));
     }
     if matches!(mode, Mode::Kill | Mode::Events) && (a.unix || a.raw) {
@@ -386,16 +402,40 @@ pub fn list_config(
 ) -> Result<ListConfig> {
     let mut request = request(a)?;
     let output = output(o, a, &request, env);
-    // JSON and CSV carry user names whatever the columns.
-    request.user_names |= matches!(output.format, Format::Json | Format::Csv);
+    // JSON and CSV carry user names, namespaces, containers and units whatever the columns.
+    let full = matches!(output.format, Format::Json | Format::Csv);
+    request.user_names |= full;
+    request.attribution |= full;
     Ok(ListConfig {
         request,
+        netns: netns_specs(&a.netns)?,
         output,
         source: source_options(g),
         registry: registry_options(g, env),
         labels_explicit: g.labels.is_some(),
         debug: env.debug,
     })
+}
+
+/// `-N` values; one that cannot name a namespace is a usage error naming it.
+pub fn netns_specs(values: &[String]) -> Result<Vec<NetnsSpec>> {
+    values
+        .iter()
+        .map(|v| NetnsSpec::parse(v).map_err(|e| Error::Usage(e.to_string())))
+        .collect()
+}
+
+/// The columns for a listing of several network namespaces: Netns and Container first, so
+/// each row says where it lives before what it is.
+pub fn with_namespace_columns(columns: &[Column]) -> Vec<Column> {
+    let mut c = vec![Column::Netns, Column::Container];
+    c.extend(
+        columns
+            .iter()
+            .copied()
+            .filter(|c| !matches!(c, Column::Netns | Column::Container)),
+    );
+    c
 }
 
 /// Table columns: ss's, without Netid when one protocol is shown (as ss), plus Service,
@@ -603,6 +643,63 @@ mod tests {
         for bad in ["", "1", "-1s", "2h", "1.5.s", "fast", "61m", "1d"] {
             assert_eq!(ms(bad).unwrap_err().exit_code(), 2, "{bad}");
         }
+    }
+
+    #[test]
+    fn modes_refuse_other_namespaces() {
+        for flag in ["-s", "-K", "-E"] {
+            let cli = Cli::try_parse_from(["portwatch", flag, "-a", "-N", "all"]).unwrap();
+            let e = mode(&cli.mode, &cli.listing, &cli.output).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains("cannot be combined with -N"), "{e}");
+        }
+    }
+
+    #[test]
+    fn netns_values_are_checked_and_json_carries_containers() {
+        let c = cfg(
+            &["-lnt", "-N", "all", "-N", "blue", "-N", "42"],
+            &Env::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.netns,
+            [
+                NetnsSpec::All,
+                NetnsSpec::Name("blue".into()),
+                NetnsSpec::Pid(42)
+            ]
+        );
+        assert!(
+            !c.request.attribution,
+            "a table of one namespace has no Container column"
+        );
+        let e = cfg(&["-lnt", "-N", ""], &Env::default()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("--netns \"\""), "{e}");
+        let e = cfg(&["--netns=0"], &Env::default()).unwrap_err();
+        assert!(e.to_string().contains("\"0\": not a process id"), "{e}");
+        assert!(
+            cfg(&["--json"], &Env::default())
+                .unwrap()
+                .request
+                .attribution
+        );
+        assert!(
+            cfg(&["--csv"], &Env::default())
+                .unwrap()
+                .request
+                .attribution
+        );
+        let cols = with_namespace_columns(&columns(
+            &cfg(&["-lnt"], &Env::default()).unwrap().request.query,
+            false,
+            true,
+        ));
+        assert_eq!(
+            &cols[..3],
+            [Column::Netns, Column::Container, Column::State]
+        );
     }
 
     #[test]

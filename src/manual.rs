@@ -19,6 +19,7 @@ the same options and expression, before or after their name.
         | proc GLOB | pid N | user NAME|UID | service GLOB
         | scope loopback|wildcard|private|public|link-local|multicast
         | autobound | dev INDEX | cgroup [=|!=] PATH
+        | netns NAME|INODE|GLOB | container GLOB | unit GLOB | host
   OP   := = == eq != ne < lt <= le > gt >= ge
   PORT := :NUMBER | :SERVICE | *
   HOST := ADDR | ADDR/LEN | ADDR:PORT | [IPV6]:PORT | *:PORT | :PORT | * | unix path glob
@@ -35,7 +36,10 @@ proc and pid match the processes holding the socket and run the owner scan even 
 service matches the name shown in the Service column. scope classifies the local address; \
 IPv4-mapped addresses count as IPv4. cgroup matches sockets whose cgroup v2 is exactly PATH \
 (as under the cgroup2 mount, / for the root), as in ss; a PATH that names no cgroup is an \
-error.
+error. netns matches the socket's network namespace by name (glob), inode or net:[INODE]; \
+host is the host's namespace. container matches the name (glob) or an id prefix of the \
+container of the socket's holders, unit the systemd unit of its holders; both run the owner \
+scan as proc does.
 
 A bad expression exits with status 2 and shows the expression with a caret under the \
 offending word and what was expected there. When the listing is empty only because of the \
@@ -45,6 +49,38 @@ in other states match and which option shows them; the exit status stays 0.
   portwatch -tn state established '( dport = :443 or dport = :80 )'
   portwatch -lnt sport = :22
   portwatch -lntp proc 'nginx*' or user www-data",
+    ),
+    (
+        "NAMESPACES",
+        "-N WHICH (repeatable) reads other network namespaces: all, a name under /run/netns \
+(as ss -N), a pid (that process's namespace; all digits is a pid) or the path of a namespace \
+file (/proc/PID/ns/net, a bind mount; anything with a / is a path). A WHICH that names no \
+network namespace exits with status 2, naming it. all finds every namespace from every \
+process's /proc/PID/ns/net, the bind mounts under /run/netns and /run/docker/netns, and the \
+nsfs mounts of every mount namespace, so a namespace held only by a bind mount is listed.
+
+Each namespace is read from inside over netlink, with the same kernel-side state filter: \
+helper threads enter it with setns(2), the main thread never does. Its listener set, \
+ephemeral port range and interface names are its own; owners are found once for all. \
+Entering needs CAP_SYS_ADMIN; without it the /proc/PID/net tables of one of your processes \
+in the namespace are read, else the namespace is skipped and one warning counts the skipped \
+ones; the exit status stays 0.
+
+The host namespace is the initial one when the kernel numbers it (Linux 6.18+), else pid 1's \
+(of portwatch's pid namespace), else portwatch's own when pid 1 cannot be read. With more \
+than one namespace the table starts with Netns (the name, else net:[INODE]) and Container \
+columns and groups rows by namespace, the host's first.
+
+A socket's container is its holders': their /proc/PID/cgroup (v1, v2 or hybrid) names \
+docker, podman, containerd, CRI-O, Kubernetes pods and lxc; names come only from each \
+runtime's own state on disk (never its CLI). Holders that disagree give none. A socket no \
+known process holds gets its namespace's container when every process there is in it. The \
+unit is the systemd unit of the holders. A socket held from another namespace than its own \
+is listed under its own, and JSON's holder_netns_differs says so.
+
+  portwatch -lntp -N all
+  portwatch -lntp -N all container web
+  portwatch -tn -N blue state established",
     ),
     (
         "DETAILS",
@@ -114,8 +150,9 @@ reports the file and line instead.",
         "OUTPUT",
         "The table has ss's columns (Netid, omitted when one protocol is shown; State; Recv-Q; \
 Send-Q, the backlog for listeners; Local and Peer Address:Port) plus Service, User and Inode \
-with -e, and Process with -p. A dual-stack IPv6 wildcard prints as *:PORT. On a terminal the \
-table is fitted to the width by shortening Process and Service; in a pipe nothing is cut.
+with -e, and Process with -p; with more than one network namespace, Netns and Container \
+first. A dual-stack IPv6 wildcard prints as *:PORT. On a terminal the table is fitted to the \
+width by shortening Process, Service, then Netns and Container; in a pipe nothing is cut.
 
 Process names and unix paths are escaped: control characters, bidi and zero-width \
 characters become \\e, \\n, \\t, \\xNN or \\u{NNNN}, and a backslash becomes \\\\.
@@ -123,9 +160,10 @@ characters become \\e, \\n, \\t, \\xNN or \\u{NNNN}, and a backslash becomes \\\
 --json prints one document {\"schema\": 1, \"sockets\": [...], \"warnings\": [...], \
 \"owner_scan\": ..., \"owner_method\": ...}; each socket \
 has proto, family, type, state, local, remote, recv_q, send_q, inode, uid, user, v6only, \
-iface, owners, service, port_info, cookie, cgroup, tcp_info, skmem, timer, shutdown and \
-alerts (see README.md for the full schema); an extra not asked for or not known is null, and \
-a tcp_info field the kernel does not report is absent, never 0. Text that is not \
+iface, owners, service, port_info, cookie, cgroup, tcp_info, skmem, timer, shutdown, \
+alerts, netns, container, unit and holder_netns_differs (see README.md for the full schema); \
+an extra not asked for or not known is null, and a tcp_info field the kernel does not report \
+is absent, never 0. Text that is not \
 UTF-8 is given lossily plus a *_hex key with the exact bytes. --csv prints one header line and \
 the same facts, RFC 4180 quoted.",
     ),
@@ -136,7 +174,7 @@ CAP_DAC_READ_SEARCH with CAP_SYS_PTRACE) can read for other users' processes; ot
 portwatch lists what it can and prints one line on stderr saying how many sockets have no \
 visible owner, why, and how to see them; a /proc mounted with hidepid=invisible (which hides \
 other users' processes instead of refusing them) is named there. An unknown owner is -, never \
-a guess.",
+a guess. -N needs root (CAP_SYS_ADMIN) to enter other network namespaces.",
     ),
     (
         "OWNERS",
@@ -174,9 +212,10 @@ OpenMetrics 1.0 when the Accept header prefers it; / names the metrics; /healthz
 GET and HEAD only (405), other paths 404. portwatch export prints the same metrics once, or \
 with --textfile replaces a file atomically for node_exporter's textfile collector.
 
-Without flags both read TCP and UDP sockets in every state: listeners with their processes \
-and users (for their labels), the rest only counted. -t, -u, -x, -w choose tables, -l keeps \
-listeners only, and a filter's state replaces the set.
+Without flags both read TCP and UDP sockets in every state: listeners with their processes, \
+users, containers and units (for their labels), the rest only counted. -t, -u, -x, -w choose \
+tables, -l keeps listeners only, a filter's state replaces the set, and -N reads other \
+network namespaces (opened anew for each collection).
 
   portwatch_listener_info{proto,family,address,port,service,process,user,netns,container,unit} 1
   portwatch_listener_queue_length{proto,address,port,netns}   accept queue (TCP)
@@ -209,8 +248,11 @@ read (BPF or /proc) and why.",
         "/etc/services (service names, read at run time); \
 /proc/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}; /proc/net/{sockstat,sockstat6,snmp} (-s); \
 /proc/PID/fd; /proc/sys/fs/file-nr; /sys/kernel/btf/vmlinux (--owners bpf); \
-/proc/sys/net/ipv4/ip_local_port_range; the cgroup2 mount (-e, --cgroup); /proc/self/ns/net \
-(the netns metric label).",
+/proc/sys/net/ipv4/ip_local_port_range; the cgroup2 mount (-e, --cgroup); \
+/proc/PID/ns/net, /run/netns, /run/docker/netns, /proc/PID/mountinfo (-N); /proc/PID/cgroup, \
+/var/lib/docker/containers/ID/config.v2.json, \
+/var/lib/containers/storage/*-containers/containers.json, \
+/run/containerd/io.containerd.runtime.v2.task/NS/ID/config.json, /var/log/pods (containers).",
     ),
     (
         "EXIT STATUS",

@@ -4,6 +4,9 @@
 mod common;
 #[path = "common/http.rs"]
 mod http;
+#[allow(unused_imports)]
+#[path = "common/netns.rs"]
+mod netns;
 #[path = "common/procs.rs"]
 mod procs;
 
@@ -111,16 +114,29 @@ fn series(text: &str, name: &str) -> BTreeSet<String> {
 #[test]
 fn the_fixture_exports_exactly_its_table() {
     let text = stdout(&export(&["--proc-root", &common::fixture("proc-basic")]));
-    // tests/fixtures/README.md, "proc-basic": six listeners; uid 4242 has no user name.
-    let l = |proto, family, addr, port, service, process, user| {
+    // tests/fixtures/README.md, "proc-basic": six listeners; uid 4242 has no user name;
+    // sshd runs in ssh.service, both postgres in postgresql@15-main.service, nginx in a
+    // docker container with no name (its short id); a fixture has no namespace.
+    let l = |proto, family, addr, port, service, process, user, (container, unit)| {
         format!(
             "portwatch_listener_info{{proto=\"{proto}\",family=\"{family}\",address=\"{addr}\",\
              port=\"{port}\",service=\"{service}\",process=\"{process}\",user=\"{user}\",\
-             netns=\"\",container=\"\",unit=\"\"}} 1"
+             netns=\"\",container=\"{container}\",unit=\"{unit}\"}} 1"
         )
     };
+    let none = ("", "");
+    let pg = ("", "postgresql@15-main.service");
     let want: BTreeSet<String> = [
-        l("tcp", "ipv4", "0.0.0.0", 22, "ssh", "sshd", "root"),
+        l(
+            "tcp",
+            "ipv4",
+            "0.0.0.0",
+            22,
+            "ssh",
+            "sshd",
+            "root",
+            ("", "ssh.service"),
+        ),
         l(
             "tcp",
             "ipv4",
@@ -129,11 +145,21 @@ fn the_fixture_exports_exactly_its_table() {
             "postgresql",
             "postgres",
             "4242",
+            pg,
         ),
-        l("tcp", "ipv6", "::", 80, "http", "nginx", "root"),
-        l("tcp", "ipv6", "::1", 631, "ipp", "", "root"),
-        l("udp", "ipv4", "0.0.0.0", 53, "domain", "", "root"),
-        l("udp", "ipv6", "::", 123, "ntp", "", "root"),
+        l(
+            "tcp",
+            "ipv6",
+            "::",
+            80,
+            "http",
+            "nginx",
+            "root",
+            ("4f797c539e6c", ""),
+        ),
+        l("tcp", "ipv6", "::1", 631, "ipp", "", "root", none),
+        l("udp", "ipv4", "0.0.0.0", 53, "domain", "", "root", none),
+        l("udp", "ipv6", "::", 123, "ntp", "", "root", none),
     ]
     .into();
     assert_eq!(series(&text, "portwatch_listener_info"), want);
@@ -332,4 +358,42 @@ fn the_textfile_is_replaced_atomically_and_kept_when_an_export_fails() {
         ["portwatch.prom", "taken.prom"],
         "no temporary file left"
     );
+}
+
+#[test]
+fn listeners_of_the_namespaces_n_selects_carry_the_namespace() {
+    if !netns::prerequisites_met() {
+        return;
+    }
+    let ns = netns::Netns::new();
+    let pop = netns::Population::start(&ns, "scale", &["--tcp-conns", "2", "--unix-pairs", "0"]);
+    let port = pop.port("tcp", "l4").to_string();
+    let pid = pop.summary["pid"].as_u64().expect("builder pid");
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    let ours = [
+        ("netns", ns.name.as_str()),
+        ("address", "127.0.0.1"),
+        ("port", port.as_str()),
+        ("process", comm.trim_end_matches('\n')),
+        ("container", ""),
+    ];
+    let text = stdout(&export(&["-N", &ns.name, "-lt"]));
+    assert_eq!(
+        sample(&text, "portwatch_listener_info", &ours),
+        Some(1.0),
+        "{text}"
+    );
+    let theirs = format!("netns=\"{}\"", ns.name);
+    let host_only = stdout(&export(&["-lt"]));
+    assert!(
+        !host_only.contains(&theirs),
+        "without -N: portwatch's own namespace only"
+    );
+    if let Some(promtool) = prometheus_tool("promtool") {
+        let (ok, said) = promtool_check(promtool, &text);
+        assert!(ok, "promtool: {said}");
+    }
+    // A WHICH that names no namespace is the user's mistake.
+    let out = export(&["-N", "pwtest-no-such-namespace"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
 }

@@ -4,15 +4,19 @@ use super::Context;
 use crate::cli::ExportArgs;
 use crate::config;
 use crate::error::{Error, Result};
-use crate::export::{self, Format, Host};
-use crate::platform::atomic;
+use crate::export::{self, Collected, Format, Host, Plan};
+use crate::platform::{atomic, SocketSource};
 use crate::render::notes;
 use std::io::Write;
 use std::sync::Arc;
 
 pub fn run(args: &ExportArgs, ctx: Context, out: &mut dyn Write) -> Result<()> {
     let plan = config::export_plan(&args.listing)?;
-    let c = export::collect(&plan, &ctx.system, &ctx.system, &ctx.registry);
+    // A -N value that names no namespace is the user's mistake: exit 2 before reading.
+    if !plan.netns.is_empty() {
+        ctx.system.namespaces(&plan.netns)?;
+    }
+    let c = collect(&plan, &ctx);
     let warnings = [ctx.warnings.as_slice(), &c.warnings].concat();
     if c.failed() {
         notes::print_warnings(&warnings);
@@ -23,7 +27,6 @@ pub fn run(args: &ExportArgs, ctx: Context, out: &mut dyn Write) -> Result<()> {
         )));
     }
     let host = Host {
-        netns: ctx.system.netns(),
         version: env!("CARGO_PKG_VERSION"),
         collections: None,
     };
@@ -39,4 +42,26 @@ pub fn run(args: &ExportArgs, ctx: Context, out: &mut dyn Write) -> Result<()> {
     }
     notes::print_warnings(&warnings);
     Ok(())
+}
+
+/// One collection of `plan` on this host (`serve` makes one per scrape): the namespaces -N
+/// selects are opened anew each time, as containers come and go.
+pub(super) fn collect(plan: &Plan, ctx: &Context) -> Collected {
+    let sys = &ctx.system;
+    let namespaces = match plan.netns.is_empty() {
+        true => None,
+        false => match sys.namespaces(&plan.netns) {
+            Ok(n) => Some(n),
+            Err(e) => return Collected::could_not(e.to_string()),
+        },
+    };
+    let sources: Vec<&dyn SocketSource> = match &namespaces {
+        Some(n) => n.sources(),
+        None => vec![sys],
+    };
+    let mut c = export::collect(plan, &sources, sys, &ctx.registry);
+    if let Some(n) = &namespaces {
+        c.warnings.extend(n.warnings());
+    }
+    c
 }

@@ -16,8 +16,12 @@ pub fn run(args: &ServeArgs, ctx: Context) -> Result<()> {
     let plan = config::export_plan(&args.listing)?;
     let addr = config::listen_addr(&args.listen)?;
     let min_interval = config::min_interval(&args.min_interval)?;
+    // A -N value that names no namespace is the user's mistake: exit 2 before serving. Later
+    // failures (a namespace deleted while serving) are scrape errors.
+    if !plan.netns.is_empty() {
+        ctx.system.namespaces(&plan.netns)?;
+    }
     let host = Host {
-        netns: ctx.system.netns(),
         version: env!("CARGO_PKG_VERSION"),
         collections: None,
     };
@@ -25,7 +29,7 @@ pub fn run(args: &ServeArgs, ctx: Context) -> Result<()> {
     let said = Mutex::new(HashSet::new());
     warn_once(&said, &ctx.warnings);
     let collect = move |n: u64| {
-        let c = export::collect(&plan, &ctx.system, &ctx.system, &ctx.registry);
+        let c = super::export::collect(&plan, &ctx);
         warn_once(&said, &c.warnings);
         let failure = c.failed().then(|| c.errors.join("; "));
         let host = Host {

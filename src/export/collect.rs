@@ -3,7 +3,7 @@
 //! open fd on the host); the labels need them for listeners only, so the connections, which
 //! only count, never pay for it.
 
-use crate::model::{Query, Row, StateSet, Warning};
+use crate::model::{NetnsSpec, Query, Row, StateSet, Warning};
 use crate::pipeline::{self, Request};
 use crate::platform::{ProcessSource, SocketSource};
 use crate::registry::Registry;
@@ -17,11 +17,15 @@ pub struct Plan {
     pub listeners: Option<Request>,
     /// Every other selected socket, without owners unless the filter needs them.
     pub others: Option<Request>,
+    /// The network namespaces to read (`-N`), resolved anew for each collection as
+    /// containers come and go; empty: portwatch's own.
+    pub netns: Vec<NetnsSpec>,
 }
 
 impl Plan {
     /// Split `base` (tables, families and filter from the flags) at the listening states:
-    /// `states` are all the states to read.
+    /// `states` are all the states to read. Listeners get owners, user names and their
+    /// container and unit (their labels); the rest none of them.
     pub fn split(base: Request, states: StateSet) -> Plan {
         let with_states = |states: StateSet| Query {
             states,
@@ -34,6 +38,7 @@ impl Plan {
                 query: with_states(listening),
                 owners: true,
                 user_names: true,
+                attribution: true,
                 ..base.clone()
             }),
             others: (!rest.is_empty()).then(|| Request {
@@ -41,8 +46,10 @@ impl Plan {
                 owners: false,
                 all_owners: false,
                 user_names: false,
+                attribution: false,
                 ..base.clone()
             }),
+            netns: Vec::new(),
         }
     }
 }
@@ -64,6 +71,15 @@ impl Collected {
     pub fn failed(&self) -> bool {
         !self.errors.is_empty() && self.listeners.is_empty() && self.others.is_empty()
     }
+
+    /// A collection that could not start (the namespaces could not be opened).
+    pub fn could_not(why: String) -> Collected {
+        Collected {
+            warnings: vec![Warning::new("collection-failed", why.clone())],
+            errors: vec![why],
+            ..Collected::default()
+        }
+    }
 }
 
 /// Warning kinds that mean a table, or the process list, could not be read (partly or
@@ -76,10 +92,11 @@ const UNREADABLE: &[&str] = &[
     "owners-unavailable",
 ];
 
-/// Run the plan. Never fails: what could not be read is in `errors`.
+/// Run the plan over `sources` (one per network namespace, portwatch's own first). Never
+/// fails: what could not be read is in `errors`.
 pub fn collect(
     plan: &Plan,
-    sockets: &dyn SocketSource,
+    sources: &[&dyn SocketSource],
     procs: &dyn ProcessSource,
     reg: &Registry,
 ) -> Collected {
@@ -90,7 +107,7 @@ pub fn collect(
         (&plan.others, &mut c.others),
     ] {
         let Some(req) = req else { continue };
-        match pipeline::run(req, sockets, procs, reg) {
+        match pipeline::run_many(req, sources, procs, reg) {
             Ok(listing) => {
                 *rows = listing.rows;
                 c.warnings.extend(listing.warnings);

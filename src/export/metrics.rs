@@ -14,38 +14,53 @@ use crate::model::{Endpoint, Family as AddrFamily, Proto, Row, State};
 use crate::render::addr::IpText;
 use crate::render::sanitize::escape;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// What the metrics say beyond the rows: where they were read and by whom.
+/// What the metrics say beyond the rows: who exported them.
 #[derive(Debug, Clone, Default)]
 pub struct Host {
-    /// The network namespace the sockets were read in, as the kernel names it
-    /// (`net:[4026531840]`), when known.
-    pub netns: Option<String>,
     pub version: &'static str,
     /// Collections since `serve` started; `None` for `export`, a one-shot run, where a counter
     /// would restart at 1 on every run.
     pub collections: Option<u64>,
 }
 
-/// Where a socket lives beyond its addresses: the `netns`, `container` and `unit` labels.
-///
-/// The one place issue #11 (namespaces, containers, units) plugs in: until rows carry their
-/// namespace, container and unit, every socket is in the namespace portwatch reads (`host`)
-/// and container and unit are unknown (""). With #11, read them from the row here (`v`
-/// interns the values).
-#[derive(Clone)]
+/// Where a socket lives beyond its addresses: the `netns`, `container` and `unit` labels, as
+/// the listing's Netns and Container columns name them (issue #11): the namespace's name
+/// under /run/netns or `net:[INODE]`; the container's name or short id; the systemd unit.
+/// Empty where unknown (a fixture tree has no namespace; a socket outside any container).
 struct Placement {
     netns: Label,
     container: Label,
     unit: Label,
 }
 
-fn placement(_row: &Row, here: &Placement, _v: &mut Values) -> Placement {
-    here.clone()
+fn placement(row: &Row, v: &mut Values) -> Placement {
+    // Rows of one namespace (container, unit) share one Arc: each is named once per build.
+    let netns = match &row.netns {
+        Some(n) => v.shared(Arc::as_ptr(n).cast(), || {
+            escape(n.label().as_bytes()).into()
+        }),
+        None => v.get(""),
+    };
+    let container = match &row.container {
+        Some(c) => v.shared(Arc::as_ptr(c).cast(), || {
+            escape(c.label().as_bytes()).into()
+        }),
+        None => v.get(""),
+    };
+    let unit = match &row.unit {
+        Some(u) => v.shared(Arc::as_ptr(u).cast(), || escape(u.name.as_bytes()).into()),
+        None => v.get(""),
+    };
+    Placement {
+        netns,
+        container,
+        unit,
+    }
 }
 
 /// Each distinct label value of one build, allocated once and shared by every series that
@@ -56,6 +71,8 @@ struct Values {
     /// The program's own words (protocol, family and state names): found by address, without
     /// hashing, as every row asks for them.
     words: Vec<(&'static str, Label)>,
+    /// Names of values rows share by `Arc` (namespaces, containers, units), by address.
+    by_ptr: HashMap<*const (), Label>,
 }
 
 impl Values {
@@ -74,6 +91,16 @@ impl Values {
         }
         let v = self.get(s);
         self.words.push((s, Arc::clone(&v)));
+        v
+    }
+
+    /// The label of a value rows share: made by `name` the first time its address is seen.
+    fn shared(&mut self, ptr: *const (), name: impl FnOnce() -> String) -> Label {
+        if let Some(v) = self.by_ptr.get(&ptr) {
+            return Arc::clone(v);
+        }
+        let v = self.get(&name());
+        self.by_ptr.insert(ptr, Arc::clone(&v));
         v
     }
 
@@ -137,11 +164,6 @@ impl Spot {
 /// Build every family from a collection. Pure: the same collection gives the same text.
 pub fn build(c: &Collected, host: &Host) -> Vec<Family> {
     let mut v = Values::default();
-    let here = Placement {
-        netns: v.get(host.netns.as_deref().unwrap_or("")),
-        container: v.get(""),
-        unit: v.get(""),
-    };
     // (where, family, then service, process, user, container, unit)
     let mut listeners: BTreeMap<(Spot, AddrFamily, [Label; 5]), ()> = BTreeMap::new();
     let mut queues: BTreeMap<Spot, Queue> = BTreeMap::new();
@@ -149,7 +171,7 @@ pub fn build(c: &Collected, host: &Host) -> Vec<Family> {
         let Some(Endpoint::Inet { addr, port }) = &r.sock.local else {
             continue;
         };
-        let place = placement(r, &here, &mut v);
+        let place = placement(r, &mut v);
         let spot = Spot {
             proto: r.sock.proto,
             addr: *addr,

@@ -1,6 +1,7 @@
 //! The data model every stage shares: sockets as the kernel reports them, their owners, and the
 //! snapshot a backend returns. No dependencies on OS crates: backends convert at their edge.
 
+mod container;
 mod extras;
 mod ownermap;
 mod owners;
@@ -12,6 +13,7 @@ mod state;
 pub(crate) mod testing;
 mod text;
 
+pub use container::{Attribution, BadNetnsSpec, Container, Netns, NetnsSpec, Runtime, Unit};
 pub use extras::{CcInfo, CongName, Detail, Extras, Shutdown, SkMem, TcpInfo, Timer, TimerKind};
 pub use ownermap::{InodeSet, OwnerMap, Wanted};
 pub use owners::Owners;

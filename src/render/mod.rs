@@ -18,6 +18,10 @@ pub mod time;
 /// A column of the socket table, in ss's order plus portwatch's additions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {
+    /// The network namespace (with more than one read): name, else `net:[INODE]`.
+    Netns,
+    /// The container (with more than one namespace read): name, else short id.
+    Container,
     Netid,
     State,
     RecvQ,
@@ -33,6 +37,8 @@ pub enum Column {
 impl Column {
     pub fn header(self) -> &'static str {
         match self {
+            Column::Netns => "Netns",
+            Column::Container => "Container",
             Column::Netid => "Netid",
             Column::State => "State",
             Column::RecvQ => "Recv-Q",

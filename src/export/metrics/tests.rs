@@ -2,11 +2,12 @@
 
 use super::*;
 use crate::export::{collect, encode, Format, Plan};
-use crate::model::{Family as AddrFamily, Owner, SockType, Socket, Warning};
+use crate::model::{Family as AddrFamily, Netns, Owner, SockType, Socket, Warning};
 use crate::pipeline::Request;
 use crate::platform::fake::Fake;
 use crate::registry::Registry;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::num::NonZeroU64;
 use std::sync::Arc;
 
 fn ep(addr: IpAddr, port: u16) -> Option<Endpoint> {
@@ -82,8 +83,18 @@ fn host() -> Fake {
         ],
         ephemeral: Some((32768, 60999)),
         users: [(1000, "alice".to_string()), (0, "root".to_string())].into(),
+        netns: Some(Netns {
+            inode: NonZeroU64::new(4026531840).unwrap(),
+            name: None,
+            host: true,
+        }),
         ..Fake::default()
     }
+}
+
+/// A collection of `fake` with `serve`'s default plan.
+fn collect_on(fake: &Fake) -> crate::export::Collected {
+    collect(&default_plan(), &[fake], fake, &Registry::builtin())
 }
 
 /// `serve`'s default plan: TCP and UDP in every state.
@@ -104,13 +115,11 @@ fn default_plan() -> Plan {
 use crate::model::{Query, StateSet};
 
 fn families_of(fake: &Fake) -> Vec<Family> {
-    let c = collect(&default_plan(), fake, fake, &Registry::builtin());
-    build(&c, &host_info())
+    build(&collect_on(fake), &host_info())
 }
 
 fn host_info() -> Host {
     Host {
-        netns: Some("net:[4026531840]".into()),
         version: "9.9.9",
         collections: Some(7),
     }
@@ -261,7 +270,7 @@ fn hidden_owners_counted_only_when_the_scan_was_refused() {
 fn unreadable_tables_set_scrape_error_and_nothing_read_is_a_failure() {
     let mut fake = host();
     fake.read_warnings = vec![Warning::new("proto-unavailable", "cannot read /x/net/udp")];
-    let c = collect(&default_plan(), &fake, &fake, &Registry::builtin());
+    let c = collect_on(&fake);
     assert_eq!(
         c.errors,
         ["cannot read /x/net/udp"],
@@ -270,10 +279,10 @@ fn unreadable_tables_set_scrape_error_and_nothing_read_is_a_failure() {
     assert!(!c.failed(), "the TCP sockets were read");
     assert_eq!(int(&family(&build(&c, &host_info()), &ERROR).samples[0]), 1);
     fake.sockets.clear();
-    let c = collect(&default_plan(), &fake, &fake, &Registry::builtin());
+    let c = collect_on(&fake);
     assert!(c.failed());
     fake.read_warnings.clear();
-    let c = collect(&default_plan(), &fake, &fake, &Registry::builtin());
+    let c = collect_on(&fake);
     assert!(!c.failed(), "an empty host is not a failure");
 }
 
@@ -355,7 +364,7 @@ fn both_formats_carry_help_type_and_suffixes() {
 
 #[test]
 fn export_has_no_collection_counter() {
-    let c = collect(&default_plan(), &host(), &host(), &Registry::builtin());
+    let c = collect_on(&host());
     let fs = build(
         &c,
         &Host {
@@ -385,7 +394,7 @@ impl crate::platform::SocketSource for Broken {
 
 #[test]
 fn a_listing_that_fails_is_an_error_said_once_never_a_panic() {
-    let c = collect(&default_plan(), &Broken, &host(), &Registry::builtin());
+    let c = collect(&default_plan(), &[&Broken], &host(), &Registry::builtin());
     assert!(c.failed());
     assert_eq!(
         c.errors,
@@ -396,4 +405,36 @@ fn a_listing_that_fails_is_an_error_said_once_never_a_panic() {
     let fs = build(&c, &host_info());
     assert_eq!(int(&family(&fs, &ERROR).samples[0]), 1);
     assert!(family(&fs, &LISTENER).samples.is_empty());
+}
+
+#[test]
+fn container_and_unit_label_a_listener_held_in_them() {
+    use crate::model::{Attribution, Container, Runtime, Unit};
+    let mut fake = host();
+    let mut web = Container::new(Runtime::Podman, "0123456789ab".repeat(5) + "0123");
+    web.name = Some("web-1".into());
+    let attribution = Attribution {
+        container: Some(Arc::new(web)),
+        unit: Some(Arc::new(Unit {
+            name: "libpod-0123.scope".into(),
+            user: None,
+        })),
+    };
+    for pid in [10, 11, 12] {
+        fake.processes.insert(pid, (attribution.clone(), None));
+    }
+    let fs = families_of(&fake);
+    let l = family(&fs, &LISTENER);
+    let web = l.find(&[("port", "8080")]).unwrap();
+    assert!(
+        web.labels.contains(&("container", "web-1".into())),
+        "{web:?}"
+    );
+    assert!(web.labels.contains(&("unit", "libpod-0123.scope".into())));
+    let ssh = l.find(&[("port", "22"), ("process", "sshd")]).unwrap();
+    assert!(
+        ssh.labels.contains(&("container", "".into())),
+        "not in one: {ssh:?}"
+    );
+    assert!(ssh.labels.contains(&("netns", "net:[4026531840]".into())));
 }
