@@ -1,6 +1,7 @@
 //! Linux sources: netlink sock_diag (default), /proc/net text (fallback, raw, fixtures), and the
 //! /proc/<pid>/fd owner scan.
 
+pub mod audit;
 pub mod netlink;
 pub mod owners;
 pub mod procmount;
