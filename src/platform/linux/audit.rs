@@ -3,7 +3,8 @@
 //! run code inside another network namespace. The audit core (crate::audit) judges them.
 
 use crate::audit::firewall::{legacy_save_filters, nft::Ruleset, Firewall};
-use crate::audit::{ExeInfo, Interface};
+use crate::audit::probe::connect::{probe_all, ProbeOptions};
+use crate::audit::{probe_targets, ExeInfo, Facts, Interface, NamespaceFacts};
 use crate::model::{Text, Warning};
 use std::collections::HashMap;
 use std::io;
@@ -176,6 +177,64 @@ fn legacy_rules() -> Result<bool, String> {
         }
     }
     Ok(filters)
+}
+
+/// The facts an audit of `rows` needs from the calling thread's network namespace (the
+/// rows' own, `Socket::netns` `None`): its interfaces and firewall, the holders'
+/// executables, and with `probe` the answers of its exposed TCP listeners. Warnings say once
+/// what could not be read.
+pub fn gather(
+    rows: &[crate::join::Row],
+    proc_root: &Path,
+    probe: Option<&ProbeOptions>,
+) -> (Facts, Vec<Warning>) {
+    let mut warnings = Vec::new();
+    let interfaces = interfaces().unwrap_or_else(|e| {
+        warnings.push(Warning::new(
+            "interfaces-unreadable",
+            format!("interfaces not read, so none is named as a way in: {e}"),
+        ));
+        Vec::new()
+    });
+    let (firewall, fw_warnings) = read_firewall();
+    warnings.extend(fw_warnings);
+    let mut facts = Facts::default();
+    facts.namespaces.insert(
+        None,
+        NamespaceFacts {
+            interfaces,
+            firewall: Some(firewall),
+        },
+    );
+    let pids = rows
+        .iter()
+        .flat_map(|r| r.owners.iter().flat_map(|o| o.iter()))
+        .map(|o| o.pid);
+    facts.exes = exe_infos(proc_root, pids);
+    for uid in rows
+        .iter()
+        .flat_map(|r| r.owners.iter().flat_map(|o| o.iter()))
+        .filter_map(|o| o.uid)
+    {
+        if let std::collections::hash_map::Entry::Vacant(e) = facts.user_names.entry(uid) {
+            if let Some(name) = crate::platform::user_name(uid) {
+                e.insert(name);
+            }
+        }
+    }
+    if let Some(opts) = probe {
+        let targets = probe_targets(rows, &facts);
+        let addrs: Vec<std::net::SocketAddr> = targets.iter().map(|t| t.2).collect();
+        let answers = probe_all(&addrs, opts);
+        facts.probes = Some(
+            targets
+                .iter()
+                .zip(answers)
+                .map(|(t, p)| ((t.0, t.1), p))
+                .collect(),
+        );
+    }
+    (facts, warnings)
 }
 
 #[cfg(test)]
