@@ -1,29 +1,70 @@
 //! Argument order as ss users type it: GNU getopt lets ss take options after the filter
 //! (`ss state established -p`); clap does not, so the words are reordered before parsing.
+//! The same rules apply after a listing subcommand, so there is one grammar for all.
 
 use crate::cli::command;
+use std::ffi::OsString;
 
-/// Move the filter words after the options, as GNU getopt permutes ss's arguments, so
-/// `portwatch sport = :22 -l` works like `portwatch -l sport = :22`. Words after `--` are
-/// always filter words. When the first free word names a subcommand, nothing is moved: the
-/// subcommand owns the rest of the line.
-pub fn permute_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    let cmd = command();
-    let subcommands: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
+/// Whether `word` names a subcommand.
+pub fn is_subcommand(word: &str) -> bool {
+    command().find_subcommand(word).is_some()
+}
+
+/// A subcommand takes the listing flags and a filter (its words are reordered as the default
+/// command's are) when it has the FILTER positional.
+fn takes_filter(cmd: &clap::Command) -> bool {
+    cmd.get_arguments().any(|a| a.get_id() == "filter")
+}
+
+/// Reorder the words as ss users type them, for the default command and every listing
+/// subcommand alike:
+/// - filter words move after the options, as GNU getopt permutes ss's arguments, so
+///   `portwatch sport = :22 -l` works like `portwatch -l sport = :22`; words after `--` are
+///   always filter words;
+/// - the first word that is not an option names a subcommand when it is one; options before
+///   it move after it when the subcommand takes them (`portwatch -lnt watch` is `portwatch
+///   watch -lnt`), so the listing flags mean the same before and after a subcommand;
+/// - a subcommand without a filter (label, explain) gets its words untouched.
+pub fn permute_args(args: Vec<OsString>) -> Vec<OsString> {
+    let root = command();
+    let mut it = args.into_iter();
+    let prog: Vec<OsString> = it.next().into_iter().collect();
+    let (mut opts, free, sub) = split(&root, &mut it, true);
+    let Some(sub) = sub else {
+        return [prog, opts, with_filter(free)].concat();
+    };
+    let Some(sub_cmd) = root.find_subcommand(sub.to_str().unwrap_or_default()) else {
+        return [prog, opts, vec![sub], it.collect()].concat();
+    };
+    if !takes_filter(sub_cmd) {
+        return [prog, opts, vec![sub], it.collect()].concat();
+    }
+    // Options before the subcommand are read as if they came after it.
+    let (more, free, _) = split(sub_cmd, &mut it, false);
+    opts.extend(more);
+    [prog, vec![sub], opts, with_filter(free)].concat()
+}
+
+/// Sort the words of one command line level into options (with their values) and free
+/// words. With `find_sub`, stops at a first free word that names a subcommand and returns it.
+fn split(
+    cmd: &clap::Command,
+    it: &mut impl Iterator<Item = OsString>,
+    find_sub: bool,
+) -> (Vec<OsString>, Vec<OsString>, Option<OsString>) {
+    let root = command();
     let takes_value = |a: &clap::Arg| !a.is_positional() && a.get_action().takes_values();
-    let long_with_value: Vec<&str> = cmd
-        .get_arguments()
+    // Global options (--backend ...) are accepted at every level.
+    let args = || cmd.get_arguments().chain(root.get_arguments());
+    let long_with_value: Vec<&str> = args()
         .filter(|a| takes_value(a))
         .filter_map(|a| a.get_long())
         .collect();
-    let short_with_value: Vec<char> = cmd
-        .get_arguments()
+    let short_with_value: Vec<char> = args()
         .filter(|a| takes_value(a))
         .filter_map(|a| a.get_short())
         .collect();
-
-    let mut it = args.into_iter();
-    let mut opts: Vec<std::ffi::OsString> = it.next().into_iter().collect();
+    let mut opts = Vec::new();
     let mut free = Vec::new();
     while let Some(arg) = it.next() {
         let Some(s) = arg.to_str() else {
@@ -49,20 +90,24 @@ pub fn permute_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
                 opts.extend(it.next());
             }
         } else {
-            if free.is_empty() && subcommands.contains(&s) {
-                // A subcommand: hand the rest over untouched.
-                opts.push(arg);
-                opts.extend(it.by_ref());
-                return opts;
+            if find_sub && free.is_empty() && cmd.find_subcommand(s).is_some() {
+                return (opts, free, Some(arg));
             }
             free.push(arg);
         }
     }
-    if !free.is_empty() {
-        opts.push("--".into());
-        opts.extend(free);
+    (opts, free, None)
+}
+
+/// The free words as clap's trailing FILTER: after `--`, so none is read as an option.
+fn with_filter(free: Vec<OsString>) -> Vec<OsString> {
+    if free.is_empty() {
+        return free;
     }
-    opts
+    let mut v = Vec::with_capacity(free.len() + 1);
+    v.push("--".into());
+    v.extend(free);
+    v
 }
 
 #[cfg(test)]
@@ -119,6 +164,50 @@ mod tests {
             ["pw", "-tc", "nginx", "-l"]
         );
         assert_eq!(p(&["pw", "-cnginx", "-l"]), ["pw", "-cnginx", "-l"]);
+    }
+
+    #[test]
+    fn listing_subcommands_take_the_same_grammar() {
+        // Options after the filter, as ss.
+        assert_eq!(
+            p(&["pw", "list", "sport", "=", ":22", "-l"]),
+            ["pw", "list", "-l", "--", "sport", "=", ":22"]
+        );
+        // Listing flags before the subcommand are read after it.
+        assert_eq!(
+            p(&["pw", "-lnt", "list", "sport", "=", ":80", "-p"]),
+            ["pw", "list", "-lnt", "-p", "--", "sport", "=", ":80"]
+        );
+        // A global option keeps its value wherever it stands.
+        assert_eq!(
+            p(&["pw", "list", "--backend", "proc", "proc", "x"]),
+            ["pw", "list", "--backend", "proc", "--", "proc", "x"]
+        );
+        // Non-listing subcommands: untouched, so clap reports misplaced flags itself.
+        assert_eq!(
+            p(&["pw", "-l", "label", "list"]),
+            ["pw", "-l", "label", "list"]
+        );
+    }
+
+    #[test]
+    fn no_filter_keyword_is_a_subcommand() {
+        for kw in crate::filter::KEYWORDS {
+            assert!(
+                !is_subcommand(kw),
+                "'{kw}' is both a filter word and a subcommand"
+            );
+            // The keyword list is the parser's: each one starts a term (the error, if any,
+            // is about what follows it, not about the word itself).
+            let e = crate::filter::parse_str(kw).err().map(|e| e.to_string());
+            assert!(
+                e.as_deref().is_none_or(|m| !m.ends_with(
+                    "^ expected a filter term: state, \
+exclude, src, dst, sport, dport, port, proc, pid, user, service, scope, autobound, dev, not or '('"
+                ) && !m.contains(&format!("\n  {kw}\n  ^"))),
+                "{kw}: {e:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Command-line definition (clap derive). Doc comments here are the --help text and the man page.
+//!
+//! One grammar for every command: the listing flags (`ListingArgs`) and the filter expression
+//! mean the same after a subcommand as before it (`portwatch watch -lnt sport = :80`), and
+//! options may follow the filter as in ss (`argv.rs` reorders the words before clap sees them).
 
-use crate::platform::Backend;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\
@@ -9,8 +12,10 @@ FILTER is an ss filter expression, given as the words after the options, e.g.
   portwatch -tn state established '( dport = :443 or dport = :80 )'
   portwatch -lnt sport = :22
   portwatch -lntp proc nginx
-Options may also follow the filter (as ss); after `--` every word is filter. A filter never
-starts with a subcommand name (label, explain). See portwatch(1) for the whole language.
+Options may also follow the filter (as ss); after `--` every word is filter. The first word
+that is not an option names a subcommand when it is one; no filter keyword is a subcommand
+name, and after a listing subcommand the same flags and filter work as before it
+(`portwatch list -lnt sport = :22`). See portwatch(1) for the whole language.
 
 Examples:
   portwatch -lntp              listening TCP sockets and their processes
@@ -29,7 +34,10 @@ Examples:
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub list: ListArgs,
+    pub listing: ListingArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -38,9 +46,10 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Options that choose and shape the socket listing (ss's meanings).
+/// Options that choose which sockets to read and what to join to them (ss's meanings): the
+/// same after every listing subcommand.
 #[derive(Debug, Args, Default, Clone)]
-pub struct ListArgs {
+pub struct ListingArgs {
     /// Show only listening sockets (TCP/unix LISTEN, unconnected UDP/raw), as ss -l.
     #[arg(short = 'l', long = "listening")]
     pub listening: bool,
@@ -95,18 +104,6 @@ pub struct ListArgs {
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
 
-    /// Do not print the header line.
-    #[arg(short = 'H', long = "no-header")]
-    pub no_header: bool,
-
-    /// Print one JSON document ({"schema": 1, "sockets": [...], "warnings": [...]}).
-    #[arg(long, conflicts_with = "csv")]
-    pub json: bool,
-
-    /// Print CSV (RFC 4180) with one header line.
-    #[arg(long)]
-    pub csv: bool,
-
     /// Only sockets held by this process id (repeatable); same as the filter `pid N`.
     #[arg(long = "pid", value_name = "PID")]
     pub pids: Vec<u32>,
@@ -129,12 +126,28 @@ pub struct ListArgs {
     pub filter: Vec<String>,
 }
 
+/// How the listing is printed.
+#[derive(Debug, Args, Default, Clone)]
+pub struct OutputArgs {
+    /// Do not print the header line.
+    #[arg(short = 'H', long = "no-header")]
+    pub no_header: bool,
+
+    /// Print one JSON document ({"schema": 1, "sockets": [...], "warnings": [...]}).
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+
+    /// Print CSV (RFC 4180) with one header line.
+    #[arg(long)]
+    pub csv: bool,
+}
+
 /// Options shared by every subcommand.
 #[derive(Debug, Args, Default, Clone)]
 pub struct GlobalArgs {
     /// Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2.
     #[arg(long, value_enum, default_value = "auto", global = true)]
-    pub backend: Backend,
+    pub backend: BackendArg,
 
     /// Read an extra services(5) file; its names win over /etc/services (repeatable).
     #[arg(long = "services", value_name = "FILE", global = true)]
@@ -153,13 +166,58 @@ pub struct GlobalArgs {
     pub etc_services: Option<PathBuf>,
 }
 
+/// `--backend`: which socket source to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum BackendArg {
+    /// netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag
+    /// module is missing); netstat2 elsewhere. With --proc-root: the proc backend.
+    #[default]
+    Auto,
+    /// netlink sock_diag (Linux), /proc/net for raw and missing diag modules.
+    Netlink,
+    /// /proc/net text tables only (Linux).
+    Proc,
+    /// The netstat2 crate: TCP and UDP only; the default off Linux.
+    Netstat2,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The listing, by name: `portwatch list -lntp` is `portwatch -lntp`.
+    List(ListCommandArgs),
     /// Everything known about a port: names, descriptions, class, your label, who uses it now.
     Explain(ExplainArgs),
     /// Name ports yourself: `label set 8123/tcp home-assistant`, `label rm`, `label list`.
     #[command(subcommand)]
     Label(LabelCommand),
+    /// Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`.
+    Completions(CompletionsArgs),
+}
+
+/// A listing subcommand's arguments: the listing flags and filter, then its own options.
+/// Every listing subcommand flattens `ListingArgs` the same way.
+#[derive(Debug, Args)]
+pub struct ListCommandArgs {
+    #[command(flatten)]
+    pub listing: ListingArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Shells `completions` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Args)]

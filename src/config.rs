@@ -1,11 +1,12 @@
 //! Resolves parsed arguments plus the environment into a Config. Pure: the environment is
 //! passed in, so every rule here is unit-tested.
 
-use crate::cli::{GlobalArgs, ListArgs};
+use crate::cli::{BackendArg, GlobalArgs, ListingArgs, OutputArgs};
 use crate::error::{Error, Result};
 use crate::filter::{self, Filter, ParseOptions, Pred, UserSpec};
-use crate::model::{Query, StateSet};
-use crate::platform::SourceOptions;
+use crate::model::{FamilyFilter, Query, StateSet};
+use crate::pipeline::Request;
+use crate::platform::{Backend, SourceOptions};
 use crate::registry::{labels, RegistryOptions};
 use crate::render::Column;
 use std::path::PathBuf;
@@ -33,32 +34,20 @@ pub enum Format {
     Csv,
 }
 
-/// Which address families to keep after reading (the kernel request reads whole tables).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FamilyFilter {
-    Any,
-    /// Sockets carrying IPv4: AF_INET, dual-stack `[::]` and v4-mapped IPv6 sockets.
-    Ipv4,
-    /// IPv6 sockets that are not bound or connected to a v4-mapped address.
-    Ipv6,
+/// How the listing command prints, resolved.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub format: Format,
+    /// Table columns (ss's, plus Service, User/Inode with -e, Process with -p).
+    pub columns: Vec<Column>,
+    pub header: bool,
 }
 
 /// Everything the list command needs, resolved.
 #[derive(Debug, Clone)]
 pub struct ListConfig {
-    /// Tables, families and states to ask the backend for.
-    pub query: Query,
-    pub family: FamilyFilter,
-    /// The filter expression and the shorthand flags, not yet resolved against the registry.
-    pub filter: Filter,
-    /// Show the Process column (-p).
-    pub show_owners: bool,
-    /// Read every process for owners, never stopping early (--all-owners).
-    pub all_owners: bool,
-    /// Show User and Inode columns (-e).
-    pub extended: bool,
-    pub header: bool,
-    pub format: Format,
+    pub request: Request,
+    pub output: Output,
     pub source: SourceOptions,
     pub registry: RegistryOptions,
     /// The labels file was named with --labels (so failing to read it is an error).
@@ -68,7 +57,12 @@ pub struct ListConfig {
 /// Source options shared by every subcommand.
 pub fn source_options(g: &GlobalArgs) -> SourceOptions {
     SourceOptions {
-        backend: g.backend,
+        backend: match g.backend {
+            BackendArg::Auto => Backend::Auto,
+            BackendArg::Netlink => Backend::Netlink,
+            BackendArg::Proc => Backend::Proc,
+            BackendArg::Netstat2 => Backend::Netstat2,
+        },
         proc_root: g
             .proc_root
             .clone()
@@ -102,10 +96,10 @@ pub fn registry_options(g: &GlobalArgs, env: &Env) -> RegistryOptions {
 
 /// The filter: the expression words (ss syntax), and-ed with the shorthand flags
 /// (`--pid`, `-c`, `-U`: each repeated flag means "any of").
-fn build_filter(a: &ListArgs) -> Result<Filter> {
-    if let Some(w @ ("label" | "explain")) = a.filter.first().map(String::as_str) {
+fn build_filter(a: &ListingArgs) -> Result<Filter> {
+    if let Some(w) = a.filter.first().filter(|w| crate::argv::is_subcommand(w)) {
         return Err(Error::Usage(format!(
-            "'{w}' is a subcommand and takes no listing options before it: run `portwatch {w} ...`"
+            "'{w}' is a subcommand, not a filter word: run `portwatch {w} ...`"
         )));
     }
     let unix_only = a.unix && !(a.tcp || a.udp || a.raw);
@@ -133,7 +127,8 @@ fn build_filter(a: &ListArgs) -> Result<Filter> {
     Ok(f)
 }
 
-pub fn list_config(a: &ListArgs, g: &GlobalArgs, env: &Env) -> Result<ListConfig> {
+/// The request the listing flags and filter make: what to read, keep and join. Pure.
+pub fn request(a: &ListingArgs) -> Result<Request> {
     let any_proto = a.tcp || a.udp || a.unix || a.raw;
     let inet_only = a.ipv4 || a.ipv6;
     if inet_only && a.unix && !(a.tcp || a.udp || a.raw) {
@@ -169,56 +164,77 @@ pub fn list_config(a: &ListArgs, g: &GlobalArgs, env: &Env) -> Result<ListConfig
     } else {
         FamilyFilter::Any
     };
-    let format = if a.json {
+    Ok(Request {
+        query,
+        family,
+        filter,
+        owners: a.processes,
+        all_owners: a.all_owners,
+        user_names: a.extended,
+    })
+}
+
+/// How the listing prints: format, columns and header.
+pub fn output(o: &OutputArgs, a: &ListingArgs, req: &Request, env: &Env) -> Output {
+    let format = if o.json {
         Format::Json
-    } else if a.csv {
+    } else if o.csv {
         Format::Csv
     } else {
         Format::Table {
             fit_width: if env.stdout_tty { env.term_width } else { None },
         }
     };
-    Ok(ListConfig {
-        query,
-        family,
-        filter,
-        show_owners: a.processes,
-        all_owners: a.all_owners,
-        extended: a.extended,
-        header: !a.no_header,
+    Output {
         format,
+        columns: columns(&req.query, a.extended, a.processes),
+        header: !o.no_header,
+    }
+}
+
+/// The whole configuration of the list command.
+pub fn list_config(
+    a: &ListingArgs,
+    o: &OutputArgs,
+    g: &GlobalArgs,
+    env: &Env,
+) -> Result<ListConfig> {
+    let mut request = request(a)?;
+    let output = output(o, a, &request, env);
+    // JSON and CSV carry user names whatever the columns.
+    request.user_names |= matches!(output.format, Format::Json | Format::Csv);
+    Ok(ListConfig {
+        request,
+        output,
         source: source_options(g),
         registry: registry_options(g, env),
         labels_explicit: g.labels.is_some(),
     })
 }
 
-impl ListConfig {
-    /// Table columns: ss's, without Netid when one protocol is shown (as ss), plus Service,
-    /// User/Inode with -e and Process with -p.
-    pub fn columns(&self) -> Vec<Column> {
-        let q = &self.query;
-        let tables = [q.tcp, q.udp, q.unix, q.raw].iter().filter(|b| **b).count();
-        let mut c = Vec::with_capacity(10);
-        if tables > 1 || q.unix {
-            c.push(Column::Netid);
-        }
-        c.extend([
-            Column::State,
-            Column::RecvQ,
-            Column::SendQ,
-            Column::Local,
-            Column::Peer,
-            Column::Service,
-        ]);
-        if self.extended {
-            c.extend([Column::User, Column::Inode]);
-        }
-        if self.show_owners {
-            c.push(Column::Process);
-        }
-        c
+/// Table columns: ss's, without Netid when one protocol is shown (as ss), plus Service,
+/// User/Inode with -e and Process with -p.
+pub fn columns(q: &Query, extended: bool, owners: bool) -> Vec<Column> {
+    let tables = [q.tcp, q.udp, q.unix, q.raw].iter().filter(|b| **b).count();
+    let mut c = Vec::with_capacity(10);
+    if tables > 1 || q.unix {
+        c.push(Column::Netid);
     }
+    c.extend([
+        Column::State,
+        Column::RecvQ,
+        Column::SendQ,
+        Column::Local,
+        Column::Peer,
+        Column::Service,
+    ]);
+    if extended {
+        c.extend([Column::User, Column::Inode]);
+    }
+    if owners {
+        c.push(Column::Process);
+    }
+    c
 }
 
 #[cfg(test)]
@@ -231,42 +247,52 @@ mod tests {
         let mut v = vec!["portwatch"];
         v.extend_from_slice(args);
         let cli = Cli::try_parse_from(v).map_err(|e| Error::Usage(e.to_string()))?;
-        list_config(&cli.list, &cli.global, env)
+        list_config(&cli.listing, &cli.output, &cli.global, env)
     }
 
     #[test]
     fn lntp_is_tcp_listeners_with_owners() {
         let c = cfg(&["-lntp"], &Env::default()).unwrap();
-        assert!(c.query.tcp && !c.query.udp && !c.query.unix && !c.query.raw);
-        assert_eq!(c.query.states, StateSet::LISTENING);
-        assert!(c.show_owners);
+        assert!(
+            c.request.query.tcp
+                && !c.request.query.udp
+                && !c.request.query.unix
+                && !c.request.query.raw
+        );
+        assert_eq!(c.request.query.states, StateSet::LISTENING);
+        assert!(c.request.owners);
         assert_eq!(
-            c.columns()[0],
+            c.output.columns[0],
             Column::State,
             "one protocol: no Netid, as ss"
         );
-        assert_eq!(*c.columns().last().unwrap(), Column::Process);
+        assert_eq!(*c.output.columns.last().unwrap(), Column::Process);
     }
 
     #[test]
     fn defaults_follow_ss() {
         let c = cfg(&[], &Env::default()).unwrap();
-        assert!(c.query.tcp && c.query.udp && c.query.unix && c.query.raw);
-        assert_eq!(c.query.states, StateSet::CONNECTED);
-        assert_eq!(c.columns()[0], Column::Netid);
+        assert!(
+            c.request.query.tcp
+                && c.request.query.udp
+                && c.request.query.unix
+                && c.request.query.raw
+        );
+        assert_eq!(c.request.query.states, StateSet::CONNECTED);
+        assert_eq!(c.output.columns[0], Column::Netid);
         let c = cfg(&["-a"], &Env::default()).unwrap();
-        assert_eq!(c.query.states, StateSet::ALL);
+        assert_eq!(c.request.query.states, StateSet::ALL);
     }
 
     #[test]
     fn ipv4_reads_v6_tables_for_dual_stack() {
         let c = cfg(&["-ltn4"], &Env::default()).unwrap();
-        assert!(c.query.ipv4 && c.query.ipv6);
-        assert_eq!(c.family, FamilyFilter::Ipv4);
+        assert!(c.request.query.ipv4 && c.request.query.ipv6);
+        assert_eq!(c.request.family, FamilyFilter::Ipv4);
         let c = cfg(&["-4"], &Env::default()).unwrap();
-        assert!(!c.query.unix, "-4 alone means inet sockets only");
+        assert!(!c.request.query.unix, "-4 alone means inet sockets only");
         let c = cfg(&["-6t"], &Env::default()).unwrap();
-        assert!(!c.query.ipv4);
+        assert!(!c.request.query.ipv4);
         assert!(cfg(&["-4", "-6"], &Env::default()).is_err());
         assert!(cfg(&["-4x"], &Env::default()).is_err());
     }
@@ -279,7 +305,7 @@ mod tests {
             ..Env::default()
         };
         assert_eq!(
-            cfg(&["-lnt"], &tty).unwrap().format,
+            cfg(&["-lnt"], &tty).unwrap().output.format,
             Format::Table {
                 fit_width: Some(80)
             }
@@ -289,34 +315,35 @@ mod tests {
             ..Env::default()
         };
         assert_eq!(
-            cfg(&["-lnt"], &pipe).unwrap().format,
+            cfg(&["-lnt"], &pipe).unwrap().output.format,
             Format::Table { fit_width: None }
         );
-        assert_eq!(cfg(&["--json"], &tty).unwrap().format, Format::Json);
+        assert_eq!(cfg(&["--json"], &tty).unwrap().output.format, Format::Json);
     }
 
     #[test]
     fn filter_states_replace_the_default_set() {
         let c = cfg(&["-t", "state", "established"], &Env::default()).unwrap();
         assert_eq!(
-            c.query.states,
+            c.request.query.states,
             StateSet::of(&[crate::model::State::ESTABLISHED])
         );
         let c = cfg(&["-lt", "state", "time-wait"], &Env::default()).unwrap();
         assert_eq!(
-            c.query.states,
+            c.request.query.states,
             StateSet::of(&[crate::model::State::TIME_WAIT])
         );
         let c = cfg(&["-lt", "sport", "=", ":22"], &Env::default()).unwrap();
-        assert_eq!(c.query.states, StateSet::LISTENING);
+        assert_eq!(c.request.query.states, StateSet::LISTENING);
     }
 
     #[test]
     fn shorthand_flags_and_with_the_expression() {
         let c = cfg(&["-lnt", "--pid", "7", "-c", "nginx"], &Env::default()).unwrap();
-        assert!(c.filter.needs_owners());
+        assert!(c.request.filter.needs_owners());
         assert!(!cfg(&["-lnt"], &Env::default())
             .unwrap()
+            .request
             .filter
             .needs_owners());
         let e = cfg(&["-t", "sport", "=", ":"], &Env::default()).unwrap_err();

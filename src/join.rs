@@ -1,74 +1,7 @@
 //! Joins a snapshot with owners, user names and the port registry into display rows. Pure.
 
-use crate::config::FamilyFilter;
-use crate::model::{Endpoint, Family, Owners, Proto, Socket, Warning};
-use crate::platform::OwnerMap;
-use crate::registry::Annotation;
+use crate::model::{Endpoint, Name, OwnerMap, Proto, Row, Socket, Warning};
 use std::collections::HashMap;
-use std::sync::Arc;
-
-/// A name many rows share (a user, an interface): one thin pointer per row.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Name(Arc<Box<str>>);
-
-impl std::ops::Deref for Name {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<&str> for Name {
-    fn from(s: &str) -> Name {
-        Name(Arc::new(s.into()))
-    }
-}
-
-impl From<String> for Name {
-    fn from(s: String) -> Name {
-        Name(Arc::new(s.into_boxed_str()))
-    }
-}
-
-/// One socket with everything known about it: what filters match and renderers print.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    pub sock: Socket,
-    /// Processes holding the socket; `None` when the owner scan did not run, empty when it ran
-    /// and found none visible.
-    pub owners: Option<Owners>,
-    /// Name of the socket's uid, when known (shared: many sockets have one user).
-    pub user: Option<Name>,
-    /// What the socket's service port is, when annotated (shared between sockets of one
-    /// service port: a busy server's 10k connections hold one annotation).
-    pub service: Option<Arc<Annotation>>,
-    /// Name of the interface the socket is bound to (`Socket::iface`), when known.
-    pub iface: Option<Name>,
-}
-
-impl Row {
-    pub fn new(sock: Socket) -> Row {
-        Row {
-            sock,
-            owners: None,
-            user: None,
-            service: None,
-            iface: None,
-        }
-    }
-}
-
-/// Whether a socket passes `-4` / `-6`. `-4` keeps every socket that carries IPv4 (ss omits
-/// dual-stack listeners there: a known ss flaw); `-6` drops IPv6 sockets bound to v4-mapped
-/// addresses, which carry IPv4 only.
-pub fn keep_family(s: &Socket, f: FamilyFilter) -> bool {
-    match f {
-        FamilyFilter::Any => true,
-        FamilyFilter::Ipv4 => s.family != Family::Unix && s.serves_ipv4(),
-        FamilyFilter::Ipv6 => s.family == Family::Ipv6 && s.serves_ipv6(),
-    }
-}
 
 /// Give each connected unix socket its peer's name (ss prints the peer's path, or `*`).
 pub fn attach_unix_peers(socks: &mut [Socket]) {
@@ -160,7 +93,7 @@ pub fn owner_visibility_warning(rows: &[Row], map: &OwnerMap) -> Option<Warning>
         ),
         (n, None) => format!("{n} {procs} could not be read"),
     };
-    let how = if crate::platform::can_see_all_owners() {
+    let how = if map.privileged {
         // Root can still be refused (e.g. a process that is not dumpable under a Yama or
         // LSM policy); saying "run as root" there would be wrong.
         "they refused access even to root".to_string()
@@ -191,40 +124,14 @@ pub fn sort_rows(rows: &mut [Row]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{SockType, State, UnixName};
-    use std::net::{IpAddr, Ipv6Addr};
+    use crate::model::{Family, SockType, State, UnixName};
 
-    fn sock(family: Family, local: Option<Endpoint>, v6only: Option<bool>) -> Socket {
+    fn sock(family: Family, local: Option<Endpoint>) -> Socket {
         Socket {
             local,
             inode: 1,
-            v6only,
-            ..Socket::new(Proto::Tcp, family, SockType::Stream, State::LISTEN)
+            ..Socket::new(Proto::Unix, family, SockType::Stream, State::LISTEN)
         }
-    }
-
-    fn v6(addr: &str, port: u16) -> Option<Endpoint> {
-        Some(Endpoint::Inet {
-            addr: IpAddr::V6(addr.parse::<Ipv6Addr>().unwrap()),
-            port,
-        })
-    }
-
-    #[test]
-    fn family_filters_honour_dual_stack_and_mapped() {
-        let dual = sock(Family::Ipv6, v6("::", 80), Some(false));
-        let only6 = sock(Family::Ipv6, v6("::", 80), Some(true));
-        let mapped = sock(Family::Ipv6, v6("::ffff:127.0.0.1", 80), Some(false));
-        let unknown = sock(Family::Ipv6, v6("::", 80), None);
-        assert!(keep_family(&dual, FamilyFilter::Ipv4));
-        assert!(keep_family(&dual, FamilyFilter::Ipv6));
-        assert!(!keep_family(&only6, FamilyFilter::Ipv4));
-        assert!(keep_family(&mapped, FamilyFilter::Ipv4));
-        assert!(!keep_family(&mapped, FamilyFilter::Ipv6));
-        assert!(
-            !keep_family(&unknown, FamilyFilter::Ipv4),
-            "unknown v6only: no guess"
-        );
     }
 
     #[test]
@@ -233,12 +140,10 @@ mod tests {
             abstract_ns: false,
             name: "/run/a b".into(),
         });
-        let mut server = sock(Family::Unix, Some(name.clone()), None);
-        server.proto = Proto::Unix;
+        let mut server = sock(Family::Unix, Some(name.clone()));
         server.inode = 10;
         server.peer_inode = std::num::NonZeroU64::new(11);
-        let mut client = sock(Family::Unix, None, None);
-        client.proto = Proto::Unix;
+        let mut client = sock(Family::Unix, None);
         client.inode = 11;
         client.peer_inode = std::num::NonZeroU64::new(10);
         let mut v = vec![server, client];

@@ -1,5 +1,5 @@
 //! portwatch: a local socket inspector. The library holds every stage so tests can drive them:
-//! platform -> model::Snapshot -> join -> filter -> render.
+//! platform -> model::Snapshot -> join -> filter -> render, tied together by `pipeline`.
 
 pub mod argv;
 pub mod audit;
@@ -11,6 +11,7 @@ pub mod filter;
 pub mod join;
 pub mod manual;
 pub mod model;
+pub mod pipeline;
 pub mod platform;
 pub mod registry;
 pub mod render;

@@ -4,6 +4,7 @@
 
 use clap::Parser;
 use portwatch::cli::{Cli, Command};
+use portwatch::cmd::{self, Context};
 use portwatch::config::{self, Env};
 use portwatch::error::Error;
 use std::io::{self, IsTerminal, Write};
@@ -25,20 +26,24 @@ fn read_env() -> Env {
     }
 }
 
-fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
+/// Run the command; `Ok` carries its exit status (0, or a command's own contract such as
+/// "differences found"), `Err` what went wrong (mapped by `Error::exit_code`).
+fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
     let env = read_env();
+    let g = &cli.global;
     match cli.command {
         None => {
-            let cfg = config::list_config(&cli.list, &cli.global, &env)?;
-            portwatch::cmd::list::run(&cfg, out)
+            let cfg = config::list_config(&cli.listing, &cli.output, g, &env)?;
+            cmd::list::run(&cfg, Context::new(g, &env)?, out).map(|()| 0)
         }
-        Some(Command::Explain(a)) => portwatch::cmd::explain::run(&a, &cli.global, &env, out),
-        Some(Command::Label(c)) => portwatch::cmd::label::run(&c, &cli.global, &env, out),
+        Some(Command::List(a)) => {
+            let cfg = config::list_config(&a.listing, &a.output, g, &env)?;
+            cmd::list::run(&cfg, Context::new(g, &env)?, out).map(|()| 0)
+        }
+        Some(Command::Explain(a)) => cmd::explain::run(&a, Context::new(g, &env)?, out).map(|()| 0),
+        Some(Command::Label(c)) => cmd::label::run(&c, g, &env, out).map(|()| 0),
+        Some(Command::Completions(a)) => Ok(cmd::completions::write(a.shell, out).map(|()| 0)?),
     }
-}
-
-fn is_broken_pipe(e: &Error) -> bool {
-    matches!(e, Error::Io(io) if io.kind() == io::ErrorKind::BrokenPipe)
 }
 
 fn main() -> ExitCode {
@@ -54,10 +59,11 @@ fn main() -> ExitCode {
         };
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let result = run(cli, &mut out).and_then(|()| out.flush().map_err(Error::from));
+    let result =
+        run(cli, &mut out).and_then(|code| out.flush().map(|()| code).map_err(Error::from));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             // Don't let a failing flush in BufWriter's drop turn into a second message.
             std::mem::forget(out);

@@ -7,8 +7,9 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "FILTER",
         "The words after the options form a filter expression in the language of ss(8), with \
 the same meaning, plus predicates ss lacks. Options may also follow the expression; after \
--- every word belongs to the expression. A subcommand name (label, explain) is never a filter \
-word.
+-- every word belongs to the expression. The first word that is not an option names a \
+subcommand when it is one; no filter keyword is a subcommand name. Listing subcommands take \
+the same options and expression, before or after their name.
 
   EXPR := TERM { [and|or] TERM }      (no operator means and)
   TERM := ( EXPR ) | not TERM | PRED
@@ -35,7 +36,9 @@ service matches the name shown in the Service column. scope classifies the local
 IPv4-mapped addresses count as IPv4.
 
 A bad expression exits with status 2 and shows the expression with a caret under the \
-offending word and what was expected there.
+offending word and what was expected there. When the listing is empty only because of the \
+default state set (neither -l nor -a, or -l alone), one line on stderr says how many sockets \
+in other states match and which option shows them; the exit status stays 0.
 
   portwatch -tn state established '( dport = :443 or dport = :80 )'
   portwatch -lnt sport = :22
@@ -112,8 +115,8 @@ terminal width to fit the table to.",
     (
         "EXIT STATUS",
         "0 on success, also when nothing matched (as ss). 1 when the system could not be read. \
-2 on a usage error: a bad option, filter expression, labels or services file; the message \
-names what is wrong and where.
+2 on bad input: a bad option or filter expression, a malformed labels or services file, or a \
+file named on the command line that cannot be read; the message names what is wrong and where.
 
 Writing to a closed pipe (portwatch | head -1) is not an error: portwatch stops and exits 0.",
     ),

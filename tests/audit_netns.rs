@@ -1,5 +1,5 @@
 //! `audit` against live listeners inside network namespaces each test creates (issue #15):
-//! the rows come from the listing's own read (`cmd::list::collect`) on a thread that entered
+//! the rows come from the listing pipeline (`pipeline::run`) on a thread that entered
 //! the namespace, the facts from `platform::linux::audit::gather` there, and the checks
 //! from the audit core. Every address is inside the test's namespaces; every process a test
 //! starts is killed by its guard, also when the test fails.
@@ -21,9 +21,10 @@ mod netns;
 use common::Child;
 use netns::Netns;
 use portwatch::audit::{self, AllowList, FindingId, FirewallVerdict, Report, Severity};
-use portwatch::cli::Cli;
-use portwatch::config::{list_config, Env};
+use portwatch::model::{Query, StateSet};
+use portwatch::pipeline::{self, Request};
 use portwatch::platform::linux::audit as live;
+use portwatch::platform::{SourceOptions, System};
 use portwatch::registry::Registry;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -163,17 +164,30 @@ sys.stdin.read()
         assert!(c.wait().unwrap().success(), "nft -f: {ruleset}");
     }
 
-    /// Read the namespace's listeners as `portwatch -ltup` would, gather the facts there and
+    /// Read the namespace's listeners through the listing pipeline (as `portwatch -ltup`), gather the facts there and
     /// audit them.
     fn audit(&self, allow: &AllowList, probe: bool) -> Report {
-        let cli =
-            <Cli as clap::Parser>::try_parse_from(["portwatch", "-l", "-t", "-u", "-p"]).unwrap();
-        let cfg = list_config(&cli.list, &cli.global, &Env::default()).unwrap();
+        let query = Query {
+            tcp: true,
+            udp: true,
+            unix: false,
+            raw: false,
+            ipv4: true,
+            ipv6: true,
+            states: StateSet::LISTENING,
+        };
+        let req = Request {
+            owners: true,
+            user_names: true,
+            ..Request::new(query)
+        };
         let reg = Registry::builtin();
         let opts = portwatch::audit::probe::connect::ProbeOptions::default();
         live::in_netns(&self.path(), || {
+            // Made on this thread, so its netlink sockets are the namespace's.
+            let sys = System::new(SourceOptions::default()).expect("the live system");
             let listing =
-                portwatch::cmd::list::collect(&cfg, &reg).expect("read the namespace's sockets");
+                pipeline::run(&req, &sys, &sys, &reg).expect("read the namespace's sockets");
             let (facts, warnings) =
                 live::gather(&listing.rows, Path::new("/proc"), probe.then_some(&opts));
             assert!(warnings.is_empty(), "{warnings:?}");

@@ -2,7 +2,7 @@
 //! panic, and error spans always lie inside the expression on character boundaries.
 
 use portwatch::filter::{parse, parse_str, FilterError};
-use portwatch::join::Row;
+use portwatch::model::Row;
 use portwatch::model::{Endpoint, Family, Proto, SockType, Socket, State};
 use proptest::prelude::*;
 

@@ -348,3 +348,55 @@ fn backends_agree_on_udp_and_unix() {
     assert_eq!(a.len(), 1);
     assert_eq!(a, pick(&json(&["-lx", "--backend", "proc"])));
 }
+
+#[test]
+fn an_empty_listing_says_which_state_would_have_matched() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let filter = format!("sport = :{port}");
+    // ss's meaning is kept: without -l the listener is not shown, and the exit status is 0.
+    let out = common::bin()
+        .args(["-tn", "--no-header", "sport", "=", &format!(":{port}")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "portwatch: no connected socket matched; 1 listening socket does: add -l or -a\n"
+    );
+    // The same through the list subcommand, flags after the filter as in ss.
+    let out = common::bin()
+        .args(["list", "sport", "=", &format!(":{port}"), "-tnH"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 listening socket does"));
+    // With -l it is listed and nothing more is said; JSON never carries the note.
+    let out = common::bin().args(["-ltn", &filter]).output().unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = common::bin()
+        .args(["-tn", "--json", &filter])
+        .output()
+        .unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Nothing in any state: nothing to say.
+    drop(l);
+    let out = common::bin().args(["-tn", &filter]).output().unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -69,7 +69,7 @@ fn render() -> Vec<u8> {
 fn man_page_is_current() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/man/portwatch.1");
     let fresh = render();
-    if std::env::var_os("UPDATE_MAN").is_some() {
+    if std::env::var_os("UPDATE_MAN").is_some() || std::env::var_os("UPDATE_GENERATED").is_some() {
         std::fs::write(path, &fresh).unwrap();
         return;
     }

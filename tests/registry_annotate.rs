@@ -2,7 +2,7 @@
 //! ephemeral, owner hint), and the ephemeral range comes from a fixture ip_local_port_range.
 
 use portwatch::model::{Endpoint, Family, Owner, Proto, SockType, Socket, State, Text, UnixName};
-use portwatch::platform::{ephemeral_range, SourceOptions};
+use portwatch::platform::{SocketSource, SourceOptions, System};
 use portwatch::registry::{
     listening_ports, AnnotateCtx, AnnotationCache, PortClass, Registry, Source,
 };
@@ -209,7 +209,7 @@ fn ephemeral_detection_from_a_fixture_range() {
         fixture: true,
         ..Default::default()
     };
-    let range = ephemeral_range(&opts);
+    let range = System::new(opts).unwrap().ephemeral_range();
     assert_eq!(range, Some((20000, 20999)));
 
     let reg = Registry::builtin();

@@ -1,10 +1,11 @@
 //! `explain`: every name across protocols with sources, class, ephemeral flag, label, seed
 //! facts and current users; JSON and text; unknown ports still explained.
 
-use portwatch::join::Row;
+use portwatch::model::Row;
 use portwatch::model::{Endpoint, Family, Owner, Proto, SockType, Socket, State, Text};
-use portwatch::registry::explain::{self, explain, write_text};
+use portwatch::registry::explain;
 use portwatch::registry::{Registry, RegistryOptions};
+use portwatch::render::explain::{report, write_text, Report};
 use std::net::{IpAddr, Ipv4Addr};
 
 fn row(proto: Proto, state: State, local: u16, remote: u16, comm: &[u8]) -> Row {
@@ -48,9 +49,9 @@ fn registry_with_label(dir: &std::path::Path) -> Registry {
     Registry::load(&opts).unwrap().0
 }
 
-fn text(e: &explain::Explanation) -> String {
+fn text(r: &Report<'_>) -> String {
     let mut out = Vec::new();
-    write_text(e, &mut out).unwrap();
+    write_text(r, &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -63,7 +64,8 @@ fn explains_names_sources_label_class_and_users() {
         row(Proto::Tcp, State::ESTABLISHED, 40000, 5432, b"psql"),
         row(Proto::Tcp, State::ESTABLISHED, 40001, 443, b"curl"),
     ];
-    let e = explain(&reg, 5432, None, Some((32768, 60999)), &rows);
+    let e = explain::explain(&reg, 5432, None, Some((32768, 60999)));
+    let r = report(&e, &rows);
     assert_eq!(
         (e.class, e.class_range, e.ephemeral),
         ("registered", "1024-49151", Some(false))
@@ -83,16 +85,18 @@ fn explains_names_sources_label_class_and_users() {
         .iter()
         .any(|n| n.proto == "udp" && n.name == "postgresql" && n.primary));
     // Users: the listener and the client towards it, not the unrelated socket.
-    let sides: Vec<(&str, &str)> = e.users.iter().map(|u| (u.state, u.side)).collect();
+    let sides: Vec<(&str, &str)> = r.users.iter().map(|u| (u.state, u.side)).collect();
     assert_eq!(sides, vec![("LISTEN", "local"), ("ESTAB", "remote")]);
-    assert_eq!(e.users[0].owners.as_ref().unwrap()[0].comm, "postgres");
+    assert_eq!(r.users[0].owners.as_ref().unwrap()[0].comm, "postgres");
+    // Addresses as the table prints them (one formatter for both).
+    assert_eq!(r.users[1].local.as_deref(), Some("127.0.0.1:40000"));
 
-    let t = text(&e);
+    let t = text(&r);
     assert!(t.contains("maindb"), "{t}");
     assert!(t.contains("postgres(99)"), "{t}");
     assert!(t.contains("registered (1024-49151)"), "{t}");
 
-    let json: serde_json::Value = serde_json::to_value(&e).unwrap();
+    let json: serde_json::Value = serde_json::to_value(&r).unwrap();
     assert_eq!(json["port"], 5432);
     assert_eq!(json["names"][0]["source"], "label");
     assert_eq!(json["ephemeral_range"], serde_json::json!([32768, 60999]));
@@ -102,7 +106,7 @@ fn explains_names_sources_label_class_and_users() {
 #[test]
 fn plaintext_facts_and_protocol_filter() {
     let reg = Registry::builtin();
-    let e = explain(&reg, 23, Some("tcp"), None, &[]);
+    let e = explain::explain(&reg, 23, Some("tcp"), None);
     assert!(
         e.facts.iter().any(|f| f.kind == "plaintext"),
         "{:?}",
@@ -111,13 +115,13 @@ fn plaintext_facts_and_protocol_filter() {
     assert!(e.names.iter().all(|n| n.proto == "tcp"));
     assert_eq!(e.names[0].name, "telnet");
     assert_eq!(e.ephemeral, None);
-    let t = text(&e);
+    let t = text(&report(&e, &[]));
     assert!(t.contains("plaintext"), "{t}");
     assert!(
         t.contains("unknown"),
         "unknown ephemeral range is said: {t}"
     );
-    let ssh = explain(&reg, 22, Some("tcp"), None, &[]);
+    let ssh = explain::explain(&reg, 22, Some("tcp"), None);
     assert!(
         ssh.facts.iter().all(|f| f.kind != "plaintext"),
         "{:?}",
@@ -128,7 +132,7 @@ fn plaintext_facts_and_protocol_filter() {
         .facts
         .iter()
         .any(|f| f.text.contains("CAP_NET_BIND_SERVICE")));
-    let high = explain(&reg, 8080, Some("tcp"), Some((32768, 60999)), &[]);
+    let high = explain::explain(&reg, 8080, Some("tcp"), Some((32768, 60999)));
     assert!(high
         .facts
         .iter()
@@ -138,10 +142,10 @@ fn plaintext_facts_and_protocol_filter() {
 #[test]
 fn an_unknown_port_is_still_explained() {
     let reg = Registry::builtin();
-    let e = explain(&reg, 50123, None, Some((32768, 60999)), &[]);
+    let e = explain::explain(&reg, 50123, None, Some((32768, 60999)));
     assert!(e.names.is_empty());
     assert_eq!((e.class, e.ephemeral), ("dynamic", Some(true)));
-    let t = text(&e);
+    let t = text(&report(&e, &[]));
     assert!(t.contains("none"), "{t}");
     assert!(t.contains("dynamic"), "{t}");
     assert!(t.contains("ephemeral:  yes"), "{t}");
@@ -162,7 +166,8 @@ fn hostile_process_names_are_escaped_in_text() {
         0,
         b"ev\x1b[31mil\xff\xe2\x80\xae",
     )];
-    let t = text(&explain(&reg, 8080, None, None, &rows));
+    let e = explain::explain(&reg, 8080, None, None);
+    let t = text(&report(&e, &rows));
     assert!(!t.contains('\x1b') && !t.contains('\u{202e}'), "{t:?}");
     // README "Untrusted text": ESC is `\e`, like in the table.
     assert!(t.contains("ev\\e[31mil\\xff\\u{202e}(99)"), "{t}");

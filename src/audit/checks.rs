@@ -9,7 +9,7 @@ use super::finding::{
 use super::probe::Protocol;
 use super::reach::{exposure, Exposure, Reach};
 use super::{Facts, NamespaceFacts};
-use crate::join::Row;
+use crate::model::Row;
 use crate::model::{Endpoint, Family, Proto, State};
 use std::collections::BTreeMap;
 use std::num::NonZeroU64;

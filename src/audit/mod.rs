@@ -33,7 +33,7 @@ pub use firewall::Firewall;
 pub use probe::Protocol;
 pub use reach::{Exposure, Interface, Reach};
 
-use crate::join::Row;
+use crate::model::Row;
 use crate::model::Text;
 use std::collections::HashMap;
 use std::num::NonZeroU64;

@@ -1,66 +1,59 @@
 //! `portwatch explain PORT[/PROTO]`: the registry's knowledge plus who uses the port now.
 
-use super::list;
-use crate::cli::{ExplainArgs, ListArgs};
-use crate::config::{self, Env};
+use super::Context;
+use crate::cli::ExplainArgs;
 use crate::error::{Error, Result};
-use crate::model::Proto;
-use crate::platform;
+use crate::filter::{Cmp, End, Filter, PortSpec, Pred};
+use crate::model::{Query, StateSet};
+use crate::pipeline::{self, Request};
+use crate::platform::SocketSource;
 use crate::registry::explain;
+use crate::render::{self, notes};
 use std::io::Write;
 
-pub fn run(
-    args: &ExplainArgs,
-    g: &crate::cli::GlobalArgs,
-    env: &Env,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let (reg, mut warnings) =
-        super::load_registry(&config::registry_options(g, env), g.labels.is_some())?;
+pub fn run(args: &ExplainArgs, ctx: Context, out: &mut dyn Write) -> Result<()> {
+    let reg = &ctx.registry;
+    let mut warnings = ctx.warnings;
     let (port, proto) =
-        explain::parse_spec(&reg, &args.port).map_err(|m| Error::Usage(format!("explain: {m}")))?;
-    // Who uses it: TCP and UDP sockets in every state; owners only for the matching ones.
-    let list_args = ListArgs {
-        all: true,
-        tcp: proto.is_none_or(|p| p == "tcp"),
-        udp: proto.is_none_or(|p| p == "udp"),
-        ..ListArgs::default()
-    };
-    let mut cfg = config::list_config(&list_args, g, env)?;
+        explain::parse_spec(reg, &args.port).map_err(|m| Error::Usage(format!("explain: {m}")))?;
+    let tcp = proto.is_none_or(|p| p == "tcp");
+    let udp = proto.is_none_or(|p| p == "udp");
     let mut rows = Vec::new();
-    if cfg.query.tcp || cfg.query.udp {
-        cfg.show_owners = false;
-        // One port, asked about on purpose: read every process rather than stop early, so
-        // the users listed are all of them.
-        cfg.all_owners = true;
-        let mut listing = list::collect(&cfg, &reg)?;
-        listing.rows.retain(|r| {
-            matches!(r.sock.proto, Proto::Tcp | Proto::Udp)
-                && (r.sock.local.as_ref().and_then(|e| e.port()) == Some(port)
-                    || r.sock.remote.as_ref().and_then(|e| e.port()) == Some(port))
-        });
-        list::attach_owners(&cfg, &mut listing.rows, &mut listing.warnings, None);
-        platform_users(&mut listing.rows);
+    if tcp || udp {
+        // Who uses it: TCP and UDP sockets in every state with the port at either end, with
+        // every holder: one port, asked about on purpose, so every process is read rather
+        // than stopping early.
+        let request = Request {
+            filter: Filter::any_of([Pred::Port {
+                end: End::Either,
+                cmp: Cmp::Eq,
+                port: PortSpec::Num(port),
+            }]),
+            owners: true,
+            all_owners: true,
+            user_names: true,
+            ..Request::new(Query {
+                tcp,
+                udp,
+                unix: false,
+                raw: false,
+                ipv4: true,
+                ipv6: true,
+                states: StateSet::ALL,
+            })
+        };
+        let listing = pipeline::run(&request, &ctx.system, &ctx.system, reg)?;
         rows = listing.rows;
         warnings.extend(listing.warnings);
     }
-    let e = explain::explain(
-        &reg,
-        port,
-        proto,
-        platform::ephemeral_range(&cfg.source),
-        &rows,
-    );
+    let e = explain::explain(reg, port, proto, ctx.system.ephemeral_range());
+    let report = render::explain::report(&e, &rows);
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, &e).map_err(std::io::Error::from)?;
-        out.write_all(b"\n")?;
+        render::explain::write_json(&report, out)?;
     } else {
-        explain::write_text(&e, out)?;
+        render::explain::write_text(&report, out)?;
     }
-    super::print_warnings(&warnings);
+    out.flush()?;
+    notes::print_warnings(&warnings);
     Ok(())
-}
-
-fn platform_users(rows: &mut [crate::join::Row]) {
-    crate::join::attach_users(rows, platform::user_name);
 }

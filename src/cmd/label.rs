@@ -4,7 +4,7 @@ use crate::cli::{GlobalArgs, LabelCommand};
 use crate::config::{self, Env};
 use crate::error::{Error, Result};
 use crate::registry::labels::{self, LabelStore};
-use crate::render::sanitize::escape_str;
+use crate::render::labels as out_labels;
 use std::io::Write;
 
 fn store(g: &GlobalArgs, env: &Env) -> Result<LabelStore> {
@@ -30,20 +30,12 @@ pub fn run(cmd: &LabelCommand, g: &GlobalArgs, env: &Env, out: &mut dyn Write) -
         } => {
             let (port, proto) = spec(port)?;
             let old = store.set(port, proto, name, description.as_deref())?;
-            match old {
-                Some(o) => writeln!(
-                    out,
-                    "{port}/{proto}: {} (was {})",
-                    escape_str(name),
-                    escape_str(&o.name)
-                )?,
-                None => writeln!(out, "{port}/{proto}: {}", escape_str(name))?,
-            }
+            out_labels::write_set(port, proto, name, old.as_ref(), out)?;
         }
         LabelCommand::Rm { port } => {
             let (port, proto) = spec(port)?;
             match store.remove(port, proto)? {
-                Some(o) => writeln!(out, "removed {port}/{proto} {}", escape_str(&o.name))?,
+                Some(o) => out_labels::write_removed(port, proto, &o, out)?,
                 None => {
                     return Err(Error::Usage(format!(
                         "label rm: no label for {port}/{proto} in {}",
@@ -52,21 +44,7 @@ pub fn run(cmd: &LabelCommand, g: &GlobalArgs, env: &Env, out: &mut dyn Write) -
                 }
             }
         }
-        LabelCommand::List { json } => {
-            let all = store.list()?;
-            if *json {
-                serde_json::to_writer_pretty(&mut *out, &all).map_err(std::io::Error::from)?;
-                out.write_all(b"\n")?;
-            } else {
-                for l in &all {
-                    write!(out, "{}/{}\t{}", l.port, l.proto, escape_str(&l.name))?;
-                    match &l.description {
-                        Some(d) => writeln!(out, "\t{}", escape_str(d))?,
-                        None => writeln!(out)?,
-                    }
-                }
-            }
-        }
+        LabelCommand::List { json } => out_labels::write_list(&store.list()?, *json, out)?,
     }
     Ok(())
 }

@@ -1,48 +1,35 @@
-//! Subcommands: they only orchestrate platform -> join -> filter -> render.
+//! Subcommands: each parses its arguments, builds a pipeline request, runs it and renders.
+//! None reaches into another; what they share is `pipeline`, `render` and the helpers here.
 
+pub mod completions;
 pub mod explain;
 pub mod label;
 pub mod list;
 
-use crate::error::{Error, Result};
+use crate::cli::GlobalArgs;
+use crate::config::{self, Env};
+use crate::error::Result;
 use crate::model::Warning;
-use crate::registry::{Registry, RegistryOptions};
-use std::io::{self, Write};
+use crate::platform::System;
+use crate::registry::Registry;
 
-/// Load the registry layers. A labels file the user named (`--labels`) must be readable; one
-/// found by default (or through $PORTWATCH_LABELS) that cannot be read, e.g. root's labels
-/// under `sudo -u`, only costs its names: the listing goes on with a warning. A malformed
-/// file is always an error (it names the line).
-pub fn load_registry(
-    opts: &RegistryOptions,
-    labels_explicit: bool,
-) -> Result<(Registry, Vec<Warning>)> {
-    match Registry::load(opts) {
-        Err(Error::Io(e)) if !labels_explicit && opts.labels.is_some() => {
-            let without = RegistryOptions {
-                labels: None,
-                ..opts.clone()
-            };
-            let (reg, mut warnings) = Registry::load(&without)?;
-            warnings.push(Warning::new(
-                "labels-unreadable",
-                format!("labels not used: {e}"),
-            ));
-            Ok((reg, warnings))
-        }
-        other => other,
-    }
+/// What every listing command starts from: the system to read and the registry to name
+/// ports with (plus the registry's warnings).
+pub struct Context {
+    pub system: System,
+    pub registry: Registry,
+    pub warnings: Vec<Warning>,
 }
 
-/// Print warnings once each to stderr as `portwatch: warning: ...`. Stderr errors are ignored:
-/// a closed stderr must not turn a listing into a failure.
-pub fn print_warnings(warnings: &[crate::model::Warning]) {
-    let mut seen = std::collections::HashSet::new();
-    let stderr = io::stderr();
-    let mut e = stderr.lock();
-    for w in warnings {
-        if seen.insert(&w.message) {
-            let _ = writeln!(e, "portwatch: warning: {}", w.message);
-        }
+impl Context {
+    pub fn new(g: &GlobalArgs, env: &Env) -> Result<Context> {
+        let system = System::new(config::source_options(g))?;
+        let (registry, warnings) =
+            Registry::load_lenient(&config::registry_options(g, env), g.labels.is_some())?;
+        Ok(Context {
+            system,
+            registry,
+            warnings,
+        })
     }
 }

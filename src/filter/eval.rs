@@ -9,7 +9,7 @@
 
 use super::ast::{Cmp, End, Expr, HostCond, PortSpec, Pred, Prefix, Scope, UserSpec};
 use super::glob;
-use crate::join::Row;
+use crate::model::Row;
 use crate::model::{Endpoint, Family, Proto, Socket};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

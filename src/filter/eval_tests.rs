@@ -1,11 +1,11 @@
 //! Evaluator table tests on hand-built rows.
 
 use super::{parse_str, Filter, Pred, UserSpec};
-use crate::join::Row;
+use crate::model::Row;
+use crate::model::{Annotation, PortClass, ServiceName, Source};
 use crate::model::{
     Endpoint, Family, Owner, Proto, SockType, Socket, State, StateSet, Text, UnixName,
 };
-use crate::registry::{Annotation, PortClass, ServiceName, Source};
 use std::net::IpAddr;
 
 fn ep(s: &str) -> Option<Endpoint> {

@@ -68,8 +68,29 @@ pub use ast::{Cmp, End, Expr, HostCond, PortSpec, Pred, Prefix, Scope, UserSpec}
 pub use error::FilterError;
 pub use eval::scope_of;
 
-use crate::join::Row;
+use crate::model::Row;
 use crate::model::{Proto, StateSet};
+
+/// Every word a filter term can start with. No subcommand may be named like one of these,
+/// so that the first free word of a command line is unambiguous (tested in argv.rs).
+pub const KEYWORDS: &[&str] = &[
+    "state",
+    "exclude",
+    "excl",
+    "src",
+    "dst",
+    "sport",
+    "dport",
+    "port",
+    "proc",
+    "pid",
+    "user",
+    "service",
+    "scope",
+    "dev",
+    "autobound",
+    "not",
+];
 
 /// A parsed filter. The empty filter matches every row.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,11 +1,17 @@
 //! The data model every stage shares: sockets as the kernel reports them, their owners, and the
 //! snapshot a backend returns. No dependencies on OS crates: backends convert at their edge.
 
+mod ownermap;
 mod owners;
+mod row;
+mod service;
 mod state;
 mod text;
 
+pub use ownermap::{InodeSet, OwnerMap, Wanted};
 pub use owners::Owners;
+pub use row::{Name, Row};
+pub use service::{Annotation, PortClass, ServiceName, Source};
 pub use state::{State, StateSet};
 pub use text::Text;
 
@@ -291,9 +297,72 @@ impl Query {
     }
 }
 
+/// Which address families to keep after reading (the kernel request reads whole tables).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FamilyFilter {
+    #[default]
+    Any,
+    /// Sockets carrying IPv4: AF_INET, dual-stack `[::]` and v4-mapped IPv6 sockets.
+    Ipv4,
+    /// IPv6 sockets that are not bound or connected to a v4-mapped address.
+    Ipv6,
+}
+
+impl FamilyFilter {
+    /// Whether a socket passes `-4` / `-6`. `-4` keeps every socket that carries IPv4 (ss
+    /// omits dual-stack listeners there: a known ss flaw); `-6` drops IPv6 sockets bound to
+    /// v4-mapped addresses, which carry IPv4 only.
+    pub fn keeps(self, s: &Socket) -> bool {
+        match self {
+            FamilyFilter::Any => true,
+            FamilyFilter::Ipv4 => s.family != Family::Unix && s.serves_ipv4(),
+            FamilyFilter::Ipv6 => s.family == Family::Ipv6 && s.serves_ipv6(),
+        }
+    }
+}
+
 /// What a backend read: the sockets plus what it could not read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub sockets: Vec<Socket>,
     pub warnings: Vec<Warning>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv6Addr;
+
+    fn sock(family: Family, local: Option<Endpoint>, v6only: Option<bool>) -> Socket {
+        Socket {
+            local,
+            inode: 1,
+            v6only,
+            ..Socket::new(Proto::Tcp, family, SockType::Stream, State::LISTEN)
+        }
+    }
+
+    fn v6(addr: &str, port: u16) -> Option<Endpoint> {
+        Some(Endpoint::Inet {
+            addr: IpAddr::V6(addr.parse::<Ipv6Addr>().unwrap()),
+            port,
+        })
+    }
+
+    #[test]
+    fn family_filters_honour_dual_stack_and_mapped() {
+        let dual = sock(Family::Ipv6, v6("::", 80), Some(false));
+        let only6 = sock(Family::Ipv6, v6("::", 80), Some(true));
+        let mapped = sock(Family::Ipv6, v6("::ffff:127.0.0.1", 80), Some(false));
+        let unknown = sock(Family::Ipv6, v6("::", 80), None);
+        assert!(FamilyFilter::Ipv4.keeps(&dual));
+        assert!(FamilyFilter::Ipv6.keeps(&dual));
+        assert!(!FamilyFilter::Ipv4.keeps(&only6));
+        assert!(FamilyFilter::Ipv4.keeps(&mapped));
+        assert!(!FamilyFilter::Ipv6.keeps(&mapped));
+        assert!(
+            !FamilyFilter::Ipv4.keeps(&unknown),
+            "unknown v6only: no guess"
+        );
+    }
 }

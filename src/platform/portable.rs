@@ -49,8 +49,8 @@ pub fn read_sockets(q: &Query) -> Result<Snapshot> {
     if af.is_empty() || pf.is_empty() {
         return Ok(snap);
     }
-    let infos = netstat2::get_sockets_info(af, pf)
-        .map_err(|e| Error::Platform(format!("netstat2: {e}")))?;
+    let infos =
+        netstat2::get_sockets_info(af, pf).map_err(|e| Error::System(format!("netstat2: {e}")))?;
     for info in infos {
         let family = if info.local_addr().is_ipv4() {
             Family::Ipv4

@@ -281,7 +281,10 @@ impl LabelStore {
                 }
             }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_err(&self.path, e)),
+            Err(source) => Err(Error::File {
+                path: self.path.clone(),
+                source,
+            }),
         }
     }
 

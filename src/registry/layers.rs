@@ -88,6 +88,33 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// `load`, for commands that list sockets. A labels file the user named (`--labels`) must
+    /// be readable; one found by default (or through $PORTWATCH_LABELS) that cannot be read,
+    /// e.g. root's labels under `sudo -u`, only costs its names: the listing goes on with a
+    /// warning. A malformed file is always an error (it names the line).
+    pub fn load_lenient(
+        opts: &RegistryOptions,
+        labels_explicit: bool,
+    ) -> Result<(Registry, Vec<Warning>)> {
+        match Registry::load(opts) {
+            Err(Error::File { path, source })
+                if !labels_explicit && opts.labels.as_ref() == Some(&path) =>
+            {
+                let without = RegistryOptions {
+                    labels: None,
+                    ..opts.clone()
+                };
+                let (reg, mut warnings) = Registry::load(&without)?;
+                warnings.push(Warning::new(
+                    "labels-unreadable",
+                    format!("labels not used: {}: {source}", path.display()),
+                ));
+                Ok((reg, warnings))
+            }
+            other => other,
+        }
+    }
+
     /// Load labels and services files. A malformed `--services` or labels file is an error
     /// (`Error::BadFile`, user input); a malformed line in /etc/services is a warning and the
     /// rest loads; a missing /etc/services or labels file is fine.
@@ -95,8 +122,9 @@ impl Registry {
         let mut warnings = Vec::new();
         let mut files = Vec::new();
         for path in &opts.extra_services {
-            let text = read_text(path).map_err(|e| {
-                Error::Usage(format!("cannot read services file {}: {e}", path.display()))
+            let text = read_text(path).map_err(|source| Error::File {
+                path: path.clone(),
+                source,
             })?;
             let (entries, bad) = services::parse(&text);
             if let Some(b) = bad.first() {

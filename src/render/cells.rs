@@ -1,72 +1,11 @@
-//! Text of each table/CSV cell: addresses as ss prints them, owners, service annotations.
+//! Text of each table/CSV cell: addresses (`addr.rs`), owners, service annotations.
 //! Untrusted text is escaped here, once, for every text renderer.
 
+use super::addr::endpoint;
 use super::sanitize::escape;
 use super::Column;
-use crate::join::Row;
-use crate::model::{Endpoint, Proto, Socket};
+use crate::model::Row;
 use std::fmt::Write;
-use std::net::IpAddr;
-
-/// Append the display form of one end of a socket to `out`, as ss prints it: `127.0.0.1:22`,
-/// `[::1]:22`, `*:22` for a dual-stack wildcard, `*` for port 0, `%iface` for a bound device;
-/// unix: the name (or `*`) and the inode.
-pub fn endpoint(out: &mut String, row: &Row, local: bool) {
-    let s = &row.sock;
-    let ep = if local { &s.local } else { &s.remote };
-    if s.proto == Proto::Unix {
-        unix_endpoint(out, row, local);
-        return;
-    }
-    match ep {
-        Some(Endpoint::Inet { addr, port }) => {
-            inet_addr(out, s, addr);
-            if local {
-                if let Some(name) = &row.iface {
-                    out.push('%');
-                    out.push_str(&escape(name.as_bytes()));
-                }
-            }
-            out.push(':');
-            if *port == 0 {
-                out.push('*');
-            } else {
-                let _ = write!(out, "{port}");
-            }
-        }
-        Some(Endpoint::Unix(_)) | None => out.push('*'),
-    }
-}
-
-fn inet_addr(out: &mut String, s: &Socket, addr: &IpAddr) {
-    match addr {
-        IpAddr::V4(a) => {
-            let _ = write!(out, "{a}");
-        }
-        // ss prints an unspecified address of a dual-stack socket as `*` (it serves both
-        // families); with v6only unknown (the /proc backend) it stays `[::]`.
-        IpAddr::V6(a) if a.is_unspecified() && s.v6only == Some(false) => out.push('*'),
-        IpAddr::V6(a) => {
-            let _ = write!(out, "[{a}]");
-        }
-    }
-}
-
-fn unix_endpoint(out: &mut String, row: &Row, local: bool) {
-    let s = &row.sock;
-    let (name, inode) = if local {
-        (s.local.as_ref(), Some(s.inode))
-    } else {
-        (s.remote.as_ref(), Some(s.peer_inode.map_or(0, |p| p.get())))
-    };
-    match name {
-        Some(Endpoint::Unix(n)) => out.push_str(&escape(&n.display_bytes())),
-        _ => out.push('*'),
-    }
-    if let Some(i) = inode {
-        let _ = write!(out, " {i}");
-    }
-}
 
 /// Owners as `comm(pid=N,fd=N)` joined by `,`; `-` when the scan found none visible.
 pub fn owners(out: &mut String, row: &Row) {

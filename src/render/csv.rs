@@ -1,10 +1,11 @@
 //! CSV (RFC 4180): one header line, the same facts as JSON flattened. Untrusted text is
 //! escaped as in the table (reversible: `\\`, `\n`, `\xNN` ...), then quoted when needed.
 
+use super::addr::IpText;
 use super::cells;
 use super::sanitize::escape;
-use crate::join::Row;
 use crate::model::Endpoint;
+use crate::model::Row;
 use std::io::{self, Write};
 
 const HEADER: &[&str] = &[
@@ -48,7 +49,7 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 
 fn ep_fields(ep: Option<&Endpoint>) -> (String, String) {
     match ep {
-        Some(Endpoint::Inet { addr, port }) => (addr.to_string(), port.to_string()),
+        Some(Endpoint::Inet { addr, port }) => (IpText::of(addr).as_str().into(), port.to_string()),
         Some(Endpoint::Unix(n)) => (escape(&n.display_bytes()).into_owned(), String::new()),
         None => (String::new(), String::new()),
     }

@@ -3,8 +3,9 @@
 //! Streamed socket by socket through serde, so any byte in a name stays valid JSON.
 //! Text that is not UTF-8 is given lossily plus an exact `*_hex` twin.
 
+use super::addr::IpText;
 use super::sanitize::hex;
-use crate::join::Row;
+use crate::model::Row;
 use crate::model::{Endpoint, Owner, OwnerScan, Proto, Text, Warning};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -12,39 +13,6 @@ use std::io::{self, Write};
 
 /// Bump when a key changes meaning or disappears; adding keys keeps the number.
 pub const SCHEMA: u32 = 1;
-
-/// An IP address formatted on the stack: JSON for 100k sockets needs no String per address.
-struct IpText {
-    buf: [u8; 48],
-    len: usize,
-}
-
-impl IpText {
-    fn of(addr: &std::net::IpAddr) -> IpText {
-        use std::fmt::Write;
-        let mut t = IpText {
-            buf: [0; 48],
-            len: 0,
-        };
-        // The longest textual IPv6 address is 45 bytes: it always fits.
-        let _ = write!(t, "{addr}");
-        t
-    }
-
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
-    }
-}
-
-impl std::fmt::Write for IpText {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
 
 struct Ep<'a>(&'a Endpoint);
 

@@ -1,8 +1,13 @@
-//! Renderers: table, JSON, CSV. Each takes finished rows and a `&mut dyn Write`, nothing else.
+//! Renderers: table, JSON, CSV, explain and label output, stderr notes. Each takes finished
+//! data and a `&mut dyn Write`, nothing else; none reads the system.
 
+pub mod addr;
 pub mod cells;
 pub mod csv;
+pub mod explain;
 pub mod json;
+pub mod labels;
+pub mod notes;
 pub mod sanitize;
 pub mod table;
 

@@ -3,7 +3,7 @@
 
 use super::cells::cell;
 use super::Column;
-use crate::join::Row;
+use crate::model::Row;
 use std::io::{self, Write};
 use tabled::builder::Builder;
 use tabled::settings::object::Columns;

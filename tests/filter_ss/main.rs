@@ -10,7 +10,7 @@
 //! Skipped (with a message) when `ss` is not installed.
 
 use portwatch::filter::{parse_str_with, Filter, ParseOptions};
-use portwatch::join::Row;
+use portwatch::model::Row;
 use portwatch::model::{Endpoint, Family, Proto, SockType, Socket, State, Text, UnixName};
 use std::collections::BTreeSet;
 use std::io::Write;

@@ -190,7 +190,8 @@ proptest! {
             fixture: true,
             ..Default::default()
         };
-        if let Some((lo, hi)) = portwatch::platform::ephemeral_range(&opts) {
+        let sys = portwatch::platform::System::new(opts).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        if let Some((lo, hi)) = portwatch::platform::SocketSource::ephemeral_range(&sys) {
             prop_assert!(lo <= hi);
             let nums: Vec<u16> = text.split_whitespace().filter_map(|w| w.parse().ok()).collect();
             prop_assert_eq!(&nums[..2.min(nums.len())], &[lo, hi][..]);

@@ -2,7 +2,7 @@
 //! width) and of command-line parsing.
 
 use super::{nasty_bytes, textfmt};
-use portwatch::join::Row;
+use portwatch::model::Row;
 use portwatch::model::{Endpoint, Family, Owner, Proto, SockType, Socket, State, Text, UnixName};
 use proptest::prelude::*;
 use std::net::{IpAddr, Ipv4Addr};
@@ -261,7 +261,7 @@ proptest! {
                     xdg_config_home: None,
                     home: None,
                 };
-                let _ = portwatch::config::list_config(&cli.list, &cli.global, &env);
+                let _ = portwatch::config::list_config(&cli.listing, &cli.output, &cli.global, &env);
             }
         }
     }

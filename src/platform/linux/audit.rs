@@ -184,7 +184,7 @@ fn legacy_rules() -> Result<bool, String> {
 /// executables, and with `probe` the answers of its exposed TCP listeners. Warnings say once
 /// what could not be read.
 pub fn gather(
-    rows: &[crate::join::Row],
+    rows: &[crate::model::Row],
     proc_root: &Path,
     probe: Option<&ProbeOptions>,
 ) -> (Facts, Vec<Warning>) {

@@ -25,8 +25,8 @@ mod pidfs;
 #[cfg(test)]
 mod tests;
 
+use crate::model::{InodeSet, OwnerMap, Wanted};
 use crate::model::{Owner, Warning};
-use crate::platform::{InodeSet, OwnerMap, Wanted};
 use nix::dir::Dir;
 use nix::errno::Errno;
 use nix::fcntl::{openat, AtFlags, OFlag};
@@ -93,12 +93,11 @@ pub fn scan(proc_root: &Path, wanted: Wanted<'_>) -> OwnerMap {
     let read = job.next.load(Ordering::Relaxed).min(pids.len());
     let partial = read < pids.len() && family::complete(&job, read, &mut found);
     let warnings = std::mem::take(&mut map.warnings);
-    OwnerMap {
-        denied_pids: found.denied,
-        warnings,
-        partial,
-        ..OwnerMap::from_pairs(found.pairs)
-    }
+    let mut map = OwnerMap::from_pairs(found.pairs);
+    map.denied_pids = found.denied;
+    map.warnings = warnings;
+    map.partial = partial;
+    map
 }
 
 fn unreadable(proc_root: &Path, e: Errno) -> Warning {

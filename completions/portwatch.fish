@@ -1,0 +1,158 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_portwatch_global_optspecs
+    string join \n l/listening a/all n/numeric t/tcp u/udp x/unix w/raw p/processes all-owners e/extended 4/ipv4 6/ipv6 pid= c/command= U/user= H/no-header json csv backend= services= labels= proc-root= etc-services= h/help V/version
+end
+
+function __fish_portwatch_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_portwatch_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_portwatch_using_subcommand
+    set -l cmd (__fish_portwatch_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c portwatch -n "__fish_portwatch_needs_command" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
+complete -c portwatch -n "__fish_portwatch_needs_command" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
+complete -c portwatch -n "__fish_portwatch_needs_command" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
+complete -c portwatch -n "__fish_portwatch_needs_command" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_needs_command" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_needs_command" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_needs_command" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_needs_command" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_needs_command" -s l -l listening -d 'Show only listening sockets (TCP/unix LISTEN, unconnected UDP/raw), as ss -l'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s a -l all -d 'Show all sockets: listening and non-listening, including TIME-WAIT'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s n -l numeric -d 'Numeric: accepted for ss compatibility. Ports in address columns are always numbers and host names are never resolved; the Service column stays (it is an annotation)'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s t -l tcp -d 'TCP sockets'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s u -l udp -d 'UDP sockets'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s x -l unix -d 'Unix domain sockets'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s w -l raw -d 'Raw sockets'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s p -l processes -d 'Show the processes holding each socket (pid, command, fd), every one when shared. Unless every connection is listed (-antp), the scan stops once each shown socket has a holder, then reads those holders\' parents and children (where fork-shared copies are); see --all-owners'
+complete -c portwatch -n "__fish_portwatch_needs_command" -l all-owners -d 'Read every process\'s fds for owners, as ss -p does, instead of stopping early: also finds holders outside the first holder\'s process tree (a socket passed to an unrelated process, workers whose master exited). Slower on hosts with many open files'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s e -l extended -d 'Extended: show uid, user name and inode'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s 4 -l ipv4 -d 'IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them)'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s H -l no-header -d 'Do not print the header line'
+complete -c portwatch -n "__fish_portwatch_needs_command" -l json -d 'Print one JSON document ({"schema": 1, "sockets": [...], "warnings": [...]})'
+complete -c portwatch -n "__fish_portwatch_needs_command" -l csv -d 'Print CSV (RFC 4180) with one header line'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s V -l version -d 'Print version'
+complete -c portwatch -n "__fish_portwatch_needs_command" -a "list" -d 'The listing, by name: `portwatch list -lntp` is `portwatch -lntp`'
+complete -c portwatch -n "__fish_portwatch_needs_command" -a "explain" -d 'Everything known about a port: names, descriptions, class, your label, who uses it now'
+complete -c portwatch -n "__fish_portwatch_needs_command" -a "label" -d 'Name ports yourself: `label set 8123/tcp home-assistant`, `label rm`, `label list`'
+complete -c portwatch -n "__fish_portwatch_needs_command" -a "completions" -d 'Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`'
+complete -c portwatch -n "__fish_portwatch_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s l -l listening -d 'Show only listening sockets (TCP/unix LISTEN, unconnected UDP/raw), as ss -l'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s a -l all -d 'Show all sockets: listening and non-listening, including TIME-WAIT'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s n -l numeric -d 'Numeric: accepted for ss compatibility. Ports in address columns are always numbers and host names are never resolved; the Service column stays (it is an annotation)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s t -l tcp -d 'TCP sockets'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s u -l udp -d 'UDP sockets'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s x -l unix -d 'Unix domain sockets'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s w -l raw -d 'Raw sockets'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s p -l processes -d 'Show the processes holding each socket (pid, command, fd), every one when shared. Unless every connection is listed (-antp), the scan stops once each shown socket has a holder, then reads those holders\' parents and children (where fork-shared copies are); see --all-owners'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l all-owners -d 'Read every process\'s fds for owners, as ss -p does, instead of stopping early: also finds holders outside the first holder\'s process tree (a socket passed to an unrelated process, workers whose master exited). Slower on hosts with many open files'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s e -l extended -d 'Extended: show uid, user name and inode'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s 4 -l ipv4 -d 'IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s H -l no-header -d 'Do not print the header line'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l json -d 'Print one JSON document ({"schema": 1, "sockets": [...], "warnings": [...]})'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l csv -d 'Print CSV (RFC 4180) with one header line'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l json -d 'Print JSON'
+complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -f -a "set" -d 'Set (or replace) the label of PORT/PROTO'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -f -a "rm" -d 'Remove the label of PORT/PROTO'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -f -a "list" -d 'List all labels'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l json -d 'Print JSON'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from help" -f -a "set" -d 'Set (or replace) the label of PORT/PROTO'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove the label of PORT/PROTO'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from help" -f -a "list" -d 'List all labels'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions help" -f -a "list" -d 'The listing, by name: `portwatch list -lntp` is `portwatch -lntp`'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions help" -f -a "explain" -d 'Everything known about a port: names, descriptions, class, your label, who uses it now'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions help" -f -a "label" -d 'Name ports yourself: `label set 8123/tcp home-assistant`, `label rm`, `label list`'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions help" -f -a "completions" -d 'Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and __fish_seen_subcommand_from label" -f -a "set" -d 'Set (or replace) the label of PORT/PROTO'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and __fish_seen_subcommand_from label" -f -a "rm" -d 'Remove the label of PORT/PROTO'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and __fish_seen_subcommand_from label" -f -a "list" -d 'List all labels'

@@ -1,0 +1,141 @@
+//! What the owner scan is asked for and what it returns: wanted inodes, and every holder found,
+//! as one shared table that rows hold windows into.
+
+use super::{Owner, Owners, Warning};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Socket inodes the owner scan looks for: sorted and distinct, searched by bisection. Half
+/// the memory of a hash set, and the index of an inode doubles as a slot for per-inode state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InodeSet(Vec<u64>);
+
+impl InodeSet {
+    /// The position of `inode` in the set, when it is there.
+    pub fn index_of(&self, inode: u64) -> Option<usize> {
+        self.0.binary_search(&inode).ok()
+    }
+
+    pub fn contains(&self, inode: u64) -> bool {
+        self.index_of(inode).is_some()
+    }
+
+    /// The inodes, ascending.
+    pub fn iter(&self) -> std::slice::Iter<'_, u64> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<u64> for InodeSet {
+    fn from_iter<I: IntoIterator<Item = u64>>(it: I) -> InodeSet {
+        let mut v: Vec<u64> = it.into_iter().collect();
+        v.sort_unstable();
+        v.dedup();
+        v.shrink_to_fit();
+        InodeSet(v)
+    }
+}
+
+/// Which inodes the owner scan should find.
+#[derive(Debug, Clone)]
+pub enum Wanted<'a> {
+    /// Every socket inode on the host.
+    All,
+    /// Only these, with every owner of each: every process is read (a socket can be passed
+    /// to any process).
+    Some { inodes: &'a InodeSet },
+    /// Only these, reading as little as finds their holders: processes of `uids` (the
+    /// sockets' uids) first, stopping once every inode has an owner, then the owners' process
+    /// families, where sockets shared across fork are. Misses only a holder that received a
+    /// socket from an unrelated process (SCM_RIGHTS) or a holder cut off from the first one's
+    /// process tree (its master exited); the map says when it stopped early.
+    Family {
+        inodes: &'a InodeSet,
+        uids: &'a HashSet<u32>,
+    },
+}
+
+/// The result of the owner scan: every owner found, sorted by inode, then pid and fd, with the
+/// inodes in a parallel vector. One shared table rather than a map of vectors: on a host with
+/// 100k sockets that is one allocation instead of 100k, a lookup is a binary search, and rows
+/// hold windows into it (`Owners`).
+#[derive(Debug, Default, Clone)]
+pub struct OwnerMap {
+    inodes: Vec<u64>,
+    owners: Arc<Vec<Owner>>,
+    /// Processes whose fd table could not be read (EACCES): their sockets have no visible owner.
+    pub denied_pids: usize,
+    pub warnings: Vec<Warning>,
+    /// The scan stopped before reading every process (`Wanted::Family`).
+    pub partial: bool,
+    /// The proc mount option that hides other users' processes from us (`hidepid=invisible`):
+    /// their sockets have no visible owner, yet no read was refused.
+    pub hidden_by: Option<String>,
+    /// The scan ran with the privilege to read every process (root, or the capabilities): an
+    /// owner that is still missing refused even that, so "run as root" would be wrong advice.
+    pub privileged: bool,
+}
+
+impl OwnerMap {
+    /// Build from unordered (inode, owner) pairs.
+    pub fn from_pairs(mut pairs: Vec<(u64, Owner)>) -> OwnerMap {
+        pairs.sort_unstable_by_key(|(inode, o)| (*inode, o.pid, o.fd));
+        let inodes = pairs.iter().map(|p| p.0).collect();
+        // Collected in place (same allocation, smaller elements), then the tail given back.
+        let mut owners: Vec<Owner> = pairs.into_iter().map(|p| p.1).collect();
+        owners.shrink_to_fit();
+        OwnerMap {
+            inodes,
+            owners: Arc::new(owners),
+            ..OwnerMap::default()
+        }
+    }
+
+    fn range(&self, inode: u64) -> std::ops::Range<usize> {
+        let lo = self.inodes.partition_point(|&i| i < inode);
+        let hi = self.inodes.partition_point(|&i| i <= inode);
+        lo..hi
+    }
+
+    /// Every holder of `inode`, sorted by (pid, fd); empty when none was seen.
+    pub fn owners(&self, inode: u64) -> Owners {
+        Owners::new(&self.owners, self.range(inode))
+    }
+
+    /// The same, copied out (for tests and small callers).
+    pub fn get(&self, inode: u64) -> Vec<Owner> {
+        self.owners(inode).to_vec()
+    }
+
+    /// An empty owner list sharing this map's table.
+    pub fn none(&self) -> Owners {
+        Owners::none_in(&self.owners)
+    }
+
+    /// The distinct inodes that have owners, ascending.
+    pub fn inodes(&self) -> impl Iterator<Item = u64> + '_ {
+        let mut last = None;
+        self.inodes.iter().copied().filter(move |&i| {
+            let new = last != Some(i);
+            last = Some(i);
+            new
+        })
+    }
+
+    /// Number of distinct inodes with owners.
+    pub fn len(&self) -> usize {
+        self.inodes().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inodes.is_empty()
+    }
+}

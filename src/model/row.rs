@@ -1,0 +1,56 @@
+//! A socket joined with everything known about it: what filters match and renderers print.
+
+use super::{Annotation, Owners, Socket};
+use std::sync::Arc;
+
+/// A name many rows share (a user, an interface): one thin pointer per row.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Name(Arc<Box<str>>);
+
+impl std::ops::Deref for Name {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Name {
+        Name(Arc::new(s.into()))
+    }
+}
+
+impl From<String> for Name {
+    fn from(s: String) -> Name {
+        Name(Arc::new(s.into_boxed_str()))
+    }
+}
+
+/// One socket with everything known about it: what filters match and renderers print.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub sock: Socket,
+    /// Processes holding the socket; `None` when the owner scan did not run, empty when it ran
+    /// and found none visible.
+    pub owners: Option<Owners>,
+    /// Name of the socket's uid, when known (shared: many sockets have one user).
+    pub user: Option<Name>,
+    /// What the socket's service port is, when annotated (shared between sockets of one
+    /// service port: a busy server's 10k connections hold one annotation).
+    pub service: Option<Arc<Annotation>>,
+    /// Name of the interface the socket is bound to (`Socket::iface`), when known.
+    pub iface: Option<Name>,
+}
+
+impl Row {
+    pub fn new(sock: Socket) -> Row {
+        Row {
+            sock,
+            owners: None,
+            user: None,
+            service: None,
+            iface: None,
+        }
+    }
+}

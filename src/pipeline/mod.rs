@@ -1,0 +1,228 @@
+//! The one listing pipeline under every command: read sockets, join owners, users and
+//! services, filter, sort. A command builds a `Request` (from the command line in `config`, or
+//! by code), calls `run` with a source, and renders the `Listing`.
+//!
+//! ```text
+//! SocketSource ─ read ─> sockets ─ join (peers, services, users) ─ filter ─ owners ─> rows
+//! ProcessSource ─────────────────────────────── owner scan ─────────┘
+//! ```
+//!
+//! The owner scan is the expensive step (one readlink per open fd on the host), so it runs
+//! only when asked, looks only for the sockets that will be shown, and stops early unless told
+//! not to (`owners.rs`).
+
+pub mod hint;
+mod owners;
+
+pub use hint::{near_misses, NearMiss};
+
+use crate::error::Result;
+use crate::filter::Filter;
+use crate::join;
+use crate::model::{
+    FamilyFilter, OwnerScan, Proto, Query, Row, Snapshot, Socket, State, StateSet, Warning,
+};
+use crate::platform::{self, ProcessSource, SocketSource};
+use crate::registry::{listening_ports, AnnotateCtx, AnnotationCache, Registry};
+use std::collections::HashSet;
+
+/// What to list: built from the command line (`config::request`) or by code.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Tables, families and states to read (the kernel applies the state set).
+    pub query: Query,
+    /// Families kept after reading (-4 / -6: dual-stack listeners count as IPv4).
+    pub family: FamilyFilter,
+    /// The filter expression and shorthand flags, not yet resolved against the registry.
+    pub filter: Filter,
+    /// Find the holders of every listed socket (-p). A filter on processes finds them for
+    /// every candidate whether or not this is set.
+    pub owners: bool,
+    /// Read every process for owners instead of stopping once each socket has a holder.
+    pub all_owners: bool,
+    /// Look up the user name of each socket's uid.
+    pub user_names: bool,
+}
+
+impl Request {
+    /// The sockets `query` reads, unfiltered, without owners or user names.
+    pub fn new(query: Query) -> Request {
+        Request {
+            query,
+            family: FamilyFilter::Any,
+            filter: Filter::all(),
+            owners: false,
+            all_owners: false,
+            user_names: false,
+        }
+    }
+
+    /// Whether the owner scan runs (asked for, or needed by the filter).
+    pub fn scans_owners(&self) -> bool {
+        self.owners || self.filter.needs_owners()
+    }
+}
+
+/// The rows a listing shows, and what could not be seen.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub rows: Vec<Row>,
+    pub warnings: Vec<Warning>,
+    /// How far the owner scan read; `None` when it did not run.
+    pub owner_scan: Option<OwnerScan>,
+}
+
+/// Read, join, filter and sort the sockets `req` asks for.
+pub fn run(
+    req: &Request,
+    sockets: &dyn SocketSource,
+    procs: &dyn ProcessSource,
+    reg: &Registry,
+) -> Result<Listing> {
+    if !owners::scan_during_dump(req) {
+        return run_with(req, sockets, procs, reg, || None);
+    }
+    std::thread::scope(|s| {
+        let scan = std::thread::Builder::new()
+            .name("owner-scan".into())
+            .spawn_scoped(s, || procs.scan_owners(crate::model::Wanted::All))
+            .ok();
+        // A scan that could not start or panicked is done again, in line.
+        run_with(req, sockets, procs, reg, || {
+            scan.and_then(|h| h.join().ok())
+        })
+    })
+}
+
+/// `run`, given the owners of every process when they were read during the dump.
+fn run_with(
+    req: &Request,
+    src: &dyn SocketSource,
+    procs: &dyn ProcessSource,
+    reg: &Registry,
+    prefetched: impl FnOnce() -> Option<crate::model::OwnerMap>,
+) -> Result<Listing> {
+    let Snapshot {
+        mut sockets,
+        mut warnings,
+    } = src.read_sockets(&req.query)?;
+    let listening = listening_set(src, &req.query, &sockets);
+    // Backends may return more than asked (raw ignores the kernel state filter; netstat2
+    // reads everything); UNKNOWN-state rows are netstat2's UDP, kept as the backend decided.
+    sockets
+        .retain(|s| (req.query.states.contains(s.state) || s.state.0 == 0) && req.family.keeps(s));
+    join::attach_unix_peers(&mut sockets);
+    let mut rows = into_rows(sockets);
+    let ephemeral = src.ephemeral_range();
+    let filter = resolve_filter(&req.filter, reg, procs, ephemeral)?;
+
+    let mut cache = AnnotationCache::new();
+    let mut annotate = |rows: &mut [Row], only_unnamed: bool| {
+        for r in rows.iter_mut() {
+            if only_unnamed && r.service.as_ref().is_none_or(|a| a.service.is_some()) {
+                continue;
+            }
+            let ctx = AnnotateCtx {
+                ephemeral,
+                listening: &listening,
+                owners: r.owners.as_deref(),
+            };
+            r.service = reg.annotate_shared(&r.sock, &ctx, &mut cache);
+        }
+    };
+    annotate(&mut rows, false);
+    if filter.needs_users() || req.user_names {
+        join::attach_users(&mut rows, |uid| procs.user_name(uid));
+    }
+    let mut owner_scan = None;
+    if filter.needs_owners() {
+        // Process predicates need every candidate's owners before filtering.
+        owner_scan = owners::attach(req, procs, &mut rows, &mut warnings, prefetched());
+        rows.retain(|r| filter.matches(r));
+    } else {
+        // Filter first: the owner scan then looks only for the sockets shown.
+        rows.retain(|r| filter.matches(r));
+        if req.owners {
+            owner_scan = owners::attach(req, procs, &mut rows, &mut warnings, prefetched());
+        }
+    }
+    if rows.iter().any(|r| r.owners.is_some()) {
+        // Owners add a hint to ports no registry layer names; named ones stay as they are.
+        annotate(&mut rows, true);
+    }
+    join::attach_ifaces(&mut rows, |i| src.iface_name(i));
+    join::sort_rows(&mut rows);
+    Ok(Listing {
+        rows,
+        warnings,
+        owner_scan,
+    })
+}
+
+/// Local (proto, port) pairs that have a listener, for telling the server side of a
+/// connection. Taken from the snapshot when it holds the listeners, else from one extra
+/// listeners-only read (a few ms: the kernel filters by state).
+fn listening_set(src: &dyn SocketSource, q: &Query, sockets: &[Socket]) -> HashSet<(Proto, u16)> {
+    if q.states.contains(State::LISTEN) && q.states.contains(State::CLOSE) {
+        return listening_ports(sockets);
+    }
+    if !(q.tcp || q.udp) {
+        return HashSet::new();
+    }
+    let lq = Query {
+        unix: false,
+        raw: false,
+        ipv4: true,
+        ipv6: true,
+        states: StateSet::LISTENING,
+        ..q.clone()
+    };
+    src.read_sockets(&lq)
+        .map(|s| listening_ports(&s.sockets))
+        .unwrap_or_default()
+}
+
+/// Turn sockets into rows without holding both tables whole: sockets are taken from the end
+/// and their vector shrunk as it empties, so peak memory is about the rows alone. Order does
+/// not matter: rows are sorted later.
+fn into_rows(mut sockets: Vec<Socket>) -> Vec<Row> {
+    let mut rows: Vec<Row> = Vec::with_capacity(sockets.len());
+    platform::advise_huge_pages(&mut rows);
+    while let Some(s) = sockets.pop() {
+        rows.push(Row::new(s));
+        // Give back each MiB as it empties: with both tables mapped on their own (see
+        // `platform::tune_allocator`) that is an in-place mremap, and the two never overlap
+        // by more than a MiB.
+        if (sockets.capacity() - sockets.len()) * std::mem::size_of::<Socket>() >= 1 << 20 {
+            sockets.shrink_to_fit();
+        }
+    }
+    rows
+}
+
+/// Resolve service names, user names and the ephemeral range the filter refers to.
+fn resolve_filter(
+    filter: &Filter,
+    reg: &Registry,
+    procs: &dyn ProcessSource,
+    ephemeral: Option<(u16, u16)>,
+) -> Result<Filter> {
+    let mut f = filter.clone();
+    if f.is_empty() {
+        return Ok(f);
+    }
+    f.resolve(&|name, proto| match proto {
+        Some(p) => reg.port_by_name(name, p.name()),
+        None => reg
+            .port_by_name(name, "tcp")
+            .or_else(|| reg.port_by_name(name, "udp")),
+    })?;
+    f.resolve_users(&|name| procs.uid_by_name(name))?;
+    if f.needs_ephemeral_range() {
+        f.set_ephemeral_range(ephemeral);
+    }
+    Ok(f)
+}
+
+#[cfg(test)]
+mod tests;

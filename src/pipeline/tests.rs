@@ -1,0 +1,186 @@
+//! The pipeline on a fake source: no kernel, exact rows, warnings and owner-scan outcome.
+
+use super::*;
+use crate::filter;
+use crate::model::{Endpoint, Family, Owner, SockType, Socket, State, Warning};
+use crate::platform::fake::Fake;
+use std::net::{IpAddr, Ipv4Addr};
+
+fn inet(port: u16) -> Option<Endpoint> {
+    Some(Endpoint::Inet {
+        addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        port,
+    })
+}
+
+fn tcp(state: State, local: u16, remote: u16, inode: u64) -> Socket {
+    Socket {
+        local: inet(local),
+        remote: inet(remote),
+        inode,
+        uid: Some(1000),
+        ..Socket::new(Proto::Tcp, Family::Ipv4, SockType::Stream, state)
+    }
+}
+
+fn owner(pid: u32, comm: &str, fd: u32) -> Owner {
+    Owner {
+        pid,
+        comm: comm.into(),
+        fd,
+        uid: Some(1000),
+    }
+}
+
+/// A host with a web server on :8080 (two fork-shared holders), a client connected to it,
+/// and a TIME-WAIT leftover.
+fn host() -> Fake {
+    Fake {
+        sockets: vec![
+            tcp(State::LISTEN, 8080, 0, 100),
+            tcp(State::ESTABLISHED, 8080, 50000, 101),
+            tcp(State::ESTABLISHED, 50000, 8080, 102),
+            tcp(State::TIME_WAIT, 8080, 50001, 0),
+        ],
+        owners: vec![
+            (100, owner(10, "web", 3)),
+            (100, owner(11, "web", 3)),
+            (101, owner(11, "web", 5)),
+            (102, owner(20, "curl", 4)),
+        ],
+        ephemeral: Some((32768, 60999)),
+        users: [(1000, "alice".to_string())].into(),
+        ..Fake::default()
+    }
+}
+
+fn request(states: StateSet, filter: &str) -> Request {
+    Request {
+        filter: filter::parse_str(filter).unwrap(),
+        ..Request::new(Query {
+            tcp: true,
+            udp: false,
+            unix: false,
+            raw: false,
+            ipv4: true,
+            ipv6: true,
+            states,
+        })
+    }
+}
+
+fn ports(l: &Listing) -> Vec<(u16, u16)> {
+    let port = |e: &Option<Endpoint>| e.as_ref().and_then(Endpoint::port).unwrap_or(0);
+    l.rows
+        .iter()
+        .map(|r| (port(&r.sock.local), port(&r.sock.remote)))
+        .collect()
+}
+
+#[test]
+fn listeners_with_every_holder_named_by_the_registry() {
+    let src = host();
+    let req = Request {
+        owners: true,
+        user_names: true,
+        ..request(StateSet::LISTENING, "")
+    };
+    let l = run(&req, &src, &src, &Registry::builtin()).unwrap();
+    assert_eq!(ports(&l), [(8080, 0)]);
+    let r = &l.rows[0];
+    let pids: Vec<u32> = r.owners.as_ref().unwrap().iter().map(|o| o.pid).collect();
+    assert_eq!(pids, [10, 11], "both fork-shared holders");
+    assert_eq!(r.user.as_deref(), Some("alice"));
+    assert_eq!(
+        r.service
+            .as_ref()
+            .and_then(|a| a.service.as_ref())
+            .map(|s| s.name.as_str()),
+        Some("http-alt")
+    );
+    assert_eq!(l.owner_scan, Some(OwnerScan::AllProcesses));
+    assert!(l.warnings.is_empty());
+}
+
+#[test]
+fn connections_are_named_by_their_server_side_and_sorted() {
+    let src = host();
+    let l = run(
+        &request(StateSet::CONNECTED, ""),
+        &src,
+        &src,
+        &Registry::builtin(),
+    )
+    .unwrap();
+    assert_eq!(ports(&l), [(8080, 50000), (50000, 8080)]);
+    // The client's socket is annotated with the server's port, not its ephemeral one.
+    for r in &l.rows {
+        assert_eq!(r.service.as_ref().unwrap().port, 8080);
+        assert!(r.owners.is_none(), "no owner scan was asked for");
+    }
+    assert_eq!(l.owner_scan, None);
+}
+
+#[test]
+fn a_process_filter_scans_owners_without_p_and_keeps_what_matches() {
+    let src = host();
+    let l = run(
+        &request(StateSet::ALL, "proc curl"),
+        &src,
+        &src,
+        &Registry::builtin(),
+    )
+    .unwrap();
+    assert_eq!(ports(&l), [(50000, 8080)]);
+    assert!(l.owner_scan.is_some());
+}
+
+#[test]
+fn hidden_owners_are_said_once_with_the_reason() {
+    let mut src = host();
+    src.owners.retain(|(inode, _)| *inode != 102);
+    src.denied_pids = 1;
+    src.read_warnings = vec![Warning::new("malformed-line", "bad line")];
+    let req = Request {
+        owners: true,
+        ..request(StateSet::CONNECTED, "")
+    };
+    let l = run(&req, &src, &src, &Registry::builtin()).unwrap();
+    let kinds: Vec<&str> = l.warnings.iter().map(|w| w.kind).collect();
+    assert_eq!(kinds, ["malformed-line", "owners-hidden"]);
+    assert!(
+        l.warnings[1]
+            .message
+            .starts_with("1 socket has no visible owner: 1 process could not be read"),
+        "{}",
+        l.warnings[1].message
+    );
+    let client = l.rows.iter().find(|r| r.sock.inode == 102).unwrap();
+    assert_eq!(
+        client.owners.as_deref(),
+        Some(&[][..]),
+        "empty, not a guess"
+    );
+}
+
+#[test]
+fn an_empty_default_listing_says_what_other_states_hold() {
+    let src = host();
+    let reg = Registry::builtin();
+    let req = request(StateSet::CONNECTED, "sport = :8080 and dport = :0");
+    assert!(run(&req, &src, &src, &reg).unwrap().rows.is_empty());
+    let miss = near_misses(&req, &src, &src, &reg).unwrap().unwrap();
+    assert_eq!(
+        (miss.asked, miss.listening, miss.other),
+        (hint::Asked::Connected, 1, 0)
+    );
+    // Named states are what the user asked for: no hint.
+    let named = request(
+        StateSet::of(&[State::ESTABLISHED]),
+        "state established and sport = :9",
+    );
+    assert_eq!(near_misses(&named, &src, &src, &reg).unwrap(), None);
+    // Nothing anywhere: no hint either.
+    let nothing = request(StateSet::CONNECTED, "sport = :9");
+    assert_eq!(near_misses(&nothing, &src, &src, &reg).unwrap(), None);
+}

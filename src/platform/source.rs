@@ -1,0 +1,29 @@
+//! What the listing pipeline reads, as two traits: the sockets of one network namespace, and
+//! the processes of the host. `System` reads the OS; `fake::Fake` answers from memory so that
+//! pure logic (the pipeline, diffs, audits, aggregations) is tested without a kernel.
+
+use crate::error::Result;
+use crate::model::{OwnerMap, Query, Snapshot, Wanted};
+
+/// The sockets of one network namespace, and what is per namespace about them.
+pub trait SocketSource: Send + Sync {
+    /// Read the socket tables `q` asks for. Backends may return more than asked (states a
+    /// table cannot filter); the pipeline filters again.
+    fn read_sockets(&self, q: &Query) -> Result<Snapshot>;
+    /// This namespace's ephemeral port range (`net.ipv4.ip_local_port_range`), when readable.
+    fn ephemeral_range(&self) -> Option<(u16, u16)>;
+    /// The name of interface `index` in this namespace, when it has one.
+    fn iface_name(&self, index: u32) -> Option<String>;
+}
+
+/// The processes of the host: who holds which socket, and user names. Socket inodes are
+/// unique host-wide, so one owner scan serves every namespace.
+pub trait ProcessSource: Send + Sync {
+    /// Find the processes holding the wanted socket inodes. Never fails: what could not be
+    /// read is counted and said in the map's warnings.
+    fn scan_owners(&self, wanted: Wanted<'_>) -> OwnerMap;
+    /// User name for a uid; `None` when there is none.
+    fn user_name(&self, uid: u32) -> Option<String>;
+    /// Uid of a user name; `None` when there is no such user.
+    fn uid_by_name(&self, name: &str) -> Option<u32>;
+}
