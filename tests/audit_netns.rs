@@ -24,7 +24,7 @@ use portwatch::audit::{self, AllowList, FindingId, FirewallVerdict, Report, Seve
 use portwatch::model::{Query, StateSet};
 use portwatch::pipeline::{self, Request};
 use portwatch::platform::linux::audit as live;
-use portwatch::platform::{SourceOptions, System};
+use portwatch::platform::{ProcessSource, SourceOptions, System};
 use portwatch::registry::Registry;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -188,8 +188,11 @@ sys.stdin.read()
             let sys = System::new(SourceOptions::default()).expect("the live system");
             let listing =
                 pipeline::run(&req, &sys, &sys, &reg).expect("read the namespace's sockets");
-            let (facts, warnings) =
-                live::gather(&listing.rows, Path::new("/proc"), probe.then_some(&opts));
+            let host = live::gather(&listing.rows, Path::new("/proc"), &|uid| sys.user_name(uid));
+            let (mut facts, warnings) = audit::Facts::from_host(host);
+            if probe {
+                facts.probe(&listing.rows, &opts);
+            }
             assert!(warnings.is_empty(), "{warnings:?}");
             audit::audit(&listing.rows, &facts, allow)
         })

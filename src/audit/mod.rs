@@ -33,8 +33,9 @@ pub use firewall::Firewall;
 pub use probe::Protocol;
 pub use reach::{Exposure, Interface, Reach};
 
+pub use crate::model::ExeInfo;
 use crate::model::Row;
-use crate::model::Text;
+use crate::model::{HostFacts, Warning};
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 
@@ -46,17 +47,6 @@ pub struct NamespaceFacts {
     /// Its firewall; `None` when not read (no verdict is given), while a `Firewall` whose
     /// ruleset could not be read gives "unknown".
     pub firewall: Option<Firewall>,
-}
-
-/// What `/proc/PID/exe` says of a process.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExeInfo {
-    /// The executable's path, without the kernel's " (deleted)" mark.
-    pub path: Option<Text>,
-    /// The file was deleted or replaced since the process started.
-    pub deleted: bool,
-    /// A world-writable directory the executable lies under (its own or an ancestor).
-    pub world_writable_dir: Option<Text>,
 }
 
 /// Everything the checks need beyond the rows.
@@ -71,6 +61,63 @@ pub struct Facts {
     pub probes: Option<HashMap<(Option<NonZeroU64>, u16), Protocol>>,
     /// User names by uid, for the holders.
     pub user_names: HashMap<u32, String>,
+}
+
+impl Facts {
+    /// The facts of one namespace as the platform read them (`Socket::netns` `None`), the
+    /// firewall output parsed; what could not be read is a warning, and the verdicts then
+    /// say "unknown".
+    pub fn from_host(host: HostFacts) -> (Facts, Vec<Warning>) {
+        let mut warnings = host.warnings;
+        let unreadable = |what: &str, e: String| {
+            Warning::new(
+                "firewall-unreadable",
+                format!("{what} not read, firewall verdicts are unknown: {e}"),
+            )
+        };
+        let nft = host.nft_ruleset.map(|r| {
+            r.and_then(|doc| firewall::nft::Ruleset::from_json(&doc))
+                .map_err(|e| warnings.push(unreadable("nftables ruleset", e)))
+                .ok()
+        });
+        let legacy = host.legacy_save.map(|r| {
+            r.map(|outs| outs.iter().any(|t| firewall::legacy_save_filters(t)))
+                .map_err(|e| warnings.push(unreadable("iptables-legacy tables", e)))
+                .ok()
+        });
+        let firewall = (nft.is_some() || legacy.is_some()).then(|| Firewall {
+            nft: nft.flatten(),
+            legacy_rules: legacy.flatten(),
+        });
+        let mut facts = Facts {
+            exes: host.exes,
+            user_names: host.user_names,
+            ..Facts::default()
+        };
+        facts.namespaces.insert(
+            None,
+            NamespaceFacts {
+                interfaces: host.interfaces,
+                firewall,
+            },
+        );
+        (facts, warnings)
+    }
+
+    /// `--probe`: connect to the exposed TCP listeners among `rows` (from the calling
+    /// thread's network namespace, which must be theirs) and keep the answers.
+    pub fn probe(&mut self, rows: &[Row], opts: &probe::connect::ProbeOptions) {
+        let targets = probe_targets(rows, self);
+        let addrs: Vec<std::net::SocketAddr> = targets.iter().map(|t| t.2).collect();
+        let answers = probe::connect::probe_all(&addrs, opts);
+        self.probes = Some(
+            targets
+                .iter()
+                .zip(answers)
+                .map(|(t, p)| ((t.0, t.1), p))
+                .collect(),
+        );
+    }
 }
 
 /// Audit the listeners among `rows` (other rows are ignored).

@@ -3,6 +3,7 @@
 
 use crate::filter::ast::Scope;
 use crate::filter::scope_of;
+pub use crate::model::Interface;
 use crate::model::{Endpoint, Socket};
 use serde::{Serialize, Serializer};
 use std::net::IpAddr;
@@ -58,23 +59,6 @@ impl Reach {
 impl Serialize for Reach {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.name())
-    }
-}
-
-/// A network interface of the namespace a listener lives in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Interface {
-    pub name: String,
-    pub up: bool,
-    pub loopback: bool,
-    /// Its addresses (IPv6 ones without scope id).
-    pub addrs: Vec<IpAddr>,
-}
-
-impl Interface {
-    /// Up, not loopback: traffic from other hosts arrives here.
-    pub fn external(&self) -> bool {
-        self.up && !self.loopback
     }
 }
 

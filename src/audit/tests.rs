@@ -2,7 +2,7 @@
 //! probe answers, firewall downgrade, allow file, holder executables, grouping, JSON shape.
 
 use super::*;
-use crate::model::{Endpoint, Family, Owner, Proto, SockType, Socket, State};
+use crate::model::{Endpoint, Family, Owner, Proto, SockType, Socket, State, Text};
 use crate::registry::{AnnotateCtx, Registry};
 use std::collections::HashSet;
 use std::net::IpAddr;

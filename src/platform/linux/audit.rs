@@ -2,10 +2,7 @@
 //! (`/proc/PID/exe`), the interfaces and the firewall of a network namespace, and a way to
 //! run code inside another network namespace. The audit core (crate::audit) judges them.
 
-use crate::audit::firewall::{legacy_save_filters, nft::Ruleset, Firewall};
-use crate::audit::probe::connect::{probe_all, ProbeOptions};
-use crate::audit::{probe_targets, ExeInfo, Facts, Interface, NamespaceFacts};
-use crate::model::{Text, Warning};
+use crate::model::{ExeInfo, HostFacts, Interface, Row, Text, Warning};
 use std::collections::HashMap;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -126,46 +123,19 @@ fn output(prog: &str, args: &[&str], package: &str) -> Result<Vec<u8>, String> {
     Ok(out.stdout)
 }
 
-/// The firewall of the calling thread's network namespace: the nftables ruleset (`nft -j
-/// list ruleset`, run as a child so it inherits the thread's namespace) and whether
-/// iptables-legacy tables filter anything there. What cannot be read is one warning each;
-/// the verdicts then say "unknown".
-pub fn read_firewall() -> (Firewall, Vec<Warning>) {
-    let mut warnings = Vec::new();
-    let nft = output("nft", &["-j", "list", "ruleset"], "nftables")
-        .and_then(|out| {
-            let doc: serde_json::Value = serde_json::from_slice(&out)
-                .map_err(|e| format!("`nft -j` printed no JSON: {e}"))?;
-            Ruleset::from_json(&doc)
-        })
-        .map_err(|e| {
-            warnings.push(Warning::new(
-                "firewall-unreadable",
-                format!("nftables ruleset not read, firewall verdicts are unknown: {e}"),
-            ))
-        })
-        .ok();
-    let legacy = legacy_rules().map_err(|e| {
-        warnings.push(Warning::new(
-            "firewall-unreadable",
-            format!("iptables-legacy tables exist but were not read, firewall verdicts are unknown: {e}"),
-        ))
-    });
-    (
-        Firewall {
-            nft,
-            legacy_rules: legacy.ok(),
-        },
-        warnings,
-    )
+/// `nft -j list ruleset` in the calling thread's network namespace (run as a child, which
+/// inherits it).
+pub fn nft_ruleset() -> Result<serde_json::Value, String> {
+    let out = output("nft", &["-j", "list", "ruleset"], "nftables")?;
+    serde_json::from_slice(&out).map_err(|e| format!("`nft -j` printed no JSON: {e}"))
 }
 
-/// Whether iptables-legacy filters in this namespace. Its tables are listed in
-/// /proc/net/ip{,6}_tables_names once used there; only then is `iptables-legacy-save` run
-/// (running it earlier would load the legacy modules).
-fn legacy_rules() -> Result<bool, String> {
+/// The `ip{,6}tables-legacy-save` output of each legacy table family in use in this
+/// namespace. Its tables are listed in /proc/net/ip{,6}_tables_names once used there; only
+/// then is the save command run (running it earlier would load the legacy modules).
+pub fn legacy_save() -> Result<Vec<String>, String> {
     let net = PathBuf::from("/proc/thread-self/net");
-    let mut filters = false;
+    let mut outs = Vec::new();
     for (names, save) in [
         ("ip_tables_names", "iptables-legacy-save"),
         ("ip6_tables_names", "ip6tables-legacy-save"),
@@ -173,21 +143,19 @@ fn legacy_rules() -> Result<bool, String> {
         let in_use = std::fs::read_to_string(net.join(names)).is_ok_and(|t| !t.trim().is_empty());
         if in_use {
             let out = output(save, &[], "iptables")?;
-            filters |= legacy_save_filters(&String::from_utf8_lossy(&out));
+            outs.push(String::from_utf8_lossy(&out).into_owned());
         }
     }
-    Ok(filters)
+    Ok(outs)
 }
 
-/// The facts an audit of `rows` needs from the calling thread's network namespace (the
-/// rows' own, `Socket::netns` `None`): its interfaces and firewall, the holders'
-/// executables, and with `probe` the answers of its exposed TCP listeners. Warnings say once
-/// what could not be read.
+/// The facts of the calling thread's network namespace (the rows' own) that an audit of
+/// `rows` needs: interfaces, firewall output, the holders' executables and user names.
 pub fn gather(
-    rows: &[crate::model::Row],
+    rows: &[Row],
     proc_root: &Path,
-    probe: Option<&ProbeOptions>,
-) -> (Facts, Vec<Warning>) {
+    user_name: &dyn Fn(u32) -> Option<String>,
+) -> HostFacts {
     let mut warnings = Vec::new();
     let interfaces = interfaces().unwrap_or_else(|e| {
         warnings.push(Warning::new(
@@ -196,45 +164,26 @@ pub fn gather(
         ));
         Vec::new()
     });
-    let (firewall, fw_warnings) = read_firewall();
-    warnings.extend(fw_warnings);
-    let mut facts = Facts::default();
-    facts.namespaces.insert(
-        None,
-        NamespaceFacts {
-            interfaces,
-            firewall: Some(firewall),
-        },
-    );
-    let pids = rows
-        .iter()
-        .flat_map(|r| r.owners.iter().flat_map(|o| o.iter()))
-        .map(|o| o.pid);
-    facts.exes = exe_infos(proc_root, pids);
-    for uid in rows
-        .iter()
-        .flat_map(|r| r.owners.iter().flat_map(|o| o.iter()))
-        .filter_map(|o| o.uid)
-    {
-        if let std::collections::hash_map::Entry::Vacant(e) = facts.user_names.entry(uid) {
-            if let Some(name) = crate::platform::user_name(uid) {
+    let owners = || {
+        rows.iter()
+            .flat_map(|r| r.owners.iter().flat_map(|o| o.iter()))
+    };
+    let mut user_names = HashMap::new();
+    for uid in owners().filter_map(|o| o.uid) {
+        if let std::collections::hash_map::Entry::Vacant(e) = user_names.entry(uid) {
+            if let Some(name) = user_name(uid) {
                 e.insert(name);
             }
         }
     }
-    if let Some(opts) = probe {
-        let targets = probe_targets(rows, &facts);
-        let addrs: Vec<std::net::SocketAddr> = targets.iter().map(|t| t.2).collect();
-        let answers = probe_all(&addrs, opts);
-        facts.probes = Some(
-            targets
-                .iter()
-                .zip(answers)
-                .map(|(t, p)| ((t.0, t.1), p))
-                .collect(),
-        );
+    HostFacts {
+        interfaces,
+        nft_ruleset: Some(nft_ruleset()),
+        legacy_save: Some(legacy_save()),
+        exes: exe_infos(proc_root, owners().map(|o| o.pid)),
+        user_names,
+        warnings,
     }
-    (facts, warnings)
 }
 
 #[cfg(test)]
