@@ -12,6 +12,7 @@ FILTER is an ss filter expression, given as the words after the options, e.g.
   portwatch -tn state established '( dport = :443 or dport = :80 )'
   portwatch -lnt sport = :22
   portwatch -lntp proc nginx
+  portwatch -lntp -N all container web
 Options may also follow the filter (as ss); after `--` every word is filter. The first word
 that is not an option names a subcommand when it is one; no filter keyword is a subcommand
 name, and after a listing subcommand the same flags and filter work as before it
@@ -20,6 +21,7 @@ name, and after a listing subcommand the same flags and filter work as before it
 Examples:
   portwatch -lntp              listening TCP sockets and their processes
   portwatch -antp --json | jq  every TCP socket as JSON
+  portwatch -lntp -N all       listeners in every network namespace and container
   portwatch explain 5432       what is port 5432, and who uses it here
   portwatch label set 8123/tcp home-assistant";
 
@@ -104,6 +106,15 @@ pub struct ListingArgs {
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
 
+    /// Read these network namespaces instead of portwatch's own (repeatable): `all`, a name
+    /// under /run/netns (as ss -N), a pid (that process's namespace) or the path of a
+    /// namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped
+    /// by namespace (the host's first) under Netns and Container columns. Entering another
+    /// namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one
+    /// warning.
+    #[arg(short = 'N', long = "netns", value_name = "WHICH")]
+    pub netns: Vec<String>,
+
     /// Only sockets held by this process id (repeatable); same as the filter `pid N`.
     #[arg(long = "pid", value_name = "PID")]
     pub pids: Vec<u32>,
@@ -117,7 +128,8 @@ pub struct ListingArgs {
     #[arg(short = 'U', long = "user", value_name = "USER")]
     pub users: Vec<String>,
 
-    /// Filter expression (ss syntax plus proc, pid, user, service, port and scope).
+    /// Filter expression (ss syntax plus proc, pid, user, service, port, scope, netns,
+    /// container, unit and host).
     #[arg(
         value_name = "FILTER",
         trailing_var_arg = true,

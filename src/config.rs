@@ -4,7 +4,7 @@
 use crate::cli::{BackendArg, GlobalArgs, ListingArgs, OutputArgs};
 use crate::error::{Error, Result};
 use crate::filter::{self, Filter, ParseOptions, Pred, UserSpec};
-use crate::model::{FamilyFilter, Query, StateSet};
+use crate::model::{FamilyFilter, NetnsSpec, Query, StateSet};
 use crate::pipeline::Request;
 use crate::platform::{Backend, SourceOptions};
 use crate::registry::{labels, RegistryOptions};
@@ -47,6 +47,8 @@ pub struct Output {
 #[derive(Debug, Clone)]
 pub struct ListConfig {
     pub request: Request,
+    /// The network namespaces to read (`-N`); empty: portwatch's own.
+    pub netns: Vec<NetnsSpec>,
     pub output: Output,
     pub source: SourceOptions,
     pub registry: RegistryOptions,
@@ -171,6 +173,7 @@ pub fn request(a: &ListingArgs) -> Result<Request> {
         owners: a.processes,
         all_owners: a.all_owners,
         user_names: a.extended,
+        attribution: false,
     })
 }
 
@@ -201,15 +204,39 @@ pub fn list_config(
 ) -> Result<ListConfig> {
     let mut request = request(a)?;
     let output = output(o, a, &request, env);
-    // JSON and CSV carry user names whatever the columns.
-    request.user_names |= matches!(output.format, Format::Json | Format::Csv);
+    // JSON and CSV carry user names, namespaces, containers and units whatever the columns.
+    let full = matches!(output.format, Format::Json | Format::Csv);
+    request.user_names |= full;
+    request.attribution |= full;
     Ok(ListConfig {
         request,
+        netns: netns_specs(&a.netns)?,
         output,
         source: source_options(g),
         registry: registry_options(g, env),
         labels_explicit: g.labels.is_some(),
     })
+}
+
+/// `-N` values; one that cannot name a namespace is a usage error naming it.
+pub fn netns_specs(values: &[String]) -> Result<Vec<NetnsSpec>> {
+    values
+        .iter()
+        .map(|v| NetnsSpec::parse(v).map_err(|e| Error::Usage(e.to_string())))
+        .collect()
+}
+
+/// The columns for a listing of several network namespaces: Netns and Container first, so
+/// each row says where it lives before what it is.
+pub fn with_namespace_columns(columns: &[Column]) -> Vec<Column> {
+    let mut c = vec![Column::Netns, Column::Container];
+    c.extend(
+        columns
+            .iter()
+            .copied()
+            .filter(|c| !matches!(c, Column::Netns | Column::Container)),
+    );
+    c
 }
 
 /// Table columns: ss's, without Netid when one protocol is shown (as ss), plus Service,
@@ -349,6 +376,53 @@ mod tests {
         let e = cfg(&["-t", "sport", "=", ":"], &Env::default()).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains('^'), "{e}");
+    }
+
+    #[test]
+    fn netns_values_are_checked_and_json_carries_containers() {
+        let c = cfg(
+            &["-lnt", "-N", "all", "-N", "blue", "-N", "42"],
+            &Env::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.netns,
+            [
+                NetnsSpec::All,
+                NetnsSpec::Name("blue".into()),
+                NetnsSpec::Pid(42)
+            ]
+        );
+        assert!(
+            !c.request.attribution,
+            "a table of one namespace has no Container column"
+        );
+        let e = cfg(&["-lnt", "-N", ""], &Env::default()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("--netns \"\""), "{e}");
+        let e = cfg(&["--netns=0"], &Env::default()).unwrap_err();
+        assert!(e.to_string().contains("\"0\": not a process id"), "{e}");
+        assert!(
+            cfg(&["--json"], &Env::default())
+                .unwrap()
+                .request
+                .attribution
+        );
+        assert!(
+            cfg(&["--csv"], &Env::default())
+                .unwrap()
+                .request
+                .attribution
+        );
+        let cols = with_namespace_columns(&columns(
+            &cfg(&["-lnt"], &Env::default()).unwrap().request.query,
+            false,
+            true,
+        ));
+        assert_eq!(
+            &cols[..3],
+            [Column::Netns, Column::Container, Column::State]
+        );
     }
 
     #[test]

@@ -1,26 +1,50 @@
-//! The default command: the listing, as a table, JSON or CSV.
+//! The default command: the listing, as a table, JSON or CSV; of portwatch's own network
+//! namespace, or of those `-N` selects (one source each, host first).
 
 use super::Context;
-use crate::config::{Format, ListConfig};
+use crate::config::{self, Format, ListConfig};
 use crate::error::Result;
 use crate::pipeline;
+use crate::platform::SocketSource;
 use crate::render::{csv, json, notes, table};
 use std::io::Write;
 
 pub fn run(cfg: &ListConfig, ctx: Context, out: &mut dyn Write) -> Result<()> {
     let sys = &ctx.system;
-    let mut listing = pipeline::run(&cfg.request, sys, sys, &ctx.registry)?;
+    let namespaces = match cfg.netns.is_empty() {
+        true => None,
+        false => Some(sys.namespaces(&cfg.netns)?),
+    };
+    let sources: Vec<&dyn SocketSource> = match &namespaces {
+        Some(n) => n.sources(),
+        None => vec![sys],
+    };
+    let mut request = cfg.request.clone();
+    let mut columns = cfg.output.columns.clone();
+    if sources.len() > 1 {
+        columns = config::with_namespace_columns(&columns);
+        request.attribution = true;
+    }
+    let mut listing = pipeline::run_many(&request, &sources, sys, &ctx.registry)?;
     listing.warnings.extend(ctx.warnings);
-    let near_miss = match (&cfg.output.format, listing.rows.is_empty()) {
-        (Format::Json, _) | (_, false) => None,
-        _ => pipeline::near_misses(&cfg.request, sys, sys, &ctx.registry)?,
+    if let Some(n) = &namespaces {
+        listing.warnings.extend(n.warnings());
+    }
+    let near_miss = match (
+        &cfg.output.format,
+        listing.rows.is_empty(),
+        sources.as_slice(),
+    ) {
+        (Format::Json, _, _) | (_, false, _) => None,
+        (_, true, [one]) => pipeline::near_misses(&request, *one, sys, &ctx.registry)?,
+        _ => None,
     };
     match &cfg.output.format {
         Format::Json => json::write(&listing.rows, &listing.warnings, listing.owner_scan, out)?,
         Format::Csv => csv::write(&listing.rows, cfg.output.header, out)?,
         Format::Table { fit_width } => {
             let opts = table::TableOpts {
-                columns: cfg.output.columns.clone(),
+                columns,
                 header: cfg.output.header,
                 fit_width: *fit_width,
             };

@@ -1,6 +1,7 @@
 //! The data model every stage shares: sockets as the kernel reports them, their owners, and the
 //! snapshot a backend returns. No dependencies on OS crates: backends convert at their edge.
 
+mod container;
 mod host;
 mod ownermap;
 mod owners;
@@ -9,6 +10,7 @@ mod service;
 mod state;
 mod text;
 
+pub use container::{Attribution, BadNetnsSpec, Container, Netns, NetnsSpec, Runtime, Unit};
 pub use host::{ExeInfo, HostFacts, Interface};
 pub use ownermap::{InodeSet, OwnerMap, Wanted};
 pub use owners::Owners;

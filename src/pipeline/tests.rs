@@ -54,7 +54,7 @@ fn host() -> Fake {
     }
 }
 
-fn request(states: StateSet, filter: &str) -> Request {
+pub(super) fn request(states: StateSet, filter: &str) -> Request {
     Request {
         filter: filter::parse_str(filter).unwrap(),
         ..Request::new(Query {

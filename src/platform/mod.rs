@@ -13,8 +13,12 @@ mod source;
 pub use source::{ProcessSource, SocketSource};
 
 use crate::error::{Error, Result};
-use crate::model::{OwnerMap, Query, Snapshot, Wanted};
+use crate::model::{
+    Attribution, Container, Netns, NetnsSpec, OwnerMap, Query, Snapshot, Wanted, Warning,
+};
+use std::num::NonZeroU64;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Which socket source to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,10 +56,13 @@ impl Default for SourceOptions {
 }
 
 /// This host as the program runs on it (or a fixture proc tree): sockets of portwatch's own
-/// network namespace, owners and users of every process.
+/// network namespace, owners and users of every process, and (Linux) which namespace and
+/// container each belongs to.
 #[derive(Debug, Clone)]
 pub struct System {
     opts: SourceOptions,
+    #[cfg(target_os = "linux")]
+    host: Arc<linux::host::HostView>,
 }
 
 impl System {
@@ -71,7 +78,55 @@ impl System {
             Backend::Netlink | Backend::Proc if !linux => Err(Error::Usage(
                 "the netlink and proc backends exist only on Linux".into(),
             )),
-            _ => Ok(System { opts }),
+            _ => Ok(System {
+                #[cfg(target_os = "linux")]
+                host: Arc::new(linux::host::HostView::new(&opts.proc_root, !opts.fixture)),
+                opts,
+            }),
+        }
+    }
+
+    /// Open the network namespaces `specs` select (`-N`), host first. A WHICH that names no
+    /// namespace is a usage error naming it; `-N` cannot read a fixture tree or through
+    /// netstat2.
+    pub fn namespaces(&self, specs: &[NetnsSpec]) -> Result<Namespaces> {
+        if self.opts.fixture {
+            return Err(Error::Usage(
+                "-N/--netns reads the live system; it cannot be combined with --proc-root".into(),
+            ));
+        }
+        if self.opts.backend == Backend::Netstat2 {
+            return Err(Error::Usage(
+                "-N/--netns needs the netlink or proc backend, not netstat2".into(),
+            ));
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use linux::netns::{self, NetnsError};
+            let root = &self.opts.proc_root;
+            let dirs: Vec<PathBuf> = netns::NETNS_DIRS.iter().map(PathBuf::from).collect();
+            let mut d = netns::discover_in(root, &dirs);
+            let chosen = netns::resolve(specs, &mut d, root, &dirs[0]).map_err(|e| match e {
+                NetnsError::BadValue { .. } => Error::Usage(e.to_string()),
+                NetnsError::Permission { value, why, hint } => Error::Permission {
+                    what: format!("--netns {value:?}: {why}"),
+                    hint,
+                },
+            })?;
+            let hidden = if specs.contains(&NetnsSpec::All) {
+                d.hidden_pids
+            } else {
+                0
+            };
+            let proc_only = self.opts.backend == Backend::Proc;
+            let set = netns::NetnsSet::open(&d, &chosen, root, proc_only, hidden)?;
+            self.host.set_discovery(d);
+            Ok(Namespaces { set })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = specs;
+            Err(Error::Usage("-N/--netns exists only on Linux".into()))
         }
     }
 
@@ -104,6 +159,17 @@ impl SocketSource for System {
     fn iface_name(&self, index: u32) -> Option<String> {
         iface_name(index)
     }
+
+    fn netns(&self) -> Option<Netns> {
+        #[cfg(target_os = "linux")]
+        {
+            self.host.own_netns()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            None
+        }
+    }
 }
 
 impl ProcessSource for System {
@@ -117,6 +183,76 @@ impl ProcessSource for System {
 
     fn uid_by_name(&self, name: &str) -> Option<u32> {
         uid_by_name(name)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn attribute(&self, pids: &[u32]) -> Attribution {
+        self.host.attribute(pids)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn namespace_container(&self, netns: NonZeroU64) -> Option<Arc<Container>> {
+        self.host.namespace_container(netns)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn netns_of_pid(&self, pid: u32) -> Option<NonZeroU64> {
+        self.host.netns_of_pid(pid)
+    }
+}
+
+/// The network namespaces `-N` selected, open for reading (`System::namespaces`).
+pub struct Namespaces {
+    #[cfg(target_os = "linux")]
+    set: linux::netns::NetnsSet,
+}
+
+impl Namespaces {
+    /// One source per namespace, host first.
+    pub fn sources(&self) -> Vec<&dyn SocketSource> {
+        #[cfg(target_os = "linux")]
+        {
+            self.set
+                .sources()
+                .iter()
+                .map(|s| s as &dyn SocketSource)
+                .collect()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Vec::new()
+        }
+    }
+
+    /// What the reads so far could not see: one warning for every namespace skipped.
+    pub fn warnings(&self) -> Vec<Warning> {
+        #[cfg(target_os = "linux")]
+        {
+            self.set.warnings()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Vec::new()
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl SocketSource for linux::netns::NetnsSource {
+    fn read_sockets(&self, q: &Query) -> Result<Snapshot> {
+        linux::netns::NetnsSource::read_sockets(self, q)
+    }
+
+    fn ephemeral_range(&self) -> Option<(u16, u16)> {
+        linux::netns::NetnsSource::ephemeral_range(self)
+    }
+
+    fn iface_name(&self, index: u32) -> Option<String> {
+        linux::netns::NetnsSource::iface_name(self, index)
+    }
+
+    fn netns(&self) -> Option<Netns> {
+        Some(linux::netns::NetnsSource::netns(self).clone())
     }
 }
 
@@ -184,12 +320,15 @@ fn nix_user_name(_uid: u32) -> Option<String> {
 
 /// The host's ephemeral port range (`net/ipv4/ip_local_port_range` under the proc root).
 fn ephemeral_range(opts: &SourceOptions) -> Option<(u16, u16)> {
-    let text =
-        std::fs::read_to_string(opts.proc_root.join("sys/net/ipv4/ip_local_port_range")).ok()?;
-    let mut it = text.split_whitespace().map(|s| s.parse::<u16>().ok());
-    let lo = it.next()??;
-    let hi = it.next()??;
-    (lo <= hi).then_some((lo, hi))
+    #[cfg(target_os = "linux")]
+    {
+        linux::ephemeral_range(&opts.proc_root)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = opts;
+        None
+    }
 }
 
 /// Whether the current process is in group `gid` (effective or supplementary).
@@ -216,9 +355,7 @@ fn can_see_all_owners() -> bool {
 fn iface_name(index: u32) -> Option<String> {
     #[cfg(target_os = "linux")]
     {
-        nix::net::if_::if_indextoname(index)
-            .ok()
-            .and_then(|c| c.into_string().ok())
+        linux::iface_name(index)
     }
     #[cfg(not(target_os = "linux"))]
     {

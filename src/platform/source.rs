@@ -3,7 +3,9 @@
 //! pure logic (the pipeline, diffs, audits, aggregations) is tested without a kernel.
 
 use crate::error::Result;
-use crate::model::{OwnerMap, Query, Snapshot, Wanted};
+use crate::model::{Attribution, Container, Netns, OwnerMap, Query, Snapshot, Wanted};
+use std::num::NonZeroU64;
+use std::sync::Arc;
 
 /// The sockets of one network namespace, and what is per namespace about them.
 pub trait SocketSource: Send + Sync {
@@ -14,6 +16,11 @@ pub trait SocketSource: Send + Sync {
     fn ephemeral_range(&self) -> Option<(u16, u16)>;
     /// The name of interface `index` in this namespace, when it has one.
     fn iface_name(&self, index: u32) -> Option<String>;
+    /// Which network namespace this is, when the source can tell (a live system can; a
+    /// fixture tree cannot).
+    fn netns(&self) -> Option<Netns> {
+        None
+    }
 }
 
 /// The processes of the host: who holds which socket, and user names. Socket inodes are
@@ -26,4 +33,21 @@ pub trait ProcessSource: Send + Sync {
     fn user_name(&self, uid: u32) -> Option<String>;
     /// Uid of a user name; `None` when there is no such user.
     fn uid_by_name(&self, name: &str) -> Option<u32>;
+    /// The container and systemd unit the holders `pids` of one socket agree on
+    /// (`Attribution::agreed`); nothing where the source cannot tell.
+    fn attribute(&self, pids: &[u32]) -> Attribution {
+        let _ = pids;
+        Attribution::default()
+    }
+    /// The container every process of network namespace `netns` is in, if there is one: the
+    /// container of a socket no known process holds.
+    fn namespace_container(&self, netns: NonZeroU64) -> Option<Arc<Container>> {
+        let _ = netns;
+        None
+    }
+    /// The network namespace process `pid` is in.
+    fn netns_of_pid(&self, pid: u32) -> Option<NonZeroU64> {
+        let _ = pid;
+        None
+    }
 }

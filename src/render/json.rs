@@ -6,7 +6,7 @@
 use super::addr::IpText;
 use super::sanitize::hex;
 use crate::model::Row;
-use crate::model::{Endpoint, Owner, OwnerScan, Proto, Text, Warning};
+use crate::model::{Container, Endpoint, Netns, Owner, OwnerScan, Proto, Text, Warning};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -74,6 +74,35 @@ fn text_entry<M: SerializeMap>(
     Ok(())
 }
 
+/// `{"inode": N, "name": "..." | null, "host": bool}`.
+struct NetnsJ<'a>(&'a Netns);
+
+impl Serialize for NetnsJ<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(Some(3))?;
+        m.serialize_entry("inode", &self.0.inode)?;
+        m.serialize_entry("name", &self.0.name)?;
+        m.serialize_entry("host", &self.0.host)?;
+        m.end()
+    }
+}
+
+/// `{"runtime", "id", "name", "pod", "namespace"}` (Kubernetes pod and namespace).
+struct ContainerJ<'a>(&'a Container);
+
+impl Serialize for ContainerJ<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let mut m = ser.serialize_map(Some(5))?;
+        m.serialize_entry("runtime", c.runtime.name())?;
+        m.serialize_entry("id", &c.id)?;
+        m.serialize_entry("name", &c.name)?;
+        m.serialize_entry("pod", &c.pod)?;
+        m.serialize_entry("namespace", &c.namespace)?;
+        m.end()
+    }
+}
+
 struct SockJ<'a>(&'a Row);
 
 impl Serialize for SockJ<'_> {
@@ -98,6 +127,10 @@ impl Serialize for SockJ<'_> {
             m.serialize_entry("peer_inode", &s.peer_inode)?;
         }
         m.serialize_entry("owners", &r.owners.as_deref().map(OwnersJ))?;
+        m.serialize_entry("netns", &r.netns.as_deref().map(NetnsJ))?;
+        m.serialize_entry("container", &r.container.as_deref().map(ContainerJ))?;
+        m.serialize_entry("unit", &r.unit.as_ref().map(|u| u.name.as_str()))?;
+        m.serialize_entry("holder_netns_differs", &r.holder_netns_differs)?;
         let svc = r.service.as_ref().and_then(|a| a.service.as_ref());
         m.serialize_entry("service", &svc)?;
         m.serialize_entry(

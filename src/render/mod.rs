@@ -14,6 +14,10 @@ pub mod table;
 /// A column of the socket table, in ss's order plus portwatch's additions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {
+    /// The network namespace (with more than one read): name, else `net:[INODE]`.
+    Netns,
+    /// The container (with more than one namespace read): name, else short id.
+    Container,
     Netid,
     State,
     RecvQ,
@@ -29,6 +33,8 @@ pub enum Column {
 impl Column {
     pub fn header(self) -> &'static str {
         match self {
+            Column::Netns => "Netns",
+            Column::Container => "Container",
             Column::Netid => "Netid",
             Column::State => "State",
             Column::RecvQ => "Recv-Q",
