@@ -13,8 +13,6 @@
 
 #[path = "common/mod.rs"]
 mod common;
-// Only the namespace guard is used here, not the ss comparison it re-exports.
-#[allow(unused_imports)]
 #[path = "common/netns.rs"]
 mod netns;
 

@@ -4,7 +4,8 @@
 use super::allow::AllowList;
 use super::catalog;
 use super::finding::{
-    Finding, FindingId, FirewallVerdict, ProcessRef, Report, Severity, SocketRef,
+    ContainerRef, Finding, FindingId, FirewallVerdict, NetnsRef, ProcessRef, Report, Severity,
+    SocketRef,
 };
 use super::probe::Protocol;
 use super::reach::{exposure, Exposure, Reach};
@@ -107,6 +108,35 @@ fn processes(rows: &[&Row], facts: &Facts) -> Vec<ProcessRef> {
     v.sort();
     v.dedup_by_key(|p| p.pid);
     v
+}
+
+/// One value every row agrees on; `None` when they differ or none has one (never a guess).
+fn agreed<T: PartialEq>(rows: &[&Row], f: impl Fn(&Row) -> Option<T>) -> Option<T> {
+    let mut vals = rows.iter().map(|r| f(r));
+    let first = vals.next()??;
+    vals.all(|v| v.as_ref() == Some(&first)).then_some(first)
+}
+
+/// Where a group's sockets live: namespace, container and unit, as the listing joined them.
+fn placement(rows: &[&Row]) -> (Option<NetnsRef>, Option<ContainerRef>, Option<String>) {
+    let netns = agreed(rows, |r| {
+        r.netns.as_deref().map(|n| NetnsRef {
+            inode: n.inode.get(),
+            name: n.name.clone(),
+            host: n.host,
+        })
+    });
+    let container = agreed(rows, |r| {
+        r.container.as_deref().map(|c| ContainerRef {
+            runtime: c.runtime.name(),
+            id: c.id.clone(),
+            name: c.name.clone(),
+            pod: c.pod.clone(),
+            namespace: c.namespace.clone(),
+        })
+    });
+    let unit = agreed(rows, |r| r.unit.as_deref().map(|u| u.name.clone()));
+    (netns, container, unit)
 }
 
 /// What the port catalog, the registry and the probe say of an exposed group, before the
@@ -221,6 +251,7 @@ fn group_findings(
         .rows
         .iter()
         .find_map(|r| r.user.as_deref().map(String::from));
+    let (netns, container, unit) = placement(&g.rows);
     let probed = facts
         .probes
         .as_ref()
@@ -243,8 +274,9 @@ fn group_findings(
         protocol: probed.map(Protocol::name),
         processes: procs.clone(),
         user: user.clone(),
-        container: None,
-        unit: None,
+        netns: netns.clone(),
+        container: container.clone(),
+        unit: unit.clone(),
         why,
         fix,
     };

@@ -151,19 +151,6 @@ impl Serialize for FirewallVerdict {
     }
 }
 
-/// The raw bytes of untrusted text as JSON: the text when UTF-8, else with U+FFFD (the
-/// listing's JSON carries `*_hex` for exact bytes; a finding only names the process).
-fn lossy_text<S: Serializer>(t: &Text, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&t.to_str_lossy())
-}
-
-fn lossy_opt_text<S: Serializer>(t: &Option<Text>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_some(&t.to_str_lossy()),
-        None => s.serialize_none(),
-    }
-}
-
 /// One socket a finding is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct SocketRef {
@@ -178,17 +165,70 @@ pub struct SocketRef {
     pub device: Option<String>,
 }
 
-/// One process holding a socket a finding is about.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// One process holding a socket a finding is about. JSON: untrusted text (`comm`, `exe`) as
+/// UTF-8 (lossy) plus an exact `*_hex` twin when it is not UTF-8, as in the listing.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ProcessRef {
     pub pid: u32,
-    #[serde(serialize_with = "lossy_text")]
     pub comm: Text,
     /// `/proc/PID/exe` without the " (deleted)" mark, when readable.
-    #[serde(serialize_with = "lossy_opt_text")]
     pub exe: Option<Text>,
     pub uid: Option<u32>,
     pub user: Option<String>,
+}
+
+impl Serialize for ProcessRef {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("pid", &self.pid)?;
+        for (key, hex_key, t) in [
+            ("comm", "comm_hex", Some(&self.comm)),
+            ("exe", "exe_hex", self.exe.as_ref()),
+        ] {
+            m.serialize_entry(key, &t.map(|t| t.to_str_lossy()))?;
+            if let Some(t) = t.filter(|t| t.to_str().is_none()) {
+                let hex: String = t.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+                m.serialize_entry(hex_key, &hex)?;
+            }
+        }
+        m.serialize_entry("uid", &self.uid)?;
+        m.serialize_entry("user", &self.user)?;
+        m.end()
+    }
+}
+
+/// The network namespace of a finding's sockets, as the listing's JSON gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetnsRef {
+    pub inode: u64,
+    /// Its name under /run/netns, when it has one.
+    pub name: Option<String>,
+    /// The host's namespace.
+    pub host: bool,
+}
+
+impl NetnsRef {
+    /// `host`, the name, else `net:[INODE]`.
+    pub fn label(&self) -> String {
+        match (&self.name, self.host) {
+            (Some(n), _) => n.clone(),
+            (None, true) => "host".into(),
+            (None, false) => format!("net:[{}]", self.inode),
+        }
+    }
+}
+
+/// The container of a finding's sockets (issue #11), as the listing's JSON gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerRef {
+    /// `docker`, `podman`, `containerd`, `cri-o`, `lxc`, `cri`.
+    pub runtime: &'static str,
+    pub id: String,
+    pub name: Option<String>,
+    /// Kubernetes pod and its namespace, when known.
+    pub pod: Option<String>,
+    pub namespace: Option<String>,
 }
 
 /// One finding. JSON field names are part of schema 1.
@@ -215,9 +255,12 @@ pub struct Finding {
     pub processes: Vec<ProcessRef>,
     /// Socket owner's user name (the uid of the socket, as `ss -e` shows it).
     pub user: Option<String>,
-    /// Container holding the socket's network namespace, when known (issue #11).
-    pub container: Option<String>,
-    /// systemd unit of the holder, when known (issue #11).
+    /// The network namespace the sockets live in, when the source can tell.
+    pub netns: Option<NetnsRef>,
+    /// The container of the holders (or of the namespace, when no holder is known), when
+    /// every socket of the finding agrees on one (issue #11).
+    pub container: Option<ContainerRef>,
+    /// The systemd unit of the holders, when every socket agrees on one (issue #11).
     pub unit: Option<String>,
     /// Why it matters, one sentence.
     pub why: String,

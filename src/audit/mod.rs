@@ -5,7 +5,8 @@
 //!
 //! Findings (ids are stable, see `FindingId`):
 //! - `plaintext-login` (high): telnet, FTP, r-services, POP3, IMAP, VNC, SNMP, or (probed)
-//!   SMTP without STARTTLS, beyond loopback;
+//!   SMTP without STARTTLS, beyond loopback; a POP3 or IMAP server the probe finds offering
+//!   STARTTLS is not (whether it refuses logins before the upgrade is not checked);
 //! - `private-service-exposed`: databases, caches, container and cluster APIs, exporters,
 //!   debug ports beyond loopback: high on a public or wildcard address, medium on a private;
 //! - `unknown-listener` (medium): beyond loopback on a port nothing names;
@@ -27,7 +28,8 @@ pub mod reach;
 pub use allow::{AllowEntry, AllowList, AllowScope};
 pub use checks::{is_listener, probe_targets};
 pub use finding::{
-    Finding, FindingId, FirewallVerdict, ProcessRef, Report, Severity, SocketRef, Summary,
+    ContainerRef, Finding, FindingId, FirewallVerdict, NetnsRef, ProcessRef, Report, Severity,
+    SocketRef, Summary,
 };
 pub use firewall::Firewall;
 pub use probe::Protocol;
@@ -67,7 +69,19 @@ impl Facts {
     /// The facts of one namespace as the platform read them (`Socket::netns` `None`), the
     /// firewall output parsed; what could not be read is a warning, and the verdicts then
     /// say "unknown".
-    pub fn from_host(host: HostFacts) -> (Facts, Vec<Warning>) {
+    pub fn from_host(mut host: HostFacts) -> (Facts, Vec<Warning>) {
+        let mut facts = Facts {
+            exes: std::mem::take(&mut host.exes),
+            user_names: std::mem::take(&mut host.user_names),
+            ..Facts::default()
+        };
+        let warnings = facts.add_namespace(None, host);
+        (facts, warnings)
+    }
+
+    /// Add the interfaces and firewall of the namespace whose sockets carry `netns` (read
+    /// inside it); holder facts in `host` are merged. Returns what could not be read.
+    pub fn add_namespace(&mut self, netns: Option<NonZeroU64>, host: HostFacts) -> Vec<Warning> {
         let mut warnings = host.warnings;
         let unreadable = |what: &str, e: String| {
             Warning::new(
@@ -89,36 +103,57 @@ impl Facts {
             nft: nft.flatten(),
             legacy_rules: legacy.flatten(),
         });
-        let mut facts = Facts {
-            exes: host.exes,
-            user_names: host.user_names,
-            ..Facts::default()
-        };
-        facts.namespaces.insert(
-            None,
+        self.exes.extend(host.exes);
+        self.user_names.extend(host.user_names);
+        self.namespaces.insert(
+            netns,
             NamespaceFacts {
                 interfaces: host.interfaces,
                 firewall,
             },
         );
-        (facts, warnings)
+        warnings
     }
 
     /// `--probe`: connect to the exposed TCP listeners among `rows` (from the calling
     /// thread's network namespace, which must be theirs) and keep the answers.
     pub fn probe(&mut self, rows: &[Row], opts: &probe::connect::ProbeOptions) {
-        let targets = probe_targets(rows, self);
-        let addrs: Vec<std::net::SocketAddr> = targets.iter().map(|t| t.2).collect();
-        let answers = probe::connect::probe_all(&addrs, opts);
-        self.probes = Some(
+        self.probe_with(rows, |targets| {
             targets
-                .iter()
-                .zip(answers)
-                .map(|(t, p)| ((t.0, t.1), p))
-                .collect(),
-        );
+                .into_iter()
+                .map(|(ns, addrs)| (ns, probe::connect::probe_all(&addrs, opts)))
+                .collect()
+        });
+    }
+
+    /// `--probe` across namespaces: `run` gets the addresses to connect to in each namespace
+    /// (by `Socket::netns`) and returns the answers, in their order, of the namespaces it
+    /// could enter; the ports of the others stay "unknown".
+    pub fn probe_with(
+        &mut self,
+        rows: &[Row],
+        run: impl FnOnce(ProbeTargets) -> HashMap<Option<NonZeroU64>, Vec<Protocol>>,
+    ) {
+        let mut ports: HashMap<Option<NonZeroU64>, Vec<u16>> = HashMap::new();
+        let mut addrs: ProbeTargets = HashMap::new();
+        for (ns, port, addr) in probe_targets(rows, self) {
+            ports.entry(ns).or_default().push(port);
+            addrs.entry(ns).or_default().push(addr);
+        }
+        let answers = run(addrs);
+        let mut probes = HashMap::new();
+        for (ns, ports) in ports {
+            let got = answers.get(&ns).map(Vec::as_slice).unwrap_or_default();
+            for (port, p) in ports.into_iter().zip(got) {
+                probes.insert((ns, port), *p);
+            }
+        }
+        self.probes = Some(probes);
     }
 }
+
+/// The addresses `--probe` connects to, by namespace (`Socket::netns`).
+pub type ProbeTargets = HashMap<Option<NonZeroU64>, Vec<std::net::SocketAddr>>;
 
 /// Audit the listeners among `rows` (other rows are ignored).
 pub fn audit(rows: &[Row], facts: &Facts, allow: &AllowList) -> Report {

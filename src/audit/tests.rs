@@ -287,6 +287,10 @@ fn probe_answers_override_port_numbers() {
         (2121, Some(Protocol::Ftp), &[("plaintext-login", "high")]),
         (587, Some(Protocol::SmtpNoStarttls), &[("plaintext-login", "high")]),
         (587, Some(Protocol::Smtp), &[("exposed-listener", "info")]),
+        (110, Some(Protocol::Pop3), &[("plaintext-login", "high")]),
+        (110, Some(Protocol::Pop3Starttls), &[("exposed-listener", "info")]),
+        (143, Some(Protocol::ImapStarttls), &[("exposed-listener", "info")]),
+        (8143, Some(Protocol::Imap), &[("plaintext-login", "high"), ("unknown-listener", "medium")]),
         (22, Some(Protocol::Http), &[("plaintext-unexpected-port", "medium")]),
     ];
     for &(port, answer, want) in table {
@@ -351,4 +355,120 @@ fn report_json_has_schema_findings_and_summary() {
     let empty = serde_json::to_value(run(&[], &f)).unwrap();
     assert_eq!(empty["summary"]["max_severity"], serde_json::Value::Null);
     assert_eq!(empty["findings"], serde_json::json!([]));
+}
+
+#[test]
+fn findings_carry_the_namespace_container_and_unit_the_rows_agree_on() {
+    use crate::model::{Container, Netns, Runtime, Unit};
+    let ns = Arc::new(Netns {
+        inode: std::num::NonZeroU64::new(4026532000).unwrap(),
+        name: Some("blue".into()),
+        host: false,
+    });
+    let web = Arc::new(Container {
+        name: Some("web".into()),
+        ..Container::new(Runtime::Podman, "ab".repeat(32))
+    });
+    let place = |mut r: Row, c: Option<&Arc<Container>>| {
+        r.netns = Some(Arc::clone(&ns));
+        r.container = c.cloned();
+        r.unit = Some(Arc::new(Unit {
+            name: "web.service".into(),
+            user: None,
+        }));
+        r
+    };
+    let mut f = facts();
+    f.namespaces.insert(
+        Some(ns.inode),
+        f.namespaces.get(&None).cloned().unwrap_or_default(),
+    );
+    let with_ns = |mut r: Row| {
+        r.sock.netns = Some(ns.inode);
+        r
+    };
+    let r = run(
+        &[
+            with_ns(place(tcp("0.0.0.0", 6379), Some(&web))),
+            with_ns(place(tcp("::", 6379), Some(&web))),
+        ],
+        &f,
+    );
+    let v = serde_json::to_value(&r.findings[0]).unwrap();
+    assert_eq!(
+        v["netns"],
+        serde_json::json!({"inode": 4026532000u64, "name": "blue", "host": false})
+    );
+    assert_eq!(v["container"]["runtime"], "podman");
+    assert_eq!(v["container"]["name"], "web");
+    assert_eq!(v["container"]["id"], "ab".repeat(32));
+    assert_eq!(v["unit"], "web.service");
+    assert_eq!(r.findings[0].interfaces, ["veth0"], "the namespace's facts");
+    // One socket of the service in no container: the finding names none, not a guess.
+    let r = run(
+        &[
+            with_ns(place(tcp("0.0.0.0", 6379), Some(&web))),
+            with_ns(place(tcp("::", 6379), None)),
+        ],
+        &f,
+    );
+    assert_eq!(r.findings[0].container, None);
+    assert_eq!(r.findings[0].unit.as_deref(), Some("web.service"));
+}
+
+#[test]
+fn json_keeps_exact_bytes_of_names_that_are_not_utf8() {
+    let mut bad = row(Proto::Tcp, "0.0.0.0", 23, 7, "x");
+    if let Some(o) = bad.owners.as_mut() {
+        let mut v: Vec<Owner> = o.iter().cloned().collect();
+        v[0].comm = Text::from(&b"bad\xff\x1b[2J"[..]);
+        *o = v.into();
+    }
+    let mut f = facts();
+    f.exes.insert(
+        7,
+        ExeInfo {
+            path: Some(Text::from(&b"/tmp/\xfe"[..])),
+            deleted: true,
+            world_writable_dir: None,
+        },
+    );
+    let text = serde_json::to_string(&run(&[bad], &f)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let p = &v["findings"][0]["processes"][0];
+    assert_eq!(p["comm"], "bad\u{fffd}\u{1b}[2J");
+    assert_eq!(p["comm_hex"], "626164ff1b5b324a");
+    assert_eq!(p["exe_hex"], "2f746d702ffe");
+    let ok = run(&[tcp("0.0.0.0", 23)], &facts());
+    let v = serde_json::to_value(&ok).unwrap();
+    let p = &v["findings"][0]["processes"][0];
+    assert!(p.get("comm_hex").is_none() && p["exe"].is_null());
+}
+
+#[test]
+fn namespaces_added_by_key_keep_their_own_interfaces_and_firewall() {
+    let ns = std::num::NonZeroU64::new(9).unwrap();
+    let lo = Interface {
+        name: "lo".into(),
+        up: true,
+        loopback: true,
+        addrs: vec!["127.0.0.1".parse().unwrap()],
+    };
+    let (mut f, w) = Facts::from_host(crate::model::HostFacts::default());
+    assert!(w.is_empty());
+    let w = f.add_namespace(
+        Some(ns),
+        crate::model::HostFacts {
+            interfaces: vec![lo],
+            nft_ruleset: Some(Err("`nft` is not installed".into())),
+            ..Default::default()
+        },
+    );
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].kind, "firewall-unreadable");
+    let mut r = tcp("0.0.0.0", 23);
+    r.sock.netns = Some(ns);
+    let rep = run(&[r], &f);
+    assert_eq!(rep.findings[0].firewall, Some(FirewallVerdict::Unknown));
+    assert!(rep.findings[0].interfaces.is_empty(), "only lo there");
 }

@@ -1,9 +1,10 @@
 //! The talking half of `--probe`: short TCP exchanges with this host's own listeners, run in
 //! the caller's network namespace (the caller enters the listener's). Each connection and
-//! each read waits at most the timeout; nothing is sent but a greeting reply (`EHLO`), a TLS
-//! ClientHello and one HTTP HEAD request.
+//! each read waits at most the timeout; nothing is sent but a greeting reply (`EHLO`, POP3
+//! `CAPA`, IMAP `CAPABILITY`), a TLS ClientHello and one HTTP HEAD request.
 
 use super::{classify_ehlo, classify_greeting, classify_http_reply, classify_tls_reply};
+use super::{classify_imap, classify_pop3_capa, imap_offers_starttls};
 use super::{Greeting, Protocol};
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
@@ -85,17 +86,43 @@ fn greeting(addr: SocketAddr, opts: &ProbeOptions) -> Option<Protocol> {
         b.contains(&b'\n') || b.len() >= 2 && b[0] == 0xff
     })?;
     match classify_greeting(&hello) {
+        Greeting::Is(Protocol::Pop3) => {
+            let reply = ask(&mut s, opts, b"CAPA\r\n", pop3_reply_complete);
+            Some(classify_pop3_capa(&reply))
+        }
+        Greeting::Is(Protocol::Imap) if !imap_offers_starttls(&hello) => {
+            let reply = ask(&mut s, opts, b"a1 CAPABILITY\r\n", |b| {
+                b.ends_with(b"\n") && b.split(|&c| c == b'\n').any(|l| l.starts_with(b"a1 "))
+            });
+            Some(classify_imap(&hello, &reply))
+        }
+        Greeting::Is(Protocol::Imap) => Some(Protocol::ImapStarttls),
         Greeting::Is(p) => Some(p),
         Greeting::Ready220 => {
-            let reply = s
-                .write_all(b"EHLO portwatch.invalid\r\n")
-                .ok()
-                .and_then(|_| read_until(&mut s, opts, reply_complete))
-                .unwrap_or_default();
+            let reply = ask(&mut s, opts, b"EHLO portwatch.invalid\r\n", reply_complete);
             Some(classify_ehlo(&hello, &reply))
         }
         Greeting::Unrecognised => None,
     }
+}
+
+/// Send `req` on an open connection and read the answer (empty when none came).
+fn ask(
+    s: &mut TcpStream,
+    opts: &ProbeOptions,
+    req: &[u8],
+    done: impl Fn(&[u8]) -> bool,
+) -> Vec<u8> {
+    s.write_all(req)
+        .ok()
+        .and_then(|_| read_until(s, opts, done))
+        .unwrap_or_default()
+}
+
+/// A POP3 reply is complete after an `-ERR` line, or a multi-line `+OK` at its `.` line.
+fn pop3_reply_complete(b: &[u8]) -> bool {
+    b.ends_with(b"\n")
+        && (b.starts_with(b"-ERR") || b.ends_with(b"\n.\r\n") || b.ends_with(b"\n.\n"))
 }
 
 /// An SMTP reply is complete at its last line: `NNN text` (a space after the code).
@@ -187,6 +214,75 @@ mod tests {
         assert!(!reply_complete(b"250-a\r\n250 b"));
         assert!(reply_complete(b"250-a\r\n250 b\r\n"));
         assert!(reply_complete(b"500 no\r\n"));
+    }
+
+    /// A server on 127.0.0.1 that greets one connection, reads one command, answers it and
+    /// returns what it read.
+    fn scripted(
+        greeting: &'static [u8],
+        answer: &'static [u8],
+    ) -> (SocketAddr, std::thread::JoinHandle<Vec<u8>>) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let t = std::thread::spawn(move || {
+            let (mut c, _) = l.accept().unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            c.write_all(greeting).unwrap();
+            let mut got = Vec::new();
+            let mut b = [0u8; 256];
+            while !got.ends_with(b"\n") {
+                match c.read(&mut b) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&b[..n]),
+                }
+            }
+            let _ = c.write_all(answer);
+            got
+        });
+        (addr, t)
+    }
+
+    #[test]
+    fn pop3_and_imap_servers_are_asked_for_starttls() {
+        let opts = ProbeOptions::default();
+        // (greeting, answer, the command the probe must send, what it is then)
+        type Case = (&'static [u8], &'static [u8], &'static [u8], Protocol);
+        let cases: &[Case] = &[
+            (
+                b"+OK ready\r\n",
+                b"+OK\r\nCAPA\r\nSTLS\r\nUSER\r\n.\r\n",
+                b"CAPA\r\n",
+                Protocol::Pop3Starttls,
+            ),
+            (
+                b"+OK ready\r\n",
+                b"+OK\r\nUSER\r\n.\r\n",
+                b"CAPA\r\n",
+                Protocol::Pop3,
+            ),
+            (
+                b"* OK ready\r\n",
+                b"* CAPABILITY IMAP4rev1 STARTTLS\r\na1 OK done\r\n",
+                b"a1 CAPABILITY\r\n",
+                Protocol::ImapStarttls,
+            ),
+            (
+                b"* OK ready\r\n",
+                b"* CAPABILITY IMAP4rev1\r\na1 OK done\r\n",
+                b"a1 CAPABILITY\r\n",
+                Protocol::Imap,
+            ),
+        ];
+        for &(greeting, answer, asked, want) in cases {
+            let (addr, server) = scripted(greeting, answer);
+            assert_eq!(
+                probe(addr, &opts),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(answer)
+            );
+            assert_eq!(server.join().unwrap(), asked);
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //!
 //! Three short exchanges, each on its own connection, stopping at the first that tells:
 //! 1. wait for a greeting (SSH, SMTP, FTP, POP3, IMAP, VNC and telnet servers speak first);
-//!    on a `220` greeting, send `EHLO` to tell SMTP (and its STARTTLS) from FTP;
+//!    on a `220` greeting, send `EHLO` to tell SMTP (and its STARTTLS) from FTP; after a
+//!    POP3 greeting ask `CAPA`, after an IMAP one `CAPABILITY` (unless the greeting lists
+//!    them), to see whether the server offers STARTTLS;
 //! 2. send a TLS ClientHello (made by rustls) and look for a ServerHello or an alert;
 //! 3. send an HTTP request and look for an HTTP status line.
 //!
@@ -24,8 +26,15 @@ pub enum Protocol {
     /// An SMTP server whose EHLO reply does not offer STARTTLS: passwords go in clear.
     SmtpNoStarttls,
     Ftp,
+    /// A POP3 server that does not offer STLS (RFC 2595): passwords go in clear.
     Pop3,
+    /// A POP3 server that offers STLS. Whether it refuses a login before the upgrade is not
+    /// checked.
+    Pop3Starttls,
+    /// An IMAP server whose capabilities lack STARTTLS: passwords go in clear.
     Imap,
+    /// An IMAP server that offers STARTTLS (LOGINDISABLED before it is not checked).
+    ImapStarttls,
     Telnet,
     Vnc,
     /// Silent, or an answer portwatch does not recognise.
@@ -42,7 +51,9 @@ impl Protocol {
             Protocol::SmtpNoStarttls => "smtp-no-starttls",
             Protocol::Ftp => "ftp",
             Protocol::Pop3 => "pop3",
+            Protocol::Pop3Starttls => "pop3-starttls",
             Protocol::Imap => "imap",
+            Protocol::ImapStarttls => "imap-starttls",
             Protocol::Telnet => "telnet",
             Protocol::Vnc => "vnc",
             Protocol::Unknown => "unknown",
@@ -67,9 +78,15 @@ impl Protocol {
         )
     }
 
-    /// Whether an answer is the protocol `expected` names (SMTP with or without STARTTLS).
+    /// Whether an answer is the protocol `expected` names (with or without STARTTLS).
     pub fn is(self, expected: Protocol) -> bool {
-        self == expected || (expected == Protocol::Smtp && self == Protocol::SmtpNoStarttls)
+        self == expected
+            || matches!(
+                (expected, self),
+                (Protocol::Smtp, Protocol::SmtpNoStarttls)
+                    | (Protocol::Pop3, Protocol::Pop3Starttls)
+                    | (Protocol::Imap, Protocol::ImapStarttls)
+            )
     }
 }
 
@@ -141,6 +158,51 @@ pub fn classify_ehlo(greeting: &[u8], reply: &[u8]) -> Protocol {
         Protocol::Smtp
     } else {
         Protocol::Unknown
+    }
+}
+
+/// After a POP3 greeting and our `CAPA` (RFC 2449): `STLS` among the capabilities (RFC
+/// 2595) means STARTTLS is offered. A server without CAPA (`-ERR`) offers none we can see.
+pub fn classify_pop3_capa(reply: &[u8]) -> Protocol {
+    let stls = starts_ci(reply, b"+OK")
+        && reply.split(|&c| c == b'\n').skip(1).any(|l| {
+            let w = l.trim_ascii();
+            starts_ci(w, b"STLS") && w.get(4).is_none_or(|c| *c == b' ')
+        });
+    if stls {
+        Protocol::Pop3Starttls
+    } else {
+        Protocol::Pop3
+    }
+}
+
+/// Whether IMAP text lists STARTTLS among its capabilities: a `CAPABILITY` response code in
+/// the greeting (`* OK [CAPABILITY IMAP4rev1 STARTTLS ...]`) or an untagged `* CAPABILITY`
+/// line (RFC 3501 7.2.1).
+pub fn imap_offers_starttls(b: &[u8]) -> bool {
+    b.split(|&c| c == b'\n').any(|line| {
+        let words: Vec<&[u8]> = line
+            .split(|c| c.is_ascii_whitespace() || *c == b'[' || *c == b']')
+            .filter(|w| !w.is_empty())
+            .collect();
+        let cap = words
+            .iter()
+            .position(|w| w.eq_ignore_ascii_case(b"CAPABILITY"));
+        cap.is_some_and(|i| {
+            words[i + 1..]
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case(b"STARTTLS"))
+        })
+    })
+}
+
+/// An IMAP server from its greeting and, when the greeting listed no STARTTLS, the reply to
+/// our `CAPABILITY`.
+pub fn classify_imap(greeting: &[u8], reply: &[u8]) -> Protocol {
+    if imap_offers_starttls(greeting) || imap_offers_starttls(reply) {
+        Protocol::ImapStarttls
+    } else {
+        Protocol::Imap
     }
 }
 
@@ -231,6 +293,50 @@ mod tests {
             Protocol::Smtp,
             "no reply: STARTTLS unknown"
         );
+    }
+
+    #[test]
+    fn pop3_and_imap_starttls() {
+        // Dovecot 2.3's answers (Debian 12), with and without ssl configured.
+        let capa_tls = b"+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\nSTLS\r\nUSER\r\nSASL PLAIN\r\n.\r\n";
+        let capa_plain = b"+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nUSER\r\nSASL PLAIN\r\n.\r\n";
+        assert_eq!(classify_pop3_capa(capa_tls), Protocol::Pop3Starttls);
+        assert_eq!(classify_pop3_capa(capa_plain), Protocol::Pop3);
+        assert_eq!(
+            classify_pop3_capa(b"-ERR unknown command\r\n"),
+            Protocol::Pop3
+        );
+        assert_eq!(
+            classify_pop3_capa(b"+OK\r\nSTLSX\r\n.\r\n"),
+            Protocol::Pop3,
+            "a whole word"
+        );
+        let greet_tls = b"* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN] Dovecot (Debian) ready.\r\n";
+        let greet_bare = b"* OK IMAP4rev1 server ready\r\n";
+        assert_eq!(classify_imap(greet_tls, b""), Protocol::ImapStarttls);
+        assert_eq!(
+            classify_imap(
+                greet_bare,
+                b"* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\na1 OK done\r\n"
+            ),
+            Protocol::ImapStarttls
+        );
+        assert_eq!(
+            classify_imap(
+                greet_bare,
+                b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\na1 OK done\r\n"
+            ),
+            Protocol::Imap
+        );
+        assert_eq!(
+            classify_imap(b"* OK STARTTLS is great\r\n", b""),
+            Protocol::Imap,
+            "only a capability list counts"
+        );
+        assert!(
+            Protocol::Pop3Starttls.is(Protocol::Pop3) && Protocol::ImapStarttls.is(Protocol::Imap)
+        );
+        assert!(!Protocol::Pop3Starttls.plaintext_login() && Protocol::Pop3.plaintext_login());
     }
 
     #[test]

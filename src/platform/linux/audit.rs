@@ -16,7 +16,11 @@ const DELETED: &[u8] = b" (deleted)";
 /// What `/proc/PID/exe` says; `None` when it cannot be read (the process is gone, a kernel
 /// thread, or access is refused).
 pub fn exe_info(proc_root: &Path, pid: u32) -> Option<ExeInfo> {
-    let link = std::fs::read_link(proc_root.join(pid.to_string()).join("exe")).ok()?;
+    read_exe(proc_root, pid).ok()
+}
+
+fn read_exe(proc_root: &Path, pid: u32) -> io::Result<ExeInfo> {
+    let link = std::fs::read_link(proc_root.join(pid.to_string()).join("exe"))?;
     let raw = link.as_os_str().as_bytes();
     let (path, deleted) = match raw.strip_suffix(DELETED) {
         Some(p) => (p, true),
@@ -25,7 +29,7 @@ pub fn exe_info(proc_root: &Path, pid: u32) -> Option<ExeInfo> {
     // The path is in the process's mount namespace (a container's): look at its
     // directories through /proc/PID/root.
     let root = proc_root.join(pid.to_string()).join("root");
-    Some(ExeInfo {
+    Ok(ExeInfo {
         path: Some(Text::from(path)),
         deleted,
         world_writable_dir: world_writable_ancestor(
@@ -52,9 +56,30 @@ fn world_writable_ancestor(root: &Path, path: &Path) -> Option<Text> {
 
 /// `exe_info` for each pid; unreadable ones are left out.
 pub fn exe_infos(proc_root: &Path, pids: impl IntoIterator<Item = u32>) -> HashMap<u32, ExeInfo> {
-    pids.into_iter()
-        .filter_map(|pid| Some((pid, exe_info(proc_root, pid)?)))
-        .collect()
+    exe_infos_counted(proc_root, pids).0
+}
+
+/// `exe_infos`, and how many were refused (another user's process, not root).
+fn exe_infos_counted(
+    proc_root: &Path,
+    pids: impl IntoIterator<Item = u32>,
+) -> (HashMap<u32, ExeInfo>, usize) {
+    let mut map = HashMap::new();
+    let mut denied = 0;
+    for pid in pids {
+        if map.contains_key(&pid) {
+            continue;
+        }
+        match read_exe(proc_root, pid) {
+            Ok(e) => {
+                map.insert(pid, e);
+            }
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => denied += 1,
+            // Gone since the owner scan, or a kernel thread: nothing to judge.
+            Err(_) => {}
+        }
+    }
+    (map, denied)
 }
 
 /// The interfaces of the calling thread's network namespace, with their addresses.
@@ -149,13 +174,8 @@ pub fn legacy_save() -> Result<Vec<String>, String> {
     Ok(outs)
 }
 
-/// The facts of the calling thread's network namespace (the rows' own) that an audit of
-/// `rows` needs: interfaces, firewall output, the holders' executables and user names.
-pub fn gather(
-    rows: &[Row],
-    proc_root: &Path,
-    user_name: &dyn Fn(u32) -> Option<String>,
-) -> HostFacts {
+/// The interfaces and firewall output of the calling thread's network namespace.
+pub fn namespace_facts() -> HostFacts {
     let mut warnings = Vec::new();
     let interfaces = interfaces().unwrap_or_else(|e| {
         warnings.push(Warning::new(
@@ -164,6 +184,22 @@ pub fn gather(
         ));
         Vec::new()
     });
+    HostFacts {
+        interfaces,
+        nft_ruleset: Some(nft_ruleset()),
+        legacy_save: Some(legacy_save()),
+        warnings,
+        ..HostFacts::default()
+    }
+}
+
+/// What is known of the processes holding `rows` (host-wide, whatever namespace the calling
+/// thread is in): their executables under `proc_root` and their users' names.
+pub fn holder_facts(
+    rows: &[Row],
+    proc_root: &Path,
+    user_name: &dyn Fn(u32) -> Option<String>,
+) -> HostFacts {
     let owners = || {
         rows.iter()
             .flat_map(|r| r.owners.iter().flat_map(|o| o.iter()))
@@ -176,14 +212,39 @@ pub fn gather(
             }
         }
     }
+    let (exes, denied) = exe_infos_counted(proc_root, owners().map(|o| o.pid));
+    let mut warnings = Vec::new();
+    if denied > 0 {
+        warnings.push(Warning::new(
+            "exe-unreadable",
+            format!(
+                "the executable of {denied} holding process{} could not be read, so a deleted \
+                 or world-writable program there is not found: run as root",
+                if denied == 1 { "" } else { "es" }
+            ),
+        ));
+    }
     HostFacts {
-        interfaces,
-        nft_ruleset: Some(nft_ruleset()),
-        legacy_save: Some(legacy_save()),
-        exes: exe_infos(proc_root, owners().map(|o| o.pid)),
+        exes,
         user_names,
         warnings,
+        ..HostFacts::default()
     }
+}
+
+/// The facts of the calling thread's network namespace (the rows' own) that an audit of
+/// `rows` needs: `namespace_facts` and `holder_facts` together.
+pub fn gather(
+    rows: &[Row],
+    proc_root: &Path,
+    user_name: &dyn Fn(u32) -> Option<String>,
+) -> HostFacts {
+    let mut ns = namespace_facts();
+    let holders = holder_facts(rows, proc_root, user_name);
+    ns.exes = holders.exes;
+    ns.user_names = holders.user_names;
+    ns.warnings.extend(holders.warnings);
+    ns
 }
 
 #[cfg(test)]

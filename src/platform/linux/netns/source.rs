@@ -418,6 +418,49 @@ impl NetnsSet {
             .collect()
     }
 
+    /// Run `f` inside each namespace of the set that `inodes` lists (ours in this thread,
+    /// the others on the pool at once), for work that sees the namespace of the thread doing
+    /// it: a child process (`nft`), a connection, a netlink socket. `None` for a namespace
+    /// that cannot be entered (no CAP_SYS_ADMIN over it, or gone).
+    pub fn each_inside<T: Send + 'static>(
+        &self,
+        inodes: &[NonZeroU64],
+        f: impl Fn(NonZeroU64) -> T + Send + Sync + 'static,
+    ) -> Vec<(NonZeroU64, Option<T>)> {
+        let f = Arc::new(f);
+        let pending: Vec<_> = self
+            .sources
+            .iter()
+            .filter(|s| inodes.contains(&s.netns.inode))
+            .map(|s| {
+                let inode = s.netns.inode;
+                let rx = match &s.how {
+                    How::Enter(h) => {
+                        let (h, f) = (Arc::clone(h), Arc::clone(&f));
+                        Some(
+                            s.pool
+                                .submit(move || enter(h.fd.as_fd()).ok().map(|()| f(inode))),
+                        )
+                    }
+                    How::Local | How::Unopened(_) => None,
+                };
+                (s, rx)
+            })
+            .collect();
+        pending
+            .into_iter()
+            .map(|(s, rx)| {
+                let inode = s.netns.inode;
+                let out = match (&s.how, rx) {
+                    (How::Local, _) => Some(f(inode)),
+                    (_, Some(rx)) => rx.recv().ok().flatten(),
+                    (_, None) => None,
+                };
+                (inode, out)
+            })
+            .collect()
+    }
+
     /// Read every namespace: the foreign ones queued on the pool first, our own meanwhile
     /// in this thread.
     pub fn read_all(&self, q: &Query) -> Result<MultiRead> {
