@@ -119,10 +119,12 @@ pub enum FirewallVerdict {
 }
 
 impl FirewallVerdict {
+    /// What the port is to a new connection from outside: `accepted`, `dropped` (dropped or
+    /// rejected), `unknown`.
     pub fn name(self) -> &'static str {
         match self {
-            FirewallVerdict::Accepts => "accepts",
-            FirewallVerdict::Drops => "drops",
+            FirewallVerdict::Accepts => "accepted",
+            FirewallVerdict::Drops => "dropped",
             FirewallVerdict::Unknown => "unknown",
         }
     }
