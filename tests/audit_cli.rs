@@ -1,11 +1,12 @@
 //! `audit` beyond reach and firewall (issue #15): `--probe`, suspicious holders, hostile
-//! process names, bad input, and `-N` across namespaces, each in network namespaces the
-//! test creates (tests/common/audit_lab.rs). The probe and holder scenarios are judged by the
+//! process names, bad input, rendering for a pipe and a terminal, and `-N` across
+//! namespaces; live ones in network namespaces the test creates (tests/common/audit_lab.rs),
+//! the rendering on the proc-basic fixture tree. The probe and holder scenarios are judged by the
 //! library and by the real binary; the rest is the binary's contract (exit status, stderr,
 //! escaping, JSON).
 //!
 //! Needs root, iproute2, python3, nftables, nmap and openssl; under CI=true a missing one
-//! fails the test (the bad-input test needs none of them).
+//! fails the test (the bad-input and fixture tests need none of them).
 #![cfg(target_os = "linux")]
 
 #[path = "common/mod.rs"]
@@ -157,6 +158,71 @@ fn hostile_process_names_are_escaped_in_text_and_exact_in_json() {
     }
     let shown = format!("process  ev\\e[2J\\u{{202e}}\\xffx\\nz (pid {}", l.0.id());
     assert!(t.stdout.contains(&shown), "{shown:?} not in:\n{}", t.stdout);
+}
+
+fn fixture() -> String {
+    common::fixture("proc-basic")
+}
+
+/// On a fixture tree (no root needed): the text a pipe gets and a terminal gets, JSON, the
+/// container and unit of a finding, `--fail-on`, and a closed pipe.
+#[test]
+fn a_fixture_tree_renders_for_a_pipe_a_terminal_and_json() {
+    let root = fixture();
+    let r = audit_here(&["--proc-root", &root]);
+    assert_eq!(r.code, Some(0), "4 info findings stay under medium: {r:?}");
+    for want in [
+        "INFO (4)\n  [info] exposed-listener  tcp/22 ssh\n    sockets  0.0.0.0:22\n    reach    wildcard\n",
+        "    process  sshd (pid 412, root)\n    user     root\n    where    unit ssh.service\n",
+        "    where    container 4f797c539e6c (docker)\n",
+        "    fix      Nothing to do if it is meant to be; add it to the allow file to say so.\n",
+        "\nsummary: 6 listeners, 4 reachable beyond loopback; findings: 0 high, 0 medium, 0 low, 4 info\n",
+    ] {
+        assert!(r.stdout.contains(want), "{want:?} not in:\n{}", r.stdout);
+    }
+    let r = audit_here(&["--proc-root", &root, "--fail-on", "info", "--json"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let doc = r.json();
+    let http = findings_on(&doc, 80)[0];
+    assert_eq!(http["container"]["runtime"], "docker");
+    assert_eq!(
+        http["firewall"],
+        serde_json::Value::Null,
+        "not read on a fixture"
+    );
+    assert_eq!(findings_on(&doc, 22)[0]["unit"], "ssh.service");
+    // A terminal 60 columns wide: long fields wrap under themselves, nothing is cut.
+    let cmd = format!(
+        "COLUMNS=60 '{}' audit --proc-root '{root}'",
+        env!("CARGO_BIN_EXE_portwatch")
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .expect("script (util-linux) runs the binary on a pty");
+    let tty = String::from_utf8(out.stdout).unwrap().replace('\r', "");
+    assert!(
+        tty.contains("    fix      Nothing to do if it is meant to be; add it to\n             the allow file to say so.\n"),
+        "{tty}"
+    );
+    assert!(tty.lines().all(|l| l.chars().count() <= 60), "{tty}");
+    // `| head -1`: exit 0, nothing on stderr.
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{}' audit --proc-root '{root}' | head -1 >/dev/null; exit \"${{PIPESTATUS[0]}}\"",
+            env!("CARGO_BIN_EXE_portwatch")
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let r = audit_here(&["--proc-root", &root, "--probe"]);
+    assert_eq!(
+        r.code,
+        Some(2),
+        "--probe never connects for a fixture: {r:?}"
+    );
 }
 
 /// An allow file the user named must be right: a malformed line is exit 2 naming its line,

@@ -37,7 +37,10 @@ pub fn write_text(r: &Report, o: &TextOpts, out: &mut dyn Write) -> io::Result<(
             finding(f, o, out)?;
         }
     }
-    writeln!(out, "{}", summary_line(r))
+    for line in wrap(&summary_line(r), o.width) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
 }
 
 /// `7 listeners, 3 reachable beyond loopback; findings: 1 high, ...; 1 accepted by the allow
@@ -181,13 +184,15 @@ fn placement(f: &Finding, namespaces: bool) -> Option<String> {
         } else {
             c.id.as_str()
         };
-        let name = c.name.as_deref().unwrap_or(short);
-        parts.push(format!(
-            "container {} ({} {})",
-            escape_str(name),
-            c.runtime,
-            escape_str(short)
-        ));
+        parts.push(match &c.name {
+            Some(name) => format!(
+                "container {} ({} {})",
+                escape_str(name),
+                c.runtime,
+                escape_str(short)
+            ),
+            None => format!("container {} ({})", escape_str(short), c.runtime),
+        });
     }
     if let Some(u) = &f.unit {
         parts.push(format!("unit {}", escape_str(u)));
