@@ -15,12 +15,15 @@ mod common;
 mod lab;
 #[path = "common/netns.rs"]
 mod netns;
+#[path = "common/procs.rs"]
+mod procs;
 #[path = "common/textfmt.rs"]
 mod textfmt;
 
 use lab::{audit_here, findings_on, ids, ids_of, pair, prerequisites_met, self_signed, Lab};
 use portwatch::audit::{AllowList, FindingId, Severity};
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::process::Stdio;
 
 #[test]
@@ -158,6 +161,69 @@ fn hostile_process_names_are_escaped_in_text_and_exact_in_json() {
     }
     let shown = format!("process  ev\\e[2J\\u{{202e}}\\xffx\\nz (pid {}", l.0.id());
     assert!(t.stdout.contains(&shown), "{shown:?} not in:\n{}", t.stdout);
+}
+
+/// Not root: what could not be seen (the holders, the firewall) is said once each, and
+/// unknown stays unknown; the exposure findings stand.
+#[test]
+fn an_unprivileged_audit_says_what_it_could_not_see() {
+    if !prerequisites_met() {
+        return;
+    }
+    const USER: &str = "portwatch-test";
+    if !procs::require(
+        procs::user_ids(USER).is_some(),
+        "user portwatch-test is missing (.ci/run creates it)",
+    ) {
+        return;
+    }
+    let lab = Lab::new();
+    let _l = lab.listen(&["tcp,0.0.0.0,23"]);
+    let mut keep = Vec::new();
+    let bin = procs::runnable(Path::new(env!("CARGO_BIN_EXE_portwatch")), &mut keep);
+    let as_user = |json: bool| {
+        let mut cmd = lab.ns.command("runuser");
+        cmd.args(["-u", USER, "--"]).arg(&bin).arg("audit");
+        if json {
+            cmd.arg("--json");
+        }
+        lab::run(&mut cmd)
+    };
+    let r = as_user(true);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let doc = r.json();
+    let f = findings_on(&doc, 23)[0];
+    assert_eq!(f["id"], "plaintext-login");
+    assert_eq!(
+        f["processes"],
+        serde_json::json!([]),
+        "root's process is hidden"
+    );
+    assert_eq!(f["firewall"], "unknown", "the ruleset is root's to read");
+    let kinds: Vec<&str> = doc["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["kind"].as_str())
+        .collect();
+    for kind in ["owners-hidden", "firewall-unreadable"] {
+        assert_eq!(
+            kinds.iter().filter(|k| **k == kind).count(),
+            1,
+            "{kind}: {doc}"
+        );
+    }
+    let t = as_user(false);
+    assert_eq!(t.code, Some(1), "{t:?}");
+    let lines = textfmt::warning_lines(&t.stderr).unwrap_or_else(|e| panic!("{e}"));
+    let unique: std::collections::BTreeSet<&&str> = lines.iter().collect();
+    assert_eq!(unique.len(), lines.len(), "each once: {}", t.stderr);
+    assert!(
+        t.stderr.contains("firewall verdicts are unknown"),
+        "{}",
+        t.stderr
+    );
+    assert!(t.stdout.contains("firewall unknown\n"), "{}", t.stdout);
 }
 
 fn fixture() -> String {

@@ -138,11 +138,17 @@ fn output(prog: &str, args: &[&str], package: &str) -> Result<Vec<u8>, String> {
             _ => format!("cannot run `{prog}`: {e}"),
         })?;
     if !out.status.success() {
+        // One line: a warning is one line (nft prints its error and netlink's on two).
         let err = String::from_utf8_lossy(&out.stderr);
+        let err: Vec<&str> = err
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
         return Err(format!(
             "`{prog} {}` failed: {}",
             args.join(" "),
-            err.trim()
+            err.join("; ")
         ));
     }
     Ok(out.stdout)
