@@ -26,6 +26,7 @@ Examples:
   portwatch -sl                socket totals (as ss -s) and the busiest listeners
   portwatch -K dport = :8080   close the connections to port 8080 (root)
   portwatch explain 5432       what is port 5432, and who uses it here
+  portwatch audit -N all       what every namespace exposes that it should not
   portwatch label set 8123/tcp home-assistant";
 
 /// A local socket inspector: list sockets like ss, with their processes and what their ports are.
@@ -276,8 +277,58 @@ pub enum Command {
     /// Name ports yourself: `label set 8123/tcp home-assistant`, `label rm`, `label list`.
     #[command(subcommand)]
     Label(LabelCommand),
+    /// Judge the listeners: what is reachable beyond loopback that should not be (plaintext
+    /// logins, private services, unknown ports), suspicious holders, and what the firewall
+    /// does with each. Exit 1 when a finding reaches --fail-on.
+    Audit(AuditArgs),
     /// Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`.
     Completions(CompletionsArgs),
+}
+
+/// `audit`: the listing flags and filter choose which TCP and UDP listeners are judged
+/// (`-N all` for every network namespace); then its own options.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub listing: ListingArgs,
+
+    /// Accepted exposures, one per line: `PROTO/PORT [PROGRAM-GLOB] [SCOPE]`, e.g.
+    /// `tcp/22 sshd public`, `tcp/5432 postgres private`, `udp/53`; `#` starts a comment.
+    /// Findings an entry matches are counted, not listed. A malformed line is an error
+    /// naming it (exit 2).
+    #[arg(long = "allow", value_name = "FILE")]
+    pub allow: Option<PathBuf>,
+
+    /// Exit 1 when a finding is at or above this severity (findings below it are still
+    /// shown).
+    #[arg(
+        long = "fail-on",
+        value_enum,
+        value_name = "SEVERITY",
+        default_value = "medium"
+    )]
+    pub fail_on: FailOn,
+
+    /// Identify what answers on each TCP listener reachable beyond loopback by connecting to
+    /// it from inside its network namespace (greeting, TLS ClientHello, HTTP HEAD; 0.7 s
+    /// timeout per step): TLS on plaintext ports, plaintext where TLS is expected, SMTP,
+    /// POP3 and IMAP without STARTTLS. Nothing is sent anywhere else.
+    #[arg(long)]
+    pub probe: bool,
+
+    /// Print one JSON document ({"schema": 1, "findings": [...], "summary": {...},
+    /// "warnings": [...]}).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--fail-on`: the least severity that makes `audit` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Info,
+    Low,
+    Medium,
+    High,
 }
 
 /// A listing subcommand's arguments: the listing flags and filter, then its own options.

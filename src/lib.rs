@@ -2,6 +2,7 @@
 //! platform -> model::Snapshot -> join -> filter -> render, tied together by `pipeline`.
 
 pub mod argv;
+pub mod audit;
 pub mod cli;
 pub mod cmd;
 pub mod config;

@@ -2,6 +2,7 @@
 //! data and a `&mut dyn Write`, nothing else; none reads the system.
 
 pub mod addr;
+pub mod audit;
 pub mod cells;
 pub mod csv;
 pub mod detail;

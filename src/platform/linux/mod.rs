@@ -2,6 +2,7 @@
 //! /proc/<pid>/fd owner scan, other network namespaces (`netns`) and container and unit
 //! attribution (`cgroup`).
 
+pub mod audit;
 pub mod cgroup;
 pub mod host;
 pub mod netlink;
