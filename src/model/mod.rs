@@ -1,6 +1,7 @@
 //! The data model every stage shares: sockets as the kernel reports them, their owners, and the
 //! snapshot a backend returns. No dependencies on OS crates: backends convert at their edge.
 
+mod container;
 mod ownermap;
 mod owners;
 mod row;
@@ -8,6 +9,7 @@ mod service;
 mod state;
 mod text;
 
+pub use container::{Container, Netns, Runtime, Unit};
 pub use ownermap::{InodeSet, OwnerMap, Wanted};
 pub use owners::Owners;
 pub use row::{Name, Row};

@@ -1,7 +1,10 @@
-//! Linux sources: netlink sock_diag (default), /proc/net text (fallback, raw, fixtures), and the
-//! /proc/<pid>/fd owner scan.
+//! Linux sources: netlink sock_diag (default), /proc/net text (fallback, raw, fixtures), the
+//! /proc/<pid>/fd owner scan, other network namespaces (`netns`) and container and unit
+//! attribution (`cgroup`).
 
+pub mod cgroup;
 pub mod netlink;
+pub mod netns;
 pub mod owners;
 pub mod procmount;
 pub mod procnet;

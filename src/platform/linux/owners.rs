@@ -21,7 +21,7 @@
 //! everything.
 
 mod family;
-mod pidfs;
+pub(crate) mod pidfs;
 #[cfg(test)]
 mod tests;
 
@@ -111,7 +111,7 @@ fn unreadable(proc_root: &Path, e: Errno) -> Warning {
 }
 
 /// The numeric entries of the proc root: process ids (threads are not listed there).
-fn list_pids(root: &OwnedFd) -> Result<Vec<u32>, Errno> {
+pub(crate) fn list_pids(root: &OwnedFd) -> Result<Vec<u32>, Errno> {
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
     let mut dir = Dir::openat(root, c".", flags, Mode::empty())?;
     let mut pids = Vec::new();

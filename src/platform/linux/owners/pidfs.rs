@@ -37,7 +37,7 @@ pub(super) fn stat_ppid(stat: &[u8]) -> Option<u32> {
 }
 
 /// `readlinkat(2)` into a caller's buffer; returns the length written (possibly truncated).
-pub(super) fn readlinkat(dir: i32, name: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+pub(crate) fn readlinkat(dir: i32, name: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: `name` is NUL-terminated and outlives the call; `buf` is valid for writes of
     // `buf.len()` bytes, and readlinkat writes at most that many.
     let n = unsafe { libc::readlinkat(dir, name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
@@ -56,7 +56,7 @@ pub(super) fn socket_inode(target: &[u8]) -> Option<u64> {
     })
 }
 
-pub(super) fn parse_u32(s: &[u8]) -> Option<u32> {
+pub(crate) fn parse_u32(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 10 {
         return None;
     }
@@ -116,13 +116,13 @@ pub(super) fn read_file(root: BorrowedFd<'_>, path: &CStr, buf: &mut [u8]) -> Re
 }
 
 /// `<pid><suffix>\0` in a stack buffer: paths relative to the root fd, without allocating.
-pub(super) struct PidPath {
+pub(crate) struct PidPath {
     buf: [u8; 32],
     len: usize,
 }
 
 impl PidPath {
-    pub(super) fn as_c(&self) -> &CStr {
+    pub(crate) fn as_c(&self) -> &CStr {
         self.buf
             .get(..self.len)
             .and_then(|b| CStr::from_bytes_with_nul(b).ok())
@@ -130,7 +130,7 @@ impl PidPath {
     }
 }
 
-pub(super) fn pid_path(pid: u32, suffix: &str) -> PidPath {
+pub(crate) fn pid_path(pid: u32, suffix: &str) -> PidPath {
     let mut p = PidPath {
         buf: [0; 32],
         len: 0,
