@@ -2,6 +2,7 @@
 //! snapshot a backend returns. No dependencies on OS crates: backends convert at their edge.
 
 mod container;
+pub mod kill;
 mod ownermap;
 mod owners;
 mod row;

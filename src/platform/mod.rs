@@ -8,6 +8,7 @@ pub mod filelock;
 #[cfg(target_os = "linux")]
 pub mod linux;
 pub mod portable;
+pub mod process;
 mod source;
 
 pub use source::{ProcessSource, SocketSource};

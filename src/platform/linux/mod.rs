@@ -6,6 +6,7 @@ pub mod cgroup;
 pub mod netlink;
 pub mod netns;
 pub mod owners;
+pub mod process;
 pub mod procmount;
 pub mod procnet;
 
