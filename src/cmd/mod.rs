@@ -3,6 +3,7 @@
 
 pub mod completions;
 pub mod explain;
+pub mod kill;
 pub mod label;
 pub mod list;
 

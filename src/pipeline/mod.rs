@@ -225,4 +225,4 @@ fn resolve_filter(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -6,6 +6,7 @@ pub mod cells;
 pub mod csv;
 pub mod explain;
 pub mod json;
+pub mod kill;
 pub mod labels;
 pub mod notes;
 pub mod sanitize;
