@@ -185,12 +185,15 @@ fn nix_user_name(_uid: u32) -> Option<String> {
 
 /// The host's ephemeral port range (`net/ipv4/ip_local_port_range` under the proc root).
 fn ephemeral_range(opts: &SourceOptions) -> Option<(u16, u16)> {
-    let text =
-        std::fs::read_to_string(opts.proc_root.join("sys/net/ipv4/ip_local_port_range")).ok()?;
-    let mut it = text.split_whitespace().map(|s| s.parse::<u16>().ok());
-    let lo = it.next()??;
-    let hi = it.next()??;
-    (lo <= hi).then_some((lo, hi))
+    #[cfg(target_os = "linux")]
+    {
+        linux::ephemeral_range(&opts.proc_root)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = opts;
+        None
+    }
 }
 
 /// Whether the current process is in group `gid` (effective or supplementary).
@@ -217,9 +220,7 @@ fn can_see_all_owners() -> bool {
 fn iface_name(index: u32) -> Option<String> {
     #[cfg(target_os = "linux")]
     {
-        nix::net::if_::if_indextoname(index)
-            .ok()
-            .and_then(|c| c.into_string().ok())
+        linux::iface_name(index)
     }
     #[cfg(not(target_os = "linux"))]
     {

@@ -4,7 +4,8 @@
 //! Rows are spelled the way ss prints them (`127.0.0.1:80`, `[::1]:80`, `*:80`, `*` for port
 //! 0), so a difference reads like an ss line. portwatch's JSON is rendered into that spelling
 //! by ss's own rule (misc/ss.c, inet_addr_print: `*` for `::` unless v6only).
-#![allow(dead_code)]
+// Each test binary that includes this file uses a different part of it.
+#![allow(dead_code, unused_imports)]
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
@@ -160,10 +161,16 @@ pub struct Population {
 
 impl Population {
     pub fn start(ns: &Netns, scenario: &str, extra: &[&str]) -> Population {
+        Population::start_with(ns.command("python3"), scenario, extra)
+    }
+
+    /// Start the builder with `cmd`, a command that runs python3 in the namespace wanted
+    /// (`nsenter -t PID -n python3`, `unshare -n ... python3`): the script and its arguments
+    /// are appended. `cmd` must exec python3, not fork it: its pid's group is what is killed.
+    pub fn start_with(mut cmd: Command, scenario: &str, extra: &[&str]) -> Population {
         use std::os::unix::process::CommandExt;
         let dir = tempfile::tempdir().expect("temp dir");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/netns/population.py");
-        let mut cmd = ns.command("python3");
         cmd.arg(script)
             .arg(scenario)
             .arg("--dir")
@@ -304,7 +311,7 @@ pub use parse::{from_portwatch, parse_ss, ss_inet_addr};
 
 #[path = "netns_compare.rs"]
 mod compare;
-pub use compare::{assert_same, both, implied_state, states};
+pub use compare::{assert_same, both, implied_state, ss_rows, states};
 
 /// Multiset difference both ways: (only in `a`, only in `b`), each sorted.
 pub fn diff(a: &[Row], b: &[Row]) -> (Vec<Row>, Vec<Row>) {

@@ -9,7 +9,9 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
 /// The environment variable that carries a child's job.
@@ -263,4 +265,29 @@ pub fn require(ok: bool, what: &str) -> bool {
     }
     eprintln!("skipped: {what}");
     false
+}
+
+/// Whether every directory above `path` lets others in and the file lets them run it.
+fn others_can_run(path: &Path) -> bool {
+    let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode());
+    if !mode(path).is_ok_and(|m| m & 0o005 == 0o005) {
+        return false;
+    }
+    path.ancestors()
+        .skip(1)
+        .all(|d| mode(d).is_ok_and(|m| m & 0o001 != 0))
+}
+
+/// `path` itself when the test user can run it, else a copy in a world-readable temp dir.
+pub fn runnable(path: &Path, keep: &mut Vec<tempfile::TempDir>) -> PathBuf {
+    if others_can_run(path) {
+        return path.to_path_buf();
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let copy = dir.path().join(path.file_name().expect("file name"));
+    std::fs::copy(path, &copy).expect("copy binary");
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    keep.push(dir);
+    copy
 }

@@ -20,8 +20,7 @@ use super::open::{open_entry, open_member, NsHandle, OpenError, ProcDir};
 use super::worker::{enter, Pool};
 use crate::error::{Error, Result};
 use crate::model::{Netns, Query, Snapshot, Warning};
-use crate::platform::linux::{procnet, read_sockets_netlink};
-use crate::platform::SourceOptions;
+use crate::platform::linux::{ephemeral_range, iface_name, procnet, read_sockets_netlink};
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::os::fd::AsFd;
@@ -126,7 +125,7 @@ impl NetnsSource {
     /// The namespace's ephemeral port range; `None` when it could not be read from inside.
     pub fn ephemeral_range(&self) -> Option<(u16, u16)> {
         match self.how {
-            How::Local => crate::platform::ephemeral_range(&self.options()),
+            How::Local => ephemeral_range(&self.proc_root),
             _ => self.facts().ephemeral,
         }
     }
@@ -134,15 +133,8 @@ impl NetnsSource {
     /// The name of interface `index` in this namespace.
     pub fn iface_name(&self, index: u32) -> Option<String> {
         match self.how {
-            How::Local => crate::platform::iface_name(index),
+            How::Local => iface_name(index),
             _ => self.facts().ifaces.get(&index).cloned(),
-        }
-    }
-
-    fn options(&self) -> SourceOptions {
-        SourceOptions {
-            proc_root: self.proc_root.clone(),
-            ..SourceOptions::default()
         }
     }
 
@@ -211,7 +203,7 @@ impl NetnsSource {
 /// On a pool thread that has entered the namespace.
 fn inside(q: Option<&Query>, want_facts: bool, inode: NonZeroU64) -> (NsRead, Option<Facts>) {
     let facts = want_facts.then(|| Facts {
-        ephemeral: crate::platform::ephemeral_range(&SourceOptions::default()),
+        ephemeral: ephemeral_range(Path::new("/proc")),
         ifaces: nix::net::if_::if_nameindex()
             .map(|ifs| {
                 ifs.iter()
