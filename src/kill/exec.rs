@@ -217,10 +217,19 @@ fn watch(plan: &Plan, waiting_for: &HashSet<u32>, env: &mut Env<'_>) -> Result<A
 }
 
 /// `plan::after`, with the container and unit of holders that were not targets (the hint
-/// for a supervisor that restarted the service).
+/// for a supervisor that restarted the service). A holder with a target's pid but another
+/// start time is a new process that reused the pid, not the target.
 fn after_of(plan: &Plan, rows: &[Row], env: &mut Env<'_>) -> After {
     let targets: HashSet<u32> = plan.targets.iter().map(|t| t.pid).collect();
     let mut after = plan::after(rows, &targets, env.user_name);
+    for h in after.holders.iter_mut().filter(|h| h.target) {
+        let start = plan
+            .targets
+            .iter()
+            .find(|t| t.pid == h.pid)
+            .and_then(|t| t.facts.start_time);
+        h.target = start.is_some() && env.inspector.start_time(h.pid) == start;
+    }
     for h in after.holders.iter_mut().filter(|h| !h.target) {
         let f = env.inspector.facts(h.pid);
         h.container = f.container;

@@ -153,7 +153,7 @@ fn skip_reason(s: Skip) -> &'static str {
         Skip::Init => "pid 1 is the init system; signalling it would take everything down",
         Skip::KernelThread => "it is a kernel thread",
         Skip::Itself => "it is portwatch itself",
-        Skip::NotPermitted => "permission denied: it is another user's process (run as root)",
+        Skip::NotPermitted => "permission denied: another user's process; run as root",
         Skip::Gone => "it exited while the plan was made",
     }
 }
@@ -217,12 +217,15 @@ pub fn write_plan(plan: &Plan, dry_run: bool, out: &mut dyn Write) -> io::Result
         Selection::Port { .. } => "listening on",
         Selection::Filter { .. } => "matching",
     };
+    let held = match plan.targets.len() {
+        0 => "with no visible holder".to_string(),
+        n => format!("held by {}", plural(n, "process", "processes")),
+    };
     writeln!(
         out,
-        "Sockets {what} {}: {}, held by {}.",
+        "Sockets {what} {}: {}, {held}.",
         selection(&plan.selection),
         plural(plan.rows.len(), "socket", "sockets"),
-        plural(plan.targets.len(), "process", "processes")
     )?;
     for t in &plan.targets {
         target_line(out, plan, t)?;
@@ -321,7 +324,7 @@ fn fate_key(f: &Fate) -> &'static str {
 
 fn holder_line(out: &mut dyn Write, h: &Holder) -> io::Result<()> {
     let role = if h.target {
-        "a target still holding it"
+        "one of the processes above, still holding it"
     } else {
         "a new holder: something started it again"
     };
