@@ -638,3 +638,31 @@ fn another_user_against_a_root_port() {
         .contains("permission denied"));
     assert!(l.running(), "root's listener was signalled");
 }
+
+/// On a fixture proc tree the plan is exact (postgres: a master and a worker share the
+/// listener, uid 4242 has no name), and nothing but a dry run is allowed: its pids are no
+/// processes of this system.
+#[test]
+fn a_fixture_tree_gets_an_exact_plan_and_nothing_else() {
+    let root = common::fixture("proc-basic");
+    let out = run(&["--proc-root", &root, "kill", "5432", "--dry-run"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "Sockets listening on port 5432 (tcp, udp): 1 socket, held by 2 processes.
+  pid 1200 postgres, user uid 4242
+      holds:   tcp LISTEN 127.0.0.1:5432 (fd 5)
+  pid 1201 postgres, user uid 4242
+      holds:   tcp LISTEN 127.0.0.1:5432 (fd 5)
+Would send SIGTERM to 2 processes, then SIGKILL to those still running after 5s.
+Dry run: nothing was signalled.
+"
+    );
+    let out = run(&["--proc-root", &root, "kill", "5432", "-y"]);
+    assert_eq!(code(&out), Some(2));
+    assert!(
+        stderr(&out).contains("only --dry-run works there"),
+        "{}",
+        stderr(&out)
+    );
+}
