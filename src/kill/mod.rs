@@ -15,7 +15,7 @@ pub mod plan;
 pub mod spec;
 
 use crate::error::{Error, Result};
-use crate::model::kill::{Outcome, Plan};
+use crate::model::kill::{Outcome, Plan, Selection};
 use crate::model::Warning;
 use crate::pipeline;
 use crate::platform::process::Inspector;
@@ -75,7 +75,11 @@ system: only --dry-run works there"
             render::write_json(&plan, dry_run, None, 1, &warnings, out)?;
             return Ok(1);
         }
-        let near_miss = pipeline::near_misses(&spec.request, sys, sys, reg)?;
+        // A port's hint would suggest -a, which a port refuses: only a filter gets one.
+        let near_miss = match plan.selection {
+            Selection::Filter { .. } => pipeline::near_misses(&spec.request, sys, sys, reg)?,
+            Selection::Port { .. } => None,
+        };
         out.flush()?;
         notes::print_warnings(&warnings);
         let _ = writeln!(

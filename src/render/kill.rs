@@ -344,7 +344,9 @@ fn write_after(plan: &Plan, a: &After, out: &mut dyn Write) -> io::Result<()> {
     if a.free {
         return match plan.selection {
             Selection::Port { .. } => writeln!(out, "{subject} is free."),
-            Selection::Filter { .. } => writeln!(out, "No socket matches any more."),
+            Selection::Filter { .. } => {
+                writeln!(out, "No process holds a matching socket any more.")
+            }
         };
     }
     let how = if a.taken() {

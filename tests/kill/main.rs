@@ -348,11 +348,25 @@ fn nothing_matched_is_status_1() {
         "{}",
         stderr(&out)
     );
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     let out = run(&["kill", "-y", "--json", &port.to_string()]);
     assert_eq!(code(&out), Some(1));
     let d = doc(&out);
     assert_eq!(d["processes"], serde_json::json!([]));
     assert_eq!(d["exit_status"], 1);
+
+    // A filter selects connected sockets unless told otherwise, as the listing: the
+    // listener it missed is named on stderr, and left alone.
+    let (mut l, port) = listener(&[]);
+    let out = run(&["kill", "-y", "-t", "sport", "=", &format!(":{port}")]);
+    assert_eq!(code(&out), Some(1));
+    let e = stderr(&out);
+    assert!(
+        e.contains(&format!("no socket matches filter 'sport = :{port}'")),
+        "{e}"
+    );
+    assert!(e.contains("1 listening socket does: add -l or -a"), "{e}");
+    assert!(l.running());
 }
 
 #[test]
