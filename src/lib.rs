@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod filter;
 pub mod join;
+pub mod kill;
 pub mod manual;
 pub mod model;
 pub mod pipeline;

@@ -260,6 +260,11 @@ reaches --fail-on. \
 2 on bad input: a bad option or filter expression, a malformed labels or services file, or a \
 file named on the command line that cannot be read; the message names what is wrong and where.
 
+portwatch kill has its own: 0 every target exited and the port is free; 1 nothing matched; \
+2 bad usage, or no consent (the question not answered yes, or no terminal and no --yes); 3 a \
+target survived or could not be signalled, a matched socket has no visible holder, or the \
+port is held again.
+
 Writing to a closed pipe (portwatch | head -1) is not an error: portwatch stops and exits 0.",
     ),
     ("SEE ALSO", "ss(8), lsof(8), netstat(8), services(5)"),

@@ -2,6 +2,7 @@
 //! None reaches into another; what they share is `pipeline`, `render` and the helpers here.
 
 pub mod audit;
+pub mod close;
 pub mod completions;
 pub mod events;
 pub mod explain;

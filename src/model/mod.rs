@@ -4,6 +4,7 @@
 mod container;
 mod extras;
 mod host;
+pub mod kill;
 mod ownermap;
 mod owners;
 mod row;

@@ -9,6 +9,7 @@ pub mod filelock;
 #[cfg(target_os = "linux")]
 pub mod linux;
 pub mod portable;
+pub mod process;
 mod source;
 
 pub use diag::{catch_interrupts, interrupted, Arrived, CloseStream, Closer, Refusal, RefusalKind};

@@ -9,6 +9,7 @@ pub mod detail;
 pub mod explain;
 pub mod json;
 mod json_extras;
+pub mod kill;
 pub mod labels;
 pub mod notes;
 pub mod sanitize;

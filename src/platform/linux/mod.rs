@@ -8,6 +8,7 @@ pub mod host;
 pub mod netlink;
 pub mod netns;
 pub mod owners;
+pub mod process;
 pub mod procmount;
 pub mod procnet;
 pub mod sockstat;
