@@ -654,8 +654,8 @@ fn another_user_against_a_root_port() {
 }
 
 /// On a fixture proc tree the plan is exact (postgres: a master and a worker share the
-/// listener, uid 4242 has no name), and nothing but a dry run is allowed: its pids are no
-/// processes of this system.
+/// listener, uid 4242 has no name, both run in the unit their cgroup files name), and nothing
+/// but a dry run is allowed: its pids are no processes of this system.
 #[test]
 fn a_fixture_tree_gets_an_exact_plan_and_nothing_else() {
     let root = common::fixture("proc-basic");
@@ -666,8 +666,10 @@ fn a_fixture_tree_gets_an_exact_plan_and_nothing_else() {
         "Sockets listening on port 5432 (tcp, udp): 1 socket, held by 2 processes.
   pid 1200 postgres, user uid 4242
       holds:   tcp LISTEN 127.0.0.1:5432 (fd 5)
+      runs in systemd unit postgresql@15-main.service, which may start it again; to stop it for good: systemctl stop postgresql@15-main.service
   pid 1201 postgres, user uid 4242
       holds:   tcp LISTEN 127.0.0.1:5432 (fd 5)
+      runs in systemd unit postgresql@15-main.service, which may start it again; to stop it for good: systemctl stop postgresql@15-main.service
 Would send SIGTERM to 2 processes, then SIGKILL to those still running after 5s.
 Dry run: nothing was signalled.
 "
