@@ -26,6 +26,8 @@ Examples:
   portwatch -sl                socket totals (as ss -s) and the busiest listeners
   portwatch -K dport = :8080   close the connections to port 8080 (root)
   portwatch explain 5432       what is port 5432, and who uses it here
+  portwatch audit -N all       what every namespace exposes that it should not
+  portwatch kill 3000          stop what listens on port 3000 (asks first)
   portwatch label set 8123/tcp home-assistant";
 
 /// A local socket inspector: list sockets like ss, with their processes and what their ports are.
@@ -281,8 +283,112 @@ pub enum Command {
     /// Print the Prometheus metrics once, or write them atomically for node_exporter's textfile
     /// collector (--textfile).
     Export(ExportArgs),
+    /// Judge the listeners: what is reachable beyond loopback that should not be (plaintext
+    /// logins, private services, unknown ports), suspicious holders, and what the firewall
+    /// does with each. Exit 1 when a finding reaches --fail-on.
+    Audit(AuditArgs),
     /// Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`.
     Completions(CompletionsArgs),
+    /// Free a port: signal the processes listening on it (SIGTERM, then SIGKILL), safely.
+    ///
+    /// `portwatch kill 3000` (also `:3000`, `3000/tcp`) selects the processes holding a
+    /// listening TCP or UDP socket on local port 3000 (-t or -u narrows it), never a client
+    /// connected to it. Anything else is a filter expression with the listing's flags, and
+    /// selects the holders of exactly what the listing shows: `portwatch kill -t state
+    /// established dport = :5432` signals the clients of port 5432. A lone number is a port:
+    /// a filter always starts with a keyword.
+    ///
+    /// The plan comes first: each process (pid, name, user, command line, the matched sockets
+    /// it holds, its systemd unit or container), then the question, asked only when stdin,
+    /// stdout and stderr are terminals; without a terminal and without --yes nothing is
+    /// signalled (exit status 2). pid 1, kernel threads and portwatch itself are never
+    /// signalled. Each process is signalled through a pidfd opened before the question, after
+    /// checking that it is the same process (start time) and still holds a matching socket,
+    /// so a pid reused meanwhile is never hit. Then it waits for the port to have no listener
+    /// and says whether it is free or which process took it (a supervisor restarting it).
+    ///
+    /// Exit status: 0 every target exited and the port is free; 1 nothing matched; 2 bad
+    /// usage or the question was not answered yes; 3 a target survived or could not be
+    /// signalled, or the port is held again.
+    #[command(override_usage = "portwatch kill [OPTIONS] PORT|FILTER...")]
+    Kill(KillArgs),
+}
+
+/// `kill`: the listing flags and the PORT or filter words, then what to send and whether to
+/// ask.
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    #[command(flatten)]
+    pub listing: ListingArgs,
+
+    /// Signal without asking (needed when stdin, stdout or stderr is not a terminal).
+    #[arg(short = 'y', long = "yes")]
+    pub yes: bool,
+
+    /// Show the plan and signal nothing.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+
+    /// How long to wait for the processes to exit after SIGTERM before SIGKILL, and then
+    /// for the port to be free: 200ms, 2s, 1.5s, 1m (a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub timeout: String,
+
+    /// Send this signal only (a name such as HUP or SIGINT, or a number), with no SIGKILL
+    /// after it.
+    #[arg(long = "signal", value_name = "SIG")]
+    pub signal: Option<String>,
+
+    /// Print one JSON document with the plan and the outcome of each process ({"schema": 1,
+    /// ...}); needs --yes or --dry-run, since it does not ask.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `audit`: the listing flags and filter choose which TCP and UDP listeners are judged
+/// (`-N all` for every network namespace); then its own options.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub listing: ListingArgs,
+
+    /// Accepted exposures, one per line: `PROTO/PORT [PROGRAM-GLOB] [SCOPE]`, e.g.
+    /// `tcp/22 sshd public`, `tcp/5432 postgres private`, `udp/53`; `#` starts a comment.
+    /// Findings an entry matches are counted, not listed. A malformed line is an error
+    /// naming it (exit 2).
+    #[arg(long = "allow", value_name = "FILE")]
+    pub allow: Option<PathBuf>,
+
+    /// Exit 1 when a finding is at or above this severity (findings below it are still
+    /// shown).
+    #[arg(
+        long = "fail-on",
+        value_enum,
+        value_name = "SEVERITY",
+        default_value = "medium"
+    )]
+    pub fail_on: FailOn,
+
+    /// Identify what answers on each TCP listener reachable beyond loopback by connecting to
+    /// it from inside its network namespace (greeting, TLS ClientHello, HTTP HEAD; 0.7 s
+    /// timeout per step): TLS on plaintext ports, plaintext where TLS is expected, SMTP,
+    /// POP3 and IMAP without STARTTLS. Nothing is sent anywhere else.
+    #[arg(long)]
+    pub probe: bool,
+
+    /// Print one JSON document ({"schema": 1, "findings": [...], "summary": {...},
+    /// "warnings": [...]}).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--fail-on`: the least severity that makes `audit` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Info,
+    Low,
+    Medium,
+    High,
 }
 
 /// A listing subcommand's arguments: the listing flags and filter, then its own options.

@@ -2,6 +2,7 @@
 //! platform -> model::Snapshot -> join -> filter -> render, tied together by `pipeline`.
 
 pub mod argv;
+pub mod audit;
 pub mod cli;
 pub mod cmd;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod error;
 pub mod export;
 pub mod filter;
 pub mod join;
+pub mod kill;
 pub mod manual;
 pub mod model;
 pub mod pipeline;

@@ -40,6 +40,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
         Some(Command::Serve(a)) => cmd::serve::run(&a, Context::new(g, &env)?).map(|()| 0),
         Some(Command::Export(a)) => cmd::export::run(&a, Context::new(g, &env)?, out).map(|()| 0),
         Some(Command::Completions(a)) => Ok(cmd::completions::write(a.shell, out).map(|()| 0)?),
+        Some(Command::Audit(a)) => cmd::audit::run(&a, Context::new(g, &env)?, &env, out),
+        Some(Command::Kill(a)) => cmd::kill::run(&a, Context::new(g, &env)?, out),
     }
 }
 

@@ -237,6 +237,35 @@ nothing readable gives HTTP 500. SIGTERM or SIGINT: stop accepting, finish respo
 flight, exit 0. A non-loopback --listen address is said on stderr at start.",
     ),
     (
+        "AUDIT",
+        "portwatch audit judges the TCP and UDP listeners (of every namespace with -N all) and \
+prints findings grouped by severity, most severe first: an id, the sockets, their reach \
+(loopback, link-local, private, public, wildcard) and the interfaces that lead to them, the \
+firewall verdict, the holders and their users, the namespace, container and unit when known, \
+why it matters and what to do.
+
+  plaintext-login            high    telnet, ftp, r-services, pop3, imap, vnc, snmp beyond loopback
+  private-service-exposed    high    redis, databases, docker API, etcd, kubelet, exporters, 9229
+                             medium  the same on a private address only
+  unknown-listener           medium  beyond loopback on a port nothing names
+  plaintext-unexpected-port  medium  (--probe) plaintext where another protocol is expected
+  deleted-executable         high    the holder's program was deleted or replaced since it started
+  world-writable-exe         high    the holder runs from /tmp, /dev/shm or another o+w directory
+  tls-on-plaintext-port      info    (--probe) TLS on a plaintext protocol's port
+  exposed-listener           info    reachable beyond loopback, nothing more to say
+
+The firewall verdict (accepted, dropped, unknown) comes from the namespace's nftables ruleset \
+(nft -j list ruleset, read inside it) for a new connection from another host on each \
+interface; a rule portwatch cannot evaluate (source addresses, rate limits, marks...) makes \
+it unknown, and iptables-legacy rules are only detected (unknown). A dropped port's findings \
+are downgraded to low, never hidden.
+
+--allow FILE lists accepted exposures, one per line: PROTO/PORT [PROGRAM-GLOB] [SCOPE] \
+(SCOPE private or public, default public), # comments. --probe connects to the exposed TCP \
+listeners only, from inside their namespace, and names what answers. The exit status is 1 \
+when a finding is at or above --fail-on (default medium).",
+    ),
+    (
         "ENVIRONMENT",
         "PORTWATCH_LABELS: the labels file. XDG_CONFIG_HOME, HOME: where the labels file is by \
 default ($XDG_CONFIG_HOME/portwatch/labels, else ~/.config/portwatch/labels). COLUMNS: the \
@@ -257,10 +286,16 @@ read (BPF or /proc) and why.",
     (
         "EXIT STATUS",
         "0 on success, also when nothing matched (as ss). 1 when the system could not be read, \
-or -K could not close every selected socket (not permitted, or refused by the kernel; a \
-socket that closed on its own meanwhile counts as closed). \
+when -K could not close every selected socket (not permitted, or refused by the kernel; a \
+socket that closed on its own meanwhile counts as closed), and for audit when a finding \
+reaches --fail-on. \
 2 on bad input: a bad option or filter expression, a malformed labels or services file, or a \
 file named on the command line that cannot be read; the message names what is wrong and where.
+
+portwatch kill has its own: 0 every target exited and the port is free; 1 nothing matched; \
+2 bad usage, or no consent (the question not answered yes, or no terminal and no --yes); 3 a \
+target survived or could not be signalled, a matched socket has no visible holder, or the \
+port is held again.
 
 Writing to a closed pipe (portwatch | head -1) is not an error: portwatch stops and exits 0.",
     ),

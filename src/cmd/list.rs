@@ -15,7 +15,7 @@ pub fn run_mode(mode: Mode, cfg: &ListConfig, ctx: Context, out: &mut dyn Write)
     match mode {
         Mode::List => run(cfg, ctx, out).map(|()| 0),
         Mode::Summary => super::summary::run(cfg, ctx, out),
-        Mode::Kill => super::kill::run(cfg, ctx, out),
+        Mode::Kill => super::close::run(cfg, ctx, out),
         Mode::Events => super::events::run(cfg, ctx, out),
     }
 }

@@ -58,7 +58,7 @@ mod addr;
 pub mod ast;
 mod error;
 mod eval;
-mod glob;
+pub mod glob;
 mod lexer;
 mod parser;
 mod states;

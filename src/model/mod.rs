@@ -3,6 +3,8 @@
 
 mod container;
 mod extras;
+mod host;
+pub mod kill;
 mod ownermap;
 mod owners;
 mod row;
@@ -15,6 +17,7 @@ mod text;
 
 pub use container::{Attribution, BadNetnsSpec, Container, Netns, NetnsSpec, Runtime, Unit};
 pub use extras::{CcInfo, CongName, Detail, Extras, Shutdown, SkMem, TcpInfo, Timer, TimerKind};
+pub use host::{ExeInfo, HostFacts, Interface};
 pub use ownermap::{InodeSet, OwnerMap, Wanted};
 pub use owners::Owners;
 pub use row::{Name, Row};

@@ -335,6 +335,6 @@ fn resolve_filter(filter: &Filter, reg: &Registry, procs: &dyn ProcessSource) ->
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod tests_netns;

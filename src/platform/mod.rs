@@ -10,6 +10,7 @@ pub mod filelock;
 #[cfg(target_os = "linux")]
 pub mod linux;
 pub mod portable;
+pub mod process;
 pub mod signals;
 mod source;
 
@@ -17,13 +18,15 @@ pub use diag::{catch_interrupts, interrupted, Arrived, CloseStream, Closer, Refu
 pub use source::{ProcessSource, SocketSource};
 
 use crate::error::{Error, Result};
-use crate::model::{Netns, NetnsSpec, OwnerMap, OwnerMethod, Query, Snapshot, Wanted, Warning};
+use crate::model::{
+    HostFacts, Netns, NetnsSpec, OwnerMap, OwnerMethod, Query, Row, Snapshot, Wanted, Warning,
+};
 use std::collections::HashMap;
+use std::num::NonZeroU64;
 use std::path::PathBuf;
 #[cfg(target_os = "linux")]
 use {
     crate::model::{Attribution, Container},
-    std::num::NonZeroU64,
     std::sync::Arc,
 };
 
@@ -180,6 +183,53 @@ impl System {
     pub fn options(&self) -> &SourceOptions {
         &self.opts
     }
+
+    /// What `audit` needs beyond the sockets: the executables and user names of the processes
+    /// holding `rows`, and with `own_namespace` the interfaces and firewall of portwatch's own
+    /// network namespace (never on a fixture tree: the live ones are not the fixture's).
+    pub fn audit_facts(&self, rows: &[Row], own_namespace: bool) -> HostFacts {
+        #[cfg(target_os = "linux")]
+        {
+            let root = &self.opts.proc_root;
+            if own_namespace && !self.opts.fixture {
+                linux::audit::gather(rows, root, &user_name)
+            } else {
+                linux::audit::holder_facts(rows, root, &user_name)
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (rows, own_namespace);
+            HostFacts {
+                warnings: vec![unsupported_audit()],
+                ..HostFacts::default()
+            }
+        }
+    }
+}
+
+/// The interfaces and firewall of the calling thread's network namespace, for `audit`: run it
+/// inside each namespace with `Namespaces::each_inside`.
+pub fn namespace_audit_facts() -> HostFacts {
+    #[cfg(target_os = "linux")]
+    {
+        linux::audit::namespace_facts()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        HostFacts {
+            warnings: vec![unsupported_audit()],
+            ..HostFacts::default()
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unsupported_audit() -> Warning {
+    Warning::new(
+        "audit-facts-unsupported",
+        "interfaces, firewall and executables are read on Linux only: verdicts are unknown",
+    )
 }
 
 impl SocketSource for System {
@@ -293,6 +343,25 @@ impl Namespaces {
         #[cfg(not(target_os = "linux"))]
         {
             Vec::new()
+        }
+    }
+
+    /// Run `f` inside each namespace `inodes` lists (ours in this thread, the others at once
+    /// on threads that entered them): for what sees the namespace of the thread doing it, a
+    /// child process, a connection. `None` where a namespace cannot be entered (not root).
+    pub fn each_inside<T: Send + 'static>(
+        &self,
+        inodes: &[NonZeroU64],
+        f: impl Fn(NonZeroU64) -> T + Send + Sync + 'static,
+    ) -> Vec<(NonZeroU64, Option<T>)> {
+        #[cfg(target_os = "linux")]
+        {
+            self.set.each_inside(inodes, f)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = f;
+            inodes.iter().map(|i| (*i, None)).collect()
         }
     }
 

@@ -106,7 +106,8 @@ impl Serialize for ContainerJ<'_> {
     }
 }
 
-struct SockJ<'a>(&'a Row);
+/// A listing row as its JSON object (also inside `kill`'s document).
+pub(crate) struct SockJ<'a>(pub(crate) &'a Row);
 
 impl Serialize for SockJ<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
@@ -153,9 +154,20 @@ impl Serialize for SockJ<'_> {
 }
 
 #[derive(Serialize)]
-struct WarnJ<'a> {
+pub(crate) struct WarnJ<'a> {
     kind: &'a str,
     message: &'a str,
+}
+
+/// Warnings as their JSON objects (also in `kill`'s document).
+pub(crate) fn warnings(warnings: &[Warning]) -> Vec<WarnJ<'_>> {
+    warnings
+        .iter()
+        .map(|w| WarnJ {
+            kind: w.kind,
+            message: &w.message,
+        })
+        .collect()
 }
 
 /// Write the whole document, one socket per line inside the array (greppable, still one
@@ -176,14 +188,7 @@ pub fn write(
         serde_json::to_writer(&mut *out, &SockJ(r)).map_err(io::Error::from)?;
     }
     out.write_all(b"\n],\"warnings\":")?;
-    let w: Vec<WarnJ> = warnings
-        .iter()
-        .map(|w| WarnJ {
-            kind: w.kind,
-            message: &w.message,
-        })
-        .collect();
-    serde_json::to_writer(&mut *out, &w).map_err(io::Error::from)?;
+    serde_json::to_writer(&mut *out, &self::warnings(warnings)).map_err(io::Error::from)?;
     out.write_all(b",\"owner_scan\":")?;
     serde_json::to_writer(&mut *out, &owner_scan.map(OwnerScan::name)).map_err(io::Error::from)?;
     out.write_all(b",\"owner_method\":")?;

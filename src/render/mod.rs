@@ -2,12 +2,14 @@
 //! data and a `&mut dyn Write`, nothing else; none reads the system.
 
 pub mod addr;
+pub mod audit;
 pub mod cells;
 pub mod csv;
 pub mod detail;
 pub mod explain;
 pub mod json;
 mod json_extras;
+pub mod kill;
 pub mod labels;
 pub mod notes;
 pub mod sanitize;

@@ -14,7 +14,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Root, `ip`, `ss` and `python3` are needed. Under `CI=true` a missing one is a failure;
 /// elsewhere the test is skipped with the reason printed.
 pub fn prerequisites_met() -> bool {
-    let missing = missing_prerequisite();
+    prerequisites_and(&[])
+}
+
+/// `prerequisites_met`, plus the programs `extra` lists as (program, version flag, package).
+pub fn prerequisites_and(extra: &[(&str, &str, &str)]) -> bool {
+    let missing = missing_prerequisite(extra);
     match missing {
         None => true,
         Some(why) if std::env::var("CI").as_deref() == Ok("true") => {
@@ -27,16 +32,17 @@ pub fn prerequisites_met() -> bool {
     }
 }
 
-fn missing_prerequisite() -> Option<String> {
+fn missing_prerequisite(extra: &[(&str, &str, &str)]) -> Option<String> {
     // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         return Some("root (ip netns add)".into());
     }
-    for (prog, arg, pkg) in [
+    let base = [
         ("ip", "-V", "iproute2"),
         ("ss", "-V", "iproute2"),
         ("python3", "--version", "python3"),
-    ] {
+    ];
+    for &(prog, arg, pkg) in base.iter().chain(extra) {
         let ok = Command::new(prog)
             .arg(arg)
             .stdout(Stdio::null())

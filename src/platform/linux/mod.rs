@@ -2,11 +2,13 @@
 //! /proc/<pid>/fd owner scan, other network namespaces (`netns`) and container and unit
 //! attribution (`cgroup`).
 
+pub mod audit;
 pub mod cgroup;
 pub mod host;
 pub mod netlink;
 pub mod netns;
 pub mod owners;
+pub mod process;
 pub mod procmount;
 pub mod procnet;
 pub mod sockstat;

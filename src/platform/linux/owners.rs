@@ -25,7 +25,7 @@ mod family;
 pub mod method;
 pub(crate) mod pidfs;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::model::{InodeSet, OwnerMap, Wanted};
 use crate::model::{Owner, Warning};
@@ -330,4 +330,23 @@ impl Job<'_> {
         }
         Ok(())
     }
+}
+
+/// The (socket inode, fd) pairs `pid` holds now: how `kill` checks that the process it opened
+/// a pidfd for is the holder the scan found. `Err` when its fds cannot be read (it exited, or
+/// permission).
+pub fn socket_fds(proc_root: &Path, pid: u32) -> Result<Vec<(u64, u32)>, Errno> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let root = nix::fcntl::open(proc_root, flags, Mode::empty())?;
+    let job = Job {
+        root: root.as_fd(),
+        pids: &[],
+        next: AtomicUsize::new(0),
+        inodes: None,
+        early: None,
+        own_pid: std::process::id(),
+    };
+    let mut hits = Vec::new();
+    job.scan_fds(pid, &mut hits)?;
+    Ok(hits)
 }

@@ -3,11 +3,13 @@
 //! namespace that could not be read.
 
 use super::discover::{Discovery, NsEntry};
+use super::open::open_entry;
 use super::source::{How, NetnsSource, NsRead, Skip, Via};
-use super::worker::Pool;
+use super::worker::{enter, Pool};
 use crate::error::{Error, Result};
 use crate::model::{Netns, Query, Snapshot, Warning};
 use std::num::NonZeroU64;
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -131,6 +133,46 @@ impl NetnsSet {
         let skips = self.skips.lock().map(|s| s.clone()).unwrap_or_default();
         skipped_warning(&skips, self.hidden_pids, is_root())
             .into_iter()
+            .collect()
+    }
+
+    /// Run `f` inside each namespace of the set that `inodes` lists (ours in this thread,
+    /// the others on the pool at once), for work that sees the namespace of the thread doing
+    /// it: a child process (`nft`), a connection, a netlink socket. `None` for a namespace
+    /// that cannot be entered (no CAP_SYS_ADMIN over it, or gone).
+    pub fn each_inside<T: Send + 'static>(
+        &self,
+        inodes: &[NonZeroU64],
+        f: impl Fn(NonZeroU64) -> T + Send + Sync + 'static,
+    ) -> Vec<(NonZeroU64, Option<T>)> {
+        let f = Arc::new(f);
+        let pending: Vec<_> = self
+            .sources
+            .iter()
+            .filter(|s| inodes.contains(&s.netns.inode))
+            .map(|s| {
+                let inode = s.netns.inode;
+                let rx = (!matches!(s.how, How::Local)).then(|| {
+                    let (entry, root, f) =
+                        (Arc::clone(&s.entry), s.proc_root.clone(), Arc::clone(&f));
+                    s.pool.submit(move || {
+                        // Held open while `f` runs: the namespace cannot go away under it.
+                        let h = open_entry(&entry, &root).ok()?;
+                        enter(h.fd.as_fd()).ok().map(|()| f(inode))
+                    })
+                });
+                (inode, rx)
+            })
+            .collect();
+        pending
+            .into_iter()
+            .map(|(inode, rx)| {
+                let out = match rx {
+                    None => Some(f(inode)),
+                    Some(rx) => rx.recv().ok().flatten(),
+                };
+                (inode, out)
+            })
             .collect()
     }
 

@@ -11,29 +11,26 @@ use std::io::Write as _;
 use std::os::fd::BorrowedFd;
 
 /// The kernel-thread bit of the stat flags field (include/linux/sched.h).
-pub(super) const PF_KTHREAD: u64 = 0x0020_0000;
+pub(crate) const PF_KTHREAD: u64 = 0x0020_0000;
 
-/// The flags field of `/proc/<pid>/stat`: the 7th field after the `(comm)` one, which is
-/// found from the last ')' since a comm may itself contain ") ".
-pub(super) fn stat_flags(stat: &[u8]) -> Option<u64> {
+/// Field `n` (0-based) after the `(comm)` one of `/proc/<pid>/stat`, which is found from the
+/// last ')' since a comm may itself contain ") ": 0 is the state (field 3 in proc(5)).
+pub(crate) fn stat_field(stat: &[u8], n: usize) -> Option<&[u8]> {
     let close = stat.iter().rposition(|&b| b == b')')?;
-    let tok = stat
-        .get(close + 1..)?
+    stat.get(close + 1..)?
         .split(u8::is_ascii_whitespace)
         .filter(|t| !t.is_empty())
-        .nth(6)?;
-    std::str::from_utf8(tok).ok()?.parse().ok()
+        .nth(n)
 }
 
-/// The parent pid field of `/proc/<pid>/stat`: the 2nd field after the `(comm)` one.
+/// The flags field of `/proc/<pid>/stat` (field 9 in proc(5)).
+pub(crate) fn stat_flags(stat: &[u8]) -> Option<u64> {
+    std::str::from_utf8(stat_field(stat, 6)?).ok()?.parse().ok()
+}
+
+/// The parent pid field of `/proc/<pid>/stat` (field 4 in proc(5)).
 pub(super) fn stat_ppid(stat: &[u8]) -> Option<u32> {
-    let close = stat.iter().rposition(|&b| b == b')')?;
-    let tok = stat
-        .get(close + 1..)?
-        .split(u8::is_ascii_whitespace)
-        .filter(|t| !t.is_empty())
-        .nth(1)?;
-    parse_u32(tok)
+    parse_u32(stat_field(stat, 1)?)
 }
 
 /// `readlinkat(2)` into a caller's buffer; returns the length written (possibly truncated).
@@ -95,7 +92,7 @@ pub(super) fn read_uid(root: BorrowedFd<'_>, pid: u32) -> Option<u32> {
 
 /// Read up to `buf.len()` bytes of a file under the root (a seq_file returns whole records
 /// per read, so loop until full or EOF).
-pub(super) fn read_file(root: BorrowedFd<'_>, path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+pub(crate) fn read_file(root: BorrowedFd<'_>, path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
     let fd = openat(
         root,
         path,
