@@ -74,9 +74,11 @@ fn text_entry<M: SerializeMap>(
     Ok(())
 }
 
-struct SockJ<'a>(&'a Row);
+/// One socket object of the listing (`{"proto", "family", ..., "port_info"}`), for every
+/// document that carries sockets: the listing, watch events, snapshots.
+pub struct SocketJson<'a>(pub &'a Row);
 
-impl Serialize for SockJ<'_> {
+impl Serialize for SocketJson<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let r = self.0;
         let s = &r.sock;
@@ -115,10 +117,20 @@ impl Serialize for SockJ<'_> {
     }
 }
 
+/// A warning as JSON: `{"kind", "message"}`.
 #[derive(Serialize)]
-struct WarnJ<'a> {
-    kind: &'a str,
-    message: &'a str,
+pub struct WarningJson<'a> {
+    pub kind: &'a str,
+    pub message: &'a str,
+}
+
+impl<'a> From<&'a Warning> for WarningJson<'a> {
+    fn from(w: &'a Warning) -> Self {
+        WarningJson {
+            kind: w.kind,
+            message: &w.message,
+        }
+    }
 }
 
 /// Write the whole document, one socket per line inside the array (greppable, still one
@@ -129,21 +141,27 @@ pub fn write(
     owner_scan: Option<OwnerScan>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    write!(out, "{{\"schema\":{SCHEMA},\"sockets\":[")?;
+    write!(out, "{{\"schema\":{SCHEMA},")?;
+    write_listing(rows, warnings, owner_scan, out)
+}
+
+/// The listing part of a document, after the caller's own leading keys, to the closing brace:
+/// `"sockets":[...],"warnings":[...],"owner_scan":...}`. Snapshots use it after their header.
+pub fn write_listing(
+    rows: &[Row],
+    warnings: &[Warning],
+    owner_scan: Option<OwnerScan>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    out.write_all(b"\"sockets\":[")?;
     for (i, r) in rows.iter().enumerate() {
         out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
         // io::Error::from hands back serde_json's underlying io::Error, kind included: a
         // closed pipe must stay BrokenPipe (a quiet exit 0 in main), not become "Other".
-        serde_json::to_writer(&mut *out, &SockJ(r)).map_err(io::Error::from)?;
+        serde_json::to_writer(&mut *out, &SocketJson(r)).map_err(io::Error::from)?;
     }
     out.write_all(b"\n],\"warnings\":")?;
-    let w: Vec<WarnJ> = warnings
-        .iter()
-        .map(|w| WarnJ {
-            kind: w.kind,
-            message: &w.message,
-        })
-        .collect();
+    let w: Vec<WarningJson> = warnings.iter().map(WarningJson::from).collect();
     serde_json::to_writer(&mut *out, &w).map_err(io::Error::from)?;
     out.write_all(b",\"owner_scan\":")?;
     serde_json::to_writer(&mut *out, &owner_scan.map(OwnerScan::name)).map_err(io::Error::from)?;
