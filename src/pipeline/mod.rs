@@ -79,7 +79,7 @@ pub fn run(
     procs: &dyn ProcessSource,
     reg: &Registry,
 ) -> Result<Listing> {
-    if !owners::scan_during_dump(req) {
+    if !owners::scan_during_dump(req) || !procs.prefetch() {
         return run_with(req, sockets, procs, reg, || None);
     }
     std::thread::scope(|s| {

@@ -3,7 +3,7 @@
 //! pure logic (the pipeline, diffs, audits, aggregations) is tested without a kernel.
 
 use crate::error::Result;
-use crate::model::{OwnerMap, Query, Snapshot, Wanted};
+use crate::model::{OwnerMap, Query, Snapshot, Socket, Wanted};
 
 /// The sockets of one network namespace, and what is per namespace about them.
 pub trait SocketSource: Send + Sync {
@@ -26,4 +26,18 @@ pub trait ProcessSource: Send + Sync {
     fn user_name(&self, uid: u32) -> Option<String>;
     /// Uid of a user name; `None` when there is no such user.
     fn uid_by_name(&self, name: &str) -> Option<u32>;
+    /// Whether a listing of every connection may read every process's owners while the
+    /// tables are dumped (the `-antp` overlap). A source that remembers earlier reads says
+    /// no: it needs the read's inodes to answer from memory.
+    fn prefetch(&self) -> bool {
+        true
+    }
+}
+
+/// The kernel's reports of sockets as they are destroyed (sock_diag's destroy multicast
+/// groups, which `ss -E` reads): what closes between two reads of the tables.
+pub trait CloseStream: Send {
+    /// Block until sockets are destroyed, and return them (as the kernel reports them at
+    /// destruction: inode 0, state CLOSE, addresses and uid known).
+    fn next_batch(&mut self) -> Result<Vec<Socket>>;
 }

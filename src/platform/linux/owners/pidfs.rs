@@ -13,27 +13,32 @@ use std::os::fd::BorrowedFd;
 /// The kernel-thread bit of the stat flags field (include/linux/sched.h).
 pub(super) const PF_KTHREAD: u64 = 0x0020_0000;
 
-/// The flags field of `/proc/<pid>/stat`: the 7th field after the `(comm)` one, which is
+/// The `n`th field of `/proc/<pid>/stat` after the `(comm)` one (0 is the state), which is
 /// found from the last ')' since a comm may itself contain ") ".
-pub(super) fn stat_flags(stat: &[u8]) -> Option<u64> {
+fn stat_field(stat: &[u8], n: usize) -> Option<&[u8]> {
     let close = stat.iter().rposition(|&b| b == b')')?;
-    let tok = stat
-        .get(close + 1..)?
+    stat.get(close + 1..)?
         .split(u8::is_ascii_whitespace)
         .filter(|t| !t.is_empty())
-        .nth(6)?;
-    std::str::from_utf8(tok).ok()?.parse().ok()
+        .nth(n)
 }
 
-/// The parent pid field of `/proc/<pid>/stat`: the 2nd field after the `(comm)` one.
+/// The flags field (the 9th).
+pub(super) fn stat_flags(stat: &[u8]) -> Option<u64> {
+    std::str::from_utf8(stat_field(stat, 6)?).ok()?.parse().ok()
+}
+
+/// The parent pid field (the 4th).
 pub(super) fn stat_ppid(stat: &[u8]) -> Option<u32> {
-    let close = stat.iter().rposition(|&b| b == b')')?;
-    let tok = stat
-        .get(close + 1..)?
-        .split(u8::is_ascii_whitespace)
-        .filter(|t| !t.is_empty())
-        .nth(1)?;
-    parse_u32(tok)
+    parse_u32(stat_field(stat, 1)?)
+}
+
+/// The start time (the 22nd, clock ticks since boot): with the pid, names one process.
+pub(super) fn stat_start(stat: &[u8]) -> Option<u64> {
+    std::str::from_utf8(stat_field(stat, 19)?)
+        .ok()?
+        .parse()
+        .ok()
 }
 
 /// `readlinkat(2)` into a caller's buffer; returns the length written (possibly truncated).
