@@ -31,6 +31,9 @@ _portwatch() {
             portwatch,list)
                 cmd="portwatch__subcmd__list"
                 ;;
+            portwatch,watch)
+                cmd="portwatch__subcmd__watch"
+                ;;
             portwatch__subcmd__help,completions)
                 cmd="portwatch__subcmd__help__subcmd__completions"
                 ;;
@@ -45,6 +48,9 @@ _portwatch() {
                 ;;
             portwatch__subcmd__help,list)
                 cmd="portwatch__subcmd__help__subcmd__list"
+                ;;
+            portwatch__subcmd__help,watch)
+                cmd="portwatch__subcmd__help__subcmd__watch"
                 ;;
             portwatch__subcmd__help__subcmd__label,list)
                 cmd="portwatch__subcmd__help__subcmd__label__subcmd__list"
@@ -86,7 +92,7 @@ _portwatch() {
 
     case "${cmd}" in
         portwatch)
-            opts="-l -a -n -t -u -x -w -p -e -4 -6 -c -U -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --ipv4 --ipv6 --pid --command --user --no-header --json --csv --backend --services --labels --proc-root --etc-services --help --version list explain label completions help"
+            opts="-l -a -n -t -u -x -w -p -e -4 -6 -c -U -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --ipv4 --ipv6 --pid --command --user --no-header --json --csv --backend --services --labels --proc-root --etc-services --help --version list explain label completions watch help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -208,7 +214,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__help)
-            opts="list explain label completions help"
+            opts="list explain label completions watch help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -320,6 +326,20 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portwatch__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -564,6 +584,76 @@ _portwatch() {
                     ;;
                 -U)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --labels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etc-services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portwatch__subcmd__watch)
+            opts="-l -a -n -t -u -x -w -p -e -4 -6 -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --ipv4 --ipv6 --pid --command --user --interval --count --duration --initial --queues --json --color --timings --backend --services --labels --proc-root --etc-services --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -U)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --backend)

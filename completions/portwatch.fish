@@ -56,6 +56,7 @@ complete -c portwatch -n "__fish_portwatch_needs_command" -a "list" -d 'The list
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "explain" -d 'Everything known about a port: names, descriptions, class, your label, who uses it now'
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "label" -d 'Name ports yourself: `label set 8123/tcp home-assistant`, `label rm`, `label list`'
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "completions" -d 'Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`'
+complete -c portwatch -n "__fish_portwatch_needs_command" -a "watch" -d 'Watch sockets open, close and change: a live view on a terminal, NDJSON events otherwise (`portwatch watch -lnt`)'
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
@@ -148,11 +149,46 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l labe
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions help" -f -a "list" -d 'The listing, by name: `portwatch list -lntp` is `portwatch -lntp`'
-complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions help" -f -a "explain" -d 'Everything known about a port: names, descriptions, class, your label, who uses it now'
-complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions help" -f -a "label" -d 'Name ports yourself: `label set 8123/tcp home-assistant`, `label rm`, `label list`'
-complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions help" -f -a "completions" -d 'Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`'
-complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l interval -d 'Time between reads: 1s, 200ms, 2s, 1m; a plain number is seconds' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l count -d 'Stop after N reads' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l duration -d 'Stop after this long (30s, 10m, 1h)' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l color -d 'Colour in the live view: auto (unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s l -l listening -d 'Show only listening sockets (TCP/unix LISTEN, unconnected UDP/raw), as ss -l'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s a -l all -d 'Show all sockets: listening and non-listening, including TIME-WAIT'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s n -l numeric -d 'Numeric: accepted for ss compatibility. Ports in address columns are always numbers and host names are never resolved; the Service column stays (it is an annotation)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s t -l tcp -d 'TCP sockets'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s u -l udp -d 'UDP sockets'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s x -l unix -d 'Unix domain sockets'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s w -l raw -d 'Raw sockets'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s p -l processes -d 'Show the processes holding each socket (pid, command, fd), every one when shared. Unless every connection is listed (-antp), the scan stops once each shown socket has a holder, then reads those holders\' parents and children (where fork-shared copies are); see --all-owners'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l all-owners -d 'Read every process\'s fds for owners, as ss -p does, instead of stopping early: also finds holders outside the first holder\'s process tree (a socket passed to an unrelated process, workers whose master exited). Slower on hosts with many open files'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s e -l extended -d 'Extended: show uid, user name and inode'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s 4 -l ipv4 -d 'IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l initial -d 'Report every socket of the first read as opened; otherwise the first read is the starting point and reports nothing'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l queues -d 'A change of Recv-Q or Send-Q is a change too (otherwise only state and owners are)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l json -d 'NDJSON events, one object per line, even on a terminal'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l timings -d 'Print each read\'s wall and CPU time to stderr (for benchmarks)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions watch help" -f -a "list" -d 'The listing, by name: `portwatch list -lntp` is `portwatch -lntp`'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions watch help" -f -a "explain" -d 'Everything known about a port: names, descriptions, class, your label, who uses it now'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions watch help" -f -a "label" -d 'Name ports yourself: `label set 8123/tcp home-assistant`, `label rm`, `label list`'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions watch help" -f -a "completions" -d 'Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions watch help" -f -a "watch" -d 'Watch sockets open, close and change: a live view on a terminal, NDJSON events otherwise (`portwatch watch -lnt`)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand help; and not __fish_seen_subcommand_from list explain label completions watch help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand help; and __fish_seen_subcommand_from label" -f -a "set" -d 'Set (or replace) the label of PORT/PROTO'
 complete -c portwatch -n "__fish_portwatch_using_subcommand help; and __fish_seen_subcommand_from label" -f -a "rm" -d 'Remove the label of PORT/PROTO'
 complete -c portwatch -n "__fish_portwatch_using_subcommand help; and __fish_seen_subcommand_from label" -f -a "list" -d 'List all labels'

@@ -21,6 +21,7 @@ Examples:
   portwatch -lntp              listening TCP sockets and their processes
   portwatch -antp --json | jq  every TCP socket as JSON
   portwatch explain 5432       what is port 5432, and who uses it here
+  portwatch watch -ltp         listeners as they open and close, live
   portwatch label set 8123/tcp home-assistant";
 
 /// A local socket inspector: list sockets like ss, with their processes and what their ports are.
@@ -192,6 +193,58 @@ pub enum Command {
     Label(LabelCommand),
     /// Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`.
     Completions(CompletionsArgs),
+    /// Watch sockets open, close and change: a live view on a terminal, NDJSON events
+    /// otherwise (`portwatch watch -lnt`).
+    Watch(WatchArgs),
+}
+
+/// `watch`: the listing flags and filter, then how often and how long.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub listing: ListingArgs,
+
+    /// Time between reads: 1s, 200ms, 2s, 1m; a plain number is seconds.
+    #[arg(long, value_name = "DURATION", default_value = "1s")]
+    pub interval: String,
+
+    /// Stop after N reads.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Stop after this long (30s, 10m, 1h).
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+
+    /// Report every socket of the first read as opened; otherwise the first read is the
+    /// starting point and reports nothing.
+    #[arg(long)]
+    pub initial: bool,
+
+    /// A change of Recv-Q or Send-Q is a change too (otherwise only state and owners are).
+    #[arg(long)]
+    pub queues: bool,
+
+    /// NDJSON events, one object per line, even on a terminal.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Colour in the live view: auto (unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorArg,
+
+    /// Print each read's wall and CPU time to stderr (for benchmarks).
+    #[arg(long, hide = true)]
+    pub timings: bool,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorArg {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 /// A listing subcommand's arguments: the listing flags and filter, then its own options.

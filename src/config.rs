@@ -1,5 +1,10 @@
 //! Resolves parsed arguments plus the environment into a Config. Pure: the environment is
-//! passed in, so every rule here is unit-tested.
+//! passed in, so every rule here is unit-tested. The commands over time resolve in
+//! `config/watch.rs`.
+
+mod watch;
+
+pub use watch::{parse_duration, refilter, watch_config, Color, WatchConfig, WatchMode};
 
 use crate::cli::{BackendArg, GlobalArgs, ListingArgs, OutputArgs};
 use crate::error::{Error, Result};
@@ -21,6 +26,10 @@ pub struct Env {
     pub portwatch_labels: Option<PathBuf>,
     pub xdg_config_home: Option<PathBuf>,
     pub home: Option<PathBuf>,
+    /// `NO_COLOR` is set to something non-empty (no-color.org).
+    pub no_color: bool,
+    /// `TERM`, when set.
+    pub term: Option<String>,
 }
 
 /// Output format of the listing.
@@ -235,6 +244,16 @@ pub fn columns(q: &Query, extended: bool, owners: bool) -> Vec<Column> {
         c.push(Column::Process);
     }
     c
+}
+
+/// The command line `portwatch SUB ARGS...` as clap reads it (for the tests of `config/`,
+/// which keep clap out of their own files).
+#[cfg(test)]
+fn parse_cli(sub: &str, args: &[&str]) -> Result<crate::cli::Cli> {
+    use clap::Parser;
+    let head = ["portwatch", sub];
+    let v = head.iter().chain(args).copied();
+    crate::cli::Cli::try_parse_from(v).map_err(|e| Error::Usage(e.to_string()))
 }
 
 #[cfg(test)]

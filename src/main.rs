@@ -23,6 +23,8 @@ fn read_env() -> Env {
         portwatch_labels: std::env::var_os("PORTWATCH_LABELS").map(Into::into),
         xdg_config_home: std::env::var_os("XDG_CONFIG_HOME").map(Into::into),
         home: std::env::var_os("HOME").map(Into::into),
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        term: std::env::var("TERM").ok(),
     }
 }
 
@@ -43,6 +45,10 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
         Some(Command::Explain(a)) => cmd::explain::run(&a, Context::new(g, &env)?, out).map(|()| 0),
         Some(Command::Label(c)) => cmd::label::run(&c, g, &env, out).map(|()| 0),
         Some(Command::Completions(a)) => Ok(cmd::completions::write(a.shell, out).map(|()| 0)?),
+        Some(Command::Watch(a)) => {
+            let cfg = config::watch_config(&a, &env)?;
+            cmd::watch::run(&cfg, Context::new(g, &env)?, out).map(|()| 0)
+        }
     }
 }
 

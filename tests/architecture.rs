@@ -144,7 +144,9 @@ fn the_model_and_the_pure_stages_depend_only_downwards() {
         ("join", &["model"]),
         ("platform", &["model", "error"]),
         ("registry", &["model", "error", "platform"]),
-        ("render", &["model", "registry", "pipeline"]),
+        ("render", &["model", "registry", "pipeline", "timeline"]),
+        // Pure comparisons over time: rows in, events and differences out.
+        ("timeline", &["model", "filter", "error"]),
     ];
     for (m, ok) in allowed {
         let deps = g.get(*m).unwrap_or_else(|| panic!("no module {m}"));

@@ -5,6 +5,7 @@ pub mod completions;
 pub mod explain;
 pub mod label;
 pub mod list;
+pub mod watch;
 
 use crate::cli::GlobalArgs;
 use crate::config::{self, Env};

@@ -1,15 +1,18 @@
-//! Renderers: table, JSON, CSV, explain and label output, stderr notes. Each takes finished
+//! Renderers: table, JSON, CSV, explain and label output, stderr notes, watch's events and
+//! live view. Each takes finished
 //! data and a `&mut dyn Write`, nothing else; none reads the system.
 
 pub mod addr;
 pub mod cells;
 pub mod csv;
+pub mod events;
 pub mod explain;
 pub mod json;
 pub mod labels;
 pub mod notes;
 pub mod sanitize;
 pub mod table;
+pub mod watch_view;
 
 /// A column of the socket table, in ss's order plus portwatch's additions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

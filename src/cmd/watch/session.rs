@@ -1,0 +1,338 @@
+//! The watch loop: read every interval, turn two reads into events, add what the close
+//! stream saw between them, and hand the result to a sink (the live view or NDJSON). Every
+//! wake-up (the next read, a key, a signal, a destroyed socket) arrives on one channel, so
+//! the loop never sleeps through a request to stop.
+
+use crate::config::{refilter, WatchConfig};
+use crate::error::{Error, Result};
+use crate::model::{Socket, StateSet, Warning};
+use crate::pipeline::{self, Request};
+use crate::platform::fake::Fake;
+use crate::platform::{runtime, ProcessSource, SocketSource};
+use crate::registry::Registry;
+use crate::timeline::{self, Change, Event, Reading};
+use std::collections::HashSet;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant, SystemTime};
+
+/// A key or a resize, from the terminal.
+pub(super) type Input = ratatui::crossterm::event::Event;
+
+/// What woke the loop.
+pub(super) enum Wake {
+    Stop,
+    Input(Input),
+    /// Sockets the kernel destroyed, and when we heard of it.
+    Closed(Vec<Socket>, SystemTime),
+}
+
+/// An event and when it happened (the read that saw it, or the close stream's report).
+pub(super) struct Stamped {
+    pub at: SystemTime,
+    pub event: Event,
+}
+
+/// What a sink asks of the loop after an input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Flow {
+    Continue,
+    Quit,
+    /// Read with this filter from now on (typed in the view).
+    Filter(String),
+}
+
+/// Where the events go.
+pub(super) trait Sink {
+    /// After a read: the events since the previous one, oldest first, and every current row.
+    /// `first` marks a read that starts over (the first one, or after a new filter).
+    fn read(&mut self, events: &[Stamped], now: &Reading, first: bool) -> Result<()>;
+    /// A warning not reported before.
+    fn warning(&mut self, at: SystemTime, w: &Warning) -> Result<()>;
+    /// A key or resize; what to do next.
+    fn input(&mut self, _input: Input) -> Result<Flow> {
+        Ok(Flow::Continue)
+    }
+    /// The outcome of a filter the sink asked for: `Err` holds why it was refused (the old
+    /// filter stays).
+    fn filter_result(&mut self, _result: std::result::Result<String, String>) {}
+    /// Reads are paused (the view's space key): the loop reads nothing until resumed.
+    fn paused(&self) -> bool {
+        false
+    }
+}
+
+/// The sources a watch reads; the owner source keeps what earlier reads found.
+pub(super) struct Sources<'a> {
+    pub sockets: &'a dyn SocketSource,
+    pub procs: &'a dyn ProcessSource,
+    pub registry: &'a Registry,
+}
+
+/// At most this many destroyed sockets wait for the next read (a close storm while paused
+/// must not grow memory without bound); beyond it, a warning says how many were dropped.
+const MAX_PENDING_CLOSES: usize = 100_000;
+
+/// Run the loop until `--count`, `--duration`, a stop signal or the sink says quit.
+pub(super) fn run(
+    cfg: &WatchConfig,
+    src: &Sources<'_>,
+    sink: &mut dyn Sink,
+    tx: Sender<Wake>,
+    rx: Receiver<Wake>,
+    closes_seen: bool,
+    mut warnings: Vec<Warning>,
+) -> Result<()> {
+    let stop = tx.clone();
+    runtime::on_stop_signals(move || {
+        let _ = stop.send(Wake::Stop);
+    })?;
+    if !closes_seen {
+        warnings.push(Warning::new(
+            "closes-unseen",
+            "sockets that open and close between two reads are not seen: the kernel's \
+             close reports (sock_diag destroy groups) need root and a kernel with \
+             CONFIG_INET_DIAG",
+        ));
+    }
+    let mut w = Watcher {
+        cfg,
+        src,
+        request: cfg.request.clone(),
+        prev: None,
+        closed: Vec::new(),
+        dropped_closes: 0,
+        reported: HashSet::new(),
+        reads: 0,
+    };
+    w.warn(sink, &warnings)?;
+    let start = Instant::now();
+    let end = cfg.duration.map(|d| start + d);
+    let mut next_read = start;
+    loop {
+        let now = Instant::now();
+        if end.is_some_and(|e| now >= e) {
+            return Ok(());
+        }
+        if now >= next_read {
+            if !sink.paused() {
+                w.read(sink)?;
+                if cfg.count.is_some_and(|n| w.reads >= n) {
+                    return Ok(());
+                }
+            }
+            // A read that took longer than the interval delays the next; ticks are not
+            // made up for.
+            next_read = (next_read + cfg.interval).max(Instant::now());
+        }
+        let until = end.map_or(next_read, |e| e.min(next_read));
+        match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(Wake::Stop) => return Ok(()),
+            Ok(Wake::Closed(socks, at)) => w.add_closed(socks, at),
+            Ok(Wake::Input(i)) => match sink.input(i)? {
+                Flow::Continue => {}
+                Flow::Quit => return Ok(()),
+                Flow::Filter(text) => {
+                    let outcome = w.set_filter(&text, sink);
+                    sink.filter_result(outcome.map(|()| text));
+                    next_read = Instant::now();
+                }
+            },
+            Err(RecvTimeoutError::Timeout) => {}
+            // Every sender is gone (cannot happen while `tx` is held): nothing more to wait for.
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        }
+    }
+}
+
+struct Watcher<'a> {
+    cfg: &'a WatchConfig,
+    src: &'a Sources<'a>,
+    request: Request,
+    /// The last read; `None` before the first and after a new filter.
+    prev: Option<Reading>,
+    /// Destroyed sockets heard of since the last read, with when.
+    closed: Vec<(Socket, SystemTime)>,
+    dropped_closes: usize,
+    /// Warnings already reported, by kind and message with its numbers left out (the same
+    /// warning with another count is not news).
+    reported: HashSet<(&'static str, String)>,
+    reads: u64,
+}
+
+impl Watcher<'_> {
+    fn read(&mut self, sink: &mut dyn Sink) -> Result<()> {
+        let (wall, cpu) = (Instant::now(), runtime::cpu_time());
+        let listing = pipeline::run(
+            &self.request,
+            self.src.sockets,
+            self.src.procs,
+            self.src.registry,
+        )?;
+        let at = SystemTime::now();
+        let next = Reading::new(listing.rows);
+        let closed = std::mem::take(&mut self.closed);
+        let mut events = Vec::new();
+        let first = self.prev.is_none();
+        match &self.prev {
+            Some(prev) => {
+                let socks: Vec<Socket> = closed.iter().map(|(s, _)| s.clone()).collect();
+                let unseen: Vec<Socket> = timeline::unseen(prev, &next, &socks)
+                    .into_iter()
+                    .cloned()
+                    .collect();
+                for (row, when) in self.short_lived(&unseen, &closed)? {
+                    events.push(stamp(when, Event::opened(row.clone())));
+                    events.push(stamp(when, Event::closed(row)));
+                }
+                let polled = timeline::diff(prev, &next, self.cfg.compare);
+                events.extend(polled.into_iter().map(|e| stamp(at, e)));
+            }
+            None if self.cfg.initial && self.reads == 0 => {
+                let all = timeline::diff(&Reading::default(), &next, self.cfg.compare);
+                events.extend(all.into_iter().map(|e| stamp(at, e)));
+            }
+            None => {}
+        }
+        self.reads += 1;
+        let mut warnings = listing.warnings;
+        if self.dropped_closes > 0 {
+            warnings.push(Warning::new(
+                "closes-dropped",
+                format!(
+                    "{} close reports were dropped while reads waited",
+                    self.dropped_closes
+                ),
+            ));
+            self.dropped_closes = 0;
+        }
+        self.warn(sink, &warnings)?;
+        sink.read(&events, &next, first)?;
+        self.prev = Some(next);
+        if self.cfg.timings {
+            report_timings(self.reads, wall, cpu, &events);
+        }
+        Ok(())
+    }
+
+    /// The unseen destroyed sockets that this watch selects, as rows (through the pipeline,
+    /// so the flags and filter apply as to a read), each with when it was destroyed. Their
+    /// last state is CLOSE whatever they lived in, so every state is let through; a `state`
+    /// word in the filter still applies to that last state. Owners are unknown (`null`).
+    fn short_lived(
+        &self,
+        unseen: &[Socket],
+        closed: &[(Socket, SystemTime)],
+    ) -> Result<Vec<(crate::model::Row, SystemTime)>> {
+        if unseen.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut req = self.request.clone();
+        req.query.states = StateSet::ALL;
+        req.owners = false;
+        let host = Fake {
+            sockets: unseen.to_vec(),
+            ..Fake::default()
+        };
+        let rows = pipeline::run(&req, &host, &host, self.src.registry)?.rows;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let when = closed
+                    .iter()
+                    .find(|(s, _)| timeline::key(s) == timeline::key(&r.sock))
+                    .map_or_else(SystemTime::now, |(_, t)| *t);
+                (r, when)
+            })
+            .collect())
+    }
+
+    fn add_closed(&mut self, socks: Vec<Socket>, at: SystemTime) {
+        for s in socks {
+            if self.closed.len() < MAX_PENDING_CLOSES {
+                self.closed.push((s, at));
+            } else {
+                self.dropped_closes += 1;
+            }
+        }
+    }
+
+    /// Read with a new filter from now on; the next read starts over (no events for what
+    /// the new filter shows or hides).
+    fn set_filter(&mut self, text: &str, sink: &mut dyn Sink) -> std::result::Result<(), String> {
+        let req = refilter(&self.cfg.listing, text).map_err(message)?;
+        // Resolve it now (service and user names), so a bad one is refused before it is used.
+        let old = std::mem::replace(&mut self.request, req);
+        let saved = self.prev.take();
+        match self.read(sink) {
+            Ok(()) => Ok(()),
+            Err(e @ Error::Filter { .. }) => {
+                self.request = old;
+                self.prev = saved;
+                Err(message(e))
+            }
+            Err(e) => Err(message(e)),
+        }
+    }
+
+    fn warn(&mut self, sink: &mut dyn Sink, warnings: &[Warning]) -> Result<()> {
+        let at = SystemTime::now();
+        for w in warnings {
+            let shape: String = w.message.chars().filter(|c| !c.is_ascii_digit()).collect();
+            if self.reported.insert((w.kind, shape)) {
+                sink.warning(at, w)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn stamp(at: SystemTime, event: Event) -> Stamped {
+    Stamped { at, event }
+}
+
+fn message(e: Error) -> String {
+    e.to_string()
+}
+
+/// `--timings`: one line per read on stderr (errors ignored: stderr may be closed).
+fn report_timings(read: u64, wall: Instant, cpu: Option<Duration>, events: &[Stamped]) {
+    use std::io::Write;
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let cpu = cpu
+        .zip(runtime::cpu_time())
+        .map_or(f64::NAN, |(a, b)| ms(b.saturating_sub(a)));
+    let count = |c: Change| events.iter().filter(|e| e.event.change == c).count();
+    let _ = writeln!(
+        std::io::stderr(),
+        "read {read}: wall {:.1} ms, cpu {cpu:.1} ms, opened {} closed {} changed {}",
+        ms(wall.elapsed()),
+        count(Change::Opened),
+        count(Change::Closed),
+        count(Change::Changed),
+    );
+}
+
+/// A channel for the loop, and the close stream's thread feeding it when there is one.
+pub(super) fn channel(
+    system: &crate::platform::System,
+    req: &Request,
+) -> Result<(Sender<Wake>, Receiver<Wake>, bool)> {
+    let (tx, rx) = mpsc::channel();
+    let seen = match system.close_stream(&req.query)? {
+        Some(mut stream) => {
+            let tx = tx.clone();
+            std::thread::Builder::new()
+                .name("close-stream".into())
+                .spawn(move || {
+                    while let Ok(batch) = stream.next_batch() {
+                        if tx.send(Wake::Closed(batch, SystemTime::now())).is_err() {
+                            break;
+                        }
+                    }
+                })?;
+            true
+        }
+        None => false,
+    };
+    Ok((tx, rx, seen))
+}
