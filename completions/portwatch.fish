@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_portwatch_global_optspecs
-    string join \n l/listening a/all n/numeric t/tcp u/udp x/unix w/raw p/processes all-owners e/extended 4/ipv4 6/ipv6 pid= c/command= U/user= H/no-header json csv backend= services= labels= proc-root= etc-services= h/help V/version
+    string join \n l/listening a/all n/numeric t/tcp u/udp x/unix w/raw p/processes all-owners e/extended i/info m/memory o/options cgroup sort= 4/ipv4 6/ipv6 pid= c/command= U/user= s/summary K/kill E/events H/no-header json csv backend= services= labels= proc-root= etc-services= h/help V/version
 end
 
 function __fish_portwatch_needs_command
@@ -24,6 +24,13 @@ function __fish_portwatch_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c portwatch -n "__fish_portwatch_needs_command" -l sort -d 'Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the TCP metrics read tcp_info, mem reads socket memory)' -r -f -a "recv_q\t''
+send_q\t''
+rtt\t''
+retrans\t''
+bytes\t''
+cwnd\t''
+mem\t''"
 complete -c portwatch -n "__fish_portwatch_needs_command" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_needs_command" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_needs_command" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
@@ -44,9 +51,16 @@ complete -c portwatch -n "__fish_portwatch_needs_command" -s x -l unix -d 'Unix 
 complete -c portwatch -n "__fish_portwatch_needs_command" -s w -l raw -d 'Raw sockets'
 complete -c portwatch -n "__fish_portwatch_needs_command" -s p -l processes -d 'Show the processes holding each socket (pid, command, fd), every one when shared. Unless every connection is listed (-antp), the scan stops once each shown socket has a holder, then reads those holders\' parents and children (where fork-shared copies are); see --all-owners'
 complete -c portwatch -n "__fish_portwatch_needs_command" -l all-owners -d 'Read every process\'s fds for owners, as ss -p does, instead of stopping early: also finds holders outside the first holder\'s process tree (a socket passed to an unrelated process, workers whose master exited). Slower on hosts with many open files'
-complete -c portwatch -n "__fish_portwatch_needs_command" -s e -l extended -d 'Extended: show uid, user name and inode'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s e -l extended -d 'Extended: show uid, user name and inode; under each socket (as with -i), its cookie (ss\'s sk:), cgroup and shutdown state'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s i -l info -d 'TCP internals under each socket, as ss -i: congestion control, RTT, cwnd, MSS, retransmissions, bytes and segments, rates (JSON: "tcp_info", in base units)'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s m -l memory -d 'Socket memory under each socket, as ss -m: skmem:(r,rb,t,tb,f,w,o,bl,d)'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s o -l options -d 'Timers under each socket, as ss -o: timer:(on|keepalive|timewait|persist,EXPIRES, RETRANS)'
+complete -c portwatch -n "__fish_portwatch_needs_command" -l cgroup -d 'The cgroup v2 path of each socket, as ss --cgroup (also the filter `cgroup PATH`)'
 complete -c portwatch -n "__fish_portwatch_needs_command" -s 4 -l ipv4 -d 'IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them)'
 complete -c portwatch -n "__fish_portwatch_needs_command" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s s -l summary -d 'Print the socket summary of ss -s (same numbers), then the listeners whose accept queues fill up, the listeners with most connections (with -a) and listeners per service'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s K -l kill -d 'Close the TCP (and UDP) sockets the flags and filter select, as ss -K (root only): prints each socket closed and each the kernel refused, with the reason; exit 1 if any was not closed. Refuses to run without a filter expression or -a/--all'
+complete -c portwatch -n "__fish_portwatch_needs_command" -s E -l events -d 'Print TCP and UDP sockets as they close, as ss -E, until interrupted (with --json: one JSON object per line, "event": "closed")'
 complete -c portwatch -n "__fish_portwatch_needs_command" -s H -l no-header -d 'Do not print the header line'
 complete -c portwatch -n "__fish_portwatch_needs_command" -l json -d 'Print one JSON document ({"schema": 1, "sockets": [...], "warnings": [...]})'
 complete -c portwatch -n "__fish_portwatch_needs_command" -l csv -d 'Print CSV (RFC 4180) with one header line'
@@ -58,6 +72,13 @@ complete -c portwatch -n "__fish_portwatch_needs_command" -a "label" -d 'Name po
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "completions" -d 'Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`'
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "watch" -d 'Watch sockets open, close and change: a live view on a terminal, NDJSON events otherwise (`portwatch watch -lnt`)'
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l sort -d 'Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the TCP metrics read tcp_info, mem reads socket memory)' -r -f -a "recv_q\t''
+send_q\t''
+rtt\t''
+retrans\t''
+bytes\t''
+cwnd\t''
+mem\t''"
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
@@ -78,9 +99,16 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s x -l unix -
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s w -l raw -d 'Raw sockets'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s p -l processes -d 'Show the processes holding each socket (pid, command, fd), every one when shared. Unless every connection is listed (-antp), the scan stops once each shown socket has a holder, then reads those holders\' parents and children (where fork-shared copies are); see --all-owners'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l all-owners -d 'Read every process\'s fds for owners, as ss -p does, instead of stopping early: also finds holders outside the first holder\'s process tree (a socket passed to an unrelated process, workers whose master exited). Slower on hosts with many open files'
-complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s e -l extended -d 'Extended: show uid, user name and inode'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s e -l extended -d 'Extended: show uid, user name and inode; under each socket (as with -i), its cookie (ss\'s sk:), cgroup and shutdown state'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s i -l info -d 'TCP internals under each socket, as ss -i: congestion control, RTT, cwnd, MSS, retransmissions, bytes and segments, rates (JSON: "tcp_info", in base units)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s m -l memory -d 'Socket memory under each socket, as ss -m: skmem:(r,rb,t,tb,f,w,o,bl,d)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s o -l options -d 'Timers under each socket, as ss -o: timer:(on|keepalive|timewait|persist,EXPIRES, RETRANS)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l cgroup -d 'The cgroup v2 path of each socket, as ss --cgroup (also the filter `cgroup PATH`)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s 4 -l ipv4 -d 'IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s s -l summary -d 'Print the socket summary of ss -s (same numbers), then the listeners whose accept queues fill up, the listeners with most connections (with -a) and listeners per service'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s K -l kill -d 'Close the TCP (and UDP) sockets the flags and filter select, as ss -K (root only): prints each socket closed and each the kernel refused, with the reason; exit 1 if any was not closed. Refuses to run without a filter expression or -a/--all'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s E -l events -d 'Print TCP and UDP sockets as they close, as ss -E, until interrupted (with --json: one JSON object per line, "event": "closed")'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s H -l no-header -d 'Do not print the header line'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l json -d 'Print one JSON document ({"schema": 1, "sockets": [...], "warnings": [...]})'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l csv -d 'Print CSV (RFC 4180) with one header line'
@@ -149,6 +177,13 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l labe
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l sort -d 'Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the TCP metrics read tcp_info, mem reads socket memory)' -r -f -a "recv_q\t''
+send_q\t''
+rtt\t''
+retrans\t''
+bytes\t''
+cwnd\t''
+mem\t''"
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
@@ -175,7 +210,11 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s x -l unix 
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s w -l raw -d 'Raw sockets'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s p -l processes -d 'Show the processes holding each socket (pid, command, fd), every one when shared. Unless every connection is listed (-antp), the scan stops once each shown socket has a holder, then reads those holders\' parents and children (where fork-shared copies are); see --all-owners'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l all-owners -d 'Read every process\'s fds for owners, as ss -p does, instead of stopping early: also finds holders outside the first holder\'s process tree (a socket passed to an unrelated process, workers whose master exited). Slower on hosts with many open files'
-complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s e -l extended -d 'Extended: show uid, user name and inode'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s e -l extended -d 'Extended: show uid, user name and inode; under each socket (as with -i), its cookie (ss\'s sk:), cgroup and shutdown state'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s i -l info -d 'TCP internals under each socket, as ss -i: congestion control, RTT, cwnd, MSS, retransmissions, bytes and segments, rates (JSON: "tcp_info", in base units)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s m -l memory -d 'Socket memory under each socket, as ss -m: skmem:(r,rb,t,tb,f,w,o,bl,d)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s o -l options -d 'Timers under each socket, as ss -o: timer:(on|keepalive|timewait|persist,EXPIRES, RETRANS)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l cgroup -d 'The cgroup v2 path of each socket, as ss --cgroup (also the filter `cgroup PATH`)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s 4 -l ipv4 -d 'IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l initial -d 'Report every socket of the first read as opened; otherwise the first read is the starting point and reports nothing'

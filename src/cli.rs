@@ -20,6 +20,9 @@ name, and after a listing subcommand the same flags and filter work as before it
 Examples:
   portwatch -lntp              listening TCP sockets and their processes
   portwatch -antp --json | jq  every TCP socket as JSON
+  portwatch -tin --sort rtt    TCP connections, slowest first, with RTT, cwnd, retransmits
+  portwatch -s                 socket totals (as ss -s) and the busiest listeners
+  portwatch -K dport = :8080   close the connections to port 8080 (root)
   portwatch explain 5432       what is port 5432, and who uses it here
   portwatch watch -ltp         listeners as they open and close, live
   portwatch label set 8123/tcp home-assistant";
@@ -36,6 +39,9 @@ Examples:
 pub struct Cli {
     #[command(flatten)]
     pub listing: ListingArgs,
+
+    #[command(flatten)]
+    pub mode: ModeArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -93,9 +99,33 @@ pub struct ListingArgs {
     #[arg(long = "all-owners")]
     pub all_owners: bool,
 
-    /// Extended: show uid, user name and inode.
+    /// Extended: show uid, user name and inode; under each socket (as with -i), its cookie
+    /// (ss's sk:), cgroup and shutdown state.
     #[arg(short = 'e', long = "extended")]
     pub extended: bool,
+
+    /// TCP internals under each socket, as ss -i: congestion control, RTT, cwnd, MSS,
+    /// retransmissions, bytes and segments, rates (JSON: "tcp_info", in base units).
+    #[arg(short = 'i', long = "info")]
+    pub info: bool,
+
+    /// Socket memory under each socket, as ss -m: skmem:(r,rb,t,tb,f,w,o,bl,d).
+    #[arg(short = 'm', long = "memory")]
+    pub memory: bool,
+
+    /// Timers under each socket, as ss -o: timer:(on|keepalive|timewait|persist,EXPIRES,
+    /// RETRANS).
+    #[arg(short = 'o', long = "options")]
+    pub options: bool,
+
+    /// The cgroup v2 path of each socket, as ss --cgroup (also the filter `cgroup PATH`).
+    #[arg(long = "cgroup")]
+    pub cgroup: bool,
+
+    /// Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the
+    /// TCP metrics read tcp_info, mem reads socket memory).
+    #[arg(long = "sort", value_name = "KEY", value_parser = SORT_KEYS)]
+    pub sort: Option<String>,
 
     /// IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them).
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
@@ -125,6 +155,31 @@ pub struct ListingArgs {
         allow_hyphen_values = false
     )]
     pub filter: Vec<String>,
+}
+
+/// The keys `--sort` takes (pipeline::SortKey::NAMES, kept in step by a test).
+pub const SORT_KEYS: [&str; 7] = ["recv_q", "send_q", "rtt", "retrans", "bytes", "cwnd", "mem"];
+
+/// What the default listing (and `list`) can do instead of listing, as ss: a summary,
+/// closing sockets, following them closing.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ModeArgs {
+    /// Print the socket summary of ss -s (same numbers), then the listeners whose accept
+    /// queues fill up, the listeners with most connections (with -a) and listeners per
+    /// service.
+    #[arg(short = 's', long = "summary", conflicts_with_all = ["kill", "events"])]
+    pub summary: bool,
+
+    /// Close the TCP (and UDP) sockets the flags and filter select, as ss -K (root only):
+    /// prints each socket closed and each the kernel refused, with the reason; exit 1 if any
+    /// was not closed. Refuses to run without a filter expression or -a/--all.
+    #[arg(short = 'K', long = "kill", conflicts_with = "events")]
+    pub kill: bool,
+
+    /// Print TCP and UDP sockets as they close, as ss -E, until interrupted (with --json:
+    /// one JSON object per line, "event": "closed").
+    #[arg(short = 'E', long = "events")]
+    pub events: bool,
 }
 
 /// How the listing is printed.
@@ -253,6 +308,9 @@ pub enum ColorArg {
 pub struct ListCommandArgs {
     #[command(flatten)]
     pub listing: ListingArgs,
+
+    #[command(flatten)]
+    pub mode: ModeArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,

@@ -6,13 +6,14 @@ mod watch;
 
 pub use watch::{parse_duration, refilter, watch_config, Color, WatchConfig, WatchMode};
 
-use crate::cli::{BackendArg, GlobalArgs, ListingArgs, OutputArgs};
+use crate::cli::{BackendArg, GlobalArgs, ListingArgs, ModeArgs, OutputArgs};
 use crate::error::{Error, Result};
 use crate::filter::{self, Filter, ParseOptions, Pred, UserSpec};
-use crate::model::{FamilyFilter, Query, StateSet};
-use crate::pipeline::Request;
+use crate::model::{Detail, FamilyFilter, Query, StateSet};
+use crate::pipeline::{Request, SortKey};
 use crate::platform::{Backend, SourceOptions};
 use crate::registry::{labels, RegistryOptions};
+use crate::render::detail::Show;
 use crate::render::Column;
 use std::path::PathBuf;
 
@@ -50,6 +51,35 @@ pub struct Output {
     /// Table columns (ss's, plus Service, User/Inode with -e, Process with -p).
     pub columns: Vec<Column>,
     pub header: bool,
+    /// What the table prints under each socket (-i, -m, -o, -e, --cgroup).
+    pub show: Show,
+}
+
+impl Output {
+    /// The table layout, when the output is a table.
+    pub fn table_opts(&self) -> Option<crate::render::table::TableOpts> {
+        let Format::Table { fit_width } = self.format else {
+            return None;
+        };
+        Some(crate::render::table::TableOpts {
+            columns: self.columns.clone(),
+            header: self.header,
+            fit_width,
+            show: self.show,
+        })
+    }
+}
+
+/// What the default listing does: list, or one of ss's other modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    List,
+    /// -s: totals and listener load.
+    Summary,
+    /// -K: close the selected sockets.
+    Kill,
+    /// -E: print sockets as they close.
+    Events,
 }
 
 /// Everything the list command needs, resolved.
@@ -165,6 +195,7 @@ pub fn request(a: &ListingArgs) -> Result<Request> {
         ipv4: !a.ipv6,
         ipv6: true,
         states,
+        detail: Default::default(),
     };
     let family = if a.ipv4 {
         FamilyFilter::Ipv4
@@ -173,6 +204,20 @@ pub fn request(a: &ListingArgs) -> Result<Request> {
     } else {
         FamilyFilter::Any
     };
+    let sort = a.sort.as_deref().map(|k| {
+        SortKey::parse(k).ok_or_else(|| Error::Usage(format!("--sort: unknown key '{k}'")))
+    });
+    let sort = sort.transpose()?;
+    let by_sort = sort.map(SortKey::detail).unwrap_or_default();
+    let query = Query {
+        detail: Detail {
+            tcp_info: a.info || by_sort.tcp_info,
+            memory: a.memory || by_sort.memory,
+            timers: a.options,
+            shutdown: a.extended,
+        },
+        ..query
+    };
     Ok(Request {
         query,
         family,
@@ -180,7 +225,64 @@ pub fn request(a: &ListingArgs) -> Result<Request> {
         owners: a.processes,
         all_owners: a.all_owners,
         user_names: a.extended,
+        cgroups: a.extended || a.cgroup,
+        sort,
     })
+}
+
+/// Which mode the flags ask for, checked against the rest of the command line: -K needs a
+/// filter or -a (one missing word must not close every connection on the host) and closes
+/// TCP and UDP only; -E follows TCP and UDP only; none of the three writes CSV.
+pub fn mode(m: &ModeArgs, a: &ListingArgs, o: &OutputArgs) -> Result<Mode> {
+    let mode = if m.summary {
+        Mode::Summary
+    } else if m.kill {
+        Mode::Kill
+    } else if m.events {
+        Mode::Events
+    } else {
+        return Ok(Mode::List);
+    };
+    let flag = match mode {
+        Mode::Summary => "-s",
+        Mode::Kill => "-K",
+        _ => "-E",
+    };
+    if o.csv {
+        return Err(Error::Usage(format!(
+            "{flag} prints a table or --json, not CSV"
+        )));
+    }
+    if matches!(mode, Mode::Kill | Mode::Events) && (a.unix || a.raw) {
+        return Err(Error::Usage(format!(
+            "{flag} works on TCP and UDP sockets only (sock_diag cannot {} unix or raw ones)",
+            if mode == Mode::Kill {
+                "close"
+            } else {
+                "follow"
+            }
+        )));
+    }
+    let filtered =
+        !a.filter.is_empty() || !a.pids.is_empty() || !a.commands.is_empty() || !a.users.is_empty();
+    if mode == Mode::Kill && !filtered && !a.all {
+        return Err(Error::Usage(
+            "-K closes every socket the flags select: give a filter expression (e.g. \
+             `dport = :8080`), or -a/--all to close them all"
+                .into(),
+        ));
+    }
+    Ok(mode)
+}
+
+/// The request of a mode: -K and -E read TCP and UDP only (both when neither -t nor -u:
+/// `request` already selects them then, and `mode` refused -x and -w).
+pub fn mode_request(mode: Mode, mut req: Request) -> Request {
+    if matches!(mode, Mode::Kill | Mode::Events) {
+        req.query.unix = false;
+        req.query.raw = false;
+    }
+    req
 }
 
 /// How the listing prints: format, columns and header.
@@ -198,6 +300,14 @@ pub fn output(o: &OutputArgs, a: &ListingArgs, req: &Request, env: &Env) -> Outp
         format,
         columns: columns(&req.query, a.extended, a.processes),
         header: !o.no_header,
+        show: Show {
+            timers: a.options,
+            extended: a.extended,
+            cgroup: a.cgroup,
+            memory: a.memory,
+            info: a.info,
+            numeric: a.numeric,
+        },
     }
 }
 

@@ -3,7 +3,7 @@
 //! error: `portwatch | head -1` exits 0 quietly.
 
 use clap::Parser;
-use portwatch::cli::{Cli, Command};
+use portwatch::cli::{Cli, Command, GlobalArgs, ListingArgs, ModeArgs, OutputArgs};
 use portwatch::cmd::{self, Context};
 use portwatch::config::{self, Env};
 use portwatch::error::Error;
@@ -34,14 +34,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
     let env = read_env();
     let g = &cli.global;
     match cli.command {
-        None => {
-            let cfg = config::list_config(&cli.listing, &cli.output, g, &env)?;
-            cmd::list::run(&cfg, Context::new(g, &env)?, out).map(|()| 0)
-        }
-        Some(Command::List(a)) => {
-            let cfg = config::list_config(&a.listing, &a.output, g, &env)?;
-            cmd::list::run(&cfg, Context::new(g, &env)?, out).map(|()| 0)
-        }
+        None => listing(&cli.listing, &cli.mode, &cli.output, g, &env, out),
+        Some(Command::List(a)) => listing(&a.listing, &a.mode, &a.output, g, &env, out),
         Some(Command::Explain(a)) => cmd::explain::run(&a, Context::new(g, &env)?, out).map(|()| 0),
         Some(Command::Label(c)) => cmd::label::run(&c, g, &env, out).map(|()| 0),
         Some(Command::Completions(a)) => Ok(cmd::completions::write(a.shell, out).map(|()| 0)?),
@@ -50,6 +44,21 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
             cmd::watch::run(&cfg, Context::new(g, &env)?, out).map(|()| 0)
         }
     }
+}
+
+/// The default listing and `list`: a listing, or -s, -K, -E.
+fn listing(
+    a: &ListingArgs,
+    m: &ModeArgs,
+    o: &OutputArgs,
+    g: &GlobalArgs,
+    env: &Env,
+    out: &mut dyn Write,
+) -> Result<u8, Error> {
+    let mode = config::mode(m, a, o)?;
+    let mut cfg = config::list_config(a, o, g, env)?;
+    cfg.request = config::mode_request(mode, cfg.request);
+    cmd::list::run_mode(mode, &cfg, Context::new(g, env)?, out)
 }
 
 fn main() -> ExitCode {

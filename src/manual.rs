@@ -18,7 +18,7 @@ the same options and expression, before or after their name.
         | sport [OP] PORT | dport [OP] PORT | port [OP] PORT
         | proc GLOB | pid N | user NAME|UID | service GLOB
         | scope loopback|wildcard|private|public|link-local|multicast
-        | autobound | dev INDEX
+        | autobound | dev INDEX | cgroup [=|!=] PATH
   OP   := = == eq != ne < lt <= le > gt >= ge
   PORT := :NUMBER | :SERVICE | *
   HOST := ADDR | ADDR/LEN | ADDR:PORT | [IPV6]:PORT | *:PORT | :PORT | * | unix path glob
@@ -33,7 +33,9 @@ and the set is sent to the kernel.
 
 proc and pid match the processes holding the socket and run the owner scan even without -p. \
 service matches the name shown in the Service column. scope classifies the local address; \
-IPv4-mapped addresses count as IPv4.
+IPv4-mapped addresses count as IPv4. cgroup matches sockets whose cgroup v2 is exactly PATH \
+(as under the cgroup2 mount, / for the root), as in ss; a PATH that names no cgroup is an \
+error.
 
 A bad expression exits with status 2 and shows the expression with a caret under the \
 offending word and what was expected there. When the listing is empty only because of the \
@@ -43,6 +45,56 @@ in other states match and which option shows them; the exit status stays 0.
   portwatch -tn state established '( dport = :443 or dport = :80 )'
   portwatch -lnt sport = :22
   portwatch -lntp proc 'nginx*' or user www-data",
+    ),
+    (
+        "DETAILS",
+        "-i, -m, -o and -e show what ss shows with the same letters, from the same kernel \
+interface (netlink sock_diag), in ss's notation: on a terminal on a line under each socket, \
+wrapped to the width; in a pipe at the end of the socket's own line, so that one line is one \
+socket. -o prints the pending timer (timer:(on|keepalive|timewait|persist,EXPIRES,RETRANS)) \
+and, with -i, the negotiated TCP options; -e the socket cookie (sk:), its cgroup and the \
+shutdown state (<-> open, --> receive shut, <-- send shut); --cgroup the cgroup alone; -m \
+skmem:(r,rb,t,tb,f,w,o,bl,d); -i the congestion control and tcp_info (rtt, cwnd, mss, \
+retransmissions, bytes, rates, ...). Rates are in bits per second, plain numbers with -n. \
+Sockets read from /proc/net (raw, --backend proc) have none of these.
+
+portwatch adds alerts to the details: !accept_queue_full(N%) for a listener whose accept \
+queue holds more than 80% of its backlog, !zero_window when the peer's window is closed (a \
+persist timer, or a zero send window in tcp_info), !retransmitting(N) while segments are being \
+retransmitted. --sort KEY orders the rows by recv_q, send_q, rtt, retrans, bytes, cwnd or mem, \
+largest first (sockets without the value last); the TCP metrics read tcp_info and mem reads \
+socket memory even without -i or -m.
+
+  portwatch -tin --sort rtt state established
+  portwatch -tmo dport = :5432",
+    ),
+    (
+        "SUMMARY, CLOSING, EVENTS",
+        "-s prints the totals of ss -s, line for line and with the same numbers (they come from \
+/proc/net/sockstat, sockstat6 and the CurrEstab counter of /proc/net/snmp; TCP alloc and \
+orphan are host-wide even in a network namespace), then the listeners whose accept queues \
+are filling, the listeners with most open connections (with -a, which reads every TCP \
+connection) and the number of listeners per service. --json gives {\"schema\": 1, \
+\"summary\": {...}}.
+
+-K closes the TCP and UDP sockets the options and expression select, as ss -K: the kernel \
+aborts each one (SOCK_DESTROY; the peer gets a reset, the owning process an error on its next \
+call, and keeps running). It needs CAP_NET_ADMIN and a kernel built with \
+CONFIG_INET_DIAG_DESTROY. Unlike ss, it refuses to run without an expression or -a, so one \
+missing word cannot close every connection on the host. Each closed socket is printed; each \
+one the kernel refused goes to stderr with the reason. A socket is named by its cookie as \
+well as its addresses, so a newer socket that took the addresses of a closed one is never \
+closed by mistake.
+
+-E prints TCP and UDP sockets as the kernel destroys them, as ss -E, until SIGINT or \
+SIGTERM (exit 0). A closed socket has no owner and no uid left. With --json each close is \
+one line {\"schema\": 1, \"event\": \"closed\", \"time\": ..., \"socket\": {...}}; \
+when the kernel's queue overflows, a line {\"event\": \"warning\", \"kind\": \
+\"events-lost\", ...} says so.
+
+  portwatch -s
+  portwatch -K dport = :8080
+  portwatch -Et --json",
     ),
     (
         "SERVICES",
@@ -70,7 +122,9 @@ characters become \\e, \\n, \\t, \\xNN or \\u{NNNN}, and a backslash becomes \\\
 --json prints one document {\"schema\": 1, \"sockets\": [...], \"warnings\": [...], \
 \"owner_scan\": ...}; each socket \
 has proto, family, type, state, local, remote, recv_q, send_q, inode, uid, user, v6only, \
-iface, owners, service and port_info (see README.md for the full schema). Text that is not \
+iface, owners, service, port_info, cookie, cgroup, tcp_info, skmem, timer, shutdown and \
+alerts (see README.md for the full schema); an extra not asked for or not known is null, and \
+a tcp_info field the kernel does not report is absent, never 0. Text that is not \
 UTF-8 is given lossily plus a *_hex key with the exact bytes. --csv prints one header line and \
 the same facts, RFC 4180 quoted.",
     ),
@@ -109,12 +163,14 @@ terminal width to fit the table to.",
     (
         "FILES",
         "/etc/services (service names, read at run time); \
-/proc/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}; /proc/PID/fd; \
-/proc/sys/net/ipv4/ip_local_port_range.",
+/proc/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}; /proc/net/{sockstat,sockstat6,snmp} (-s); \
+/proc/PID/fd; /proc/sys/net/ipv4/ip_local_port_range; the cgroup2 mount (-e, --cgroup).",
     ),
     (
         "EXIT STATUS",
-        "0 on success, also when nothing matched (as ss). 1 when the system could not be read. \
+        "0 on success, also when nothing matched (as ss). 1 when the system could not be read, \
+or -K could not close every selected socket (not permitted, or refused by the kernel; a \
+socket that closed on its own meanwhile counts as closed). \
 2 on bad input: a bad option or filter expression, a malformed labels or services file, or a \
 file named on the command line that cannot be read; the message names what is wrong and where.
 

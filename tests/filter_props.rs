@@ -125,6 +125,7 @@ fn row() -> Row {
         user: None,
         service: None,
         iface: None,
+        cgroup: None,
     }
 }
 

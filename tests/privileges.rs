@@ -10,7 +10,6 @@ mod procs;
 mod textfmt;
 
 use serde_json::Value;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -20,31 +19,6 @@ const USER: &str = "portwatch-test";
 #[ignore = "child process of the privilege tests"]
 fn child_entry() {
     procs::child_main();
-}
-
-/// Whether every directory above `path` lets others in and the file lets them run it.
-fn others_can_run(path: &Path) -> bool {
-    let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode());
-    if !mode(path).is_ok_and(|m| m & 0o005 == 0o005) {
-        return false;
-    }
-    path.ancestors()
-        .skip(1)
-        .all(|d| mode(d).is_ok_and(|m| m & 0o001 != 0))
-}
-
-/// `path` itself when the test user can run it, else a copy in a world-readable temp dir.
-fn runnable(path: &Path, keep: &mut Vec<tempfile::TempDir>) -> PathBuf {
-    if others_can_run(path) {
-        return path.to_path_buf();
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let copy = dir.path().join(path.file_name().expect("file name"));
-    std::fs::copy(path, &copy).expect("copy binary");
-    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    keep.push(dir);
-    copy
 }
 
 /// The prerequisites: root, the test user, runuser. `None` (skip) outside CI.
@@ -86,8 +60,8 @@ fn scene() -> Option<Scene> {
     let (uid, gid) = setup()?;
     let mut keep = Vec::new();
     // The holder child is this test binary run as the user: it must be able to exec it.
-    let test_exe = runnable(&std::env::current_exe().expect("test exe"), &mut keep);
-    let bin = runnable(Path::new(env!("CARGO_BIN_EXE_portwatch")), &mut keep);
+    let test_exe = common::runnable(&std::env::current_exe().expect("test exe"), &mut keep);
+    let bin = common::runnable(Path::new(env!("CARGO_BIN_EXE_portwatch")), &mut keep);
     let spec = procs::Spec {
         comm: Some(b"pw-unpriv".to_vec()),
         tcp: vec!["127.0.0.1:0".into()],

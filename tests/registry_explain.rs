@@ -35,6 +35,7 @@ fn row(proto: Proto, state: State, local: u16, remote: u16, comm: &[u8]) -> Row 
         user: Some("alice".into()),
         service: None,
         iface: None,
+        cgroup: None,
     }
 }
 

@@ -157,20 +157,21 @@ fn a_connection_that_lives_less_than_one_interval_is_reported_when_root() {
             .unwrap();
     }
     drop((client, server));
-    let (got, e) = sorted(w.events(4, WAIT));
-    let mut want = vec![
-        ev("opened", "UNCONN", s, c),
-        ev("closed", "UNCONN", s, c),
-        ev("opened", "UNCONN", c, s),
-        ev("closed", "UNCONN", c, s),
-    ];
-    want.sort_by_key(|b| (b.2, b.3, b.0 == "closed"));
-    let mut got_sorted = got.clone();
-    got_sorted.sort_by_key(|b| (b.2, b.3, b.0 == "closed"));
-    assert_eq!(got_sorted, want, "{e:?}");
+    // The accepted end is reported as it was; the client's abort cleared its addresses in
+    // the kernel (tcp_disconnect) before it was freed, so its report names neither port
+    // and the filter leaves it out.
+    let (got, e) = sorted(w.events(2, WAIT));
+    assert_eq!(
+        got,
+        [ev("opened", "UNCONN", s, c), ev("closed", "UNCONN", s, c)]
+    );
     for e in &e {
         assert_eq!(e["socket"]["owners"], Value::Null, "owner unknown: {e}");
+        assert!(e["socket"]["cookie"].as_u64().is_some(), "{e}");
     }
+    assert_eq!(e[0]["time"], e[1]["time"], "both at the time of the close");
+    let more = w.events(1, Duration::from_millis(2500));
+    assert!(more.is_empty(), "unexpected: {more:?}");
 }
 
 #[test]

@@ -40,6 +40,7 @@ pub fn run(args: &ExplainArgs, ctx: Context, out: &mut dyn Write) -> Result<()> 
                 ipv4: true,
                 ipv6: true,
                 states: StateSet::ALL,
+                detail: Default::default(),
             })
         };
         let listing = pipeline::run(&request, &ctx.system, &ctx.system, reg)?;

@@ -2,9 +2,12 @@
 //! None reaches into another; what they share is `pipeline`, `render` and the helpers here.
 
 pub mod completions;
+pub mod events;
 pub mod explain;
+pub mod kill;
 pub mod label;
 pub mod list;
+pub mod summary;
 pub mod watch;
 
 use crate::cli::GlobalArgs;

@@ -161,6 +161,12 @@ pub enum Pred {
     Autobound,
     /// ss's `dev N` (numeric interface index only).
     Dev(u32),
+    /// ss's `cgroup PATH`: the socket's cgroup v2 is exactly the one at PATH (relative to the
+    /// cgroup2 mount); `id` is filled by `Filter::resolve_cgroups`.
+    Cgroup {
+        path: String,
+        id: Option<u64>,
+    },
 }
 
 impl Expr {

@@ -212,5 +212,6 @@ fn pred(p: &Pred, row: &Row, ctx: &Ctx) -> bool {
             _ => false,
         },
         Pred::Dev(i) => sock.iface == Some(*i),
+        Pred::Cgroup { id, .. } => id.is_some() && sock.cgroup.map(|c| c.get()) == *id,
     }
 }

@@ -89,6 +89,7 @@ pub const KEYWORDS: &[&str] = &[
     "scope",
     "dev",
     "autobound",
+    "cgroup",
     "not",
 ];
 
@@ -261,6 +262,33 @@ impl Filter {
                     format!("unknown user '{name}': expected a user name or uid"),
                 ))
             }
+            None => Ok(()),
+        }
+    }
+
+    /// Resolve `cgroup PATH` to the cgroup's id. A path that names no cgroup is an error, as
+    /// in ss.
+    pub fn resolve_cgroups(
+        &mut self,
+        id_of: &dyn Fn(&str) -> Option<u64>,
+    ) -> Result<(), FilterError> {
+        let mut bad: Option<String> = None;
+        if let Some(e) = self.expr.as_mut() {
+            e.walk_mut(&mut |p| {
+                if let Pred::Cgroup { path, id } = p {
+                    *id = id_of(path);
+                    if id.is_none() && bad.is_none() {
+                        bad = Some(path.clone());
+                    }
+                }
+            });
+        }
+        match bad {
+            Some(path) => Err(FilterError::new(
+                &self.text,
+                find_word(&self.text, &path),
+                format!("no cgroup '{path}' under the cgroup2 mount"),
+            )),
             None => Ok(()),
         }
     }

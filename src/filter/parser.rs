@@ -54,7 +54,7 @@ fn is_structural(w: &str) -> bool {
 }
 
 const TERMS: &str = "expected a filter term: state, exclude, src, dst, sport, dport, port, \
-proc, pid, user, service, scope, autobound, dev, not or '('";
+proc, pid, user, service, scope, autobound, dev, cgroup, not or '('";
 
 impl<'a> Parser<'a> {
     /// `unix_hosts`: every `src`/`dst` value is a unix name glob (ss with -x).
@@ -266,7 +266,7 @@ impl<'a> Parser<'a> {
                 }
                 Pred::Port { end, cmp, port }
             }
-            "proc" | "pid" | "user" | "service" | "scope" | "dev" => {
+            "proc" | "pid" | "user" | "service" | "scope" | "dev" | "cgroup" => {
                 let c = self.opt_cmp(&kw, false)?;
                 let p = self.simple(&kw, &word)?;
                 return Ok(Self::negate_if(c, Expr::Pred(p)));
@@ -297,6 +297,7 @@ impl<'a> Parser<'a> {
             "user" => "a user name or uid",
             "service" => "a service name",
             "scope" => "loopback, wildcard, private, public, link-local or multicast",
+            "cgroup" => "a cgroup path (as under the cgroup2 mount: /, /system.slice, ...)",
             _ => "an interface index",
         };
         let v = self.value(kw, what)?;
@@ -308,6 +309,7 @@ impl<'a> Parser<'a> {
             "dev" => Pred::Dev(t.parse().map_err(|_| bad(self))?),
             "user" => Pred::User(UserSpec::parse(&t)),
             "service" => Pred::Service(t),
+            "cgroup" => Pred::Cgroup { path: t, id: None },
             _ => Pred::Scope(match t.to_ascii_lowercase().as_str() {
                 "loopback" | "lo" => Scope::Loopback,
                 "wildcard" | "any" => Scope::Wildcard,

@@ -1,17 +1,23 @@
 //! The data model every stage shares: sockets as the kernel reports them, their owners, and the
 //! snapshot a backend returns. No dependencies on OS crates: backends convert at their edge.
 
+mod extras;
 mod ownermap;
 mod owners;
 mod row;
 mod service;
+mod sockstat;
 mod state;
+#[cfg(test)]
+pub(crate) mod testing;
 mod text;
 
+pub use extras::{CcInfo, CongName, Detail, Extras, Shutdown, SkMem, TcpInfo, Timer, TimerKind};
 pub use ownermap::{InodeSet, OwnerMap, Wanted};
 pub use owners::Owners;
 pub use row::{Name, Row};
 pub use service::{Annotation, PortClass, ServiceName, Source};
+pub use sockstat::{SockStat, Split, SsTotals};
 pub use state::{State, StateSet};
 pub use text::Text;
 
@@ -150,6 +156,12 @@ pub struct Socket {
     pub netns: Option<NonZeroU64>,
     /// cgroup v2 id of the socket, when the kernel reports it (seam for later issues).
     pub cgroup: Option<NonZeroU64>,
+    /// The kernel's socket cookie (ss's `sk:`): unique while the socket lives, never reused
+    /// within a boot, and what SOCK_DESTROY checks; sock_diag sources only.
+    pub cookie: Option<NonZeroU64>,
+    /// TCP internals, memory, timer, shutdown: only when asked for (`Detail`), boxed so
+    /// that sockets without them cost one pointer.
+    pub extras: Option<Box<Extras>>,
 }
 
 impl Socket {
@@ -173,6 +185,8 @@ impl Socket {
             iface: None,
             netns: None,
             cgroup: None,
+            cookie: None,
+            extras: None,
         }
     }
 
@@ -284,6 +298,9 @@ pub struct Query {
     pub ipv6: bool,
     /// States wanted. Backends may return more; the caller filters again.
     pub states: StateSet,
+    /// Extras to read with each socket (-i, -m, -o, -e): sock_diag only; sockets from other
+    /// sources have none.
+    pub detail: Detail,
 }
 
 impl Query {

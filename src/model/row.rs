@@ -41,6 +41,9 @@ pub struct Row {
     pub service: Option<Arc<Annotation>>,
     /// Name of the interface the socket is bound to (`Socket::iface`), when known.
     pub iface: Option<Name>,
+    /// Path of the socket's cgroup v2 (`Socket::cgroup`) relative to the cgroup2 mount, when
+    /// asked for and found.
+    pub cgroup: Option<Name>,
 }
 
 impl Row {
@@ -51,6 +54,7 @@ impl Row {
             user: None,
             service: None,
             iface: None,
+            cgroup: None,
         }
     }
 }

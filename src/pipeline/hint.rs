@@ -50,6 +50,7 @@ pub fn near_misses(
     other.query.states =
         StateSet(StateSet::ALL.0 & !req.query.states.0 & !State::BOUND_INACTIVE.bit());
     other.owners = false;
+    other.query.detail = Default::default();
     other.user_names = false;
     let rows = run(&other, sockets, procs, reg)?.rows;
     let listening = rows

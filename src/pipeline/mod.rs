@@ -11,16 +11,19 @@
 //! only when asked, looks only for the sockets that will be shown, and stops early unless told
 //! not to (`owners.rs`).
 
+pub mod detail;
 pub mod hint;
 mod owners;
+pub mod summary;
 
+pub use detail::{alerts, Alert, SortKey};
 pub use hint::{near_misses, NearMiss};
 
 use crate::error::Result;
 use crate::filter::Filter;
 use crate::join;
 use crate::model::{
-    FamilyFilter, OwnerScan, Proto, Query, Row, Snapshot, Socket, State, StateSet, Warning,
+    Detail, FamilyFilter, OwnerScan, Proto, Query, Row, Snapshot, Socket, State, StateSet, Warning,
 };
 use crate::platform::{self, ProcessSource, SocketSource};
 use crate::registry::{listening_ports, AnnotateCtx, AnnotationCache, Registry};
@@ -42,6 +45,10 @@ pub struct Request {
     pub all_owners: bool,
     /// Look up the user name of each socket's uid.
     pub user_names: bool,
+    /// Look up the cgroup v2 path of each socket's cgroup id (-e, --cgroup).
+    pub cgroups: bool,
+    /// The order of the rows: by a metric (--sort), else by protocol and address.
+    pub sort: Option<SortKey>,
 }
 
 impl Request {
@@ -54,6 +61,8 @@ impl Request {
             owners: false,
             all_owners: false,
             user_names: false,
+            cgroups: false,
+            sort: None,
         }
     }
 
@@ -151,12 +160,88 @@ fn run_with(
         annotate(&mut rows, true);
     }
     join::attach_ifaces(&mut rows, |i| src.iface_name(i));
+    if req.cgroups {
+        attach_cgroups(&mut rows, procs);
+    }
     join::sort_rows(&mut rows);
+    if let Some(key) = req.sort {
+        detail::sort(&mut rows, key);
+    }
     Ok(Listing {
         rows,
         warnings,
         owner_scan,
     })
+}
+
+/// Join and filter sockets that did not come from a read, such as close events: the same
+/// filter, service annotation, user and interface names as `run`, and no owner scan (a
+/// closed socket has no holder left). Built once, used per batch.
+pub struct Matcher<'a> {
+    req: &'a Request,
+    filter: Filter,
+    src: &'a dyn SocketSource,
+    procs: &'a dyn ProcessSource,
+    reg: &'a Registry,
+    listening: HashSet<(Proto, u16)>,
+    cache: AnnotationCache,
+}
+
+impl<'a> Matcher<'a> {
+    /// Resolve the request's filter once. Process predicates cannot match what has no owner:
+    /// the caller refuses them (`Filter::needs_owners`).
+    pub fn new(
+        req: &'a Request,
+        src: &'a dyn SocketSource,
+        procs: &'a dyn ProcessSource,
+        reg: &'a Registry,
+    ) -> Result<Matcher<'a>> {
+        let filter = resolve_filter(&req.filter, reg, procs, src.ephemeral_range())?;
+        let listening = listening_set(
+            src,
+            &Query {
+                states: StateSet::NONE,
+                ..req.query.clone()
+            },
+            &[],
+        );
+        Ok(Matcher {
+            req,
+            filter,
+            src,
+            procs,
+            reg,
+            listening,
+            cache: AnnotationCache::new(),
+        })
+    }
+
+    /// The rows of `sockets` the request keeps, joined.
+    pub fn rows(&mut self, sockets: Vec<Socket>) -> Vec<Row> {
+        let q = &self.req.query;
+        let mut rows: Vec<Row> = sockets
+            .into_iter()
+            .filter(|s| q.wants(s.proto) && self.req.family.keeps(s))
+            .map(Row::new)
+            .collect();
+        let ctx = AnnotateCtx {
+            ephemeral: self.src.ephemeral_range(),
+            listening: &self.listening,
+            owners: None,
+        };
+        for r in rows.iter_mut() {
+            r.service = self.reg.annotate_shared(&r.sock, &ctx, &mut self.cache);
+        }
+        if self.filter.needs_users() || self.req.user_names {
+            join::attach_users(&mut rows, |uid| self.procs.user_name(uid));
+        }
+        rows.retain(|r| self.filter.matches(r));
+        join::attach_ifaces(&mut rows, |i| self.src.iface_name(i));
+        if self.req.cgroups {
+            attach_cgroups(&mut rows, self.procs);
+        }
+        rows
+    }
 }
 
 /// Local (proto, port) pairs that have a listener, for telling the server side of a
@@ -175,6 +260,7 @@ fn listening_set(src: &dyn SocketSource, q: &Query, sockets: &[Socket]) -> HashS
         ipv4: true,
         ipv6: true,
         states: StateSet::LISTENING,
+        detail: Detail::default(),
         ..q.clone()
     };
     src.read_sockets(&lq)
@@ -200,6 +286,25 @@ fn into_rows(mut sockets: Vec<Socket>) -> Vec<Row> {
     rows
 }
 
+/// Name each row's cgroup, one walk of the cgroup2 mount for all. A cgroup not found (removed
+/// since, or outside our cgroup namespace) stays unnamed, as ss's `unreachable:ID`.
+fn attach_cgroups(rows: &mut [Row], procs: &dyn ProcessSource) {
+    if rows.iter().all(|r| r.sock.cgroup.is_none()) {
+        return;
+    }
+    let paths = procs.cgroup_paths();
+    let mut names: std::collections::HashMap<u64, crate::model::Name> = Default::default();
+    for r in rows.iter_mut() {
+        let Some(id) = r.sock.cgroup.map(|c| c.get()) else {
+            continue;
+        };
+        if let Some(p) = paths.get(&id) {
+            let n = names.entry(id).or_insert_with(|| p.as_str().into());
+            r.cgroup = Some(n.clone());
+        }
+    }
+}
+
 /// Resolve service names, user names and the ephemeral range the filter refers to.
 fn resolve_filter(
     filter: &Filter,
@@ -218,6 +323,7 @@ fn resolve_filter(
             .or_else(|| reg.port_by_name(name, "udp")),
     })?;
     f.resolve_users(&|name| procs.uid_by_name(name))?;
+    f.resolve_cgroups(&|path| procs.cgroup_id(path))?;
     if f.needs_ephemeral_range() {
         f.set_ephemeral_range(ephemeral);
     }

@@ -65,6 +65,7 @@ fn request(states: StateSet, filter: &str) -> Request {
             ipv4: true,
             ipv6: true,
             states,
+            detail: Default::default(),
         })
     }
 }

@@ -3,6 +3,7 @@
 //! What the rest of the program sees is the two source traits (`source.rs`), implemented here
 //! by `System` and, for tests of pure logic, by `fake::Fake`.
 
+mod diag;
 pub mod fake;
 pub mod filelock;
 #[cfg(target_os = "linux")]
@@ -11,10 +12,12 @@ pub mod portable;
 pub mod runtime;
 mod source;
 
-pub use source::{CloseStream, ProcessSource, SocketSource};
+pub use diag::{catch_interrupts, interrupted, Arrived, CloseStream, Closer, Refusal, RefusalKind};
+pub use source::{ProcessSource, SocketSource};
 
 use crate::error::{Error, Result};
 use crate::model::{OwnerMap, Query, Snapshot, Wanted};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// Which socket source to read.
@@ -80,14 +83,6 @@ impl System {
     pub fn options(&self) -> &SourceOptions {
         &self.opts
     }
-
-    /// The stream of destroyed sockets for the tables `q` asks for, when this source has one
-    /// and may read it; `Ok(None)` otherwise. The seam for sock_diag's destroy groups
-    /// (issue #13): none yet, so what closes between two reads is not seen.
-    pub fn close_stream(&self, q: &Query) -> Result<Option<Box<dyn CloseStream>>> {
-        let _ = q;
-        Ok(None)
-    }
 }
 
 impl SocketSource for System {
@@ -126,6 +121,25 @@ impl ProcessSource for System {
 
     fn uid_by_name(&self, name: &str) -> Option<u32> {
         uid_by_name(name)
+    }
+
+    fn cgroup_id(&self, path: &str) -> Option<u64> {
+        #[cfg(target_os = "linux")]
+        if !self.opts.fixture {
+            return linux::cgroup::id_of(&linux::cgroup::mount()?, path);
+        }
+        let _ = path;
+        None
+    }
+
+    fn cgroup_paths(&self) -> HashMap<u64, String> {
+        #[cfg(target_os = "linux")]
+        if !self.opts.fixture {
+            return linux::cgroup::mount()
+                .map(|m| linux::cgroup::paths(&m))
+                .unwrap_or_default();
+        }
+        HashMap::new()
     }
 }
 
@@ -209,6 +223,14 @@ impl ProcessSource for TrackedOwners {
 
     fn uid_by_name(&self, name: &str) -> Option<u32> {
         self.system.uid_by_name(name)
+    }
+
+    fn cgroup_id(&self, path: &str) -> Option<u64> {
+        self.system.cgroup_id(path)
+    }
+
+    fn cgroup_paths(&self) -> HashMap<u64, String> {
+        self.system.cgroup_paths()
     }
 }
 

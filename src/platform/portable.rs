@@ -109,6 +109,8 @@ pub fn read_sockets(q: &Query) -> Result<Snapshot> {
             iface: None,
             netns: None,
             cgroup: None,
+            cookie: None,
+            extras: None,
         });
     }
     Ok(snap)

@@ -3,7 +3,8 @@
 //! pure logic (the pipeline, diffs, audits, aggregations) is tested without a kernel.
 
 use crate::error::Result;
-use crate::model::{OwnerMap, Query, Snapshot, Socket, Wanted};
+use crate::model::{OwnerMap, Query, Snapshot, Wanted};
+use std::collections::HashMap;
 
 /// The sockets of one network namespace, and what is per namespace about them.
 pub trait SocketSource: Send + Sync {
@@ -32,12 +33,14 @@ pub trait ProcessSource: Send + Sync {
     fn prefetch(&self) -> bool {
         true
     }
-}
-
-/// The kernel's reports of sockets as they are destroyed (sock_diag's destroy multicast
-/// groups, which `ss -E` reads): what closes between two reads of the tables.
-pub trait CloseStream: Send {
-    /// Block until sockets are destroyed, and return them (as the kernel reports them at
-    /// destruction: inode 0, state CLOSE, addresses and uid known).
-    fn next_batch(&mut self) -> Result<Vec<Socket>>;
+    /// The id of the cgroup v2 at `path` (relative to the cgroup2 mount, `/` the root), as
+    /// sockets carry it; `None` when there is no such cgroup or no cgroup2 mount.
+    fn cgroup_id(&self, path: &str) -> Option<u64> {
+        let _ = path;
+        None
+    }
+    /// Every cgroup v2 id with its path (one walk of the cgroup2 mount).
+    fn cgroup_paths(&self) -> HashMap<u64, String> {
+        HashMap::new()
+    }
 }

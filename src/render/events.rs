@@ -8,16 +8,12 @@
 //! ```
 
 use super::json::{SocketJson, SCHEMA};
+use super::time::rfc3339_ms;
 use crate::model::{Row, Warning};
 use crate::timeline::Change;
 use serde::Serialize;
 use std::io::{self, Write};
 use std::time::SystemTime;
-
-/// RFC 3339 in UTC with milliseconds: `2026-11-30T09:00:00.123Z`.
-pub fn rfc3339_ms(t: SystemTime) -> String {
-    humantime::format_rfc3339_millis(t).to_string()
-}
 
 #[derive(Serialize)]
 struct EventJson<'a> {

@@ -1,5 +1,6 @@
 //! The JSON document (schema 1): `{"schema": 1, "sockets": [...], "warnings": [...],
-//! "owner_scan": ...}`.
+//! "owner_scan": ...}`; the extras of each socket (cookie, cgroup, tcp_info ...) are in
+//! `json_extras.rs`.
 //! Streamed socket by socket through serde, so any byte in a name stays valid JSON.
 //! Text that is not UTF-8 is given lossily plus an exact `*_hex` twin.
 
@@ -113,6 +114,7 @@ impl Serialize for SocketJson<'_> {
                 })
             }),
         )?;
+        super::json_extras::entries(&mut m, r)?;
         m.end()
     }
 }
@@ -166,4 +168,68 @@ pub fn write_listing(
     out.write_all(b",\"owner_scan\":")?;
     serde_json::to_writer(&mut *out, &owner_scan.map(OwnerScan::name)).map_err(io::Error::from)?;
     out.write_all(b"}\n")
+}
+
+/// One close event (-E --json) as a line of its own: `{"schema": 1, "event": "closed",
+/// "time": "...", "socket": {...}}`, the socket with the listing's keys.
+pub fn write_event(row: &Row, time: &str, out: &mut dyn Write) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Event<'a> {
+        schema: u32,
+        event: &'a str,
+        time: &'a str,
+        socket: SocketJson<'a>,
+    }
+    let e = Event {
+        schema: SCHEMA,
+        event: "closed",
+        time,
+        socket: SocketJson(row),
+    };
+    serde_json::to_writer(&mut *out, &e).map_err(io::Error::from)?;
+    out.write_all(b"\n")
+}
+
+/// A warning in an event stream: `{"schema": 1, "event": "warning", "kind": ..., "message": ...}`.
+pub fn write_event_warning(w: &Warning, out: &mut dyn Write) -> io::Result<()> {
+    let e = serde_json::json!({
+        "schema": SCHEMA, "event": "warning", "kind": w.kind, "message": w.message,
+    });
+    serde_json::to_writer(&mut *out, &e).map_err(io::Error::from)?;
+    out.write_all(b"\n")
+}
+
+/// A socket -K did not close, and why.
+pub struct NotClosed<'a> {
+    pub row: &'a Row,
+    pub reason: &'a str,
+    pub errno: Option<i32>,
+}
+
+/// -K's document: `{"schema": 1, "closed": [...], "not_closed": [{"socket": ..., "reason":
+/// ..., "errno": ...}], "warnings": [...]}`.
+pub fn write_kill(
+    closed: &[Row],
+    not_closed: &[NotClosed<'_>],
+    warnings: &[Warning],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    struct NotJ<'a>(&'a NotClosed<'a>);
+    impl Serialize for NotJ<'_> {
+        fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+            let mut m = ser.serialize_map(Some(3))?;
+            m.serialize_entry("socket", &SocketJson(self.0.row))?;
+            m.serialize_entry("reason", self.0.reason)?;
+            m.serialize_entry("errno", &self.0.errno)?;
+            m.end()
+        }
+    }
+    let doc = serde_json::json!({
+        "schema": SCHEMA,
+        "closed": closed.iter().map(|r| serde_json::to_value(SocketJson(r))).collect::<Result<Vec<_>, _>>()?,
+        "not_closed": not_closed.iter().map(|n| serde_json::to_value(NotJ(n))).collect::<Result<Vec<_>, _>>()?,
+        "warnings": warnings.iter().map(|w| serde_json::json!({"kind": w.kind, "message": w.message})).collect::<Vec<_>>(),
+    });
+    serde_json::to_writer(&mut *out, &doc).map_err(io::Error::from)?;
+    out.write_all(b"\n")
 }

@@ -1,17 +1,21 @@
 //! Renderers: table, JSON, CSV, explain and label output, stderr notes, watch's events and
-//! live view. Each takes finished
-//! data and a `&mut dyn Write`, nothing else; none reads the system.
+//! live view. Each takes finished data and a `&mut dyn Write`, nothing else; none reads the
+//! system.
 
 pub mod addr;
 pub mod cells;
 pub mod csv;
+pub mod detail;
 pub mod events;
 pub mod explain;
 pub mod json;
+mod json_extras;
 pub mod labels;
 pub mod notes;
 pub mod sanitize;
+pub mod summary;
 pub mod table;
+pub mod time;
 pub mod watch_view;
 
 /// A column of the socket table, in ss's order plus portwatch's additions.

@@ -1,7 +1,11 @@
 //! The socket table. On a terminal: tabled, fitted to the width. In a pipe: never truncated,
 //! streamed in two passes (widths, then text) so 100k rows cost no per-cell allocations.
+//! Details (-i, -m, -o, -e: `detail.rs`) go on continuation lines under each socket on a
+//! terminal, wrapped to its width, and at the end of the socket's line in a pipe, so that a
+//! grep still finds a socket and its details together.
 
 use super::cells::cell;
+use super::detail::{self, Show};
 use super::Column;
 use crate::model::Row;
 use std::io::{self, Write};
@@ -16,7 +20,12 @@ pub struct TableOpts {
     pub header: bool,
     /// Terminal width to fit into; `None` in a pipe (never truncate).
     pub fit_width: Option<usize>,
+    /// Details to print with each socket.
+    pub show: Show,
 }
+
+/// Columns a tab takes on a terminal.
+const TAB: usize = 8;
 
 pub fn write(rows: &[Row], opts: &TableOpts, out: &mut dyn Write) -> io::Result<()> {
     match opts.fit_width {
@@ -62,8 +71,21 @@ fn write_fitted(
             t.modify(Columns::one(i), Width::truncate(w).suffix("…"));
         }
     }
-    for line in t.to_string().lines() {
+    let skip = usize::from(opts.header);
+    let mut details = String::new();
+    for (i, line) in t.to_string().lines().enumerate() {
         writeln!(out, "{}", line.trim_end())?;
+        // Cells hold no newlines (they are escaped), so line i is row i - header.
+        let Some(row) = i.checked_sub(skip).and_then(|r| rows.get(r)) else {
+            continue;
+        };
+        if opts.show.any() {
+            details.clear();
+            detail::text(&mut details, row, &opts.show);
+            for part in detail::wrap(&details, width.saturating_sub(TAB).max(20)) {
+                writeln!(out, "\t{part}")?;
+            }
+        }
     }
     Ok(())
 }
@@ -122,6 +144,16 @@ fn write_streamed(rows: &[Row], opts: &TableOpts, out: &mut dyn Write) -> io::Re
             buf.clear();
             cell(&mut buf, row, c);
             pad_into(&mut line, &buf, widths[i], i == last);
+        }
+        if opts.show.any() {
+            buf.clear();
+            detail::text(&mut buf, row, &opts.show);
+            if !buf.is_empty() {
+                let end = line.trim_end_matches(' ').len();
+                line.truncate(end);
+                line.push(' ');
+                line.push_str(&buf);
+            }
         }
         finish_line(&mut line, out)?;
     }

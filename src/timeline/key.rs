@@ -1,7 +1,8 @@
 //! Which row of one read is which row of the next: a socket's identity while it lives.
 //!
 //! The kernel's socket cookie names a socket for its whole life and is never reused within a
-//! boot, so where the source reads it (sock_diag) it is the identity. Without one (the
+//! boot, so where the source reads it (sock_diag) it is the identity; a TIME-WAIT socket
+//! keeps the cookie of the connection it ends. Without one (the
 //! /proc/net tables) the inode is: unique among live sockets, and kept when the socket binds or
 //! connects (its addresses change, it is still the same socket). Sockets with inode 0 (the
 //! kernel's TIME-WAIT and request sockets, orphans whose process closed them) are told apart
@@ -59,11 +60,9 @@ pub fn key(s: &Socket) -> Key {
     Key::Addrs(Box::new(Ends::of(s)))
 }
 
-/// The kernel's socket cookie, where the source read one. The seam for sock_diag's cookie:
-/// `model::Socket` has no cookie field yet (issue #13 adds it), so every socket is keyed by
-/// inode or addresses until then.
-fn cookie(_s: &Socket) -> Option<NonZeroU64> {
-    None
+/// The kernel's socket cookie, where the source read one (sock_diag; not /proc/net).
+fn cookie(s: &Socket) -> Option<NonZeroU64> {
+    s.cookie
 }
 
 /// The rows of one read, found by identity.
@@ -141,6 +140,23 @@ mod tests {
         assert_eq!(key(&a), key(&tcp(State::FIN_WAIT2, 0, 4000, 80)));
         assert!(Ends::of(&a).is_connection());
         assert!(!Ends::of(&tcp(State::LISTEN, 0, 80, 0)).is_connection());
+    }
+
+    #[test]
+    fn the_cookie_names_a_socket_whatever_its_inode_and_ends() {
+        let cookie = NonZeroU64::new(77);
+        let full = Socket {
+            cookie,
+            ..tcp(State::ESTABLISHED, 7, 4000, 80)
+        };
+        // The TIME-WAIT socket that replaces it keeps the cookie (inet_twsk_alloc).
+        let tw = Socket {
+            cookie,
+            ..tcp(State::TIME_WAIT, 0, 4000, 80)
+        };
+        assert_eq!(key(&full), Key::Cookie(NonZeroU64::new(77).unwrap()));
+        assert_eq!(key(&full), key(&tw));
+        assert_ne!(key(&full), key(&tcp(State::ESTABLISHED, 7, 4000, 80)));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub fn bin() -> Command {
@@ -155,4 +157,29 @@ pub fn spawn_holding(fd: std::os::fd::RawFd) -> Child {
     let mut cmd = Command::new("sleep");
     cmd.arg("60");
     Child(inherit_fd(&mut cmd, fd).spawn().expect("spawn sleep"))
+}
+
+/// Whether every directory above `path` lets others in and the file lets them run it.
+pub fn others_can_run(path: &Path) -> bool {
+    let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode());
+    if !mode(path).is_ok_and(|m| m & 0o005 == 0o005) {
+        return false;
+    }
+    path.ancestors()
+        .skip(1)
+        .all(|d| mode(d).is_ok_and(|m| m & 0o001 != 0))
+}
+
+/// `path` itself when the test user can run it, else a copy in a world-readable temp dir.
+pub fn runnable(path: &Path, keep: &mut Vec<tempfile::TempDir>) -> PathBuf {
+    if others_can_run(path) {
+        return path.to_path_buf();
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let copy = dir.path().join(path.file_name().expect("file name"));
+    std::fs::copy(path, &copy).expect("copy binary");
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    keep.push(dir);
+    copy
 }

@@ -150,6 +150,12 @@ proptest! {
             ],
             header: true,
             fit_width: width,
+            // The rows carry no extras: details add nothing, and the line count holds.
+            show: portwatch::render::detail::Show {
+                extended: true,
+                cgroup: true,
+                ..Default::default()
+            },
         };
         let mut out = Vec::new();
         table::write(&rows, &opts, &mut out).map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -232,6 +238,19 @@ const ARG_WORDS: &[&str] = &[
     "-=",
     "--=",
     "-lp--json",
+    "-i",
+    "-m",
+    "-o",
+    "-s",
+    "-K",
+    "-E",
+    "-tiom",
+    "--cgroup",
+    "cgroup",
+    "/",
+    "--sort",
+    "rtt",
+    "mem",
 ];
 
 proptest! {
@@ -256,6 +275,7 @@ proptest! {
             if cli.command.is_none() {
                 let env = portwatch::config::Env::default();
                 let _ = portwatch::config::list_config(&cli.listing, &cli.output, &cli.global, &env);
+                let _ = portwatch::config::mode(&cli.mode, &cli.listing, &cli.output);
             }
         }
     }

@@ -24,11 +24,11 @@ pub fn run(cfg: &WatchConfig, ctx: Context, out: &mut dyn Write) -> Result<()> {
         procs: &owners,
         registry: &ctx.registry,
     };
-    let (tx, rx, closes_seen) = session::channel(sys, &cfg.request)?;
+    let ch = session::channel(sys, &cfg.request)?;
     match cfg.mode {
         WatchMode::Stream => {
             let mut sink = stream::Stream { out };
-            session::run(cfg, &src, &mut sink, tx, rx, closes_seen, ctx.warnings)
+            session::run(cfg, &src, &mut sink, ch, ctx.warnings)
         }
         WatchMode::Terminal(color) => {
             let title: Vec<String> = std::env::args().skip(1).collect();
@@ -39,8 +39,8 @@ pub fn run(cfg: &WatchConfig, ctx: Context, out: &mut dyn Write) -> Result<()> {
                 cfg.columns.clone(),
             );
             v.color = color == Color::On;
-            let mut sink = terminal::Terminal::enter(out, v, tx.clone())?;
-            session::run(cfg, &src, &mut sink, tx, rx, closes_seen, ctx.warnings)
+            let mut sink = terminal::Terminal::enter(out, v, ch.tx.clone())?;
+            session::run(cfg, &src, &mut sink, ch, ctx.warnings)
         }
     }
 }

@@ -5,10 +5,9 @@
 
 use crate::config::{refilter, WatchConfig};
 use crate::error::{Error, Result};
-use crate::model::{Socket, StateSet, Warning};
-use crate::pipeline::{self, Request};
-use crate::platform::fake::Fake;
-use crate::platform::{runtime, ProcessSource, SocketSource};
+use crate::model::{Socket, Warning};
+use crate::pipeline::{self, Matcher, Request};
+use crate::platform::{runtime, CloseStream, ProcessSource, SocketSource, System};
 use crate::registry::Registry;
 use crate::timeline::{self, Change, Event, Reading};
 use std::collections::HashSet;
@@ -24,6 +23,8 @@ pub(super) enum Wake {
     Input(Input),
     /// Sockets the kernel destroyed, and when we heard of it.
     Closed(Vec<Socket>, SystemTime),
+    /// The close stream lost reports (its queue overflowed), or ended (`true`).
+    Lost(bool),
 }
 
 /// An event and when it happened (the read that saw it, or the close stream's report).
@@ -77,21 +78,18 @@ pub(super) fn run(
     cfg: &WatchConfig,
     src: &Sources<'_>,
     sink: &mut dyn Sink,
-    tx: Sender<Wake>,
-    rx: Receiver<Wake>,
-    closes_seen: bool,
+    ch: Channel,
     mut warnings: Vec<Warning>,
 ) -> Result<()> {
+    let Channel { tx, rx, closes } = ch;
     let stop = tx.clone();
     runtime::on_stop_signals(move || {
         let _ = stop.send(Wake::Stop);
     })?;
-    if !closes_seen {
+    if let Err(why) = closes {
         warnings.push(Warning::new(
             "closes-unseen",
-            "sockets that open and close between two reads are not seen: the kernel's \
-             close reports (sock_diag destroy groups) need root and a kernel with \
-             CONFIG_INET_DIAG",
+            format!("sockets that open and close between two reads are not seen: {why}"),
         ));
     }
     let mut w = Watcher {
@@ -128,6 +126,7 @@ pub(super) fn run(
         match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
             Ok(Wake::Stop) => return Ok(()),
             Ok(Wake::Closed(socks, at)) => w.add_closed(socks, at),
+            Ok(Wake::Lost(ended)) => w.warn(sink, &[lost(ended)])?,
             Ok(Wake::Input(i)) => match sink.input(i)? {
                 Flow::Continue => {}
                 Flow::Quit => return Ok(()),
@@ -214,10 +213,10 @@ impl Watcher<'_> {
         Ok(())
     }
 
-    /// The unseen destroyed sockets that this watch selects, as rows (through the pipeline,
-    /// so the flags and filter apply as to a read), each with when it was destroyed. Their
-    /// last state is CLOSE whatever they lived in, so every state is let through; a `state`
-    /// word in the filter still applies to that last state. Owners are unknown (`null`).
+    /// The unseen destroyed sockets that this watch selects, as rows (the flags and filter
+    /// apply as to a read, but for states: a socket's last state is CLOSE whatever it lived
+    /// in; a `state` word in the filter still applies to that last state), each with when
+    /// it was destroyed. Owners are unknown (`null`): the process let go before we looked.
     fn short_lived(
         &self,
         unseen: &[Socket],
@@ -226,14 +225,9 @@ impl Watcher<'_> {
         if unseen.is_empty() {
             return Ok(Vec::new());
         }
-        let mut req = self.request.clone();
-        req.query.states = StateSet::ALL;
-        req.owners = false;
-        let host = Fake {
-            sockets: unseen.to_vec(),
-            ..Fake::default()
-        };
-        let rows = pipeline::run(&req, &host, &host, self.src.registry)?.rows;
+        let (src, reg) = (self.src, self.src.registry);
+        let mut matcher = Matcher::new(&self.request, src.sockets, src.procs, reg)?;
+        let rows = matcher.rows(unseen.to_vec());
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -286,6 +280,21 @@ impl Watcher<'_> {
     }
 }
 
+fn lost(ended: bool) -> Warning {
+    if ended {
+        Warning::new(
+            "closes-unseen",
+            "the kernel's close reports stopped: from now on only what the reads see is reported",
+        )
+    } else {
+        Warning::new(
+            "closes-lost",
+            "some close reports were lost (the kernel's queue overflowed): sockets that \
+             opened and closed between two reads may be missing",
+        )
+    }
+}
+
 fn stamp(at: SystemTime, event: Event) -> Stamped {
     Stamped { at, event }
 }
@@ -312,27 +321,51 @@ fn report_timings(read: u64, wall: Instant, cpu: Option<Duration>, events: &[Sta
     );
 }
 
-/// A channel for the loop, and the close stream's thread feeding it when there is one.
-pub(super) fn channel(
-    system: &crate::platform::System,
-    req: &Request,
-) -> Result<(Sender<Wake>, Receiver<Wake>, bool)> {
+/// A channel for the loop, and the close stream's thread feeding it; `Err` says why there
+/// is no close stream (then what opens and closes between two reads is not seen).
+pub(super) fn channel(system: &System, req: &Request) -> Result<Channel> {
     let (tx, rx) = mpsc::channel();
-    let seen = match system.close_stream(&req.query)? {
-        Some(mut stream) => {
-            let tx = tx.clone();
-            std::thread::Builder::new()
-                .name("close-stream".into())
-                .spawn(move || {
-                    while let Ok(batch) = stream.next_batch() {
-                        if tx.send(Wake::Closed(batch, SystemTime::now())).is_err() {
-                            break;
-                        }
-                    }
-                })?;
-            true
+    let closes = if system.options().fixture {
+        // A fixture tree has no kernel behind it: nothing closes.
+        Ok(())
+    } else {
+        match system.close_events(&req.query) {
+            Ok(stream) => {
+                feed(stream, tx.clone())?;
+                Ok(())
+            }
+            Err(Error::Usage(_)) => {
+                Err("the kernel reports the closes of TCP and UDP sockets only".into())
+            }
+            Err(e) => Err(e.to_string()),
         }
-        None => false,
     };
-    Ok((tx, rx, seen))
+    Ok(Channel { tx, rx, closes })
+}
+
+/// Forward the close stream's reports to the loop, on a thread of its own.
+fn feed(mut stream: CloseStream, tx: Sender<Wake>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("close-stream".into())
+        .spawn(move || loop {
+            let mut batch = Vec::new();
+            let Ok(got) = stream.wait(Duration::from_secs(60), &mut batch) else {
+                let _ = tx.send(Wake::Lost(true));
+                break;
+            };
+            if got.lost && tx.send(Wake::Lost(false)).is_err() {
+                break;
+            }
+            if !batch.is_empty() && tx.send(Wake::Closed(batch, SystemTime::now())).is_err() {
+                break;
+            }
+        })?;
+    Ok(())
+}
+
+/// The loop's wake-ups, and whether the close stream feeds them (`Err`: why not).
+pub(super) struct Channel {
+    pub tx: Sender<Wake>,
+    pub rx: Receiver<Wake>,
+    pub closes: std::result::Result<(), String>,
 }

@@ -71,7 +71,7 @@ impl<'a> Terminal<'a> {
 
 impl Sink for Terminal<'_> {
     fn read(&mut self, events: &[Stamped], now: &Reading, first: bool) -> Result<()> {
-        let at = crate::render::events::rfc3339_ms(SystemTime::now());
+        let at = crate::render::time::rfc3339_ms(SystemTime::now());
         // HH:MM:SS (UTC) of the read, from the RFC 3339 form.
         let clock = at.get(11..19).unwrap_or("-");
         self.view.apply(events, now, first, clock);

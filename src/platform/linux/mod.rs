@@ -1,10 +1,12 @@
 //! Linux sources: netlink sock_diag (default), /proc/net text (fallback, raw, fixtures), and the
 //! /proc/<pid>/fd owner scan.
 
+pub mod cgroup;
 pub mod netlink;
 pub mod owners;
 pub mod procmount;
 pub mod procnet;
+pub mod sockstat;
 
 use crate::error::Result;
 use crate::model::{Family, Proto, Query, Snapshot, Warning};
@@ -32,13 +34,16 @@ pub(crate) fn tables(q: &Query) -> Vec<(Proto, Family)> {
 
 /// netlink for TCP, UDP and UNIX; /proc/net for raw sockets (no raw diag module on most
 /// kernels) and for any table whose netlink dump is unavailable.
+/// With the extras `q.detail` asks for; sockets read from /proc/net (raw, fallbacks) have
+/// none: the text tables do not carry them.
 pub fn read_sockets_netlink(proc_root: &Path, q: &Query) -> Result<Snapshot> {
+    let detail = q.detail;
     let mut snap = Snapshot::default();
     for (proto, family) in tables(q) {
         let dumped = match proto {
             Proto::Raw => None,
-            Proto::Unix => Some(netlink::dump_unix(q.states)),
-            _ => Some(netlink::dump_inet(proto, family, q.states)),
+            Proto::Unix => Some(netlink::dump_unix_detail(q.states, detail)),
+            _ => Some(netlink::dump_inet_detail(proto, family, q.states, detail)),
         };
         match dumped {
             // The first table is moved, not copied: on a big host it is the TCP one.

@@ -2,19 +2,29 @@
 //!
 //! One `NETLINK_SOCK_DIAG` socket per dump, one request per (family, protocol), replies parsed
 //! into `model::Socket` as each datagram arrives (see `inet` and `unix`; the byte walking and
-//! bounds checks are in `wire`). Hand-rolled rather than netlink-packet-sock-diag: the wire
-//! format is small and fixed, this parser allocates nothing per inet socket (only unix names),
-//! and the DONE/ERROR codes are checked in one visible place instead of per caller.
+//! bounds checks are in `wire`, the extension attributes of `-i`/`-m` in `info`).
+//! Hand-rolled rather than netlink-packet-sock-diag: the wire format is small and fixed,
+//! this parser allocates nothing per inet socket (only unix names, and one box per socket
+//! whose extras were asked for), and the DONE/ERROR codes are checked in one visible place
+//! instead of per caller.
+//!
+//! The same socket family also closes sockets (`destroy`, SOCK_DESTROY) and reports them
+//! closing (`events`, the destroy multicast groups).
 
+mod destroy;
+mod events;
 mod inet;
+mod info;
 mod unix;
 mod wire;
 
+pub use destroy::{destroy, DestroyError, Destroyer};
+pub use events::{CloseEvents, EventsError, Received};
 pub use inet::{parse_inet_msgs, InetTable};
 pub use unix::parse_unix_msgs;
 pub use wire::Progress;
 
-use crate::model::{Family, Proto, Socket, StateSet};
+use crate::model::{Detail, Family, Proto, Socket, StateSet};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -44,18 +54,38 @@ const RECV_TIMEOUT_SECS: libc::time_t = 10;
 /// `Proto::Unix` or `Family::Unix` is a caller error: `DumpError::Kernel(EINVAL)` without
 /// asking the kernel.
 pub fn dump_inet(proto: Proto, family: Family, states: StateSet) -> Result<Vec<Socket>, DumpError> {
+    dump_inet_detail(proto, family, states, Detail::default())
+}
+
+/// `dump_inet`, asking also for the extras `detail` names (`Socket::extras`).
+pub fn dump_inet_detail(
+    proto: Proto,
+    family: Family,
+    states: StateSet,
+    detail: Detail,
+) -> Result<Vec<Socket>, DumpError> {
     if matches!(proto, Proto::Unix) || matches!(family, Family::Unix) {
         return Err(DumpError::Kernel(libc::EINVAL));
     }
-    let t = InetTable { proto, family };
+    let t = InetTable {
+        proto,
+        family,
+        detail,
+    };
     let req = inet::request(t, states);
     dump(&req, |buf, seq, out| parse_inet_msgs(buf, seq, t, out))
 }
 
 /// Dump unix sockets whose state is in `states`, with names, peers and queue lengths.
 pub fn dump_unix(states: StateSet) -> Result<Vec<Socket>, DumpError> {
-    let req = unix::request(states);
-    dump(&req, parse_unix_msgs)
+    dump_unix_detail(states, Detail::default())
+}
+
+/// `dump_unix`, with socket memory and shutdown state when `detail` asks (unix sockets have
+/// no tcp_info and no timers).
+pub fn dump_unix_detail(states: StateSet, detail: Detail) -> Result<Vec<Socket>, DumpError> {
+    let req = unix::request(states, detail);
+    dump(&req, |buf, seq, out| parse_unix_msgs(buf, seq, detail, out))
 }
 
 type Parser<'a> = dyn FnMut(&[u8], u32, &mut Vec<Socket>) -> Result<Progress, DumpError> + 'a;
@@ -97,15 +127,21 @@ fn is_transient(e: &DumpError) -> bool {
     matches!(code, Some(libc::ENOBUFS | libc::EINTR))
 }
 
+/// A sequence number for the next request; replies carrying another one are stale.
+fn next_seq() -> u32 {
+    static SEQ: AtomicU32 = AtomicU32::new(1);
+    SEQ.fetch_add(1, Ordering::Relaxed)
+}
+
 fn dump_once(
     req: &[u8],
     buf: &mut [u8],
     parse: &mut Parser<'_>,
 ) -> Result<(Vec<Socket>, bool), DumpError> {
-    static SEQ: AtomicU32 = AtomicU32::new(1);
-    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    let seq = next_seq();
     let sock = open()?;
-    send(&sock, seq, req)?;
+    let flags = wire::NLM_F_REQUEST | wire::NLM_F_DUMP;
+    send(&sock, wire::SOCK_DIAG_BY_FAMILY, flags, seq, req)?;
     let mut out = Vec::new();
     let mut interrupted = false;
     loop {
@@ -122,7 +158,8 @@ fn dump_once(
     }
 }
 
-fn open() -> io::Result<OwnedFd> {
+/// A fresh NETLINK_SOCK_DIAG socket, close-on-exec.
+fn new_socket() -> io::Result<OwnedFd> {
     // SAFETY: plain syscall; the returned descriptor is checked and owned below.
     let fd = unsafe {
         libc::socket(
@@ -135,7 +172,12 @@ fn open() -> io::Result<OwnedFd> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: fd is a fresh descriptor nobody else owns.
-    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A socket for request/reply use, with a receive timeout.
+fn open() -> io::Result<OwnedFd> {
+    let sock = new_socket()?;
     // The kernel builds each reply chunk inside our recvmsg (netlink_dump), so a dump never
     // waits on anything; the timeout only guards against a reply that never comes.
     let timeout = libc::timeval {
@@ -165,12 +207,12 @@ fn kernel_addr() -> libc::sockaddr_nl {
     a
 }
 
-fn send(sock: &OwnedFd, seq: u32, payload: &[u8]) -> io::Result<()> {
+fn send(sock: &OwnedFd, ty: u16, flags: u16, seq: u32, payload: &[u8]) -> io::Result<()> {
     let len = wire::NLMSG_HDRLEN + payload.len();
     let mut msg = Vec::with_capacity(len);
     msg.extend_from_slice(&(len as u32).to_ne_bytes());
-    msg.extend_from_slice(&wire::SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-    msg.extend_from_slice(&(wire::NLM_F_REQUEST | wire::NLM_F_DUMP).to_ne_bytes());
+    msg.extend_from_slice(&ty.to_ne_bytes());
+    msg.extend_from_slice(&flags.to_ne_bytes());
     msg.extend_from_slice(&seq.to_ne_bytes());
     msg.extend_from_slice(&0u32.to_ne_bytes());
     msg.extend_from_slice(payload);
@@ -202,6 +244,24 @@ fn send(sock: &OwnedFd, seq: u32, payload: &[u8]) -> io::Result<()> {
 /// other sender than the kernel (port id 0) are dropped.
 fn recv(sock: &OwnedFd, buf: &mut [u8]) -> Result<usize, DumpError> {
     loop {
+        let n = match recv_from_kernel(sock, buf, 0) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => r?,
+        };
+        if n > buf.len() {
+            return Err(DumpError::Malformed(format!(
+                "datagram of {n} bytes exceeds the {} byte buffer",
+                buf.len()
+            )));
+        }
+        return Ok(n);
+    }
+}
+
+/// recvfrom(2) with MSG_TRUNC and `flags`, skipping datagrams not sent by the kernel (port
+/// id 0). The length is the datagram's, which may exceed `buf`.
+fn recv_from_kernel(sock: &OwnedFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
+    loop {
         let mut from = kernel_addr();
         let mut from_len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
         // SAFETY: buf, from and from_len are valid for writes of the lengths passed.
@@ -210,29 +270,17 @@ fn recv(sock: &OwnedFd, buf: &mut [u8]) -> Result<usize, DumpError> {
                 sock.as_raw_fd(),
                 buf.as_mut_ptr().cast(),
                 buf.len(),
-                libc::MSG_TRUNC,
+                libc::MSG_TRUNC | flags,
                 (&mut from as *mut libc::sockaddr_nl).cast(),
                 &mut from_len,
             )
         };
         if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e.into());
+            return Err(io::Error::last_os_error());
         }
-        let n = n as usize;
-        if from.nl_pid != 0 {
-            continue;
+        if from.nl_pid == 0 {
+            return Ok(n as usize);
         }
-        if n > buf.len() {
-            return Err(DumpError::Malformed(format!(
-                "datagram of {n} bytes exceeds the {} byte buffer",
-                buf.len()
-            )));
-        }
-        return Ok(n);
     }
 }
 
@@ -244,7 +292,14 @@ mod tests {
     const TCP4: InetTable = InetTable {
         proto: Proto::Tcp,
         family: Family::Ipv4,
+        detail: Detail {
+            tcp_info: true,
+            memory: true,
+            timers: true,
+            shutdown: true,
+        },
     };
+    const ALL_UNIX: Detail = TCP4.detail;
 
     /// A plausible datagram: a header claiming the right type and sequence over random bytes,
     /// so the fuzzing reaches the message and attribute parsers, not just the header check.
@@ -263,7 +318,8 @@ mod tests {
         fn random_bytes_never_panic(buf in proptest::collection::vec(any::<u8>(), 0..600)) {
             let mut out = Vec::new();
             let _ = parse_inet_msgs(&buf, 1, TCP4, &mut out);
-            let _ = parse_unix_msgs(&buf, 1, &mut out);
+            let _ = parse_unix_msgs(&buf, 1, ALL_UNIX, &mut out);
+            let _ = events::parse_events(&buf, &mut out);
         }
 
         #[test]
@@ -275,7 +331,8 @@ mod tests {
             let buf = framed(&body, claimed);
             let mut out = Vec::new();
             let _ = parse_inet_msgs(&buf, 1, TCP4, &mut out);
-            let _ = parse_unix_msgs(&buf, 1, &mut out);
+            let _ = parse_unix_msgs(&buf, 1, ALL_UNIX, &mut out);
+            let _ = events::parse_events(&buf, &mut out);
         }
     }
 

@@ -1,17 +1,26 @@
 //! inet_diag (TCP, UDP, raw): the dump request and the reply parser, converting each
 //! `struct inet_diag_msg` (include/uapi/linux/inet_diag.h) straight into a `model::Socket`.
 
+use super::info;
 use super::wire::{self, Attrs};
 use super::DumpError;
-use crate::model::{Endpoint, Family, Proto, SockType, Socket, State, StateSet};
+use crate::model::{
+    CcInfo, CongName, Detail, Endpoint, Extras, Family, Proto, Shutdown, SkMem, SockType, Socket,
+    State, StateSet, TcpInfo, Timer, TimerKind,
+};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU64;
 
 /// `struct inet_diag_req_v2`: family, protocol, ext, pad, states, then `inet_diag_sockid`.
-const REQ_LEN: usize = 56;
+pub(crate) const REQ_LEN: usize = 56;
 /// `struct inet_diag_msg`.
 const MSG_LEN: usize = 72;
 /// Reply attributes (enum in include/uapi/linux/inet_diag.h).
+const INET_DIAG_INFO: u16 = 2;
+const INET_DIAG_CONG: u16 = 4;
+const INET_DIAG_SKMEMINFO: u16 = 7;
+const INET_DIAG_SHUTDOWN: u16 = 8;
+const INET_DIAG_PROTOCOL: u16 = 10;
 const INET_DIAG_SKV6ONLY: u16 = 11;
 const INET_DIAG_CGROUP_ID: u16 = 21;
 
@@ -20,6 +29,8 @@ const INET_DIAG_CGROUP_ID: u16 = 21;
 pub struct InetTable {
     pub proto: Proto,
     pub family: Family,
+    /// Which extension attributes to ask for and keep.
+    pub detail: Detail,
 }
 
 impl InetTable {
@@ -55,8 +66,24 @@ pub(crate) fn request(t: InetTable, states: StateSet) -> [u8; REQ_LEN] {
     let mut r = [0u8; REQ_LEN];
     r[0] = af(t.family);
     r[1] = t.ipproto();
+    r[2] = ext_bits(t.detail);
     r[4..8].copy_from_slice(&states.0.to_ne_bytes());
     r
+}
+
+/// idiag_ext: bit (attribute - 1) asks for that attribute. VEGASINFO asks the congestion
+/// control for its details, whichever attribute it answers with (Vegas, DCTCP or BBR), as
+/// ss -i does. Timers, shutdown, cookie and cgroup come without asking.
+fn ext_bits(d: Detail) -> u8 {
+    let bit = |a: u16| 1u8 << (a - 1);
+    let mut ext = 0;
+    if d.tcp_info {
+        ext |= bit(INET_DIAG_INFO) | bit(info::INET_DIAG_VEGASINFO) | bit(INET_DIAG_CONG);
+    }
+    if d.memory {
+        ext |= bit(INET_DIAG_SKMEMINFO);
+    }
+    ext
 }
 
 /// Parse one reply datagram of an inet dump, appending a `Socket` per message to `out`.
@@ -84,6 +111,13 @@ fn addr(b: &[u8], family: Family) -> Option<IpAddr> {
             Some(IpAddr::V6(Ipv6Addr::from(s)))
         }
     }
+}
+
+/// The sock_diag cookie: two native u32 halves, low first (sock_diag_save_cookie).
+pub(crate) fn cookie_at(b: &[u8], off: usize) -> Option<NonZeroU64> {
+    let lo = wire::u32_at(b, off)?;
+    let hi = wire::u32_at(b, off.checked_add(4)?)?;
+    NonZeroU64::new(u64::from(hi) << 32 | u64::from(lo))
 }
 
 fn parse_one(m: &[u8], t: InetTable) -> Result<Socket, DumpError> {
@@ -115,6 +149,17 @@ fn parse_one(m: &[u8], t: InetTable) -> Result<Socket, DumpError> {
     let minisock = inode == 0 && matches!(state, State::TIME_WAIT | State::SYN_RECV);
     let uid = (!minisock).then_some(field(64)?);
 
+    let d = t.detail;
+    let mut x = Parts::default();
+    if d.timers {
+        // idiag_timer, idiag_retrans, idiag_expires (inet_sk_diag_fill, inet_twsk_diag_fill).
+        let byte = |off| head.get(off).copied().unwrap_or(0);
+        x.timer = TimerKind::from_code(byte(2)).map(|kind| Timer {
+            kind,
+            retrans: byte(3),
+            expires_ms: wire::u32_at(head, 52).unwrap_or(0),
+        });
+    }
     let mut v6only = None;
     let mut cgroup = None;
     let mut attrs = Attrs::new(m.get(MSG_LEN..).unwrap_or_default());
@@ -125,6 +170,17 @@ fn parse_one(m: &[u8], t: InetTable) -> Result<Socket, DumpError> {
                 v6only = val.first().map(|&b| b != 0);
             }
             INET_DIAG_CGROUP_ID => cgroup = wire::u64_at(val, 0).and_then(NonZeroU64::new),
+            INET_DIAG_INFO if d.tcp_info && t.proto == Proto::Tcp => {
+                x.tcp_info = Some(info::tcp_info(val));
+            }
+            INET_DIAG_CONG if d.tcp_info => x.cong = CongName::new(val),
+            info::INET_DIAG_VEGASINFO | info::INET_DIAG_DCTCPINFO | info::INET_DIAG_BBRINFO
+                if d.tcp_info =>
+            {
+                x.cc = info::cc_info(ty, val);
+            }
+            INET_DIAG_SKMEMINFO if d.memory => x.skmem = info::skmem(val),
+            INET_DIAG_SHUTDOWN if d.shutdown => x.shutdown = val.first().map(|&b| Shutdown(b)),
             _ => {}
         }
     }
@@ -148,7 +204,67 @@ fn parse_one(m: &[u8], t: InetTable) -> Result<Socket, DumpError> {
         iface: (iface != 0).then_some(iface),
         netns: None,
         cgroup,
+        cookie: cookie_at(head, 44),
+        extras: x.into_extras(),
     })
+}
+
+/// One close notification of the destroy multicast groups (sock_diag_broadcast_destroy,
+/// built by inet_diag_handler_get_info): an inet_diag_msg with INET_DIAG_PROTOCOL and, for
+/// TCP, tcp_info, but no uid or inode (the kernel zeroes them). `None` for protocols the
+/// model has no name for (UDP-Lite shares the UDP groups).
+pub(crate) fn parse_event(m: &[u8]) -> Result<Option<Socket>, DumpError> {
+    let proto = Attrs::new(m.get(MSG_LEN..).unwrap_or_default())
+        .find(|&(ty, _)| ty == INET_DIAG_PROTOCOL)
+        .and_then(|(_, v)| v.first().copied())
+        .map(i32::from);
+    let proto = match proto {
+        Some(libc::IPPROTO_TCP) => Proto::Tcp,
+        Some(libc::IPPROTO_UDP) => Proto::Udp,
+        _ => return Ok(None),
+    };
+    let t = InetTable {
+        proto,
+        // parse_one takes the family from the message itself.
+        family: Family::Ipv4,
+        detail: Detail {
+            tcp_info: true,
+            ..Detail::default()
+        },
+    };
+    let mut s = parse_one(m, t)?;
+    s.uid = None;
+    Ok(Some(s))
+}
+
+/// Extension attributes as they arrive, in any order; assembled once all are read.
+#[derive(Default)]
+struct Parts {
+    tcp_info: Option<TcpInfo>,
+    cong: Option<CongName>,
+    cc: Option<CcInfo>,
+    skmem: Option<SkMem>,
+    timer: Option<Timer>,
+    shutdown: Option<Shutdown>,
+}
+
+impl Parts {
+    /// `None` when nothing was found: a socket without extras costs no allocation.
+    fn into_extras(self) -> Option<Box<Extras>> {
+        let tcp_info = self.tcp_info.map(|mut i| {
+            i.congestion = self.cong;
+            i.cc_info = self.cc;
+            info::finish(&mut i);
+            i
+        });
+        let x = Extras {
+            tcp_info,
+            skmem: self.skmem,
+            timer: self.timer,
+            shutdown: self.shutdown,
+        };
+        (x != Extras::default()).then(|| Box::new(x))
+    }
 }
 
 #[cfg(test)]
@@ -159,6 +275,18 @@ mod tests {
     const TCP6: InetTable = InetTable {
         proto: Proto::Tcp,
         family: Family::Ipv6,
+        detail: Detail {
+            tcp_info: false,
+            memory: false,
+            timers: false,
+            shutdown: false,
+        },
+    };
+    const ALL: Detail = Detail {
+        tcp_info: true,
+        memory: true,
+        timers: true,
+        shutdown: true,
     };
 
     /// A crafted inet_diag_msg: [::1]:8080 -> [2001:db8::2]:443, state, queues 3/128,
@@ -216,6 +344,7 @@ mod tests {
         let t = InetTable {
             proto: Proto::Udp,
             family: Family::Ipv4,
+            detail: Detail::default(),
         };
         let s = parse(&buf, t).unwrap().remove(0);
         // ::1 has its first four bytes zero.
@@ -267,12 +396,102 @@ mod tests {
         ));
     }
 
+    /// The extension attributes of one TCP socket, as the kernel sends them with -i -m.
+    fn extension_attrs() -> Vec<u8> {
+        let mut a = attr(INET_DIAG_SHUTDOWN, &[2]);
+        a.extend(attr(INET_DIAG_INFO, &info::tests::full_info()));
+        a.extend(attr(INET_DIAG_CONG, b"cubic\0"));
+        let mem: Vec<u8> = (1u32..=9).flat_map(|x| x.to_ne_bytes()).collect();
+        a.extend(attr(INET_DIAG_SKMEMINFO, &mem));
+        a
+    }
+
+    /// `diag` with idiag_timer, idiag_retrans, idiag_expires and a cookie set.
+    fn diag_with_timer(timer: u8, detail: Detail) -> Result<Socket, DumpError> {
+        let mut buf = diag(libc::AF_INET6 as u8, 1, 9, &extension_attrs());
+        let m = wire::NLMSG_HDRLEN;
+        buf[m + 2] = timer;
+        buf[m + 3] = 3;
+        buf[m + 44..m + 48].copy_from_slice(&0x89ab_cdefu32.to_ne_bytes());
+        buf[m + 48..m + 52].copy_from_slice(&0x0123_4567u32.to_ne_bytes());
+        buf[m + 52..m + 56].copy_from_slice(&7250u32.to_ne_bytes());
+        let t = InetTable { detail, ..TCP6 };
+        parse(&buf, t).map(|mut v| v.remove(0))
+    }
+
+    #[test]
+    fn extras_only_when_asked() {
+        let s = diag_with_timer(2, Detail::default()).unwrap();
+        assert_eq!(s.extras, None, "nothing asked, nothing kept");
+        assert_eq!(s.cookie.map(NonZeroU64::get), Some(0x0123_4567_89ab_cdef));
+
+        let s = diag_with_timer(2, ALL).unwrap();
+        let x = s.extras.expect("extras");
+        assert_eq!(
+            x.timer,
+            Some(Timer {
+                kind: TimerKind::Keepalive,
+                expires_ms: 7250,
+                retrans: 3
+            })
+        );
+        assert_eq!(x.shutdown, Some(Shutdown(2)));
+        let i = x.tcp_info.expect("tcp_info");
+        assert_eq!(
+            i.congestion.map(|c| c.to_string()).as_deref(),
+            Some("cubic")
+        );
+        assert_eq!((i.mss, i.cwnd), (Some(16_001), Some(80_001)));
+        assert!(i.send_bps.is_some(), "computed once all attributes are in");
+        let m = x.skmem.expect("skmem");
+        assert_eq!((m.rmem_alloc, m.drops), (1, Some(9)));
+
+        let only_mem = Detail {
+            memory: true,
+            ..Detail::default()
+        };
+        let x = diag_with_timer(1, only_mem).unwrap().extras.unwrap();
+        assert!(x.tcp_info.is_none() && x.timer.is_none() && x.shutdown.is_none());
+        assert!(x.skmem.is_some());
+        // No timer pending: nothing to keep.
+        let timers = Detail {
+            timers: true,
+            ..Detail::default()
+        };
+        let s = diag_with_timer(0, timers).unwrap();
+        assert_eq!(s.extras, None);
+    }
+
+    #[test]
+    fn udp_never_keeps_tcp_info() {
+        let t = InetTable {
+            proto: Proto::Udp,
+            family: Family::Ipv6,
+            detail: ALL,
+        };
+        let buf = diag(libc::AF_INET6 as u8, 7, 3, &extension_attrs());
+        let x = parse(&buf, t).unwrap().remove(0).extras.unwrap();
+        assert!(x.tcp_info.is_none());
+        assert!(x.skmem.is_some());
+    }
+
     #[test]
     fn request_layout() {
         let r = request(TCP6, StateSet::LISTENING);
         assert_eq!(
-            (r[0], r[1]),
-            (libc::AF_INET6 as u8, libc::IPPROTO_TCP as u8)
+            (r[0], r[1], r[2]),
+            (libc::AF_INET6 as u8, libc::IPPROTO_TCP as u8, 0)
+        );
+        // INFO, VEGASINFO, CONG and SKMEMINFO: bits 1, 2, 3 and 6, as ss -im asks.
+        assert_eq!(
+            request(
+                InetTable {
+                    detail: ALL,
+                    ..TCP6
+                },
+                StateSet::ALL
+            )[2],
+            0b0100_1110
         );
         assert_eq!(
             u32::from_ne_bytes(r[4..8].try_into().unwrap()),

@@ -2,8 +2,11 @@
 //! (include/uapi/linux/unix_diag.h) and its attributes straight into a `model::Socket`.
 
 use super::wire::{self, Attrs};
-use super::DumpError;
-use crate::model::{Endpoint, Family, Proto, SockType, Socket, State, StateSet, Text, UnixName};
+use super::{info, DumpError};
+use crate::model::{
+    Detail, Endpoint, Extras, Family, Proto, Shutdown, SockType, Socket, State, StateSet, Text,
+    UnixName,
+};
 use std::num::NonZeroU64;
 
 /// `struct unix_diag_req`: family, protocol, pad, states, ino, show, cookie[2].
@@ -14,21 +17,29 @@ const MSG_LEN: usize = 16;
 const UDIAG_SHOW_NAME: u32 = 0x01;
 const UDIAG_SHOW_PEER: u32 = 0x04;
 const UDIAG_SHOW_RQLEN: u32 = 0x10;
+const UDIAG_SHOW_MEMINFO: u32 = 0x20;
 /// Linux 5.3+; older kernels ignore the bit and send no UID attribute.
 const UDIAG_SHOW_UID: u32 = 0x40;
 
 const UNIX_DIAG_NAME: u16 = 0;
 const UNIX_DIAG_PEER: u16 = 2;
 const UNIX_DIAG_RQLEN: u16 = 4;
+/// The same `u32 mem[SK_MEMINFO_VARS]` as INET_DIAG_SKMEMINFO.
+const UNIX_DIAG_MEMINFO: u16 = 5;
+/// Sent with every socket (sk_diag_fill).
+const UNIX_DIAG_SHUTDOWN: u16 = 6;
 const UNIX_DIAG_UID: u16 = 7;
 
 /// The request payload: every unix socket whose state bit is in `states`, with name, peer
-/// inode, queue lengths and owner uid.
-pub(crate) fn request(states: StateSet) -> [u8; REQ_LEN] {
+/// inode, queue lengths and owner uid, and memory when `detail` asks.
+pub(crate) fn request(states: StateSet, detail: Detail) -> [u8; REQ_LEN] {
     let mut r = [0u8; REQ_LEN];
     r[0] = libc::AF_UNIX as u8;
     r[4..8].copy_from_slice(&states.0.to_ne_bytes());
-    let show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_UID;
+    let mut show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_UID;
+    if detail.memory {
+        show |= UDIAG_SHOW_MEMINFO;
+    }
     r[12..16].copy_from_slice(&show.to_ne_bytes());
     r
 }
@@ -38,10 +49,11 @@ pub(crate) fn request(states: StateSet) -> [u8; REQ_LEN] {
 pub fn parse_unix_msgs(
     buf: &[u8],
     seq: u32,
+    detail: Detail,
     out: &mut Vec<Socket>,
 ) -> Result<wire::Progress, DumpError> {
     wire::walk(buf, seq, |m| {
-        out.push(parse_one(m)?);
+        out.push(parse_one(m, detail)?);
         Ok(())
     })
 }
@@ -65,7 +77,7 @@ fn name(val: &[u8]) -> Option<UnixName> {
     }
 }
 
-fn parse_one(m: &[u8]) -> Result<Socket, DumpError> {
+fn parse_one(m: &[u8], detail: Detail) -> Result<Socket, DumpError> {
     let short = || DumpError::Malformed(format!("unix_diag_msg of {} bytes", m.len()));
     let head = m.get(..MSG_LEN).ok_or_else(short)?;
     let sock_type = match head.get(1).copied().map(i32::from) {
@@ -84,6 +96,7 @@ fn parse_one(m: &[u8]) -> Result<Socket, DumpError> {
     let mut local = None;
     let mut peer_inode = None;
     let (mut recv_q, mut send_q, mut uid) = (None, None, None);
+    let (mut skmem, mut shutdown) = (None, None);
     let mut attrs = Attrs::new(m.get(MSG_LEN..).unwrap_or_default());
     for (ty, val) in attrs.by_ref() {
         match ty {
@@ -98,6 +111,8 @@ fn parse_one(m: &[u8]) -> Result<Socket, DumpError> {
                 send_q = wire::u32_at(val, 4);
             }
             UNIX_DIAG_UID => uid = wire::u32_at(val, 0),
+            UNIX_DIAG_MEMINFO if detail.memory => skmem = info::skmem(val),
+            UNIX_DIAG_SHUTDOWN if detail.shutdown => shutdown = val.first().map(|&b| Shutdown(b)),
             _ => {}
         }
     }
@@ -122,6 +137,15 @@ fn parse_one(m: &[u8]) -> Result<Socket, DumpError> {
         iface: None,
         netns: None,
         cgroup: None,
+        // udiag_cookie, as in inet_diag_msg.
+        cookie: super::inet::cookie_at(head, 8),
+        extras: (skmem.is_some() || shutdown.is_some()).then(|| {
+            Box::new(Extras {
+                skmem,
+                shutdown,
+                ..Extras::default()
+            })
+        }),
     })
 }
 
@@ -142,7 +166,7 @@ mod tests {
 
     fn parse(buf: &[u8]) -> Result<Vec<Socket>, DumpError> {
         let mut v = Vec::new();
-        parse_unix_msgs(buf, 9, &mut v).map(|_| v)
+        parse_unix_msgs(buf, 9, Detail::default(), &mut v).map(|_| v)
     }
 
     fn rqlen(r: u32, w: u32) -> Vec<u8> {
@@ -230,10 +254,44 @@ mod tests {
     }
 
     #[test]
+    fn cookie_memory_and_shutdown() {
+        let mem: Vec<u8> = (10u32..19).flat_map(|x| x.to_ne_bytes()).collect();
+        let mut a = attr(UNIX_DIAG_MEMINFO, &mem);
+        a.extend(attr(UNIX_DIAG_SHUTDOWN, &[1]));
+        let mut buf = diag(libc::SOCK_STREAM as u8, 1, 8, &a);
+        let m = wire::NLMSG_HDRLEN;
+        buf[m + 8..m + 12].copy_from_slice(&5u32.to_ne_bytes());
+        buf[m + 12..m + 16].copy_from_slice(&1u32.to_ne_bytes());
+        let s = parse(&buf).unwrap().remove(0);
+        assert_eq!(s.cookie.map(NonZeroU64::get), Some(1 << 32 | 5));
+        assert_eq!(s.extras, None, "not asked for");
+        let all = Detail {
+            memory: true,
+            shutdown: true,
+            ..Detail::default()
+        };
+        let mut v = Vec::new();
+        parse_unix_msgs(&buf, 9, all, &mut v).unwrap();
+        let x = v.remove(0).extras.expect("extras");
+        assert_eq!(
+            x.skmem.map(|m| (m.rmem_alloc, m.drops)),
+            Some((10, Some(18)))
+        );
+        assert_eq!(x.shutdown, Some(Shutdown(1)));
+        assert_eq!((x.tcp_info, x.timer), (None, None));
+    }
+
+    #[test]
     fn request_asks_for_names_peers_queues_uid() {
-        let r = request(StateSet::ALL);
+        let r = request(StateSet::ALL, Detail::default());
         assert_eq!(r[0], libc::AF_UNIX as u8);
         let show = u32::from_ne_bytes(r[12..16].try_into().unwrap());
         assert_eq!(show, 0x01 | 0x04 | 0x10 | 0x40);
+        let mem = Detail {
+            memory: true,
+            ..Detail::default()
+        };
+        let show = u32::from_ne_bytes(request(StateSet::ALL, mem)[12..16].try_into().unwrap());
+        assert_eq!(show, 0x01 | 0x04 | 0x10 | 0x20 | 0x40);
     }
 }

@@ -13,7 +13,9 @@ pub(crate) const NLMSG_DONE: u16 = 3;
 pub(crate) const NLMSG_OVERRUN: u16 = 4;
 /// include/uapi/linux/sock_diag.h
 pub(crate) const SOCK_DIAG_BY_FAMILY: u16 = 20;
+pub(crate) const SOCK_DESTROY: u16 = 21;
 pub(crate) const NLM_F_REQUEST: u16 = 0x1;
+pub(crate) const NLM_F_ACK: u16 = 0x4;
 /// NLM_F_ROOT | NLM_F_MATCH
 pub(crate) const NLM_F_DUMP: u16 = 0x300;
 /// Set by the kernel when the table changed while it was being dumped (netlink(7)).
@@ -26,6 +28,9 @@ pub struct Progress {
     pub done: bool,
     /// Some message carried NLM_F_DUMP_INTR: the table changed mid-dump.
     pub interrupted: bool,
+    /// An NLMSG_ERROR with code 0 arrived: the acknowledgement of a request sent with
+    /// NLM_F_ACK (a failed one is `DumpError::Kernel`).
+    pub acked: bool,
 }
 
 /// Netlink messages and attributes are padded to 4 bytes (NLMSG_ALIGN / RTA_ALIGN).
@@ -109,10 +114,11 @@ pub(crate) fn walk(
                     .get(..4)
                     .map(|s| i32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
                     .ok_or_else(|| malformed("truncated NLMSG_ERROR", start))?;
-                // A zero code is an ACK; a dump request does not ask for one, so ignore it.
+                // A zero code is an ACK: a dump does not ask for one, SOCK_DESTROY does.
                 if code != 0 {
                     return Err(DumpError::Kernel(code.saturating_abs()));
                 }
+                p.acked = true;
             }
             NLMSG_OVERRUN => return Err(DumpError::Kernel(libc::ENOBUFS)),
             SOCK_DIAG_BY_FAMILY => on_msg(payload)?,
@@ -243,6 +249,17 @@ pub(crate) mod tests {
             matches!(r, Err(DumpError::Kernel(e)) if e == libc::EPERM),
             "{r:?}"
         );
+    }
+
+    #[test]
+    fn zero_error_is_an_ack() {
+        let mut payload = 0i32.to_ne_bytes().to_vec();
+        payload.extend_from_slice(&[0; 16]);
+        let (r, _) = count(&msg(NLMSG_ERROR, 0, 4, &payload), 4);
+        let p = r.unwrap();
+        assert!(p.acked && !p.done);
+        let (r, _) = count(&msg(NLMSG_ERROR, 0, 5, &payload), 4);
+        assert!(!r.unwrap().acked, "another request's ack");
     }
 
     #[test]

@@ -97,6 +97,8 @@ fn parse_line(
         iface: None,
         netns: None,
         cgroup: None,
+        cookie: None,
+        extras: None,
     }))
 }
 

@@ -281,6 +281,7 @@ fn read_table_warns_once_per_file() {
         ipv4: true,
         ipv6: true,
         states: StateSet::ALL,
+        detail: Default::default(),
     };
     let snap = read_sockets(&root, &q).unwrap_or_default();
     let files = ["tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix"];

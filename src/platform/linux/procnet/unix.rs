@@ -108,5 +108,7 @@ fn parse_line(line: &[u8], states: StateSet) -> Result<Option<Socket>, String> {
         iface: None,
         netns: None,
         cgroup: None,
+        cookie: None,
+        extras: None,
     }))
 }
