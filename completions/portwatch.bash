@@ -19,6 +19,9 @@ _portwatch() {
             portwatch,completions)
                 cmd="portwatch__subcmd__completions"
                 ;;
+            portwatch,diff)
+                cmd="portwatch__subcmd__diff"
+                ;;
             portwatch,explain)
                 cmd="portwatch__subcmd__explain"
                 ;;
@@ -31,11 +34,17 @@ _portwatch() {
             portwatch,list)
                 cmd="portwatch__subcmd__list"
                 ;;
+            portwatch,snapshot)
+                cmd="portwatch__subcmd__snapshot"
+                ;;
             portwatch,watch)
                 cmd="portwatch__subcmd__watch"
                 ;;
             portwatch__subcmd__help,completions)
                 cmd="portwatch__subcmd__help__subcmd__completions"
+                ;;
+            portwatch__subcmd__help,diff)
+                cmd="portwatch__subcmd__help__subcmd__diff"
                 ;;
             portwatch__subcmd__help,explain)
                 cmd="portwatch__subcmd__help__subcmd__explain"
@@ -48,6 +57,9 @@ _portwatch() {
                 ;;
             portwatch__subcmd__help,list)
                 cmd="portwatch__subcmd__help__subcmd__list"
+                ;;
+            portwatch__subcmd__help,snapshot)
+                cmd="portwatch__subcmd__help__subcmd__snapshot"
                 ;;
             portwatch__subcmd__help,watch)
                 cmd="portwatch__subcmd__help__subcmd__watch"
@@ -92,7 +104,7 @@ _portwatch() {
 
     case "${cmd}" in
         portwatch)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -s -K -E -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --summary --kill --events --no-header --json --csv --backend --services --labels --proc-root --etc-services --help --version list explain label completions watch help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -s -K -E -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --summary --kill --events --no-header --json --csv --backend --services --labels --proc-root --etc-services --help --version list explain label completions watch snapshot diff help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -183,6 +195,68 @@ _portwatch() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        portwatch__subcmd__diff)
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --ignore --connections --json --backend --services --labels --proc-root --etc-services --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --sort)
+                    COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -U)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --labels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etc-services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         portwatch__subcmd__explain)
             opts="-h --json --backend --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -218,7 +292,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__help)
-            opts="list explain label completions watch help"
+            opts="list explain label completions watch snapshot diff help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -232,6 +306,20 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portwatch__subcmd__help__subcmd__diff)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -330,6 +418,20 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portwatch__subcmd__help__subcmd__snapshot)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -591,6 +693,72 @@ _portwatch() {
                     return 0
                     ;;
                 -U)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --labels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etc-services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portwatch__subcmd__snapshot)
+            opts="-l -a -n -t -u -x -w -p -e -i -m -4 -6 -c -U -o -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --cgroup --sort --ipv4 --ipv6 --pid --command --user --output --options --backend --services --labels --proc-root --etc-services --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --sort)
+                    COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -U)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

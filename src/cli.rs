@@ -25,6 +25,8 @@ Examples:
   portwatch -K dport = :8080   close the connections to port 8080 (root)
   portwatch explain 5432       what is port 5432, and who uses it here
   portwatch watch -ltp         listeners as they open and close, live
+  portwatch snapshot -ltu -o b listeners now, as a baseline document
+  portwatch diff b             what changed since (exit 1 when anything did)
   portwatch label set 8123/tcp home-assistant";
 
 /// A local socket inspector: list sockets like ss, with their processes and what their ports are.
@@ -251,6 +253,13 @@ pub enum Command {
     /// Watch sockets open, close and change: a live view on a terminal, NDJSON events
     /// otherwise (`portwatch watch -lnt`).
     Watch(WatchArgs),
+    /// Save the listing as a baseline document for `diff` (`portwatch snapshot -ltup -o base.json`).
+    // `-o` is the output file here, as in most tools; ss's -o (timers) is `--options`.
+    #[command(mut_arg("options", |a| a.short(None)))]
+    Snapshot(SnapshotArgs),
+    /// Compare the host now, or a second snapshot, with a baseline, by what survives a restart:
+    /// exit 0 when they match, 1 when they differ (`portwatch diff base.json`).
+    Diff(DiffArgs),
 }
 
 /// `watch`: the listing flags and filter, then how often and how long.
@@ -300,6 +309,47 @@ pub enum ColorArg {
     Auto,
     Always,
     Never,
+}
+
+/// `snapshot`: the listing flags and filter, and where to write.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub listing: ListingArgs,
+
+    /// Write the document to FILE, atomically (a temp file in the same directory, renamed
+    /// over FILE); `-` is stdout, the default.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `diff BASELINE [NEW] [LISTING FLAGS] [FILTER]`. NEW is the first word after BASELINE
+/// when that word does not start a filter (a filter starts with a keyword such as `sport`
+/// or `state`, or with `(` or `!`): name a file called like a keyword `./state`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The baseline: a document written by `snapshot` (or a listing saved with --json); `-`
+    /// reads stdin. Then, optionally, NEW: a second document to compare with instead of the
+    /// host now.
+    #[arg(value_name = "BASELINE")]
+    pub baseline: PathBuf,
+
+    #[command(flatten)]
+    pub listing: ListingArgs,
+
+    /// Leave out the sockets this filter matches, on both sides (repeatable): expected churn,
+    /// e.g. --ignore 'sport = :5353'.
+    #[arg(long, value_name = "FILTER")]
+    pub ignore: Vec<String>,
+
+    /// Compare connections one by one (by local address, remote address and the service
+    /// port, never an ephemeral one) instead of as counts per service and remote address class.
+    #[arg(long)]
+    pub connections: bool,
+
+    /// Print a JSON document of the differences.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// A listing subcommand's arguments: the listing flags and filter, then its own options.

@@ -1,9 +1,11 @@
 //! Resolves parsed arguments plus the environment into a Config. Pure: the environment is
 //! passed in, so every rule here is unit-tested. The commands over time resolve in
-//! `config/watch.rs`.
+//! `config/watch.rs` and `config/baseline.rs`.
 
+mod baseline;
 mod watch;
 
+pub use baseline::{diff_config, snapshot_config, DiffConfig, DocPath, SnapshotConfig};
 pub use watch::{parse_duration, refilter, watch_config, Color, WatchConfig, WatchMode};
 
 use crate::cli::{BackendArg, GlobalArgs, ListingArgs, ModeArgs, OutputArgs};
@@ -356,6 +358,64 @@ pub fn columns(q: &Query, extended: bool, owners: bool) -> Vec<Column> {
     c
 }
 
+/// The listing flags as long options (`--listening --tcp --pid 7`), without the filter: how a
+/// snapshot records what it read, for `diff` to read the same (`listing_from_words`).
+pub fn selection_words(a: &ListingArgs) -> Vec<String> {
+    let flags = [
+        (a.listening, "--listening"),
+        (a.all, "--all"),
+        (a.tcp, "--tcp"),
+        (a.udp, "--udp"),
+        (a.unix, "--unix"),
+        (a.raw, "--raw"),
+        (a.processes, "--processes"),
+        (a.all_owners, "--all-owners"),
+        (a.extended, "--extended"),
+        (a.ipv4, "--ipv4"),
+        (a.ipv6, "--ipv6"),
+    ];
+    let mut v: Vec<String> = flags
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, f)| f.to_string())
+        .collect();
+    let valued = [
+        (
+            "--pid",
+            a.pids.iter().map(u32::to_string).collect::<Vec<_>>(),
+        ),
+        ("--command", a.commands.clone()),
+        ("--user", a.users.clone()),
+    ];
+    for (flag, values) in valued {
+        for value in values {
+            v.extend([flag.to_string(), value]);
+        }
+    }
+    v
+}
+
+/// The listing flags and filter back from `selection_words` and a filter text (as stored in
+/// a snapshot). Unknown or malformed words are a usage error naming them.
+pub fn listing_from_words(words: &[String], filter: &str) -> Result<ListingArgs> {
+    use clap::Parser;
+    let mut argv: Vec<&str> = vec!["portwatch", "list"];
+    argv.extend(words.iter().map(String::as_str));
+    if !filter.trim().is_empty() {
+        argv.extend(["--", filter]);
+    }
+    match crate::cli::Cli::try_parse_from(argv) {
+        Ok(crate::cli::Cli {
+            command: Some(crate::cli::Command::List(l)),
+            ..
+        }) => Ok(l.listing),
+        Ok(_) => Err(Error::Usage("not a listing selection".into())),
+        Err(e) => Err(Error::Usage(
+            e.to_string().lines().next().unwrap_or("").to_string(),
+        )),
+    }
+}
+
 /// The command line `portwatch SUB ARGS...` as clap reads it (for the tests of `config/`,
 /// which keep clap out of their own files).
 #[cfg(test)]
@@ -478,6 +538,32 @@ mod tests {
         let e = cfg(&["-t", "sport", "=", ":"], &Env::default()).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains('^'), "{e}");
+    }
+
+    #[test]
+    fn selection_words_read_back_as_the_same_flags() {
+        let Some(crate::cli::Command::List(l)) = parse_cli(
+            "list",
+            &[
+                "-ltp4", "--pid", "7", "-c", "a b", "-U", "root", "--", "sport", "=", ":22",
+            ],
+        )
+        .unwrap()
+        .command
+        else {
+            unreachable!()
+        };
+        let words = selection_words(&l.listing);
+        assert_eq!(
+            words[..4],
+            ["--listening", "--tcp", "--processes", "--ipv4"]
+        );
+        let back = listing_from_words(&words, "sport = :22").unwrap();
+        assert_eq!(selection_words(&back), words);
+        assert_eq!(back.commands, ["a b"]);
+        assert_eq!(back.filter, ["sport = :22"]);
+        let e = listing_from_words(&["--bogus".into()], "").unwrap_err();
+        assert!(e.to_string().contains("--bogus"), "{e}");
     }
 
     #[test]

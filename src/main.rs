@@ -43,6 +43,14 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
             let cfg = config::watch_config(&a, &env)?;
             cmd::watch::run(&cfg, Context::new(g, &env)?, out).map(|()| 0)
         }
+        Some(Command::Snapshot(a)) => {
+            let cfg = config::snapshot_config(&a)?;
+            cmd::snapshot::run(&cfg, Context::new(g, &env)?, out).map(|()| 0)
+        }
+        Some(Command::Diff(a)) => {
+            let cfg = config::diff_config(&a)?;
+            cmd::diff::run(&cfg, Context::new(g, &env)?, out)
+        }
     }
 }
 
@@ -74,6 +82,8 @@ fn main() -> ExitCode {
         };
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    // diff keeps diff(1)'s contract: 1 means "different", so every error is 2.
+    let trouble = matches!(cli.command, Some(Command::Diff(_))).then_some(2);
     let result =
         run(cli, &mut out).and_then(|code| out.flush().map(|()| code).map_err(Error::from));
     match result {
@@ -87,7 +97,7 @@ fn main() -> ExitCode {
                 Error::Filter { rendered } => writeln!(io::stderr(), "{rendered}"),
                 _ => writeln!(io::stderr(), "portwatch: {e}"),
             };
-            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
+            ExitCode::from(trouble.unwrap_or(u8::try_from(e.exit_code()).unwrap_or(1)))
         }
     }
 }

@@ -2,11 +2,13 @@
 //! None reaches into another; what they share is `pipeline`, `render` and the helpers here.
 
 pub mod completions;
+pub mod diff;
 pub mod events;
 pub mod explain;
 pub mod kill;
 pub mod label;
 pub mod list;
+pub mod snapshot;
 pub mod summary;
 pub mod watch;
 

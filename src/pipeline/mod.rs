@@ -306,7 +306,7 @@ fn attach_cgroups(rows: &mut [Row], procs: &dyn ProcessSource) {
 }
 
 /// Resolve service names, user names and the ephemeral range the filter refers to.
-fn resolve_filter(
+pub fn resolve_filter(
     filter: &Filter,
     reg: &Registry,
     procs: &dyn ProcessSource,

@@ -3,6 +3,7 @@
 //! What the rest of the program sees is the two source traits (`source.rs`), implemented here
 //! by `System` and, for tests of pure logic, by `fake::Fake`.
 
+pub mod atomic;
 mod diag;
 pub mod fake;
 pub mod filelock;
@@ -82,6 +83,12 @@ impl System {
     /// Where this source reads.
     pub fn options(&self) -> &SourceOptions {
         &self.opts
+    }
+
+    /// The host's name (`kernel/hostname` under the proc root), when readable.
+    pub fn hostname(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.opts.proc_root.join("sys/kernel/hostname")).ok()?;
+        Some(text.trim_end().to_string()).filter(|h| !h.is_empty())
     }
 }
 

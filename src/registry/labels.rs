@@ -23,9 +23,8 @@
 use super::iana::PROTOS;
 use crate::error::{Error, Result};
 use std::ffi::OsString;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Longest accepted label name, in bytes.
 pub const MAX_NAME_LEN: usize = 64;
@@ -299,7 +298,7 @@ impl LabelStore {
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
-        let lock_path = with_suffix(&self.path, ".lock");
+        let lock_path = crate::platform::atomic::with_suffix(&self.path, ".lock");
         let lock_file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -315,50 +314,10 @@ impl LabelStore {
         let Some(lines) = lines else { return Ok(old) };
         let mut out = lines.join("\n");
         out.push('\n');
-        // A labels file kept in a dotfiles repo is often a symlink: replace its target, not
-        // the link (rename(2) would swap the link for a plain file).
-        let is_link = std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_symlink());
-        let target = if is_link {
-            std::fs::canonicalize(&self.path).map_err(|e| io_err(&self.path, e))?
-        } else {
-            self.path.clone()
-        };
-        write_atomically(&target, out.as_bytes())?;
+        crate::platform::atomic::write(&self.path, out.as_bytes())
+            .map_err(|e| io_err(&self.path, e))?;
         Ok(old)
     }
-}
-
-/// Replace `target` with `bytes` through a temp file in the same directory and rename(2),
-/// so readers see the old or the new file, never a partial one.
-fn write_atomically(target: &Path, bytes: &[u8]) -> Result<()> {
-    // Unique per process and call, so even an unlocked writer (non-Linux) never shares it.
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-    let tmp = with_suffix(target, &format!(".tmp.{}.{seq}", std::process::id()));
-    let write = || -> io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        if let Ok(meta) = std::fs::metadata(target) {
-            f.set_permissions(meta.permissions())?;
-        }
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, target)?;
-        // Make the rename durable (rename(2) + fsync of the directory); best effort.
-        if let Some(d) = target.parent().and_then(|d| std::fs::File::open(d).ok()) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io_err(target, e)
-    })
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_os_string();
-    s.push(suffix);
-    PathBuf::from(s)
 }
 
 fn io_err(path: &Path, e: io::Error) -> Error {
