@@ -36,6 +36,9 @@ fn owner(pid: u32, comm: &str, fd: u32) -> Owner {
     }
 }
 
+/// (change, inode, state, state before, owner pids) of an event.
+type Brief<'a> = (Change, u64, &'a str, Option<&'a str>, Vec<u32>);
+
 #[test]
 fn pipeline_reads_of_a_changing_fake_host() {
     let reg = Registry::builtin();
@@ -82,7 +85,7 @@ fn pipeline_reads_of_a_changing_fake_host() {
     let second = read(&host);
 
     let events = diff(&first, &second, Compare::default());
-    let got: Vec<(Change, u64, &str, Option<&str>, Vec<u32>)> = events
+    let got: Vec<Brief> = events
         .iter()
         .map(|e| {
             let pids = e
