@@ -123,22 +123,29 @@ pub(super) fn run(
             next_read = (next_read + cfg.interval).max(Instant::now());
         }
         let until = end.map_or(next_read, |e| e.min(next_read));
-        match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
-            Ok(Wake::Stop) => return Ok(()),
-            Ok(Wake::Closed(socks, at)) => w.add_closed(socks, at),
-            Ok(Wake::Lost(ended)) => w.warn(sink, &[lost(ended)])?,
-            Ok(Wake::Input(i)) => match sink.input(i)? {
-                Flow::Continue => {}
-                Flow::Quit => return Ok(()),
-                Flow::Filter(text) => {
-                    let outcome = w.set_filter(&text, sink);
-                    sink.filter_result(outcome.map(|()| text));
-                    next_read = Instant::now();
-                }
-            },
-            Err(RecvTimeoutError::Timeout) => {}
-            // Every sender is gone (cannot happen while `tx` is held): nothing more to wait for.
+        // Wait for the first wake-up, then take every one already queued: a flood of close
+        // reports must not leave a key waiting behind it until reads catch up.
+        let first = match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(wake) => Some(wake),
+            Err(RecvTimeoutError::Timeout) => None,
+            // Every sender is gone (cannot happen while `tx` is held): nothing to wait for.
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        for wake in first.into_iter().chain(rx.try_iter()) {
+            match wake {
+                Wake::Stop => return Ok(()),
+                Wake::Closed(socks, at) => w.add_closed(socks, at),
+                Wake::Lost(ended) => w.warn(sink, &[lost(ended)])?,
+                Wake::Input(i) => match sink.input(i)? {
+                    Flow::Continue => {}
+                    Flow::Quit => return Ok(()),
+                    Flow::Filter(text) => {
+                        let outcome = w.set_filter(&text, sink);
+                        sink.filter_result(outcome.map(|()| text));
+                        next_read = Instant::now();
+                    }
+                },
+            }
         }
     }
 }

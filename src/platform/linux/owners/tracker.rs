@@ -63,6 +63,8 @@ pub struct Tracker {
     counts_work: Option<bool>,
     /// Links read by the last call (the cost this saves), the fallback scan's excluded.
     links_read: usize,
+    /// Worker threads: asked once (std reads the cgroup's CPU quota files on every call).
+    cores: usize,
 }
 
 /// How one process was found this time.
@@ -82,6 +84,7 @@ impl Tracker {
             ownerless: HashSet::new(),
             counts_work: None,
             links_read: 0,
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 
@@ -160,10 +163,7 @@ impl Tracker {
             links: AtomicUsize::new(0),
         };
         let next = AtomicUsize::new(0);
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(pids.len() / 16)
-            .max(1);
+        let threads = self.cores.min(pids.len() / 16).max(1);
         let work = || {
             let mut out = Vec::new();
             loop {
