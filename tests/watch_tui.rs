@@ -84,6 +84,21 @@ fn a_new_listener_appears_and_q_restores_the_terminal() {
     assert!(ok, "the new listener, marked +, with its owner: {s}");
     assert!(s.lines().next().unwrap().contains("+1 opened"), "{s}");
 
+    // A bad filter typed in the view: the caret error shows, the old filter stays.
+    t.keys(&["/"]);
+    t.keys(&["-l", " and sport = :"]);
+    t.keys(&["Enter"]);
+    let (ok, s) = t.wait_for(WAIT, |s| s.contains("^ expected a port after ':'"));
+    assert!(ok, "the caret error: {s}");
+    assert!(
+        s.contains(&format!("filter: state listening sport = :{p}   sort")),
+        "{s}"
+    );
+    assert!(s.contains(&row), "still shown under the old filter: {s}");
+    t.keys(&["Escape"]);
+    let (ok, s) = t.wait_for(WAIT, |s| !s.contains("expected a port"));
+    assert!(ok, "Esc leaves the editor: {s}");
+
     t.keys(&["q"]);
     let (ok, s) = t.wait_for(WAIT, |s| s.contains("EXITED 0"));
     assert!(ok, "q quits with status 0: {s}");
