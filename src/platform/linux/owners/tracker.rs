@@ -14,10 +14,12 @@
 //!   other holders.
 //!
 //! What this misses is a socket that lands on an fd number that held something else and whose
-//! count did not change (a pipe closed, a socket opened in its place). Every socket still
-//! without a holder after the pass is looked for with the ordinary scan (early stop), and one
-//! that scan cannot find either is not searched again while it lives (kernel sockets, holders
-//! we may not read). Where the fd count is not the count (before Linux 6.2, or a fixture tree)
+//! count did not change (a pipe closed, a socket opened in its place). A socket still without
+//! a holder after the pass is looked for with the ordinary scan (early stop) one read later,
+//! if it is still there: most such sockets are ones that closed between the dump and the pass
+//! (on a busy host, every read has some), and a full scan for them would cost as much as the
+//! pass saves. One that scan cannot find either is not searched again while it lives (kernel
+//! sockets, holders we may not read). Where the fd count is not the count (before Linux 6.2, or a fixture tree)
 //! every process's fd numbers are listed each time.
 
 use super::pidfs::{
@@ -59,6 +61,11 @@ pub struct Tracker {
     last_wanted: InodeSet,
     /// Inodes the full scan found no holder for; not looked for again while they are wanted.
     ownerless: HashSet<u64>,
+    /// Inodes without a known holder for the first time in the last call: looked for with
+    /// the full scan if they are still there, and still without one, in the next.
+    pending: HashSet<u64>,
+    /// No call yet: the first one reads every process in full.
+    first: bool,
     /// The fd directory's size is the fd count (checked on the first process read).
     counts_work: Option<bool>,
     /// Links read by the last call (the cost this saves), the fallback scan's excluded.
@@ -82,6 +89,8 @@ impl Tracker {
             procs: HashMap::new(),
             last_wanted: InodeSet::default(),
             ownerless: HashSet::new(),
+            pending: HashSet::new(),
+            first: true,
             counts_work: None,
             links_read: 0,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -205,24 +214,31 @@ impl Tracker {
     fn look_for_missing(&mut self, wanted: &InodeSet, uids: Option<&HashSet<u32>>) -> OwnerMap {
         let mut pairs = self.pairs(wanted);
         let held: HashSet<u64> = pairs.iter().map(|(i, _)| *i).collect();
-        let missing: InodeSet = wanted
+        let missing: Vec<u64> = wanted
             .iter()
             .copied()
             .filter(|i| !held.contains(i) && !self.ownerless.contains(i))
             .collect();
+        if self.first {
+            // Every process was read in full: what has no holder now has none visible.
+            self.ownerless.extend(missing);
+            self.first = false;
+            return OwnerMap::from_pairs(pairs);
+        }
+        // A socket missing for the first time is most often one that closed between the
+        // dump and this pass (its slot already holds the next one): wait a read before the
+        // full scan, and scan only for those still there and still without a holder.
+        let (now, later): (Vec<u64>, Vec<u64>) =
+            missing.into_iter().partition(|i| self.pending.contains(i));
+        self.pending = later.into_iter().collect();
+        let now: InodeSet = now.into_iter().collect();
         let mut extra = OwnerMap::default();
-        if !missing.is_empty() {
+        if !now.is_empty() {
             extra = match uids {
-                Some(uids) => scan(
-                    &self.root,
-                    Wanted::Family {
-                        inodes: &missing,
-                        uids,
-                    },
-                ),
-                None => scan(&self.root, Wanted::Some { inodes: &missing }),
+                Some(uids) => scan(&self.root, Wanted::Family { inodes: &now, uids }),
+                None => scan(&self.root, Wanted::Some { inodes: &now }),
             };
-            for inode in missing.iter() {
+            for inode in now.iter() {
                 let found = extra.get(*inode);
                 if found.is_empty() {
                     self.ownerless.insert(*inode);
@@ -236,8 +252,9 @@ impl Tracker {
         let mut map = OwnerMap::from_pairs(pairs);
         map.denied_pids = extra.denied_pids;
         map.warnings = extra.warnings;
-        // After the first read, a holder on a reused fd number may be missed (module comment).
-        map.partial = !self.last_wanted.is_empty() || extra.partial;
+        // After the first read, a holder on a reused fd number may be missed or found a read
+        // late (module comment).
+        map.partial = true;
         map
     }
 

@@ -147,14 +147,24 @@ fn what_the_pass_cannot_see_the_fallback_finds_once() {
     let tree = host();
     let mut t = Tracker::new(tree.root());
     ask(&mut t, &[900]);
-    // A socket where /dev/null was: same numbers, nothing freed. The fallback scan finds it.
+    // A socket where /dev/null was: same numbers, nothing freed. The pass misses it; the
+    // full scan looks for it in the next call, as it is still there.
     tree.set(10, 0, "socket:[905]");
     let m = ask(&mut t, &[900, 905]);
-    assert_eq!(holders(&m, 905), [(10, 0)]);
+    assert!(holders(&m, 905).is_empty(), "a read late");
     assert!(m.partial);
+    let m = ask(&mut t, &[900, 905]);
+    assert_eq!(holders(&m, 905), [(10, 0)]);
+    // One that is gone by then costs no scan: 906 appears without a holder, then vanishes.
+    let m = ask(&mut t, &[900, 905, 906]);
+    assert!(holders(&m, 906).is_empty());
+    let m = ask(&mut t, &[900, 905]);
+    assert_eq!(holders(&m, 905), [(10, 0)]);
     // A socket nobody visible holds is looked for once, not on every call.
-    let m = ask(&mut t, &[900, 905, 999]);
-    assert!(holders(&m, 999).is_empty());
+    for _ in 0..3 {
+        let m = ask(&mut t, &[900, 905, 999]);
+        assert!(holders(&m, 999).is_empty());
+    }
     let m = ask(&mut t, &[900, 905, 999]);
     assert_eq!(holders(&m, 905), [(10, 0)], "remembered from the fallback");
     assert_eq!(t.links_read(), 0);
@@ -194,7 +204,11 @@ fn live_own_sockets_and_the_fd_count() {
     drop(a);
     let b = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let fd = b.as_raw_fd();
-    let m = ask_uid(&mut t, &[own(&b)]);
+    let mut m = ask_uid(&mut t, &[own(&b)]);
+    if m.get(own(&b)).is_empty() {
+        // Another test's thread moved the fd numbers meanwhile: found a read late.
+        m = ask_uid(&mut t, &[own(&b)]);
+    }
     assert!(m
         .get(own(&b))
         .iter()
