@@ -132,18 +132,32 @@ fn changed(before: &Row, row: &Row) -> Event {
 /// full socket and lives on as a TIME-WAIT one with the same cookie and ends). At destruction
 /// the kernel reports inode 0, so besides the key both ends are compared.
 pub fn unseen<'a>(prev: &Reading, next: &Reading, destroyed: &'a [Socket]) -> Vec<&'a Socket> {
-    let seen_ends: HashSet<Ends> = prev
-        .rows()
-        .iter()
-        .chain(next.rows())
-        .map(|r| Ends::of(&r.sock))
-        .collect();
-    destroyed
+    let fresh: Vec<&Socket> = destroyed
         .iter()
         .filter(|s| {
             let k = key(s);
-            !prev.contains(&k) && !next.contains(&k) && !seen_ends.contains(&Ends::of(s))
+            !prev.contains(&k) && !next.contains(&k)
         })
+        .collect();
+    if fresh.is_empty() {
+        return fresh;
+    }
+    // Few sockets against two whole reads: look only at rows with the same ports.
+    let ports = |s: &Socket| {
+        let p = |e: &Option<crate::model::Endpoint>| e.as_ref().and_then(|e| e.port());
+        (s.proto, p(&s.local), p(&s.remote))
+    };
+    let wanted: HashSet<_> = fresh.iter().map(|s| ports(s)).collect();
+    let seen: HashSet<Ends> = prev
+        .rows()
+        .iter()
+        .chain(next.rows())
+        .filter(|r| wanted.contains(&ports(&r.sock)))
+        .map(|r| Ends::of(&r.sock))
+        .collect();
+    fresh
+        .into_iter()
+        .filter(|s| !seen.contains(&Ends::of(s)))
         .collect()
 }
 

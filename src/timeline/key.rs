@@ -70,6 +70,8 @@ fn cookie(s: &Socket) -> Option<NonZeroU64> {
 pub struct Reading {
     rows: Vec<Row>,
     index: HashMap<Key, u32>,
+    /// Each key once with its row, in row order (a key seen twice keeps its first row).
+    order: Vec<(Key, u32)>,
 }
 
 impl Reading {
@@ -77,12 +79,16 @@ impl Reading {
     /// the table changed) keeps its first row.
     pub fn new(rows: Vec<Row>) -> Reading {
         let mut index = HashMap::with_capacity(rows.len());
+        let mut order = Vec::with_capacity(rows.len());
         for (i, r) in rows.iter().enumerate() {
-            if let Ok(i) = u32::try_from(i) {
-                index.entry(key(&r.sock)).or_insert(i);
+            let Ok(i) = u32::try_from(i) else { break };
+            let k = key(&r.sock);
+            if let std::collections::hash_map::Entry::Vacant(e) = index.entry(k.clone()) {
+                e.insert(i);
+                order.push((k, i));
             }
         }
-        Reading { rows, index }
+        Reading { rows, index, order }
     }
 
     pub fn rows(&self) -> &[Row] {
@@ -99,10 +105,9 @@ impl Reading {
 
     /// The rows and their keys, in row order, each key once.
     pub fn keyed(&self) -> impl Iterator<Item = (&Key, &Row)> {
-        let mut v: Vec<(&Key, u32)> = self.index.iter().map(|(k, &i)| (k, i)).collect();
-        v.sort_unstable_by_key(|&(_, i)| i);
-        v.into_iter()
-            .filter_map(|(k, i)| Some((k, self.rows.get(i as usize)?)))
+        self.order
+            .iter()
+            .filter_map(|(k, i)| Some((k, self.rows.get(*i as usize)?)))
     }
 
     pub fn len(&self) -> usize {
