@@ -1,6 +1,7 @@
 //! The tracker on made-up proc trees changed between calls (what is found, and how many links
 //! each call reads), and live on this host with the test's own sockets.
 
+use super::fdtable::{bitset, fd_name, has};
 use super::*;
 use std::os::unix::fs::symlink;
 
