@@ -5,7 +5,9 @@
 mod baseline;
 mod watch;
 
-pub use baseline::{diff_config, snapshot_config, DiffConfig, DocPath, SnapshotConfig};
+pub use baseline::{
+    diff_config, narrower_note, snapshot_config, DiffConfig, DocPath, SnapshotConfig,
+};
 pub use watch::{parse_duration, refilter, watch_config, Color, WatchConfig, WatchMode};
 
 use crate::cli::{BackendArg, GlobalArgs, ListingArgs, ModeArgs, OutputArgs};

@@ -3,63 +3,46 @@
 //! different, 2 trouble (main.rs maps every error of this command to 2).
 
 use super::Context;
+use crate::cli::ListingArgs;
 use crate::config::{self, DiffConfig, DocPath};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
-use crate::model::{Query, Row};
+use crate::model::Row;
 use crate::pipeline::{self, Request};
 use crate::platform::fake::Fake;
 use crate::platform::SocketSource;
 use crate::registry::Registry;
-use crate::render::{diff as render, notes};
+use crate::render::{diff as render, notes, time::rfc3339_ms};
 use crate::timeline::{self, Baseline, Options};
 use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 pub fn run(cfg: &DiffConfig, ctx: Context, out: &mut dyn Write) -> Result<u8> {
     let base = read(&cfg.baseline)?;
-    let listing = match (&cfg.listing, &base.selection) {
-        (Some(l), _) => l.clone(),
-        (None, Some((args, filter))) => {
-            config::listing_from_words(args, filter).map_err(|e| Error::BadFile {
-                path: doc_path(&cfg.baseline),
-                line: 1,
-                msg: format!("its selection does not read back: {e}"),
-            })?
-        }
-        (None, None) => {
-            return Err(Error::Usage(format!(
-                "{}: a listing saved with --json does not say how it was read: give the \
-                 listing flags it was taken with (e.g. -ltup)",
-                cfg.baseline.display()
-            )))
-        }
-    };
-    let mut req = config::request(&listing)?;
+    let mut req = config::request(&selection(cfg, &base)?)?;
     // The holding program is part of a socket's identity.
     req.owners = true;
     req.user_names = true;
-    let reg = &ctx.registry;
+    let (sys, reg) = (&ctx.system, &ctx.registry);
     let mut warnings = ctx.warnings;
-    warnings.extend(coverage_note(&base, &req));
-    let old_rows = recorded(&base, &req, reg)?;
-    let (new_rows, new_doc, new_owners) = match &cfg.new {
-        Some(p) => {
-            let doc = read(p)?;
-            (
-                recorded(&doc, &req, reg)?,
-                Some(doc.clone()),
-                doc.has_owners,
-            )
-        }
+    if let Some((args, filter)) = &base.selection {
+        warnings.extend(config::narrower_note(args, filter, &req));
+    }
+    let new_doc = cfg.new.as_ref().map(read).transpose()?;
+    let (new_rows, new_owners) = match &new_doc {
+        Some(doc) => (recorded(doc, &req, reg)?, doc.has_owners),
         None => {
-            let sys = &ctx.system;
             let listing = pipeline::run(&req, sys, sys, reg)?;
             warnings.extend(listing.warnings);
-            (listing.rows, None, true)
+            (listing.rows, true)
         }
     };
-    let ignore = resolve_ignores(&cfg.ignore, &ctx.system, reg)?;
+    let ignore: Vec<Filter> = cfg
+        .ignore
+        .iter()
+        .map(|f| pipeline::resolve_filter(f, reg, sys, sys.ephemeral_range()))
+        .collect::<Result<_>>()?;
     let keep = |rows: Vec<Row>| -> Vec<Row> {
         rows.into_iter()
             .filter(|r| !ignore.iter().any(|f| f.matches(r)))
@@ -69,18 +52,15 @@ pub fn run(cfg: &DiffConfig, ctx: Context, out: &mut dyn Write) -> Result<u8> {
         connections: cfg.connections,
         programs: base.has_owners && new_owners,
     };
-    let diffs = timeline::compare(&keep(old_rows), &keep(new_rows), opts);
+    let diffs = timeline::compare(&keep(recorded(&base, &req, reg)?), &keep(new_rows), opts);
 
-    let (host_now, now) = (
-        ctx.system.hostname(),
-        crate::render::time::rfc3339_ms(std::time::SystemTime::now()),
-    );
-    let old_side = side(Some(&cfg.baseline), &base);
+    let (host, now) = (sys.hostname(), rfc3339_ms(SystemTime::now()));
+    let old_side = side(&cfg.baseline, &base);
     let new_side = match (&cfg.new, &new_doc) {
-        (Some(p), Some(doc)) => side(Some(p), doc),
+        (Some(p), Some(doc)) => side(p, doc),
         _ => render::Side {
             path: None,
-            host: host_now.as_deref(),
+            host: host.as_deref(),
             created: Some(&now),
         },
     };
@@ -94,9 +74,28 @@ pub fn run(cfg: &DiffConfig, ctx: Context, out: &mut dyn Write) -> Result<u8> {
     Ok(u8::from(!diffs.is_empty()))
 }
 
-fn side<'a>(path: Option<&'a DocPath>, doc: &'a Baseline) -> render::Side<'a> {
+/// The listing flags to read with: diff's own, else the baseline's.
+fn selection(cfg: &DiffConfig, base: &Baseline) -> Result<ListingArgs> {
+    match (&cfg.listing, &base.selection) {
+        (Some(l), _) => Ok(l.clone()),
+        (None, Some((args, filter))) => {
+            config::listing_from_words(args, filter).map_err(|e| Error::BadFile {
+                path: doc_path(&cfg.baseline),
+                line: 1,
+                msg: format!("its selection does not read back: {e}"),
+            })
+        }
+        (None, None) => Err(Error::Usage(format!(
+            "{}: a listing saved with --json does not say how it was read: give the listing \
+             flags it was taken with (e.g. -ltup)",
+            cfg.baseline.display()
+        ))),
+    }
+}
+
+fn side<'a>(path: &'a DocPath, doc: &'a Baseline) -> render::Side<'a> {
     render::Side {
-        path: path.map(|p| match p {
+        path: Some(match path {
             DocPath::Std => "-",
             DocPath::File(f) => f.to_str().unwrap_or("(baseline)"),
         }),
@@ -145,40 +144,4 @@ fn recorded(b: &Baseline, req: &Request, reg: &Registry) -> Result<Vec<Row>> {
         ..Fake::default()
     };
     Ok(pipeline::run(req, &host, &host, reg)?.rows)
-}
-
-fn resolve_ignores(
-    ignore: &[Filter],
-    sys: &crate::platform::System,
-    reg: &Registry,
-) -> Result<Vec<Filter>> {
-    ignore
-        .iter()
-        .map(|f| pipeline::resolve_filter(f, reg, sys, sys.ephemeral_range()))
-        .collect()
-}
-
-/// A note when the request reads more than the baseline recorded: those sockets show as
-/// added although the baseline never looked for them.
-fn coverage_note(base: &Baseline, req: &Request) -> Option<crate::model::Warning> {
-    let (args, filter) = base.selection.as_ref()?;
-    let then = config::request(&config::listing_from_words(args, filter).ok()?).ok()?;
-    let (a, b): (&Query, &Query) = (&then.query, &req.query);
-    let covered = (!b.tcp || a.tcp)
-        && (!b.udp || a.udp)
-        && (!b.unix || a.unix)
-        && (!b.raw || a.raw)
-        && (!b.ipv4 || a.ipv4)
-        && (!b.ipv6 || a.ipv6)
-        && b.states.0 & !a.states.0 == 0
-        && (then.filter.is_empty() || then.filter.text() == req.filter.text());
-    (!covered).then(|| {
-        crate::model::Warning::new(
-            "baseline-narrower",
-            format!(
-                "the baseline was taken with `{}`: sockets it did not look for show as added",
-                [args.join(" "), filter.clone()].join(" ").trim()
-            ),
-        )
-    })
 }

@@ -1,10 +1,11 @@
 //! `snapshot` and `diff`: what to read, where the documents are, and how BASELINE [NEW] are
 //! told from the filter words. Pure, like the rest of `config`.
 
-use super::{request, selection_words};
+use super::{listing_from_words, request, selection_words};
 use crate::cli::{DiffArgs, ListingArgs, SnapshotArgs};
 use crate::error::{Error, Result};
 use crate::filter::{self, Filter, KEYWORDS};
+use crate::model::{Query, Warning};
 use crate::pipeline::Request;
 use std::path::PathBuf;
 
@@ -139,6 +140,30 @@ fn selects(a: &ListingArgs) -> bool {
         || !a.filter.is_empty()
 }
 
+/// A note when `req` reads more than the baseline's selection (`args`, `filter`) recorded:
+/// sockets it never looked for show as added.
+pub fn narrower_note(args: &[String], filter: &str, req: &Request) -> Option<Warning> {
+    let then = request(&listing_from_words(args, filter).ok()?).ok()?;
+    let (a, b): (&Query, &Query) = (&then.query, &req.query);
+    let covered = (!b.tcp || a.tcp)
+        && (!b.udp || a.udp)
+        && (!b.unix || a.unix)
+        && (!b.raw || a.raw)
+        && (!b.ipv4 || a.ipv4)
+        && (!b.ipv6 || a.ipv6)
+        && b.states.0 & !a.states.0 == 0
+        && (then.filter.is_empty() || then.filter.text() == req.filter.text());
+    (!covered).then(|| {
+        Warning::new(
+            "baseline-narrower",
+            format!(
+                "the baseline was taken with `{}`: sockets it did not look for show as added",
+                [args.join(" "), filter.to_string()].join(" ").trim()
+            ),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +240,27 @@ mod tests {
                 .ignore
                 .len(),
             2
+        );
+    }
+
+    #[test]
+    fn a_wider_read_than_the_baseline_is_noted() {
+        let req = |args: &[&str]| {
+            let Some(Command::List(l)) = super::super::parse_cli("list", args).unwrap().command
+            else {
+                unreachable!()
+            };
+            request(&l.listing).unwrap()
+        };
+        let base = ["--listening".to_string(), "--tcp".to_string()];
+        assert!(narrower_note(&base, "", &req(&["-lt"])).is_none());
+        assert!(narrower_note(&base, "", &req(&["-lt", "sport", "=", ":22"])).is_none());
+        let w = narrower_note(&base, "", &req(&["-ltu"])).unwrap();
+        assert_eq!(w.kind, "baseline-narrower");
+        assert!(w.message.contains("`--listening --tcp`"), "{}", w.message);
+        assert!(
+            narrower_note(&base, "", &req(&["-at"])).is_some(),
+            "more states"
         );
     }
 
