@@ -183,12 +183,21 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]).status();
-        if let Some(pid) = self.server {
-            // SAFETY: kill(2) on a pid we started; at worst ESRCH.
+        // The pane's shell and what it runs, then the server: each by pid.
+        let shell: Option<u32> = self.display("#{pane_pid}").parse().ok();
+        let socket = self.display("#{socket_path}");
+        let mut pids: Vec<u32> = self.program_pid().into_iter().collect();
+        pids.extend(shell);
+        pids.extend(self.server);
+        for pid in pids {
+            // SAFETY: kill(2) on a pid this test started, each before its parent (program,
+            // shell, server), so none has been reaped and its pid cannot have been reused.
             unsafe {
                 libc::kill(pid as i32, libc::SIGKILL);
             }
+        }
+        if !socket.is_empty() {
+            let _ = std::fs::remove_file(socket);
         }
     }
 }
