@@ -259,6 +259,7 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Compare the host now, or a second snapshot, with a baseline, by what survives a restart:
     /// exit 0 when they match, 1 when they differ (`portwatch diff base.json`).
+    #[command(override_usage = "portwatch diff [OPTIONS] <BASELINE> [NEW] [FILTER]...")]
     Diff(DiffArgs),
 }
 
@@ -330,7 +331,8 @@ pub struct SnapshotArgs {
 pub struct DiffArgs {
     /// The baseline: a document written by `snapshot` (or a listing saved with --json); `-`
     /// reads stdin. Then, optionally, NEW: a second document to compare with instead of the
-    /// host now.
+    /// host now. NEW is the next word unless it starts a filter (a keyword such as `sport` or
+    /// `state`, or `(` or `!`); name a file called like a keyword `./state`.
     #[arg(value_name = "BASELINE")]
     pub baseline: PathBuf,
 
