@@ -9,7 +9,8 @@
 //!   away drop what they held;
 //! - a process that held a socket which went away since the last read: a new fd takes the
 //!   lowest free number (POSIX), so the freed slots are read again even when the count
-//!   stayed the same (a connection replaced by another);
+//!   stayed the same (a connection replaced by another); so is the slot of a socket the last
+//!   pass found there but no dump has listed (born after one dump, gone before the next);
 //! - a process that exited: what it held is forgotten, so a socket it shared keeps only its
 //!   other holders.
 //!
@@ -49,6 +50,9 @@ pub struct Tracker {
     pending: HashSet<u64>,
     /// No call yet: the first one reads every process in full.
     first: bool,
+    /// Sockets the last pass found that were not asked for: if they are not asked for now
+    /// either, their slots are read again (see `freed_slots`).
+    fresh: HashSet<u64>,
     /// The fd directory's size is the fd count (checked on the first process read).
     counts_work: Option<bool>,
     /// Links read by the last call (the cost this saves), the fallback scan's excluded.
@@ -66,6 +70,7 @@ impl Tracker {
             ownerless: HashSet::new(),
             pending: HashSet::new(),
             first: true,
+            fresh: HashSet::new(),
             counts_work: None,
             links_read: 0,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -93,17 +98,39 @@ impl Tracker {
         let seen = self.refresh(root.as_fd(), &pids, &freed);
         let mut denied = 0;
         let mut alive = HashSet::with_capacity(pids.len());
+        let mut fresh = HashSet::new();
         for (pid, s) in pids.iter().zip(seen) {
             match s {
                 Seen::Gone => continue,
                 Seen::Denied => denied += 1,
                 Seen::Same => {}
+                // The first pass reads every socket of the host; none of them is fresh.
+                Seen::Read(p) if self.first => {
+                    self.procs.insert(*pid, p);
+                }
                 Seen::Read(p) => {
+                    // Both sorted by fd: a socket is new where the old table had another.
+                    let old = self
+                        .procs
+                        .get(pid)
+                        .map(|o| o.socks.as_slice())
+                        .unwrap_or(&[]);
+                    let known = |&(fd, inode): &(u32, u64)| {
+                        old.binary_search_by_key(&fd, |s| s.0)
+                            .is_ok_and(|i| old[i].1 == inode)
+                    };
+                    fresh.extend(
+                        p.socks
+                            .iter()
+                            .filter(|s| !known(s) && !wanted.contains(s.1))
+                            .map(|s| s.1),
+                    );
                     self.procs.insert(*pid, p);
                 }
             }
             alive.insert(*pid);
         }
+        self.fresh = fresh;
         self.procs.retain(|pid, _| alive.contains(pid));
         self.ownerless.retain(|i| wanted.contains(*i));
         let mut map = self.look_for_missing(wanted, uids);
@@ -112,13 +139,16 @@ impl Tracker {
         map
     }
 
-    /// Per pid, the fds that held a socket asked for last time and not now. Those holdings
-    /// are dropped; reading the slot again finds whatever is there now.
+    /// Per pid, the fds that held a socket asked for last time and not now, or one first
+    /// seen by the last pass that is not asked for now either (a socket born after a dump and
+    /// gone before the next: its slot holds another by now). Those holdings are dropped;
+    /// reading the slot again finds whatever is there now.
     fn freed_slots(&mut self, wanted: &InodeSet) -> HashMap<u32, Vec<u32>> {
         let mut freed: HashMap<u32, Vec<u32>> = HashMap::new();
         for (pid, p) in self.procs.iter_mut() {
             p.socks.retain(|&(fd, inode)| {
-                let gone = self.last_wanted.contains(inode) && !wanted.contains(inode);
+                let was = self.last_wanted.contains(inode) || self.fresh.contains(&inode);
+                let gone = was && !wanted.contains(inode);
                 if gone {
                     freed.entry(*pid).or_default().push(fd);
                 }
@@ -240,8 +270,10 @@ impl Tracker {
             uid: o.uid,
             ..Proc::default()
         });
-        if let Err(at) = p.socks.binary_search_by_key(&o.fd, |&(fd, _)| fd) {
-            p.socks.insert(at, (o.fd, inode));
+        // The scan's answer replaces whatever was remembered at that fd.
+        match p.socks.binary_search_by_key(&o.fd, |&(fd, _)| fd) {
+            Ok(at) => p.socks[at].1 = inode,
+            Err(at) => p.socks.insert(at, (o.fd, inode)),
         }
     }
 

@@ -223,3 +223,35 @@ fn ask_uid(t: &mut Tracker, inodes: &[u64]) -> OwnerMap {
         Some(&HashSet::from([nix::unistd::getuid().as_raw()])),
     )
 }
+
+#[test]
+fn a_socket_born_and_gone_between_two_reads_frees_its_slot() {
+    let tree = host();
+    let mut t = Tracker::new(tree.root());
+    ask(&mut t, &[900, 901]);
+    // The dump saw 902 in 901's place, which by the pass already holds 903 (born after the
+    // dump, so not asked for): 903 is remembered, 902 is not found.
+    tree.set(12, 5, "socket:[903]");
+    let m = ask(&mut t, &[900, 902]);
+    assert!(holders(&m, 902).is_empty(), "gone by the pass");
+    // 903 is replaced by 904 before the next dump: 903 was never asked for, yet its slot is
+    // read again, and 904 found in the pass, not a read late.
+    tree.set(12, 5, "socket:[904]");
+    let m = ask(&mut t, &[900, 904]);
+    assert_eq!(holders(&m, 904), [(12, 5)]);
+    assert_eq!(t.links_read(), 1);
+}
+
+#[test]
+fn the_full_scan_corrects_a_stale_slot() {
+    let tree = host();
+    let mut t = Tracker::new(tree.root());
+    ask(&mut t, &[900]);
+    // 950 (never asked for) is replaced at fd 6 by 904: nothing tells the pass.
+    tree.set(12, 6, "socket:[904]");
+    assert!(holders(&ask(&mut t, &[900, 904]), 904).is_empty());
+    assert_eq!(holders(&ask(&mut t, &[900, 904]), 904), [(12, 6)]);
+    // Remembered from then on.
+    assert_eq!(holders(&ask(&mut t, &[900, 904]), 904), [(12, 6)]);
+    assert_eq!(t.links_read(), 0);
+}
