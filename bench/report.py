@@ -15,8 +15,10 @@ TARGETS = [
     ("small", "antp", "wall", 0.8, "-antp, 1k sockets / 2k fds"),
     ("fdheavy", "lntp", "wall", 0.45, "-lntp, 1k sockets among 100k idle fds"),
     ("large", "antp", "rss", 1.0, "peak RSS of -antp, 100k sockets"),
+    ("large", "tin", "wall", 0.5, "-tin (tcp_info of every connection), 100k sockets"),
+    ("large", "summary", "wall", 1.0, "-s, 100k sockets"),
 ]
-PAIRS = ["antp", "lntp", "port", "ant", "startup"]
+PAIRS = ["antp", "lntp", "port", "ant", "tin", "summary", "startup"]
 
 
 def ms(x):

@@ -69,6 +69,11 @@ def command_groups(pw, floor, port, scale):
                           "probe_port_listeners", True)]),
             ("ant", [cmd("portwatch -ant", [pw, "-ant"], "tcp"),
                      cmd("ss -ant", ["ss", "-ant"], "tcp")]),
+            # Issue #13: TCP internals of every connection, and the summary.
+            ("tin", [cmd("portwatch -tin", [pw, "-tin"], "tcp_conn"),
+                     cmd("ss -tin", ["ss", "-tin"], "tcp_conn")]),
+            ("summary", [cmd("portwatch -s", [pw, "-s"], None),
+                         cmd("ss -s", ["ss", "-s"], None)]),
         ]
         if scale == "small":  # start-up cost: tiny outputs, registry loaded
             groups.append(("startup", [
@@ -294,8 +299,8 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="never run cargo build")
     ap.add_argument("--no-portwatch", action="store_true",
                     help="time only ss, netstat, lsof and the floor")
-    ap.add_argument("--only", help="comma-separated groups: antp,lntp,port,ant,startup,"
-                    "netstat,lsof,floor (ss with --no-portwatch)")
+    ap.add_argument("--only", help="comma-separated groups: antp,lntp,port,ant,tin,summary,"
+                    "startup,netstat,lsof,floor (ss with --no-portwatch)")
     ap.add_argument("--budget", type=float, default=10.0,
                     help="seconds of hyperfine runs per command (%(default)s)")
     ap.add_argument("--min-runs", type=int, default=5)

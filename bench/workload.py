@@ -363,7 +363,8 @@ def run(args):
     summary = {
         "params": {k: cfg[k] for k in PARAMS + ["addrs", "port_base", "churn"]},
         "expected": {
-            "tcp": tcp_all, "tcp_listen": tcp_listen, "udp": udp, "unix": cfg["unix"],
+            "tcp": tcp_all, "tcp_listen": tcp_listen, "tcp_conn": tcp_all - tcp_listen,
+            "udp": udp, "unix": cfg["unix"],
             "sockets": tcp_all + udp + cfg["unix"],
             "idle_fds": cfg["idle_procs"] * cfg["idle_fds"],
             "processes": 1 + len(children),

@@ -21,7 +21,7 @@ Examples:
   portwatch -lntp              listening TCP sockets and their processes
   portwatch -antp --json | jq  every TCP socket as JSON
   portwatch -tin --sort rtt    TCP connections, slowest first, with RTT, cwnd, retransmits
-  portwatch -s                 socket totals (as ss -s) and the busiest listeners
+  portwatch -sl                socket totals (as ss -s) and the busiest listeners
   portwatch -K dport = :8080   close the connections to port 8080 (root)
   portwatch explain 5432       what is port 5432, and who uses it here
   portwatch watch -ltp         listeners as they open and close, live
@@ -166,9 +166,9 @@ pub const SORT_KEYS: [&str; 7] = ["recv_q", "send_q", "rtt", "retrans", "bytes",
 /// closing sockets, following them closing.
 #[derive(Debug, Args, Default, Clone)]
 pub struct ModeArgs {
-    /// Print the socket summary of ss -s (same numbers), then the listeners whose accept
-    /// queues fill up, the listeners with most connections (with -a) and listeners per
-    /// service.
+    /// Print the socket summary of ss -s (same numbers). With -l also the listeners whose
+    /// accept queues fill up and the listeners per service; with -a also the listeners with
+    /// most open connections.
     #[arg(short = 's', long = "summary", conflicts_with_all = ["kill", "events"])]
     pub summary: bool,
 

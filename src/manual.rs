@@ -72,9 +72,10 @@ socket memory even without -i or -m.
         "SUMMARY, CLOSING, EVENTS",
         "-s prints the totals of ss -s, line for line and with the same numbers (they come from \
 /proc/net/sockstat, sockstat6 and the CurrEstab counter of /proc/net/snmp; TCP alloc and \
-orphan are host-wide even in a network namespace), then the listeners whose accept queues \
-are filling, the listeners with most open connections (with -a, which reads every TCP \
-connection) and the number of listeners per service. --json gives {\"schema\": 1, \
+orphan are host-wide even in a network namespace), reading nothing else. -sl adds the \
+listeners whose accept queues are filling and the number of listeners per service (one \
+read of the listeners, filtered like a listing); -sa also the listeners with most open \
+connections (which reads every TCP connection). --json gives {\"schema\": 1, \
 \"summary\": {...}}.
 
 -K closes the TCP and UDP sockets the options and expression select, as ss -K: the kernel \
@@ -92,7 +93,7 @@ one line {\"schema\": 1, \"event\": \"closed\", \"time\": ..., \"socket\": {...}
 when the kernel's queue overflows, a line {\"event\": \"warning\", \"kind\": \
 \"events-lost\", ...} says so.
 
-  portwatch -s
+  portwatch -sl
   portwatch -K dport = :8080
   portwatch -Et --json",
     ),

@@ -35,10 +35,8 @@ fn on_fixture(args: &[&str]) -> std::process::Output {
     out
 }
 
-#[test]
-fn summary_of_the_fixture_tree() {
-    let out = on_fixture(&["-s"]);
-    let want = "\
+/// What ss -s would print for the fixture's counters (tests/fixtures/README.md).
+const SS_S: &str = "\
 Total: 14
 TCP:   7 (estab 2, closed 1, orphaned 0, timewait 1)
 
@@ -49,10 +47,24 @@ TCP\t  6         4         2
 INET\t  9         6         3        
 FRAG\t  0         0         0        
 
+";
+
+#[test]
+fn summary_is_ss_s_and_nothing_else() {
+    let out = on_fixture(&["-s"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), SS_S);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn summary_with_l_adds_the_listeners() {
+    let out = on_fixture(&["-sl"]);
+    let want = SS_S.to_string()
+        + "\
 Listeners by accept queue (Recv-Q/backlog):
   none waiting
 
-Listeners by connections: add -a to count them
+Listeners by connections: -sa counts them
 
 Listeners per service:
   tcp   http                          1
@@ -85,8 +97,15 @@ fn summary_with_a_counts_connections_per_listener() {
 
 #[test]
 fn summary_json() {
-    let out = on_fixture(&["-s", "--json"]);
+    let plain: serde_json::Value =
+        serde_json::from_slice(&on_fixture(&["-s", "--json"]).stdout).expect("JSON");
+    assert_eq!(
+        plain["summary"]["listeners_per_service"],
+        serde_json::Value::Null
+    );
+    let out = on_fixture(&["-sl", "--json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["summary"]["tcp"], plain["summary"]["tcp"]);
     assert_eq!(doc["schema"], 1);
     let s = &doc["summary"];
     assert_eq!(s["total"], 14);

@@ -72,7 +72,7 @@ fn summary_counters_equal_ss_s() {
     panic!("ss -s never printed the same numbers twice in a row");
 }
 
-/// `portwatch -s` prints ss -s's lines byte for byte before its own sections.
+/// `portwatch -sl` prints ss -s's lines byte for byte before its own sections.
 #[test]
 fn portwatch_s_prints_ss_s() {
     if !prerequisites_met() {
@@ -81,7 +81,7 @@ fn portwatch_s_prints_ss_s() {
     let ns = Netns::new();
     let _pop = Population::start(&ns, "basic", &[]);
     let script = format!(
-        "ss -s; echo @@; {} -s; echo @@; ss -s",
+        "ss -s; echo @@; {} -sl; echo @@; ss -s",
         env!("CARGO_BIN_EXE_portwatch")
     );
     for _ in 0..40 {
@@ -93,7 +93,7 @@ fn portwatch_s_prints_ss_s() {
         }
         assert!(
             parts[1].starts_with(parts[0]),
-            "ss -s:\n{}\nportwatch -s:\n{}",
+            "ss -s:\n{}\nportwatch -sl:\n{}",
             parts[0],
             parts[1]
         );

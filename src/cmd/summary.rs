@@ -1,5 +1,6 @@
-//! `-s`: the kernel's socket counters as ss -s prints them, then the listeners: accept
-//! queues filling up, most connections (with -a), listeners per service.
+//! `-s`: the kernel's socket counters as ss -s prints them; with -l also the listeners
+//! (accept queues filling up, listeners per service), with -a also the listeners with most
+//! open connections.
 
 use super::Context;
 use crate::config::{Format, ListConfig};
@@ -12,28 +13,30 @@ use std::io::Write;
 pub fn run(cfg: &ListConfig, ctx: Context, out: &mut dyn Write) -> Result<u8> {
     let sys = &ctx.system;
     let counters = sys.sockstat()?;
-    // The listeners are cheap to read (the kernel filters by state); connections, to count
-    // them per listener, only with -a (at 100k sockets they cost more than all of ss -s).
-    let with_connections = cfg.request.query.states == StateSet::ALL;
-    let mut req = cfg.request.clone();
-    req.query.unix = false;
-    req.query.raw = false;
-    req.query.states = if with_connections {
-        StateSet::ALL
+    // Plain -s reads three small files, as ss -s. The listener sections need the listeners
+    // (-sl: cheap, the kernel filters by state) and, to count connections per listener,
+    // every TCP connection (-sa: at 100k sockets that costs more than all of ss -s).
+    let states = cfg.request.query.states;
+    let (s, mut warnings) = if states == StateSet::ALL || states == StateSet::LISTENING {
+        let with_connections = states == StateSet::ALL;
+        let mut req = cfg.request.clone();
+        req.query.unix = false;
+        req.query.raw = false;
+        req.query.detail = Default::default();
+        req.sort = None;
+        let listing = pipeline::run(&req, sys, sys, &ctx.registry)?;
+        let s = summary::summarize(counters, listing.rows, with_connections);
+        (s, listing.warnings)
     } else {
-        StateSet::LISTENING
+        (summary::counters_only(counters), Vec::new())
     };
-    req.query.detail = Default::default();
-    req.sort = None;
-    let mut listing = pipeline::run(&req, sys, sys, &ctx.registry)?;
-    listing.warnings.extend(ctx.warnings);
-    let s = summary::summarize(counters, listing.rows, with_connections);
+    warnings.extend(ctx.warnings);
     if cfg.output.format == Format::Json {
-        render::summary::write_json(&s, &listing.warnings, out)?;
+        render::summary::write_json(&s, &warnings, out)?;
     } else {
         render::summary::write_text(&s, out)?;
         out.flush()?;
-        notes::print_warnings(&listing.warnings);
+        notes::print_warnings(&warnings);
     }
     Ok(0)
 }

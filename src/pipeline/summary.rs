@@ -41,6 +41,8 @@ pub struct ServiceCount {
 pub struct Summary {
     pub counters: SockStat,
     pub totals: SsTotals,
+    /// The listeners were read (`-sl`, `-sa`): the sections below mean something.
+    pub listeners_read: bool,
     /// Listeners with a non-empty accept queue, fullest first (at most `TOP`).
     pub by_queue: Vec<ListenerLoad>,
     /// Listeners with the most connections (at most `TOP`); `None` when connections were not
@@ -86,6 +88,18 @@ fn listener_of(conn: &Row, listeners: &[Row], on_port: &[usize]) -> Option<usize
         .filter_map(|i| rank(i).map(|r| (r, *i)))
         .min()
         .map(|(_, i)| i)
+}
+
+/// The summary of the counters alone (`-s`: what ss -s prints, nothing read but them).
+pub fn counters_only(counters: SockStat) -> Summary {
+    Summary {
+        counters,
+        totals: counters.ss_totals(),
+        listeners_read: false,
+        by_queue: Vec::new(),
+        by_connections: None,
+        per_service: Vec::new(),
+    }
 }
 
 /// Build the summary from the kernel's counters and a listing of the listeners (and, when
@@ -168,6 +182,7 @@ pub fn summarize(counters: SockStat, rows: Vec<Row>, with_connections: bool) -> 
     Summary {
         counters,
         totals: counters.ss_totals(),
+        listeners_read: true,
         by_queue,
         by_connections,
         per_service,

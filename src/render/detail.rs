@@ -169,24 +169,103 @@ fn trim_zeros(s: &str) -> &str {
     }
 }
 
-/// ss's sprint_bw, in bits per second.
-fn bw(out: &mut String, bps: f64, numeric: bool) {
-    let s = if numeric {
-        format!("{bps:.0}")
+/// Decimal digits of `v`, without the formatting machinery (tens of them per socket).
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+}
+
+/// `%g` (six significant digits) of `n / 10^k` computed exactly, with C's rounding of an
+/// exact value (to nearest, ties to even). For values that are exact in binary too (the
+/// congestion-control gains, n/256), this is what printf prints, without the slow
+/// exact float-to-decimal path. `None` where %g would use an exponent.
+fn g6_exact(n: u64, k: u32) -> Option<String> {
+    if n == 0 {
+        return Some("0".into());
+    }
+    let digits = n.to_string();
+    // The decimal exponent of the first (non-zero) digit: n has no leading zeros.
+    let exp = digits.len() as i64 - 1 - i64::from(k);
+    if !(-4..6).contains(&exp) {
+        return None;
+    }
+    // Keep six significant digits; round the rest.
+    let keep = digits.len().min(6);
+    let (head, tail) = digits.split_at(keep);
+    let mut v: u64 = head.parse().ok()?;
+    let half = tail.as_bytes().first().map_or(0, |&b| b - b'0');
+    let rest_zero = tail.bytes().skip(1).all(|b| b == b'0');
+    if half > 5 || (half == 5 && (!rest_zero || v % 2 == 1)) {
+        v += 1;
+    }
+    let scale = k as i64 - tail.len() as i64;
+    let s = v.to_string();
+    let out = if scale <= 0 {
+        format!("{s}{}", "0".repeat((-scale) as usize))
     } else {
+        let scale = scale as usize;
+        let s = format!("{s:0>width$}", width = scale + 1);
+        let (i, f) = s.split_at(s.len() - scale);
+        format!("{i}.{f}")
+    };
+    Some(trim_zeros(&out).to_string())
+}
+
+/// A congestion-control gain (fixed point, 8 fractional bits) as ss prints it.
+fn gain(out: &mut String, g: u32) {
+    match g6_exact(u64::from(g) * 390_625, 8) {
+        Some(s) => out.push_str(&s),
+        None => out.push_str(&fmt_g(f64::from(g) / 256.0, 6)),
+    }
+}
+
+/// ss's sprint_bw, in bits per second.
+fn bw(out: &mut String, bps: u64, numeric: bool) {
+    if numeric {
+        push_u64(out, bps);
+    } else {
+        let v = bps as f64;
         let (div, unit) = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")]
             .into_iter()
-            .find(|(d, _)| bps >= *d)
+            .find(|(d, _)| v >= *d)
             .unwrap_or((1.0, ""));
         let prec = if unit.is_empty() { 6 } else { 3 };
-        format!("{}{unit}", fmt_g(bps / div, prec))
-    };
-    out.push_str(&s);
+        out.push_str(&fmt_g(v / div, prec));
+        out.push_str(unit);
+    }
     out.push_str("bps");
 }
 
-fn ms(us: u32) -> String {
-    fmt_g(f64::from(us) / 1000.0, 6)
+/// Microseconds as ss prints milliseconds (`%g` of us / 1000.0). Below 1000 ms the
+/// integer part has at most three digits, so six significant digits are the exact three
+/// decimals: written without floating point.
+fn ms(out: &mut String, us: u32) {
+    if us >= 1_000_000 {
+        out.push_str(&fmt_g(f64::from(us) / 1000.0, 6));
+        return;
+    }
+    push_u64(out, u64::from(us / 1000));
+    let mut frac = us % 1000;
+    if frac > 0 {
+        out.push('.');
+        let mut digits = 3;
+        while frac.is_multiple_of(10) {
+            frac /= 10;
+            digits -= 1;
+        }
+        let s = frac.to_string();
+        out.extend(std::iter::repeat_n('0', digits - s.len()));
+        out.push_str(&s);
+    }
 }
 
 /// tcp_stats_print: what ss -i shows, values that are zero or unknown left out as there.
@@ -201,30 +280,32 @@ fn tcp_info(out: &mut String, i: &TcpInfo, state: State, show: &Show) {
             (i.fastopen, "fastopen"),
         ] {
             if on == Some(true) {
-                w.word(format_args!("{word}"));
+                w.start(word);
             }
         }
     }
     if let Some(c) = &i.congestion {
-        w.word(format_args!("{c}"));
+        w.start(c.as_str());
     }
     if let (Some(s), Some(r)) = (i.wscale_snd, i.wscale_rcv) {
-        w.word(format_args!("wscale:{s},{r}"));
+        let o = w.start("wscale:");
+        push_u64(o, s.into());
+        o.push(',');
+        push_u64(o, r.into());
     }
     // ss leaves out the initial 3 s timeout (TCP_TIMEOUT_INIT) of a socket never timed.
     if let Some(rto) = i.rto_us.filter(|&r| r != 0 && r != 3_000_000) {
-        w.word(format_args!("rto:{}", ms(rto)));
+        ms(w.start("rto:"), rto);
     }
     w.nz("backoff", i.backoff.map(u64::from));
     if let Some(rtt) = i.rtt_us.filter(|&r| r != 0) {
-        w.word(format_args!(
-            "rtt:{}/{}",
-            ms(rtt),
-            ms(i.rttvar_us.unwrap_or(0))
-        ));
+        let o = w.start("rtt:");
+        ms(o, rtt);
+        o.push('/');
+        ms(o, i.rttvar_us.unwrap_or(0));
     }
     if let Some(ato) = i.ato_us.filter(|&a| a != 0) {
-        w.word(format_args!("ato:{}", ms(ato)));
+        ms(w.start("ato:"), ato);
     }
     let n = |v: Option<u32>| v.map(u64::from);
     w.nz("mss", n(i.mss));
@@ -248,75 +329,82 @@ fn tcp_info(out: &mut String, i: &TcpInfo, state: State, show: &Show) {
             alpha,
             ab_ecn,
             ab_tot,
-        }) => w.word(format_args!(
-            "dctcp:(ce_state:{ce_state},alpha:{alpha},ab_ecn:{ab_ecn},ab_tot:{ab_tot})"
-        )),
-        Some(CcInfo::Dctcp { enabled: false, .. }) => w.word(format_args!("dctcp:fallback_mode")),
+        }) => {
+            let o = w.start("dctcp:(ce_state:");
+            let _ = write!(
+                o,
+                "{ce_state},alpha:{alpha},ab_ecn:{ab_ecn},ab_tot:{ab_tot})"
+            );
+        }
+        Some(CcInfo::Dctcp { enabled: false, .. }) => {
+            w.start("dctcp:fallback_mode");
+        }
         Some(CcInfo::Bbr {
             bw_bps,
             min_rtt_us,
             pacing_gain,
             cwnd_gain,
         }) => {
-            let mut b = String::new();
-            bw(&mut b, bw_bps as f64, show.numeric);
-            let _ = write!(b, ",mrtt:{}", ms(min_rtt_us));
+            let o = w.start("bbr:(bw:");
+            bw(o, bw_bps, show.numeric);
+            o.push_str(",mrtt:");
+            ms(o, min_rtt_us);
             if pacing_gain != 0 {
-                let _ = write!(
-                    b,
-                    ",pacing_gain:{}",
-                    fmt_g(f64::from(pacing_gain) / 256.0, 6)
-                );
+                o.push_str(",pacing_gain:");
+                gain(o, pacing_gain);
             }
             if cwnd_gain != 0 {
-                let _ = write!(b, ",cwnd_gain:{}", fmt_g(f64::from(cwnd_gain) / 256.0, 6));
+                o.push_str(",cwnd_gain:");
+                gain(o, cwnd_gain);
             }
-            w.word(format_args!("bbr:(bw:{b})"));
+            o.push(')');
         }
         _ => {}
     }
-    let rate = |label: &str, v: Option<u64>, w: &mut Words| {
-        if let Some(v) = v.filter(|&v| v > 0) {
-            let mut b = String::new();
-            bw(&mut b, v as f64, show.numeric);
-            w.word(format_args!("{label} {b}"));
-        }
-    };
-    rate("send", i.send_bps, &mut w);
+    if let Some(v) = i.send_bps.filter(|&v| v > 0) {
+        bw(w.start("send "), v, show.numeric);
+    }
     w.nz("lastsnd", n(i.lastsnd_ms));
     w.nz("lastrcv", n(i.lastrcv_ms));
     w.nz("lastack", n(i.lastack_ms));
     if let Some(p) = i.pacing_rate_bps.filter(|&p| p > 0) {
-        let mut b = String::new();
-        bw(&mut b, p as f64, show.numeric);
+        let o = w.start("pacing_rate ");
+        bw(o, p, show.numeric);
         if let Some(m) = i.max_pacing_rate_bps.filter(|&m| m > 0) {
-            b.push('/');
-            bw(&mut b, m as f64, show.numeric);
+            o.push('/');
+            bw(o, m, show.numeric);
         }
-        w.word(format_args!("pacing_rate {b}"));
     }
-    rate("delivery_rate", i.delivery_rate_bps, &mut w);
+    if let Some(v) = i.delivery_rate_bps.filter(|&v| v > 0) {
+        bw(w.start("delivery_rate "), v, show.numeric);
+    }
     w.nz("delivered", n(i.delivered));
     w.nz("delivered_ce", n(i.delivered_ce));
     if i.app_limited == Some(true) {
-        w.word(format_args!("app_limited"));
+        w.start("app_limited");
     }
     if let Some(busy) = i.busy_us.filter(|&b| b > 0) {
-        w.word(format_args!("busy:{}ms", busy / 1000));
+        let o = w.start("busy:");
+        push_u64(o, busy / 1000);
+        o.push_str("ms");
         for (label, v) in [
-            ("rwnd_limited", i.rwnd_limited_us),
-            ("sndbuf_limited", i.sndbuf_limited_us),
+            ("rwnd_limited:", i.rwnd_limited_us),
+            ("sndbuf_limited:", i.sndbuf_limited_us),
         ] {
             if let Some(v) = v.filter(|&v| v > 0) {
                 let pct = 100.0 * v as f64 / busy as f64;
-                w.word(format_args!("{label}:{}ms({pct:.1}%)", v / 1000));
+                let o = w.start(label);
+                let _ = write!(o, "{}ms({pct:.1}%)", v / 1000);
             }
         }
     }
     w.nz("unacked", n(i.unacked));
     let (r, t) = (i.retrans.unwrap_or(0), i.total_retrans.unwrap_or(0));
     if r > 0 || t > 0 {
-        w.word(format_args!("retrans:{r}/{t}"));
+        let o = w.start("retrans:");
+        push_u64(o, r.into());
+        o.push('/');
+        push_u64(o, t.into());
     }
     w.nz("lost", n(i.lost));
     if state != State::LISTEN {
@@ -325,17 +413,17 @@ fn tcp_info(out: &mut String, i: &TcpInfo, state: State, show: &Show) {
     w.nz("dsack_dups", n(i.dsack_dups));
     w.nz("fackets", n(i.fackets));
     if let Some(r) = i.reordering.filter(|&r| r != 3) {
-        w.word(format_args!("reordering:{r}"));
+        push_u64(w.start("reordering:"), r.into());
     }
     w.nz("reord_seen", n(i.reord_seen));
     if let Some(r) = i.rcv_rtt_us.filter(|&r| r != 0) {
-        w.word(format_args!("rcv_rtt:{}", ms(r)));
+        ms(w.start("rcv_rtt:"), r);
     }
     w.nz("rcv_space", n(i.rcv_space));
     w.nz("rcv_ssthresh", n(i.rcv_ssthresh));
     w.nz("notsent", n(i.notsent_bytes));
     if let Some(m) = i.minrtt_us.filter(|&m| m != 0) {
-        w.word(format_args!("minrtt:{}", ms(m)));
+        ms(w.start("minrtt:"), m);
     }
     w.nz("rcv_ooopack", n(i.rcv_ooopack));
     w.nz("snd_wnd", n(i.snd_wnd));
@@ -347,17 +435,21 @@ fn tcp_info(out: &mut String, i: &TcpInfo, state: State, show: &Show) {
 struct Words<'a>(&'a mut String);
 
 impl Words<'_> {
-    fn word(&mut self, args: std::fmt::Arguments<'_>) {
+    /// Start a word with `head` and hand back the string to finish it.
+    fn start(&mut self, head: &str) -> &mut String {
         if !self.0.is_empty() {
             self.0.push(' ');
         }
-        let _ = self.0.write_fmt(args);
+        self.0.push_str(head);
+        self.0
     }
 
     /// `name:value` when the value is known and not zero, as ss prints counters.
     fn nz(&mut self, name: &str, v: Option<u64>) {
         if let Some(v) = v.filter(|&v| v != 0) {
-            self.word(format_args!("{name}:{v}"));
+            let o = self.start(name);
+            o.push(':');
+            push_u64(o, v);
         }
     }
 }
@@ -425,16 +517,53 @@ mod tests {
     }
 
     #[test]
+    fn milliseconds_without_floats_match_g() {
+        for us in [
+            0u32, 1, 10, 17, 106, 1000, 1500, 204_000, 999_999, 1_000_000, 1_234_567,
+        ] {
+            let mut s = String::new();
+            ms(&mut s, us);
+            assert_eq!(s, fmt_g(f64::from(us) / 1000.0, 6), "{us} us");
+        }
+    }
+
+    #[test]
+    fn gains_exactly_as_printf() {
+        for g in [
+            1u32,
+            3,
+            64,
+            128,
+            256,
+            277,
+            739,
+            1000,
+            65535,
+            1 << 20,
+            1 << 24,
+        ] {
+            let mut s = String::new();
+            gain(&mut s, g);
+            assert_eq!(s, fmt_g(f64::from(g) / 256.0, 6), "gain {g}");
+        }
+        let mut s = String::new();
+        gain(&mut s, 739);
+        assert_eq!(s, "2.88672", "bbr's high gain, as ss printed it live");
+    }
+
+    #[test]
     fn rates_as_ss_with_and_without_n() {
-        let f = |v: f64, numeric| {
+        let f = |v: u64, numeric| {
             let mut s = String::new();
             bw(&mut s, v, numeric);
             s
         };
-        assert_eq!(f(46_717_584_906.0, false), "46.7Gbps");
-        assert_eq!(f(46_717_584_906.0, true), "46717584906bps");
-        assert_eq!(f(1500.0, false), "1.5kbps");
-        assert_eq!(f(999.0, false), "999bps");
+        assert_eq!(f(46_717_584_906, false), "46.7Gbps");
+        assert_eq!(f(46_717_584_906, true), "46717584906bps");
+        assert_eq!(f(1500, false), "1.5kbps");
+        assert_eq!(f(999, false), "999bps");
+        assert_eq!(f(0, true), "0bps");
+        assert_eq!(f(u64::MAX, true), "18446744073709551615bps");
     }
 
     #[test]

@@ -62,6 +62,9 @@ fn service(l: &ListenerLoad) -> String {
 /// The whole `-s` text.
 pub fn write_text(s: &Summary, out: &mut dyn Write) -> io::Result<()> {
     ss_text(&s.totals, out)?;
+    if !s.listeners_read {
+        return Ok(());
+    }
     writeln!(out, "Listeners by accept queue (Recv-Q/backlog):")?;
     if s.by_queue.is_empty() {
         writeln!(out, "  none waiting")?;
@@ -81,7 +84,7 @@ pub fn write_text(s: &Summary, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out)?;
     match &s.by_connections {
-        None => writeln!(out, "Listeners by connections: add -a to count them")?,
+        None => writeln!(out, "Listeners by connections: -sa counts them")?,
         Some(v) => {
             writeln!(out, "Listeners by connections:")?;
             if v.is_empty() {
@@ -164,12 +167,13 @@ pub fn write_json(s: &Summary, warnings: &[Warning], out: &mut dyn Write) -> io:
                 "raw6_inuse": c.raw6_inuse, "frag6_inuse": c.frag6_inuse,
                 "frag6_memory": c.frag6_memory, "tcp_curr_estab": c.tcp_estab,
             },
-            "listeners_by_queue": s.by_queue.iter().map(load).collect::<Vec<_>>(),
+            "listeners_by_queue": s.listeners_read
+                .then(|| s.by_queue.iter().map(load).collect::<Vec<_>>()),
             "listeners_by_connections":
                 s.by_connections.as_ref().map(|v| v.iter().map(load).collect::<Vec<_>>()),
-            "listeners_per_service": s.per_service.iter().map(|p| json!({
+            "listeners_per_service": s.listeners_read.then(|| s.per_service.iter().map(|p| json!({
                 "proto": p.proto.name(), "service": p.service, "listeners": p.listeners,
-            })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>()),
         },
         "warnings": warnings.iter().map(|w| json!({"kind": w.kind, "message": w.message}))
             .collect::<Vec<_>>(),

@@ -251,19 +251,25 @@ struct Parts {
 impl Parts {
     /// `None` when nothing was found: a socket without extras costs no allocation.
     fn into_extras(self) -> Option<Box<Extras>> {
+        let any = self.tcp_info.is_some()
+            || self.skmem.is_some()
+            || self.timer.is_some()
+            || self.shutdown.is_some();
+        if !any {
+            return None;
+        }
         let tcp_info = self.tcp_info.map(|mut i| {
             i.congestion = self.cong;
             i.cc_info = self.cc;
             info::finish(&mut i);
             i
         });
-        let x = Extras {
+        Some(Box::new(Extras {
             tcp_info,
             skmem: self.skmem,
             timer: self.timer,
             shutdown: self.shutdown,
-        };
-        (x != Extras::default()).then(|| Box::new(x))
+        }))
     }
 }
 
