@@ -65,11 +65,11 @@ impl Refresh<'_> {
             Err(_) => return Seen::Gone,
         };
         let Some(old) = self.procs.get(&pid) else {
-            return self.read_all(pid, size);
+            return self.read_all(pid);
         };
         // A holder is checked for pid reuse: its holdings must not pass to a stranger.
         if !old.socks.is_empty() && start_time(self.root, pid) != old.start {
-            return self.read_all(pid, size);
+            return self.read_all(pid);
         }
         let freed = self.freed.get(&pid).map(Vec::as_slice).unwrap_or_default();
         if self.counts_work && size == old.count && freed.is_empty() {
@@ -86,7 +86,10 @@ impl Refresh<'_> {
             p.socks.retain(|&(fd, _)| has(&set, fd));
             slots.extend(now.iter().copied().filter(|&fd| !has(&old.fds, fd)));
             p.fds = set;
-            p.count = size;
+            // The count of what was listed, not the size stat gave a moment before: an fd
+            // opened or closed in between would otherwise go unnoticed until the count
+            // changes again.
+            p.count = count_of(&now);
             if let Ok(comm) = read_comm(self.root, pid) {
                 p.comm = comm;
             }
@@ -99,7 +102,7 @@ impl Refresh<'_> {
     }
 
     /// A process seen for the first time: every fd.
-    fn read_all(&self, pid: u32, size: i64) -> Seen {
+    fn read_all(&self, pid: u32) -> Seen {
         let Ok(fds) = list_fds(self.root, pid) else {
             return self.denied_or_gone(pid);
         };
@@ -110,7 +113,7 @@ impl Refresh<'_> {
             start: start_time(self.root, pid),
             comm,
             uid: read_uid(self.root, pid),
-            count: size,
+            count: count_of(&fds),
             fds: bitset(&fds),
             socks: Vec::new(),
         };
@@ -136,8 +139,15 @@ impl Refresh<'_> {
             let inode = match readlinkat(dir.as_raw_fd(), fd_name(fd, &mut name), &mut buf) {
                 Ok(n) => buf.get(..n).and_then(socket_inode),
                 Err(e @ (Errno::EACCES | Errno::EPERM)) => return Err(e),
-                // Closed since it was listed.
-                Err(_) => None,
+                // Closed since it was listed: not there any more, so a later open of this
+                // number changes the count we compare with.
+                Err(_) => {
+                    if has(&p.fds, fd) {
+                        unset(&mut p.fds, fd);
+                        p.count -= 1;
+                    }
+                    None
+                }
             };
             match (at, inode) {
                 (Ok(i), Some(inode)) => p.socks[i].1 = inode,
@@ -201,6 +211,17 @@ pub(super) fn bitset(fds: &[u32]) -> Vec<u64> {
         set[fd as usize / 64] |= 1 << (fd % 64);
     }
     set
+}
+
+fn unset(set: &mut [u64], fd: u32) {
+    if let Some(w) = set.get_mut(fd as usize / 64) {
+        *w &= !(1 << (fd % 64));
+    }
+}
+
+/// The number of fds listed, as the fd directory's size gives it.
+fn count_of(fds: &[u32]) -> i64 {
+    i64::try_from(fds.len()).unwrap_or(i64::MAX)
 }
 
 pub(super) fn has(set: &[u64], fd: u32) -> bool {
