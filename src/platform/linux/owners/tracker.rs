@@ -6,7 +6,8 @@
 //! - a new process (a pid not seen before, or one whose start time changed): read it all;
 //! - a process whose fd count changed (`stat` of `/proc/PID/fd` gives it since Linux 6.2):
 //!   list its fd numbers (getdents, no readlink) and read the new ones; numbers that went
-//!   away drop what they held;
+//!   away drop what they held. The count kept is that of the numbers listed, so an fd
+//!   opened or closed between the stat and the listing shows as a change next time;
 //! - a process that held a socket which went away since the last read: a new fd takes the
 //!   lowest free number (POSIX), so the freed slots are read again even when the count
 //!   stayed the same (a connection replaced by another); so is the slot of a socket the last
@@ -20,8 +21,8 @@
 //! if it is still there: most such sockets are ones that closed between the dump and the pass
 //! (on a busy host, every read has some), and a full scan for them would cost as much as the
 //! pass saves. One that scan cannot find either is not searched again while it lives (kernel
-//! sockets, holders we may not read). Where the fd count is not the count (before Linux 6.2, or a fixture tree)
-//! every process's fd numbers are listed each time.
+//! sockets, holders we may not read). Where the fd directory's size is not the fd count
+//! (before Linux 6.2, or a fixture tree) every process's fd numbers are listed each time.
 
 mod fdtable;
 
