@@ -10,10 +10,12 @@
 
 use crate::model::{Endpoint, Family, Proto, Row, Socket};
 use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::num::NonZeroU64;
+use std::sync::OnceLock;
 
 /// A socket's identity across reads.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Key {
     Cookie(NonZeroU64),
     Inode(Proto, u64),
@@ -49,6 +51,45 @@ impl Ends {
     }
 }
 
+/// One u64 per key, so that the maps of a read (75k keys, looked up three times each) can
+/// mix it with a multiply instead of SipHash. Cookies and inodes are numbers the kernel
+/// hands out; the ends of an inode-less socket are chosen by whoever connects, so they go
+/// through the process's randomly keyed SipHash first.
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        match self {
+            Key::Cookie(c) => h.write_u64(c.get()),
+            Key::Inode(proto, inode) => h.write_u64(inode.rotate_left(8) ^ *proto as u64),
+            Key::Addrs(ends) => {
+                static KEYED: OnceLock<RandomState> = OnceLock::new();
+                h.write_u64(KEYED.get_or_init(RandomState::new).hash_one(ends));
+            }
+        }
+    }
+}
+
+/// Fibonacci hashing of the one u64 a `Key` writes (see `impl Hash for Key`).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type KeyMap<V> = HashMap<Key, V, BuildHasherDefault<KeyHasher>>;
+
 /// The identity of `s` (see the module comment).
 pub fn key(s: &Socket) -> Key {
     if let Some(c) = cookie(s) {
@@ -69,7 +110,7 @@ fn cookie(s: &Socket) -> Option<NonZeroU64> {
 #[derive(Debug, Default)]
 pub struct Reading {
     rows: Vec<Row>,
-    index: HashMap<Key, u32>,
+    index: KeyMap<u32>,
     /// Each key once with its row, in row order (a key seen twice keeps its first row).
     order: Vec<(Key, u32)>,
 }
@@ -78,7 +119,7 @@ impl Reading {
     /// Index `rows` by identity. A key seen twice (a dump that caught a socket twice while
     /// the table changed) keeps its first row.
     pub fn new(rows: Vec<Row>) -> Reading {
-        let mut index = HashMap::with_capacity(rows.len());
+        let mut index = KeyMap::with_capacity_and_hasher(rows.len(), Default::default());
         let mut order = Vec::with_capacity(rows.len());
         for (i, r) in rows.iter().enumerate() {
             let Ok(i) = u32::try_from(i) else { break };

@@ -148,8 +148,9 @@ impl Tracker {
         let mut freed: HashMap<u32, Vec<u32>> = HashMap::new();
         for (pid, p) in self.procs.iter_mut() {
             p.socks.retain(|&(fd, inode)| {
-                let was = self.last_wanted.contains(inode) || self.fresh.contains(&inode);
-                let gone = was && !wanted.contains(inode);
+                // Most sockets are still wanted: that test first.
+                let gone = !wanted.contains(inode)
+                    && (self.last_wanted.contains(inode) || self.fresh.contains(&inode));
                 if gone {
                     freed.entry(*pid).or_default().push(fd);
                 }
@@ -219,11 +220,11 @@ impl Tracker {
     /// find) are looked for with the ordinary scan first.
     fn look_for_missing(&mut self, wanted: &InodeSet, uids: Option<&HashSet<u32>>) -> OwnerMap {
         let mut pairs = self.pairs(wanted);
-        let held: HashSet<u64> = pairs.iter().map(|(i, _)| *i).collect();
+        let held: InodeSet = pairs.iter().map(|(i, _)| *i).collect();
         let missing: Vec<u64> = wanted
             .iter()
             .copied()
-            .filter(|i| !held.contains(i) && !self.ownerless.contains(i))
+            .filter(|i| !held.contains(*i) && !self.ownerless.contains(i))
             .collect();
         if self.first {
             // Every process was read in full: what has no holder now has none visible.
