@@ -54,33 +54,35 @@ def cmd(name, argv, expect, owners=False, count="lines"):
     return dict(name=name, argv=argv, expect=expect, owners=owners, count=count)
 
 
-def command_groups(pw, floor, port, scale):
-    """Groups timed in one hyperfine call each. In the pair groups portwatch comes first."""
+def command_groups(pw, floor, port, scale, pw_args=()):
+    """Groups timed in one hyperfine call each. In the pair groups portwatch comes first.
+    pw_args go before each portwatch command's own (e.g. --owners proc)."""
     groups = []
     if pw:
+        pw = [pw, *pw_args]
         groups += [
-            ("antp", [cmd("portwatch -antp", [pw, "-antp"], "tcp", True),
+            ("antp", [cmd("portwatch -antp", [*pw, "-antp"], "tcp", True),
                       cmd("ss -antp", ["ss", "-antp"], "tcp", True)]),
-            ("lntp", [cmd("portwatch -lntp", [pw, "-lntp"], "tcp_listen", True),
+            ("lntp", [cmd("portwatch -lntp", [*pw, "-lntp"], "tcp_listen", True),
                       cmd("ss -lntp", ["ss", "-lntp"], "tcp_listen", True)]),
-            ("port", [cmd("portwatch -lntp sport = :P", [pw, "-lntp", "sport", "=", ":%d" % port],
+            ("port", [cmd("portwatch -lntp sport = :P", [*pw, "-lntp", "sport", "=", ":%d" % port],
                           "probe_port_listeners", True),
                       cmd("ss -lntp sport = :P", ["ss", "-lntp", "sport", "=", ":%d" % port],
                           "probe_port_listeners", True)]),
-            ("ant", [cmd("portwatch -ant", [pw, "-ant"], "tcp"),
+            ("ant", [cmd("portwatch -ant", [*pw, "-ant"], "tcp"),
                      cmd("ss -ant", ["ss", "-ant"], "tcp")]),
             # Issue #13: TCP internals of every connection, and the summary.
-            ("tin", [cmd("portwatch -tin", [pw, "-tin"], "tcp_conn"),
+            ("tin", [cmd("portwatch -tin", [*pw, "-tin"], "tcp_conn"),
                      cmd("ss -tin", ["ss", "-tin"], "tcp_conn")]),
-            ("summary", [cmd("portwatch -s", [pw, "-s"], None),
+            ("summary", [cmd("portwatch -s", [*pw, "-s"], None),
                          cmd("ss -s", ["ss", "-s"], None)]),
         ]
         if scale == "small":  # start-up cost: tiny outputs, registry loaded
             groups.append(("startup", [
-                cmd("portwatch -lnt sport = :1", [pw, "-lnt", "sport", "=", ":1"], "zero"),
+                cmd("portwatch -lnt sport = :1", [*pw, "-lnt", "sport", "=", ":1"], "zero"),
                 cmd("ss -lnt sport = :1", ["ss", "-lnt", "sport", "=", ":1"], "zero"),
-                cmd("portwatch explain 1", [pw, "explain", "1"], None),
-                cmd("portwatch --version", [pw, "--version"], None)]))
+                cmd("portwatch explain 1", [*pw, "explain", "1"], None),
+                cmd("portwatch --version", [*pw, "--version"], None)]))
     else:
         groups += [("ss", [cmd("ss -antp", ["ss", "-antp"], "tcp", True),
                            cmd("ss -lntp", ["ss", "-lntp"], "tcp_listen", True),
@@ -201,7 +203,8 @@ def run_scale(scale, pw, floor, args, outdir):
     match = measure.workload_matcher(cfg)
     res = {"scale": scale, "params": cfg, "commands": {}, "groups": []}
     only = set(args.only.split(",")) if args.only else None
-    groups = [(g, cs) for g, cs in command_groups(pw, floor, workload.probe_port(cfg), scale)
+    groups = [(g, cs) for g, cs in command_groups(pw, floor, workload.probe_port(cfg), scale,
+                                                  shlex.split(args.portwatch_args))
               if only is None or g in only]
     base = {c["name"]: measure.probe(c, match) for _, cs in groups for c in cs}
     res["tcp_lines_idle"] = measure.workload_tcp_lines(match)
@@ -297,6 +300,9 @@ def main():
     ap.add_argument("--portwatch", metavar="PATH", help="binary to time (default: the "
                     "release build in $CARGO_TARGET_DIR or target/, rebuilt when stale)")
     ap.add_argument("--no-build", action="store_true", help="never run cargo build")
+    ap.add_argument("--portwatch-args", default="", metavar="ARGS",
+                    help="extra arguments before each portwatch command's own "
+                    "(e.g. '--owners proc')")
     ap.add_argument("--no-portwatch", action="store_true",
                     help="time only ss, netstat, lsof and the floor")
     ap.add_argument("--only", help="comma-separated groups: antp,lntp,port,ant,tin,summary,"

@@ -16,6 +16,9 @@ _portwatch() {
             ",$1")
                 cmd="portwatch"
                 ;;
+            portwatch,audit)
+                cmd="portwatch__subcmd__audit"
+                ;;
             portwatch,completions)
                 cmd="portwatch__subcmd__completions"
                 ;;
@@ -27,6 +30,9 @@ _portwatch() {
                 ;;
             portwatch,help)
                 cmd="portwatch__subcmd__help"
+                ;;
+            portwatch,kill)
+                cmd="portwatch__subcmd__kill"
                 ;;
             portwatch,label)
                 cmd="portwatch__subcmd__label"
@@ -40,6 +46,9 @@ _portwatch() {
             portwatch,watch)
                 cmd="portwatch__subcmd__watch"
                 ;;
+            portwatch__subcmd__help,audit)
+                cmd="portwatch__subcmd__help__subcmd__audit"
+                ;;
             portwatch__subcmd__help,completions)
                 cmd="portwatch__subcmd__help__subcmd__completions"
                 ;;
@@ -51,6 +60,9 @@ _portwatch() {
                 ;;
             portwatch__subcmd__help,help)
                 cmd="portwatch__subcmd__help__subcmd__help"
+                ;;
+            portwatch__subcmd__help,kill)
+                cmd="portwatch__subcmd__help__subcmd__kill"
                 ;;
             portwatch__subcmd__help,label)
                 cmd="portwatch__subcmd__help__subcmd__label"
@@ -104,7 +116,7 @@ _portwatch() {
 
     case "${cmd}" in
         portwatch)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -s -K -E -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --summary --kill --events --no-header --json --csv --backend --services --labels --proc-root --etc-services --help --version list explain label completions watch snapshot diff help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -s -K -E -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --summary --kill --events --no-header --json --csv --backend --owners --services --labels --proc-root --etc-services --help --version list explain label audit completions watch snapshot diff kill help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -112,6 +124,14 @@ _portwatch() {
             case "${prev}" in
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --pid)
@@ -138,6 +158,88 @@ _portwatch() {
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
                     return 0
                     ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
+                    return 0
+                    ;;
+                --services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --labels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etc-services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portwatch__subcmd__audit)
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --allow --fail-on --probe --json --backend --owners --services --labels --proc-root --etc-services --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --sort)
+                    COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -U)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fail-on)
+                    COMPREPLY=($(compgen -W "info low medium high" -- "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
+                    return 0
+                    ;;
                 --services)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -162,7 +264,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__completions)
-            opts="-h --backend --services --labels --proc-root --etc-services --help bash zsh fish"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --help bash zsh fish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -170,6 +272,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -196,7 +302,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__diff)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --ignore --connections --json --backend --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --ignore --connections --json --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -204,6 +310,14 @@ _portwatch() {
             case "${prev}" in
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --pid)
@@ -234,6 +348,10 @@ _portwatch() {
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
                     return 0
                     ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
+                    return 0
+                    ;;
                 --services)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -258,7 +376,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__explain)
-            opts="-h --json --backend --services --labels --proc-root --etc-services --help"
+            opts="-h --json --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -266,6 +384,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -292,8 +414,22 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__help)
-            opts="list explain label completions watch snapshot diff help"
+            opts="list explain label audit completions watch snapshot diff kill help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portwatch__subcmd__help__subcmd__audit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -348,6 +484,20 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portwatch__subcmd__help__subcmd__kill)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -459,8 +609,86 @@ _portwatch() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        portwatch__subcmd__kill)
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -y -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --yes --dry-run --timeout --signal --json --backend --owners --services --labels --proc-root --etc-services --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --sort)
+                    COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -U)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signal)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
+                    return 0
+                    ;;
+                --services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --labels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etc-services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         portwatch__subcmd__label)
-            opts="-h --backend --services --labels --proc-root --etc-services --help set rm list help"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --help set rm list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -468,6 +696,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -564,7 +796,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__label__subcmd__list)
-            opts="-h --json --backend --services --labels --proc-root --etc-services --help"
+            opts="-h --json --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -572,6 +804,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -598,7 +834,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__label__subcmd__rm)
-            opts="-h --backend --services --labels --proc-root --etc-services --help"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -606,6 +842,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -632,7 +872,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__label__subcmd__set)
-            opts="-h --backend --services --labels --proc-root --etc-services --help"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -640,6 +880,10 @@ _portwatch() {
             case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)
@@ -666,7 +910,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__list)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -s -K -E -H -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --summary --kill --events --no-header --json --csv --backend --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -s -K -E -H -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --summary --kill --events --no-header --json --csv --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -674,6 +918,14 @@ _portwatch() {
             case "${prev}" in
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --pid)
@@ -700,6 +952,10 @@ _portwatch() {
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
                     return 0
                     ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
+                    return 0
+                    ;;
                 --services)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -724,7 +980,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__snapshot)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -4 -6 -c -U -o -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --cgroup --sort --ipv4 --ipv6 --pid --command --user --output --options --backend --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -4 -6 -N -c -U -o -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --output --options --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -732,6 +988,14 @@ _portwatch() {
             case "${prev}" in
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --pid)
@@ -766,6 +1030,10 @@ _portwatch() {
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
                     return 0
                     ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
+                    return 0
+                    ;;
                 --services)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -790,7 +1058,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__watch)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --interval --count --duration --initial --queues --json --color --timings --backend --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --interval --count --duration --initial --queues --json --color --timings --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -798,6 +1066,14 @@ _portwatch() {
             case "${prev}" in
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --pid)
@@ -838,6 +1114,10 @@ _portwatch() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
                     return 0
                     ;;
                 --services)

@@ -12,6 +12,7 @@ FILTER is an ss filter expression, given as the words after the options, e.g.
   portwatch -tn state established '( dport = :443 or dport = :80 )'
   portwatch -lnt sport = :22
   portwatch -lntp proc nginx
+  portwatch -lntp -N all container web
 Options may also follow the filter (as ss); after `--` every word is filter. The first word
 that is not an option names a subcommand when it is one; no filter keyword is a subcommand
 name, and after a listing subcommand the same flags and filter work as before it
@@ -20,6 +21,7 @@ name, and after a listing subcommand the same flags and filter work as before it
 Examples:
   portwatch -lntp              listening TCP sockets and their processes
   portwatch -antp --json | jq  every TCP socket as JSON
+  portwatch -lntp -N all       listeners in every network namespace and container
   portwatch -tin --sort rtt    TCP connections, slowest first, with RTT, cwnd, retransmits
   portwatch -sl                socket totals (as ss -s) and the busiest listeners
   portwatch -K dport = :8080   close the connections to port 8080 (root)
@@ -27,6 +29,8 @@ Examples:
   portwatch watch -ltp         listeners as they open and close, live
   portwatch snapshot -ltu -o b listeners now, as a baseline document
   portwatch diff b             what changed since (exit 1 when anything did)
+  portwatch audit -N all       what every namespace exposes that it should not
+  portwatch kill 3000          stop what listens on port 3000 (asks first)
   portwatch label set 8123/tcp home-assistant";
 
 /// A local socket inspector: list sockets like ss, with their processes and what their ports are.
@@ -137,6 +141,15 @@ pub struct ListingArgs {
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
 
+    /// Read these network namespaces instead of portwatch's own (repeatable): `all`, a name
+    /// under /run/netns (as ss -N), a pid (that process's namespace) or the path of a
+    /// namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped
+    /// by namespace (the host's first) under Netns and Container columns. Entering another
+    /// namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one
+    /// warning.
+    #[arg(short = 'N', long = "netns", value_name = "WHICH")]
+    pub netns: Vec<String>,
+
     /// Only sockets held by this process id (repeatable); same as the filter `pid N`.
     #[arg(long = "pid", value_name = "PID")]
     pub pids: Vec<u32>,
@@ -150,7 +163,8 @@ pub struct ListingArgs {
     #[arg(short = 'U', long = "user", value_name = "USER")]
     pub users: Vec<String>,
 
-    /// Filter expression (ss syntax plus proc, pid, user, service, port and scope).
+    /// Filter expression (ss syntax plus proc, pid, user, service, port, scope, netns,
+    /// container, unit and host).
     #[arg(
         value_name = "FILTER",
         trailing_var_arg = true,
@@ -207,6 +221,12 @@ pub struct GlobalArgs {
     #[arg(long, value_enum, default_value = "auto", global = true)]
     pub backend: BackendArg,
 
+    /// How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf
+    /// (one kernel pass; root only; an error where unavailable) or proc (readlink of every
+    /// /proc/PID/fd entry).
+    #[arg(long, value_enum, default_value = "auto", global = true)]
+    pub owners: OwnersArg,
+
     /// Read an extra services(5) file; its names win over /etc/services (repeatable).
     #[arg(long = "services", value_name = "FILE", global = true)]
     pub services: Vec<PathBuf>,
@@ -239,6 +259,19 @@ pub enum BackendArg {
     Netstat2,
 }
 
+/// `--owners`: how the owner scan reads the processes' fds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OwnersArg {
+    /// BPF when the host has enough open files for it to pay and it loads; else /proc.
+    #[default]
+    Auto,
+    /// A BPF task_file iterator: every process's fds in one kernel pass (Linux 5.8+ with
+    /// BTF, root or CAP_BPF and CAP_PERFMON).
+    Bpf,
+    /// A readlink of every /proc/PID/fd entry.
+    Proc,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The listing, by name: `portwatch list -lntp` is `portwatch -lntp`.
@@ -248,6 +281,10 @@ pub enum Command {
     /// Name ports yourself: `label set 8123/tcp home-assistant`, `label rm`, `label list`.
     #[command(subcommand)]
     Label(LabelCommand),
+    /// Judge the listeners: what is reachable beyond loopback that should not be (plaintext
+    /// logins, private services, unknown ports), suspicious holders, and what the firewall
+    /// does with each. Exit 1 when a finding reaches --fail-on.
+    Audit(AuditArgs),
     /// Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`.
     Completions(CompletionsArgs),
     /// Watch sockets open, close and change: a live view on a terminal, NDJSON events
@@ -261,6 +298,29 @@ pub enum Command {
     /// exit 0 when they match, 1 when they differ (`portwatch diff base.json`).
     #[command(override_usage = "portwatch diff [OPTIONS] <BASELINE> [NEW] [FILTER]...")]
     Diff(DiffArgs),
+    /// Free a port: signal the processes listening on it (SIGTERM, then SIGKILL), safely.
+    ///
+    /// `portwatch kill 3000` (also `:3000`, `3000/tcp`) selects the processes holding a
+    /// listening TCP or UDP socket on local port 3000 (-t or -u narrows it), never a client
+    /// connected to it. Anything else is a filter expression with the listing's flags, and
+    /// selects the holders of exactly what the listing shows: `portwatch kill -t state
+    /// established dport = :5432` signals the clients of port 5432. A lone number is a port:
+    /// a filter always starts with a keyword.
+    ///
+    /// The plan comes first: each process (pid, name, user, command line, the matched sockets
+    /// it holds, its systemd unit or container), then the question, asked only when stdin,
+    /// stdout and stderr are terminals; without a terminal and without --yes nothing is
+    /// signalled (exit status 2). pid 1, kernel threads and portwatch itself are never
+    /// signalled. Each process is signalled through a pidfd opened before the question, after
+    /// checking that it is the same process (start time) and still holds a matching socket,
+    /// so a pid reused meanwhile is never hit. Then it waits for the port to have no listener
+    /// and says whether it is free or which process took it (a supervisor restarting it).
+    ///
+    /// Exit status: 0 every target exited and the port is free; 1 nothing matched; 2 bad
+    /// usage or the question was not answered yes; 3 a target survived or could not be
+    /// signalled, or the port is held again.
+    #[command(override_usage = "portwatch kill [OPTIONS] PORT|FILTER...")]
+    Kill(KillArgs),
 }
 
 /// `watch`: the listing flags and filter, then how often and how long.
@@ -352,6 +412,83 @@ pub struct DiffArgs {
     /// Print a JSON document of the differences.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `kill`: the listing flags and the PORT or filter words, then what to send and whether to
+/// ask.
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    #[command(flatten)]
+    pub listing: ListingArgs,
+
+    /// Signal without asking (needed when stdin, stdout or stderr is not a terminal).
+    #[arg(short = 'y', long = "yes")]
+    pub yes: bool,
+
+    /// Show the plan and signal nothing.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+
+    /// How long to wait for the processes to exit after SIGTERM before SIGKILL, and then
+    /// for the port to be free: 200ms, 2s, 1.5s, 1m (a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub timeout: String,
+
+    /// Send this signal only (a name such as HUP or SIGINT, or a number), with no SIGKILL
+    /// after it.
+    #[arg(long = "signal", value_name = "SIG")]
+    pub signal: Option<String>,
+
+    /// Print one JSON document with the plan and the outcome of each process ({"schema": 1,
+    /// ...}); needs --yes or --dry-run, since it does not ask.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `audit`: the listing flags and filter choose which TCP and UDP listeners are judged
+/// (`-N all` for every network namespace); then its own options.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub listing: ListingArgs,
+
+    /// Accepted exposures, one per line: `PROTO/PORT [PROGRAM-GLOB] [SCOPE]`, e.g.
+    /// `tcp/22 sshd public`, `tcp/5432 postgres private`, `udp/53`; `#` starts a comment.
+    /// Findings an entry matches are counted, not listed. A malformed line is an error
+    /// naming it (exit 2).
+    #[arg(long = "allow", value_name = "FILE")]
+    pub allow: Option<PathBuf>,
+
+    /// Exit 1 when a finding is at or above this severity (findings below it are still
+    /// shown).
+    #[arg(
+        long = "fail-on",
+        value_enum,
+        value_name = "SEVERITY",
+        default_value = "medium"
+    )]
+    pub fail_on: FailOn,
+
+    /// Identify what answers on each TCP listener reachable beyond loopback by connecting to
+    /// it from inside its network namespace (greeting, TLS ClientHello, HTTP HEAD; 0.7 s
+    /// timeout per step): TLS on plaintext ports, plaintext where TLS is expected, SMTP,
+    /// POP3 and IMAP without STARTTLS. Nothing is sent anywhere else.
+    #[arg(long)]
+    pub probe: bool,
+
+    /// Print one JSON document ({"schema": 1, "findings": [...], "summary": {...},
+    /// "warnings": [...]}).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--fail-on`: the least severity that makes `audit` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Info,
+    Low,
+    Medium,
+    High,
 }
 
 /// A listing subcommand's arguments: the listing flags and filter, then its own options.

@@ -10,10 +10,10 @@ pub use baseline::{
 };
 pub use watch::{parse_duration, refilter, watch_config, Color, WatchConfig, WatchMode};
 
-use crate::cli::{BackendArg, GlobalArgs, ListingArgs, ModeArgs, OutputArgs};
+use crate::cli::{BackendArg, GlobalArgs, ListingArgs, ModeArgs, OutputArgs, OwnersArg};
 use crate::error::{Error, Result};
 use crate::filter::{self, Filter, ParseOptions, Pred, UserSpec};
-use crate::model::{Detail, FamilyFilter, Query, StateSet};
+use crate::model::{Detail, FamilyFilter, NetnsSpec, OwnerMethod, Query, StateSet};
 use crate::pipeline::{Request, SortKey};
 use crate::platform::{Backend, SourceOptions};
 use crate::registry::{labels, RegistryOptions};
@@ -35,6 +35,8 @@ pub struct Env {
     pub no_color: bool,
     /// `TERM`, when set.
     pub term: Option<String>,
+    /// `PORTWATCH_DEBUG=1`: say on stderr how the owners were read and why.
+    pub debug: bool,
 }
 
 /// Output format of the listing.
@@ -90,11 +92,15 @@ pub enum Mode {
 #[derive(Debug, Clone)]
 pub struct ListConfig {
     pub request: Request,
+    /// The network namespaces to read (`-N`); empty: portwatch's own.
+    pub netns: Vec<NetnsSpec>,
     pub output: Output,
     pub source: SourceOptions,
     pub registry: RegistryOptions,
     /// The labels file was named with --labels (so failing to read it is an error).
     pub labels_explicit: bool,
+    /// Say on stderr how the owners were read (PORTWATCH_DEBUG=1).
+    pub debug: bool,
 }
 
 /// Source options shared by every subcommand.
@@ -111,6 +117,11 @@ pub fn source_options(g: &GlobalArgs) -> SourceOptions {
             .clone()
             .unwrap_or_else(|| PathBuf::from("/proc")),
         fixture: g.proc_root.is_some(),
+        owners: match g.owners {
+            OwnersArg::Auto => None,
+            OwnersArg::Bpf => Some(OwnerMethod::Bpf),
+            OwnersArg::Proc => Some(OwnerMethod::Proc),
+        },
     }
 }
 
@@ -229,6 +240,7 @@ pub fn request(a: &ListingArgs) -> Result<Request> {
         owners: a.processes,
         all_owners: a.all_owners,
         user_names: a.extended,
+        attribution: false,
         cgroups: a.extended || a.cgroup,
         sort,
     })
@@ -255,6 +267,14 @@ pub fn mode(m: &ModeArgs, a: &ListingArgs, o: &OutputArgs) -> Result<Mode> {
     if o.csv {
         return Err(Error::Usage(format!(
             "{flag} prints a table or --json, not CSV"
+        )));
+    }
+    // These read (or close, or follow) portwatch's own namespace: taking -N quietly would
+    // count, close or watch the wrong sockets.
+    if !a.netns.is_empty() {
+        return Err(Error::Usage(format!(
+            "{flag} works on portwatch's own network namespace; it cannot be combined with \
+             -N/--netns (run it inside the namespace: ip netns exec NAME portwatch {flag} ...)"
         )));
     }
     if matches!(mode, Mode::Kill | Mode::Events) && (a.unix || a.raw) {
@@ -324,15 +344,52 @@ pub fn list_config(
 ) -> Result<ListConfig> {
     let mut request = request(a)?;
     let output = output(o, a, &request, env);
-    // JSON and CSV carry user names whatever the columns.
-    request.user_names |= matches!(output.format, Format::Json | Format::Csv);
+    // JSON and CSV carry user names, namespaces, containers and units whatever the columns.
+    let full = matches!(output.format, Format::Json | Format::Csv);
+    request.user_names |= full;
+    request.attribution |= full;
     Ok(ListConfig {
         request,
+        netns: netns_specs(&a.netns)?,
         output,
         source: source_options(g),
         registry: registry_options(g, env),
         labels_explicit: g.labels.is_some(),
+        debug: env.debug,
     })
+}
+
+/// Commands that follow or record portwatch's own network namespace over time refuse `-N`
+/// rather than take it quietly and show the wrong sockets.
+pub(crate) fn own_namespace_only(cmd: &str, a: &ListingArgs) -> Result<()> {
+    match a.netns.is_empty() {
+        true => Ok(()),
+        false => Err(Error::Usage(format!(
+            "{cmd} reads portwatch's own network namespace; it cannot be combined with \
+             -N/--netns yet (run it inside the namespace: ip netns exec NAME portwatch {cmd} ...)"
+        ))),
+    }
+}
+
+/// `-N` values; one that cannot name a namespace is a usage error naming it.
+pub fn netns_specs(values: &[String]) -> Result<Vec<NetnsSpec>> {
+    values
+        .iter()
+        .map(|v| NetnsSpec::parse(v).map_err(|e| Error::Usage(e.to_string())))
+        .collect()
+}
+
+/// The columns for a listing of several network namespaces: Netns and Container first, so
+/// each row says where it lives before what it is.
+pub fn with_namespace_columns(columns: &[Column]) -> Vec<Column> {
+    let mut c = vec![Column::Netns, Column::Container];
+    c.extend(
+        columns
+            .iter()
+            .copied()
+            .filter(|c| !matches!(c, Column::Netns | Column::Container)),
+    );
+    c
 }
 
 /// Table columns: ss's, without Netid when one protocol is shown (as ss), plus Service,
@@ -566,6 +623,86 @@ mod tests {
         assert_eq!(back.filter, ["sport = :22"]);
         let e = listing_from_words(&["--bogus".into()], "").unwrap_err();
         assert!(e.to_string().contains("--bogus"), "{e}");
+    }
+
+    #[test]
+    fn commands_over_time_refuse_other_namespaces() {
+        for cmd in ["watch", "snapshot", "diff"] {
+            let words: &[&str] = if cmd == "diff" {
+                &["b.json", "-N", "all"]
+            } else {
+                &["-N", "all"]
+            };
+            let e = parse_cli(cmd, words).and_then(|c| match c.command {
+                Some(crate::cli::Command::Watch(a)) => watch_config(&a, &Env::default()).map(drop),
+                Some(crate::cli::Command::Snapshot(a)) => snapshot_config(&a).map(drop),
+                Some(crate::cli::Command::Diff(a)) => diff_config(&a).map(drop),
+                _ => unreachable!(),
+            });
+            let e = e.unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{cmd}");
+            assert!(
+                e.to_string().contains("cannot be combined with -N"),
+                "{cmd}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn modes_refuse_other_namespaces() {
+        for flag in ["-s", "-K", "-E"] {
+            let cli = Cli::try_parse_from(["portwatch", flag, "-a", "-N", "all"]).unwrap();
+            let e = mode(&cli.mode, &cli.listing, &cli.output).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains("cannot be combined with -N"), "{e}");
+        }
+    }
+
+    #[test]
+    fn netns_values_are_checked_and_json_carries_containers() {
+        let c = cfg(
+            &["-lnt", "-N", "all", "-N", "blue", "-N", "42"],
+            &Env::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.netns,
+            [
+                NetnsSpec::All,
+                NetnsSpec::Name("blue".into()),
+                NetnsSpec::Pid(42)
+            ]
+        );
+        assert!(
+            !c.request.attribution,
+            "a table of one namespace has no Container column"
+        );
+        let e = cfg(&["-lnt", "-N", ""], &Env::default()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("--netns \"\""), "{e}");
+        let e = cfg(&["--netns=0"], &Env::default()).unwrap_err();
+        assert!(e.to_string().contains("\"0\": not a process id"), "{e}");
+        assert!(
+            cfg(&["--json"], &Env::default())
+                .unwrap()
+                .request
+                .attribution
+        );
+        assert!(
+            cfg(&["--csv"], &Env::default())
+                .unwrap()
+                .request
+                .attribution
+        );
+        let cols = with_namespace_columns(&columns(
+            &cfg(&["-lnt"], &Env::default()).unwrap().request.query,
+            false,
+            true,
+        ));
+        assert_eq!(
+            &cols[..3],
+            [Column::Netns, Column::Container, Column::State]
+        );
     }
 
     #[test]

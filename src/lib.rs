@@ -3,12 +3,14 @@
 //! `timeline` compares reads over time.
 
 pub mod argv;
+pub mod audit;
 pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod error;
 pub mod filter;
 pub mod join;
+pub mod kill;
 pub mod manual;
 pub mod model;
 pub mod pipeline;

@@ -25,6 +25,7 @@ fn read_env() -> Env {
         home: std::env::var_os("HOME").map(Into::into),
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         term: std::env::var("TERM").ok(),
+        debug: std::env::var_os("PORTWATCH_DEBUG").is_some_and(|v| v == "1"),
     }
 }
 
@@ -51,6 +52,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
             let cfg = config::diff_config(&a)?;
             cmd::diff::run(&cfg, Context::new(g, &env)?, out)
         }
+        Some(Command::Audit(a)) => cmd::audit::run(&a, Context::new(g, &env)?, &env, out),
+        Some(Command::Kill(a)) => cmd::kill::run(&a, Context::new(g, &env)?, out),
     }
 }
 

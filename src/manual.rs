@@ -19,6 +19,7 @@ the same options and expression, before or after their name.
         | proc GLOB | pid N | user NAME|UID | service GLOB
         | scope loopback|wildcard|private|public|link-local|multicast
         | autobound | dev INDEX | cgroup [=|!=] PATH
+        | netns NAME|INODE|GLOB | container GLOB | unit GLOB | host
   OP   := = == eq != ne < lt <= le > gt >= ge
   PORT := :NUMBER | :SERVICE | *
   HOST := ADDR | ADDR/LEN | ADDR:PORT | [IPV6]:PORT | *:PORT | :PORT | * | unix path glob
@@ -35,7 +36,10 @@ proc and pid match the processes holding the socket and run the owner scan even 
 service matches the name shown in the Service column. scope classifies the local address; \
 IPv4-mapped addresses count as IPv4. cgroup matches sockets whose cgroup v2 is exactly PATH \
 (as under the cgroup2 mount, / for the root), as in ss; a PATH that names no cgroup is an \
-error.
+error. netns matches the socket's network namespace by name (glob), inode or net:[INODE]; \
+host is the host's namespace. container matches the name (glob) or an id prefix of the \
+container of the socket's holders, unit the systemd unit of its holders; both run the owner \
+scan as proc does.
 
 A bad expression exits with status 2 and shows the expression with a caret under the \
 offending word and what was expected there. When the listing is empty only because of the \
@@ -45,6 +49,38 @@ in other states match and which option shows them; the exit status stays 0.
   portwatch -tn state established '( dport = :443 or dport = :80 )'
   portwatch -lnt sport = :22
   portwatch -lntp proc 'nginx*' or user www-data",
+    ),
+    (
+        "NAMESPACES",
+        "-N WHICH (repeatable) reads other network namespaces: all, a name under /run/netns \
+(as ss -N), a pid (that process's namespace; all digits is a pid) or the path of a namespace \
+file (/proc/PID/ns/net, a bind mount; anything with a / is a path). A WHICH that names no \
+network namespace exits with status 2, naming it. all finds every namespace from every \
+process's /proc/PID/ns/net, the bind mounts under /run/netns and /run/docker/netns, and the \
+nsfs mounts of every mount namespace, so a namespace held only by a bind mount is listed.
+
+Each namespace is read from inside over netlink, with the same kernel-side state filter: \
+helper threads enter it with setns(2), the main thread never does. Its listener set, \
+ephemeral port range and interface names are its own; owners are found once for all. \
+Entering needs CAP_SYS_ADMIN; without it the /proc/PID/net tables of one of your processes \
+in the namespace are read, else the namespace is skipped and one warning counts the skipped \
+ones; the exit status stays 0.
+
+The host namespace is the initial one when the kernel numbers it (Linux 6.18+), else pid 1's \
+(of portwatch's pid namespace), else portwatch's own when pid 1 cannot be read. With more \
+than one namespace the table starts with Netns (the name, else net:[INODE]) and Container \
+columns and groups rows by namespace, the host's first.
+
+A socket's container is its holders': their /proc/PID/cgroup (v1, v2 or hybrid) names \
+docker, podman, containerd, CRI-O, Kubernetes pods and lxc; names come only from each \
+runtime's own state on disk (never its CLI). Holders that disagree give none. A socket no \
+known process holds gets its namespace's container when every process there is in it. The \
+unit is the systemd unit of the holders. A socket held from another namespace than its own \
+is listed under its own, and JSON's holder_netns_differs says so.
+
+  portwatch -lntp -N all
+  portwatch -lntp -N all container web
+  portwatch -tn -N blue state established",
     ),
     (
         "DETAILS",
@@ -114,18 +150,20 @@ reports the file and line instead.",
         "OUTPUT",
         "The table has ss's columns (Netid, omitted when one protocol is shown; State; Recv-Q; \
 Send-Q, the backlog for listeners; Local and Peer Address:Port) plus Service, User and Inode \
-with -e, and Process with -p. A dual-stack IPv6 wildcard prints as *:PORT. On a terminal the \
-table is fitted to the width by shortening Process and Service; in a pipe nothing is cut.
+with -e, and Process with -p; with more than one network namespace, Netns and Container \
+first. A dual-stack IPv6 wildcard prints as *:PORT. On a terminal the table is fitted to the \
+width by shortening Process, Service, then Netns and Container; in a pipe nothing is cut.
 
 Process names and unix paths are escaped: control characters, bidi and zero-width \
 characters become \\e, \\n, \\t, \\xNN or \\u{NNNN}, and a backslash becomes \\\\.
 
 --json prints one document {\"schema\": 1, \"sockets\": [...], \"warnings\": [...], \
-\"owner_scan\": ...}; each socket \
+\"owner_scan\": ..., \"owner_method\": ...}; each socket \
 has proto, family, type, state, local, remote, recv_q, send_q, inode, uid, user, v6only, \
-iface, owners, service, port_info, cookie, cgroup, tcp_info, skmem, timer, shutdown and \
-alerts (see README.md for the full schema); an extra not asked for or not known is null, and \
-a tcp_info field the kernel does not report is absent, never 0. Text that is not \
+iface, owners, service, port_info, cookie, cgroup, tcp_info, skmem, timer, shutdown, \
+alerts, netns, container, unit and holder_netns_differs (see README.md for the full schema); \
+an extra not asked for or not known is null, and a tcp_info field the kernel does not report \
+is absent, never 0. Text that is not \
 UTF-8 is given lossily plus a *_hex key with the exact bytes. --csv prints one header line and \
 the same facts, RFC 4180 quoted.",
     ),
@@ -136,7 +174,7 @@ CAP_DAC_READ_SEARCH with CAP_SYS_PTRACE) can read for other users' processes; ot
 portwatch lists what it can and prints one line on stderr saying how many sockets have no \
 visible owner, why, and how to see them; a /proc mounted with hidepid=invisible (which hides \
 other users' processes instead of refusing them) is named there. An unknown owner is -, never \
-a guess.",
+a guess. -N needs root (CAP_SYS_ADMIN) to enter other network namespaces.",
     ),
     (
         "OWNERS",
@@ -153,7 +191,47 @@ master exited (re-parented to pid 1), or below a parent that closed its copy or 
 read. --all-owners reads every process, as ss -p does. As with ss -p, a connection opened \
 while an -antp scan runs can show no owner. \
 JSON says which happened in owner_scan: \"all-processes\" or \"stopped-early\" (null when no \
-owner scan ran).",
+owner scan ran).
+
+--owners bpf reads every process's fds in one kernel pass instead: a BPF task_file iterator \
+(Linux 5.8 or later with BTF; root, or CAP_BPF with CAP_PERFMON). It always reads every \
+process (owner_scan \"all-processes\"), and also finds a thread that unshared its fd table \
+(listed under its process), which /proc/PID/fd does not show. Loading it costs a fixed 5-20 \
+ms, so it pays from about 8000 open files on the host. --owners proc is the /proc scan above. \
+The default, --owners auto, uses BPF when the host has that many open files \
+(/proc/sys/fs/file-nr) and the program loads, else /proc, without a word; the owners are the \
+same either way. --owners bpf where BPF cannot run is an error (exit 1) with the reason. JSON \
+says which ran in owner_method: \"bpf\" or \"proc\" (null when no owner scan ran); \
+PORTWATCH_DEBUG=1 says it on stderr, with the reason when auto read /proc.",
+    ),
+    (
+        "AUDIT",
+        "portwatch audit judges the TCP and UDP listeners (of every namespace with -N all) and \
+prints findings grouped by severity, most severe first: an id, the sockets, their reach \
+(loopback, link-local, private, public, wildcard) and the interfaces that lead to them, the \
+firewall verdict, the holders and their users, the namespace, container and unit when known, \
+why it matters and what to do.
+
+  plaintext-login            high    telnet, ftp, r-services, pop3, imap, vnc, snmp beyond loopback
+  private-service-exposed    high    redis, databases, docker API, etcd, kubelet, exporters, 9229
+                             medium  the same on a private address only
+  unknown-listener           medium  beyond loopback on a port nothing names
+  plaintext-unexpected-port  medium  (--probe) plaintext where another protocol is expected
+  deleted-executable         high    the holder's program was deleted or replaced since it started
+  world-writable-exe         high    the holder runs from /tmp, /dev/shm or another o+w directory
+  tls-on-plaintext-port      info    (--probe) TLS on a plaintext protocol's port
+  exposed-listener           info    reachable beyond loopback, nothing more to say
+
+The firewall verdict (accepted, dropped, unknown) comes from the namespace's nftables ruleset \
+(nft -j list ruleset, read inside it) for a new connection from another host on each \
+interface; a rule portwatch cannot evaluate (source addresses, rate limits, marks...) makes \
+it unknown, and iptables-legacy rules are only detected (unknown). A dropped port's findings \
+are downgraded to low, never hidden.
+
+--allow FILE lists accepted exposures, one per line: PROTO/PORT [PROGRAM-GLOB] [SCOPE] \
+(SCOPE private or public, default public), # comments. --probe connects to the exposed TCP \
+listeners only, from inside their namespace, and names what answers. The exit status is 1 \
+when a finding is at or above --fail-on (default medium).",
     ),
     (
         "WATCH, SNAPSHOT, DIFF",
@@ -172,7 +250,8 @@ atomically (a temp file renamed over FILE). diff BASELINE [NEW] compares the hos
 the document NEW, with it: listeners by protocol, local address and port and holding \
 program; connections as groups per service port and remote address class (each one with \
 --connections); never pids, inodes or ephemeral ports. NEW is the word after BASELINE unless \
-that word starts a filter. Without listing options the baseline's own are used.
+that word starts a filter. Without listing options the baseline's own are used. All three \
+read portwatch's own network namespace and refuse -N (run them inside it: ip netns exec).
 
   portwatch watch -ltp
   portwatch watch -tanp --json --initial --count 10
@@ -184,24 +263,36 @@ that word starts a filter. Without listing options the baseline's own are used.
         "PORTWATCH_LABELS: the labels file. XDG_CONFIG_HOME, HOME: where the labels file is by \
 default ($XDG_CONFIG_HOME/portwatch/labels, else ~/.config/portwatch/labels). COLUMNS: the \
 terminal width to fit the table to. NO_COLOR: no colour in the watch view (unless \
---color always). TERM: dumb makes watch print NDJSON.",
+--color always). TERM: dumb makes watch print NDJSON. PORTWATCH_DEBUG=1: say on stderr how socket owners were \
+read (BPF or /proc) and why.",
     ),
     (
         "FILES",
         "/etc/services (service names, read at run time); \
 /proc/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}; /proc/net/{sockstat,sockstat6,snmp} (-s); \
-/proc/PID/fd; /proc/sys/net/ipv4/ip_local_port_range; the cgroup2 mount (-e, --cgroup).",
+/proc/PID/fd; /proc/sys/fs/file-nr; /sys/kernel/btf/vmlinux (--owners bpf); \
+/proc/sys/net/ipv4/ip_local_port_range; the cgroup2 mount (-e, --cgroup); \
+/proc/PID/ns/net, /run/netns, /run/docker/netns, /proc/PID/mountinfo (-N); /proc/PID/cgroup, \
+/var/lib/docker/containers/ID/config.v2.json, \
+/var/lib/containers/storage/*-containers/containers.json, \
+/run/containerd/io.containerd.runtime.v2.task/NS/ID/config.json, /var/log/pods (containers).",
     ),
     (
         "EXIT STATUS",
         "0 on success, also when nothing matched (as ss). 1 when the system could not be read, \
-or -K could not close every selected socket (not permitted, or refused by the kernel; a \
-socket that closed on its own meanwhile counts as closed). \
+when -K could not close every selected socket (not permitted, or refused by the kernel; a \
+socket that closed on its own meanwhile counts as closed), and for audit when a finding \
+reaches --fail-on. \
 2 on bad input: a bad option or filter expression, a malformed labels or services file, or a \
 file named on the command line that cannot be read; the message names what is wrong and where.
 
 diff exits as diff(1): 0 no difference, 1 differences, 2 trouble (including a malformed or \
 newer-schema baseline, reported with its line).
+
+portwatch kill has its own: 0 every target exited and the port is free; 1 nothing matched; \
+2 bad usage, or no consent (the question not answered yes, or no terminal and no --yes); 3 a \
+target survived or could not be signalled, a matched socket has no visible holder, or the \
+port is held again.
 
 Writing to a closed pipe (portwatch | head -1) is not an error: portwatch stops and exits 0.",
     ),

@@ -144,7 +144,13 @@ fn the_model_and_the_pure_stages_depend_only_downwards() {
         ("join", &["model"]),
         ("platform", &["model", "error"]),
         ("registry", &["model", "error", "platform"]),
-        ("render", &["model", "registry", "pipeline", "timeline"]),
+        // The audit core is pure: rows and facts in, a report out (its tests annotate rows).
+        ("audit", &["model", "error", "filter", "registry"]),
+        // A renderer prints finished data: a listing, an audit's report, events over time.
+        (
+            "render",
+            &["model", "registry", "pipeline", "audit", "timeline"],
+        ),
         // Pure comparisons over time: rows in, events and differences out.
         ("timeline", &["model", "filter", "error"]),
     ];

@@ -330,7 +330,7 @@ fn check_json(text: &str, s: &Stable, which: &str, what: &str) {
     }
 }
 
-const CSV_HEADER: &str = "proto,family,type,state,local_addr,local_port,remote_addr,remote_port,recv_q,send_q,inode,uid,user,v6only,service,service_source,port_class,ephemeral,owners";
+const CSV_HEADER: &str = "proto,family,type,state,local_addr,local_port,remote_addr,remote_port,recv_q,send_q,inode,uid,user,v6only,service,service_source,port_class,ephemeral,owners,netns_inode,netns_name,netns_host,container_runtime,container_id,container_name,container_pod,container_namespace,unit,holder_netns_differs";
 
 fn check_csv(text: &str, s: &Stable, what: &str) {
     let records = textfmt::parse_csv(text).unwrap_or_else(|e| panic!("{e}\n{what}"));

@@ -106,7 +106,8 @@ fn check(expr: &str, result: Result<portwatch::filter::Filter, FilterError>) {
 
 fn row() -> Row {
     Row {
-        sock: Socket {
+        owners: Some(Vec::new().into()),
+        ..Row::new(Socket {
             local: Some(Endpoint::Inet {
                 addr: "::ffff:127.0.0.1".parse().unwrap(),
                 port: 22,
@@ -120,12 +121,7 @@ fn row() -> Row {
                 SockType::Stream,
                 State::ESTABLISHED,
             )
-        },
-        owners: Some(Vec::new().into()),
-        user: None,
-        service: None,
-        iface: None,
-        cgroup: None,
+        })
     }
 }
 

@@ -200,7 +200,9 @@ fn json_sockets() {
             "port_info": {"port": 5432, "class": "registered", "ephemeral": false, "hint": null},
             // /proc/net carries none of the sock_diag extras.
             "cookie": null, "cgroup": null, "tcp_info": null, "skmem": null, "timer": null,
-            "shutdown": null, "alerts": []
+            "shutdown": null, "alerts": [],
+            "netns": null, "container": null, "unit": "postgresql@15-main.service",
+            "holder_netns_differs": null
         })
     );
     assert_eq!(s[0]["user"], "root");
@@ -208,6 +210,50 @@ fn json_sockets() {
     assert_eq!(s[2]["family"], "ipv6");
     assert_eq!(s[3]["owners"], json!([]), "scanned, none visible");
     assert_eq!(d["owner_scan"], "all-processes", "[::1]:631 has no holder");
+    // nginx runs in a docker container; the tree has no docker state, so it has no name.
+    assert_eq!(
+        s[2]["container"],
+        json!({"runtime": "docker",
+               "id": "4f797c539e6c745de61a93ca3ff892358ecbcaccd8414d5db545c38428142970",
+               "name": null, "pod": null, "namespace": null})
+    );
+    assert_eq!(
+        s[2]["unit"],
+        Value::Null,
+        "its unified line is the daemon's unit"
+    );
+    assert_eq!(s[0]["unit"], "ssh.service");
+    assert_eq!(
+        (&s[3]["container"], &s[3]["unit"]),
+        (&Value::Null, &Value::Null)
+    );
+}
+
+#[test]
+fn container_and_unit_filters_read_the_holders() {
+    let inodes = |args: &[&str]| -> Vec<u64> {
+        let d = doc(args);
+        d["sockets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["inode"].as_u64().unwrap())
+            .collect()
+    };
+    // Without -p: the holders are found for the filter all the same.
+    assert_eq!(
+        inodes(&["-a", "--json", "container", "4f797c"]),
+        [20010, 20030, 20034]
+    );
+    assert_eq!(inodes(&["-ltn", "--json", "unit", "postgresql@*"]), [20002]);
+    assert_eq!(inodes(&["-ltn", "--json", "unit", "ssh.service"]), [20001]);
+    assert_eq!(
+        inodes(&["-atn", "--json", "unit", "session-*.scope"]),
+        [20004]
+    );
+    // A fixture tree has no namespaces: no socket is the host's, none is another's.
+    assert!(inodes(&["-a", "--json", "host"]).is_empty());
+    assert!(inodes(&["-a", "--json", "netns", "*"]).is_empty());
 }
 
 #[test]
@@ -273,19 +319,19 @@ fn csv_output() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "proto,family,type,state,local_addr,local_port,remote_addr,remote_port,recv_q,send_q,inode,uid,user,v6only,service,service_source,port_class,ephemeral,owners"
+        "proto,family,type,state,local_addr,local_port,remote_addr,remote_port,recv_q,send_q,inode,uid,user,v6only,service,service_source,port_class,ephemeral,owners,netns_inode,netns_name,netns_host,container_runtime,container_id,container_name,container_pod,container_namespace,unit,holder_netns_differs"
     );
     assert!(lines.contains(
-        &"tcp,ipv4,stream,LISTEN,127.0.0.1,5432,0.0.0.0,0,0,,20002,4242,,,postgresql,iana,registered,false,\"postgres(pid=1200,fd=5),postgres(pid=1201,fd=5)\""
+        &"tcp,ipv4,stream,LISTEN,127.0.0.1,5432,0.0.0.0,0,0,,20002,4242,,,postgresql,iana,registered,false,\"postgres(pid=1200,fd=5),postgres(pid=1201,fd=5)\",,,,,,,,,postgresql@15-main.service,"
     ), "{text}");
     assert!(
         lines.contains(
-            &"unix,unix,stream,LISTEN,/run/my app/sock,,,,,,20030,,,,,,,,\"nginx(pid=733,fd=7)\""
+            &"unix,unix,stream,LISTEN,/run/my app/sock,,,,,,20030,,,,,,,,\"nginx(pid=733,fd=7)\",,,,docker,4f797c539e6c745de61a93ca3ff892358ecbcaccd8414d5db545c38428142970,,,,,"
         ),
         "{text}"
     );
     assert!(
-        lines.contains(&"unix,unix,dgram,UNCONN,/run/systemd/notify,,,,,,20035,,,,,,,,"),
+        lines.contains(&"unix,unix,dgram,UNCONN,/run/systemd/notify,,,,,,20035,,,,,,,,,,,,,,,,,,"),
         "{text}"
     );
     assert_eq!(lines.len(), 4, "{text}");

@@ -182,7 +182,7 @@ fn csv_is_valid_and_warns_once_per_file() {
     let stderr = String::from_utf8(out.stderr).expect("utf-8");
     let records = textfmt::parse_csv(&stdout).expect("RFC 4180");
     let header = records.first().expect("header");
-    assert_eq!(header.len(), 19);
+    assert_eq!(header.len(), 29);
     assert!(
         records.iter().all(|r| r.len() == header.len()),
         "{records:?}"

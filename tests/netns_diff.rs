@@ -25,6 +25,7 @@
 //! rows, comparison).
 #![cfg(target_os = "linux")]
 
+#[allow(unused_imports)]
 #[path = "common/netns.rs"]
 mod netns;
 

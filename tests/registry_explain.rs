@@ -16,13 +16,6 @@ fn row(proto: Proto, state: State, local: u16, remote: u16, comm: &[u8]) -> Row 
         })
     };
     Row {
-        sock: Socket {
-            local: ep(local),
-            remote: ep(remote),
-            inode: 7,
-            uid: Some(1000),
-            ..Socket::new(proto, Family::Ipv4, SockType::Stream, state)
-        },
         owners: Some(
             vec![Owner {
                 pid: 99,
@@ -33,9 +26,13 @@ fn row(proto: Proto, state: State, local: u16, remote: u16, comm: &[u8]) -> Row 
             .into(),
         ),
         user: Some("alice".into()),
-        service: None,
-        iface: None,
-        cgroup: None,
+        ..Row::new(Socket {
+            local: ep(local),
+            remote: ep(remote),
+            inode: 7,
+            uid: Some(1000),
+            ..Socket::new(proto, Family::Ipv4, SockType::Stream, state)
+        })
     }
 }
 

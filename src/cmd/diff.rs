@@ -41,7 +41,13 @@ pub fn run(cfg: &DiffConfig, ctx: Context, out: &mut dyn Write) -> Result<u8> {
     let ignore: Vec<Filter> = cfg
         .ignore
         .iter()
-        .map(|f| pipeline::resolve_filter(f, reg, sys, sys.ephemeral_range()))
+        .map(|f| {
+            let mut f = pipeline::resolve_filter(f, reg, sys)?;
+            if f.needs_ephemeral_range() {
+                f.set_ephemeral_range(sys.ephemeral_range());
+            }
+            Ok(f)
+        })
         .collect::<Result<_>>()?;
     let keep = |rows: Vec<Row>| -> Vec<Row> {
         rows.into_iter()

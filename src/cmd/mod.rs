@@ -1,6 +1,8 @@
 //! Subcommands: each parses its arguments, builds a pipeline request, runs it and renders.
 //! None reaches into another; what they share is `pipeline`, `render` and the helpers here.
 
+pub mod audit;
+pub mod close;
 pub mod completions;
 pub mod diff;
 pub mod events;

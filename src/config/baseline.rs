@@ -47,6 +47,7 @@ pub struct SnapshotConfig {
 }
 
 pub fn snapshot_config(a: &SnapshotArgs) -> Result<SnapshotConfig> {
+    super::own_namespace_only("snapshot", &a.listing)?;
     let mut req = request(&a.listing)?;
     req.owners = true;
     req.user_names = true;
@@ -73,6 +74,7 @@ pub struct DiffConfig {
 }
 
 pub fn diff_config(a: &DiffArgs) -> Result<DiffConfig> {
+    super::own_namespace_only("diff", &a.listing)?;
     let (new, words) = split_new(&a.listing.filter);
     let listing = ListingArgs {
         filter: words.to_vec(),

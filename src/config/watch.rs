@@ -48,6 +48,7 @@ pub struct WatchConfig {
 
 /// Resolve `watch`'s arguments.
 pub fn watch_config(a: &WatchArgs, env: &Env) -> Result<WatchConfig> {
+    super::own_namespace_only("watch", &a.listing)?;
     let mut req = request(&a.listing)?;
     let interval = parse_duration(&a.interval).map_err(|m| usage("--interval", &m))?;
     let duration = match &a.duration {

@@ -161,6 +161,15 @@ pub enum Pred {
     Autobound,
     /// ss's `dev N` (numeric interface index only).
     Dev(u32),
+    /// `netns NAME|INODE|GLOB`: the socket's network namespace, by name (glob), inode, or
+    /// `net:[INODE]`.
+    Netns(String),
+    /// `container GLOB`: the container's name (glob) or a prefix of its id.
+    Container(String),
+    /// `unit GLOB`: the systemd unit of the socket's holders.
+    Unit(String),
+    /// `host`: the socket is in the host's network namespace.
+    HostNetns,
     /// ss's `cgroup PATH`: the socket's cgroup v2 is exactly the one at PATH (relative to the
     /// cgroup2 mount); `id` is filled by `Filter::resolve_cgroups`.
     Cgroup {

@@ -212,6 +212,29 @@ fn pred(p: &Pred, row: &Row, ctx: &Ctx) -> bool {
             _ => false,
         },
         Pred::Dev(i) => sock.iface == Some(*i),
+        // `net:[N]` is compared as text: as a glob its brackets would be a character class.
+        Pred::Netns(pattern) => row.netns.as_ref().is_some_and(|n| {
+            let inode = n.inode.to_string();
+            *pattern == inode
+                || pattern
+                    .strip_prefix("net:[")
+                    .and_then(|p| p.strip_suffix(']'))
+                    == Some(&inode)
+                || n.name
+                    .as_ref()
+                    .is_some_and(|name| glob::matches(pattern.as_bytes(), name.as_bytes()))
+        }),
+        Pred::Container(pattern) => row.container.as_ref().is_some_and(|c| {
+            c.name
+                .as_ref()
+                .is_some_and(|n| glob::matches(pattern.as_bytes(), n.as_bytes()))
+                || (!pattern.is_empty() && c.id.starts_with(pattern.as_str()))
+        }),
+        Pred::Unit(pattern) => row
+            .unit
+            .as_ref()
+            .is_some_and(|u| glob::matches(pattern.as_bytes(), u.name.as_bytes())),
+        Pred::HostNetns => row.netns.as_ref().is_some_and(|n| n.host),
         Pred::Cgroup { id, .. } => id.is_some() && sock.cgroup.map(|c| c.get()) == *id,
     }
 }

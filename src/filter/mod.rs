@@ -13,6 +13,7 @@
 //!          | sport [OP] PORT        | dport [OP] PORT      | port [OP] PORT
 //!          | proc [=|!=] GLOB       | pid [=|!=] PID       | user [=|!=] NAME|UID
 //!          | service [=|!=] GLOB    | scope [=|!=] SCOPE   | autobound | dev [=|!=] INDEX
+//!          | netns [=|!=] NAME|INODE|GLOB | container [=|!=] GLOB | unit [=|!=] GLOB | host
 //! and     := and | && | &          or := or | || | |         not := not | !
 //! OP      := = | == | eq | != | ne | neq | < | lt | <= | le | leq | > | gt | >= | ge | geq
 //! PORT    := [:]NUMBER | [:]SERVICE | *
@@ -47,12 +48,17 @@
 //!   local address: loopback 127/8 ::1, wildcard 0.0.0.0 ::, private 10/8 172.16/12
 //!   192.168/16 fc00::/7, link-local 169.254/16 fe80::/10, multicast 224/4 ff00::/8 and
 //!   255.255.255.255, public: every other address. IPv4-mapped addresses count as IPv4.
+//! - `netns` matches the socket's network namespace by name (glob, as `ip netns` names it),
+//!   by inode, or as `net:[INODE]`; `host` is the host's namespace. `container GLOB` matches
+//!   the container's name (glob, exact case) or a prefix of its id; `unit GLOB` the systemd
+//!   unit of the socket's holders. Both need the owner scan, as `proc` does; a socket no
+//!   process holds has its namespace's container (see `pipeline`), and no unit.
 
 mod addr;
 pub mod ast;
 mod error;
 mod eval;
-mod glob;
+pub mod glob;
 mod lexer;
 mod parser;
 mod states;
@@ -89,6 +95,10 @@ pub const KEYWORDS: &[&str] = &[
     "scope",
     "dev",
     "autobound",
+    "netns",
+    "container",
+    "unit",
+    "host",
     "cgroup",
     "not",
 ];
@@ -312,10 +322,21 @@ impl Filter {
             .is_none_or(|e| eval::eval(e, row, &self.ctx))
     }
 
-    /// `proc` / `pid` predicates: the owner scan must run even without -p.
+    /// `proc` / `pid` predicates, and `container` / `unit` (a socket's are its holders'):
+    /// the owner scan must run even without -p.
     pub fn needs_owners(&self) -> bool {
+        self.preds().any(|p| {
+            matches!(
+                p,
+                Pred::Proc(_) | Pred::Pid(_) | Pred::Container(_) | Pred::Unit(_)
+            )
+        })
+    }
+
+    /// `container` / `unit` predicates: rows need their container and unit worked out.
+    pub fn needs_attribution(&self) -> bool {
         self.preds()
-            .any(|p| matches!(p, Pred::Proc(_) | Pred::Pid(_)))
+            .any(|p| matches!(p, Pred::Container(_) | Pred::Unit(_)))
     }
 
     /// `user NAME` predicates not resolved to a uid: rows need `Row::user`.

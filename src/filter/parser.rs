@@ -54,7 +54,8 @@ fn is_structural(w: &str) -> bool {
 }
 
 const TERMS: &str = "expected a filter term: state, exclude, src, dst, sport, dport, port, \
-proc, pid, user, service, scope, autobound, dev, cgroup, not or '('";
+proc, pid, user, service, scope, autobound, dev, cgroup, netns, container, unit, host, not or \
+'('";
 
 impl<'a> Parser<'a> {
     /// `unix_hosts`: every `src`/`dst` value is a unix name glob (ss with -x).
@@ -266,12 +267,14 @@ impl<'a> Parser<'a> {
                 }
                 Pred::Port { end, cmp, port }
             }
-            "proc" | "pid" | "user" | "service" | "scope" | "dev" | "cgroup" => {
+            "proc" | "pid" | "user" | "service" | "scope" | "dev" | "cgroup" | "netns"
+            | "container" | "unit" => {
                 let c = self.opt_cmp(&kw, false)?;
                 let p = self.simple(&kw, &word)?;
                 return Ok(Self::negate_if(c, Expr::Pred(p)));
             }
             "autobound" => Pred::Autobound,
+            "host" => Pred::HostNetns,
             _ => {
                 let hint = if states::lookup(&word).is_some() {
                     format!("expected a filter term: did you mean 'state {word}'?")
@@ -297,6 +300,9 @@ impl<'a> Parser<'a> {
             "user" => "a user name or uid",
             "service" => "a service name",
             "scope" => "loopback, wildcard, private, public, link-local or multicast",
+            "netns" => "a network namespace name, inode or glob",
+            "container" => "a container name (glob) or id prefix",
+            "unit" => "a systemd unit name (glob)",
             "cgroup" => "a cgroup path (as under the cgroup2 mount: /, /system.slice, ...)",
             _ => "an interface index",
         };
@@ -309,6 +315,9 @@ impl<'a> Parser<'a> {
             "dev" => Pred::Dev(t.parse().map_err(|_| bad(self))?),
             "user" => Pred::User(UserSpec::parse(&t)),
             "service" => Pred::Service(t),
+            "netns" => Pred::Netns(t),
+            "container" => Pred::Container(t),
+            "unit" => Pred::Unit(t),
             "cgroup" => Pred::Cgroup { path: t, id: None },
             _ => Pred::Scope(match t.to_ascii_lowercase().as_str() {
                 "loopback" | "lo" => Scope::Loopback,

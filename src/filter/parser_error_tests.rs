@@ -45,6 +45,10 @@ fn error_table() {
         (":22", 0, 3, "did you mean 'port :22'"),
         ("127.0.0.1", 0, 9, "did you mean 'src 127.0.0.1'"),
         ("sport = :22 foo", 12, 3, "expected a filter term"),
+        ("netns", 5, 0, "expected a network namespace name"),
+        ("container < web", 10, 1, "takes '=' or '!='"),
+        ("unit", 4, 0, "expected a systemd unit name"),
+        ("host web", 5, 3, "expected a filter term"),
     ];
     for (expr, col, width, msg) in cases {
         let err = match parse_str(expr) {

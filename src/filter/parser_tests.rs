@@ -324,6 +324,29 @@ fn portwatch_predicates() {
     assert_eq!(p("autobound"), pred(Pred::Autobound));
     assert_eq!(p("dev 2"), pred(Pred::Dev(2)));
     assert_eq!(p("proc \\("), pred(Pred::Proc("(".into())));
+    assert_eq!(p("netns blue"), pred(Pred::Netns("blue".into())));
+    assert_eq!(
+        p("netns net:[4026532177]"),
+        pred(Pred::Netns("net:[4026532177]".into()))
+    );
+    assert_eq!(
+        p("netns != netns-*"),
+        not(pred(Pred::Netns("netns-*".into())))
+    );
+    assert_eq!(p("container web"), pred(Pred::Container("web".into())));
+    assert_eq!(
+        p("container = dba47a"),
+        pred(Pred::Container("dba47a".into()))
+    );
+    assert_eq!(
+        p("unit nginx.service"),
+        pred(Pred::Unit("nginx.service".into()))
+    );
+    assert_eq!(p("host"), pred(Pred::HostNetns));
+    assert_eq!(
+        p("not host and sport = :80"),
+        and(not(pred(Pred::HostNetns)), sport(80))
+    );
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! The data model every stage shares: sockets as the kernel reports them, their owners, and the
 //! snapshot a backend returns. No dependencies on OS crates: backends convert at their edge.
 
+mod container;
 mod extras;
+mod host;
+pub mod kill;
 mod ownermap;
 mod owners;
 mod row;
@@ -12,7 +15,9 @@ mod state;
 pub(crate) mod testing;
 mod text;
 
+pub use container::{Attribution, BadNetnsSpec, Container, Netns, NetnsSpec, Runtime, Unit};
 pub use extras::{CcInfo, CongName, Detail, Extras, Shutdown, SkMem, TcpInfo, Timer, TimerKind};
+pub use host::{ExeInfo, HostFacts, Interface};
 pub use ownermap::{InodeSet, OwnerMap, Wanted};
 pub use owners::Owners;
 pub use row::{Name, Row};
@@ -265,6 +270,25 @@ impl OwnerScan {
         match self {
             OwnerScan::AllProcesses => "all-processes",
             OwnerScan::StoppedEarly => "stopped-early",
+        }
+    }
+}
+
+/// How the owner scan read the processes' fds (`--owners`): both give the same owners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OwnerMethod {
+    /// A readlink of every `/proc/PID/fd/N`.
+    #[default]
+    Proc,
+    /// One pass of a BPF task_file iterator over every process's files (root only).
+    Bpf,
+}
+
+impl OwnerMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            OwnerMethod::Proc => "proc",
+            OwnerMethod::Bpf => "bpf",
         }
     }
 }

@@ -1,7 +1,7 @@
 //! What the owner scan is asked for and what it returns: wanted inodes, and every holder found,
 //! as one shared table that rows hold windows into.
 
-use super::{Owner, Owners, Warning};
+use super::{Owner, OwnerMethod, Owners, Warning};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -82,6 +82,11 @@ pub struct OwnerMap {
     /// The scan ran with the privilege to read every process (root, or the capabilities): an
     /// owner that is still missing refused even that, so "run as root" would be wrong advice.
     pub privileged: bool,
+    /// How the fds were read.
+    pub method: OwnerMethod,
+    /// Why the method is what it is when `--owners auto` chose /proc (BPF unavailable, and
+    /// why; or a host too small for it to pay): shown with PORTWATCH_DEBUG=1, never a warning.
+    pub method_note: Option<String>,
 }
 
 impl OwnerMap {

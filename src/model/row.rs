@@ -1,6 +1,6 @@
 //! A socket joined with everything known about it: what filters match and renderers print.
 
-use super::{Annotation, Owners, Socket};
+use super::{Annotation, Container, Netns, Owners, Socket, Unit};
 use std::sync::Arc;
 
 /// A name many rows share (a user, an interface): one thin pointer per row.
@@ -41,6 +41,17 @@ pub struct Row {
     pub service: Option<Arc<Annotation>>,
     /// Name of the interface the socket is bound to (`Socket::iface`), when known.
     pub iface: Option<Name>,
+    /// The network namespace the socket was read in (shared by its rows); `None` where the
+    /// source cannot tell (fixture trees, other systems).
+    pub netns: Option<Arc<Netns>>,
+    /// The container of the socket's holders; when no holder is known, its namespace's (every
+    /// process there is in it). `None`: none, or not worked out for this listing.
+    pub container: Option<Arc<Container>>,
+    /// The systemd unit of the socket's holders, when they agree on one.
+    pub unit: Option<Arc<Unit>>,
+    /// Whether a holder is in another network namespace than the socket (a socket made in one
+    /// namespace and held, or passed, elsewhere); `None` when no holder is known.
+    pub holder_netns_differs: Option<bool>,
     /// Path of the socket's cgroup v2 (`Socket::cgroup`) relative to the cgroup2 mount, when
     /// asked for and found.
     pub cgroup: Option<Name>,
@@ -54,6 +65,10 @@ impl Row {
             user: None,
             service: None,
             iface: None,
+            netns: None,
+            container: None,
+            unit: None,
+            holder_netns_differs: None,
             cgroup: None,
         }
     }

@@ -4,16 +4,20 @@
 //!
 //! ```text
 //! SocketSource ─ read ─> sockets ─ join (peers, services, users) ─ filter ─ owners ─> rows
-//! ProcessSource ─────────────────────────────── owner scan ─────────┘
+//!   (one per network namespace, `-N`)                                  │      │
+//! ProcessSource ─────────────────────────────── owner scan ─────────┘      │
+//!               ─────────────────────── containers, units ─────────────────┘
 //! ```
 //!
 //! The owner scan is the expensive step (one readlink per open fd on the host), so it runs
 //! only when asked, looks only for the sockets that will be shown, and stops early unless told
 //! not to (`owners.rs`).
 
+mod attribute;
 pub mod detail;
 pub mod hint;
 mod owners;
+mod parts;
 pub mod summary;
 
 pub use detail::{alerts, Alert, SortKey};
@@ -23,7 +27,8 @@ use crate::error::Result;
 use crate::filter::Filter;
 use crate::join;
 use crate::model::{
-    Detail, FamilyFilter, OwnerScan, Proto, Query, Row, Snapshot, Socket, State, StateSet, Warning,
+    Detail, FamilyFilter, OwnerMethod, OwnerScan, Proto, Query, Row, Socket, State, StateSet,
+    Warning,
 };
 use crate::platform::{self, ProcessSource, SocketSource};
 use crate::registry::{listening_ports, AnnotateCtx, AnnotationCache, Registry};
@@ -45,6 +50,10 @@ pub struct Request {
     pub all_owners: bool,
     /// Look up the user name of each socket's uid.
     pub user_names: bool,
+    /// Work out each socket's container, systemd unit and whether a holder is in another
+    /// network namespace (JSON, CSV, the Container column). Container and unit filters do
+    /// it whether or not this is set.
+    pub attribution: bool,
     /// Look up the cgroup v2 path of each socket's cgroup id (-e, --cgroup).
     pub cgroups: bool,
     /// The order of the rows: by a metric (--sort), else by protocol and address.
@@ -61,6 +70,7 @@ impl Request {
             owners: false,
             all_owners: false,
             user_names: false,
+            attribution: false,
             cgroups: false,
             sort: None,
         }
@@ -79,17 +89,34 @@ pub struct Listing {
     pub warnings: Vec<Warning>,
     /// How far the owner scan read; `None` when it did not run.
     pub owner_scan: Option<OwnerScan>,
+    /// How the owner scan read (BPF or /proc); `None` when it did not run.
+    pub owner_method: Option<OwnerMethod>,
+    /// Why /proc was read when BPF could have been (PORTWATCH_DEBUG shows it).
+    pub owner_note: Option<String>,
 }
 
-/// Read, join, filter and sort the sockets `req` asks for.
+/// Read, join, filter and sort the sockets `req` asks for, in one network namespace.
 pub fn run(
     req: &Request,
     sockets: &dyn SocketSource,
     procs: &dyn ProcessSource,
     reg: &Registry,
 ) -> Result<Listing> {
+    run_many(req, &[sockets], procs, reg)
+}
+
+/// `run` over several network namespaces (`-N`): each is read, joined and filtered with its
+/// own listener set, ephemeral range and interface names; one owner scan serves them all
+/// (socket inodes are unique host-wide). Rows come in the sources' order (host first),
+/// sorted within each namespace.
+pub fn run_many(
+    req: &Request,
+    sources: &[&dyn SocketSource],
+    procs: &dyn ProcessSource,
+    reg: &Registry,
+) -> Result<Listing> {
     if !owners::scan_during_dump(req) || !procs.prefetch() {
-        return run_with(req, sockets, procs, reg, || None);
+        return run_with(req, sources, procs, reg, || None);
     }
     std::thread::scope(|s| {
         let scan = std::thread::Builder::new()
@@ -97,80 +124,61 @@ pub fn run(
             .spawn_scoped(s, || procs.scan_owners(crate::model::Wanted::All))
             .ok();
         // A scan that could not start or panicked is done again, in line.
-        run_with(req, sockets, procs, reg, || {
+        run_with(req, sources, procs, reg, || {
             scan.and_then(|h| h.join().ok())
         })
     })
 }
 
-/// `run`, given the owners of every process when they were read during the dump.
+/// `run_many`, given the owners of every process when they were read during the dump.
 fn run_with(
     req: &Request,
-    src: &dyn SocketSource,
+    sources: &[&dyn SocketSource],
     procs: &dyn ProcessSource,
     reg: &Registry,
     prefetched: impl FnOnce() -> Option<crate::model::OwnerMap>,
 ) -> Result<Listing> {
-    let Snapshot {
-        mut sockets,
-        mut warnings,
-    } = src.read_sockets(&req.query)?;
-    let listening = listening_set(src, &req.query, &sockets);
-    // Backends may return more than asked (raw ignores the kernel state filter; netstat2
-    // reads everything); UNKNOWN-state rows are netstat2's UDP, kept as the backend decided.
-    sockets
-        .retain(|s| (req.query.states.contains(s.state) || s.state.0 == 0) && req.family.keeps(s));
-    join::attach_unix_peers(&mut sockets);
-    let mut rows = into_rows(sockets);
-    let ephemeral = src.ephemeral_range();
-    let filter = resolve_filter(&req.filter, reg, procs, ephemeral)?;
-
-    let mut cache = AnnotationCache::new();
-    let mut annotate = |rows: &mut [Row], only_unnamed: bool| {
-        for r in rows.iter_mut() {
-            if only_unnamed && r.service.as_ref().is_none_or(|a| a.service.is_some()) {
-                continue;
-            }
-            let ctx = AnnotateCtx {
-                ephemeral,
-                listening: &listening,
-                owners: r.owners.as_deref(),
-            };
-            r.service = reg.annotate_shared(&r.sock, &ctx, &mut cache);
-        }
-    };
-    annotate(&mut rows, false);
-    if filter.needs_users() || req.user_names {
-        join::attach_users(&mut rows, |uid| procs.user_name(uid));
+    let base = resolve_filter(&req.filter, reg, procs)?;
+    // Process predicates need every candidate's owners (and containers) before filtering;
+    // otherwise filter first, so the owner scan looks only for the sockets shown.
+    let late = base.needs_owners();
+    let parts = parts::read_all(req, sources, procs, reg, &base, !late)?;
+    let (mut all, mut warnings) = parts::Flat::join(parts);
+    let attribution = req.attribution || base.needs_attribution();
+    let mut scanned = None;
+    if late || req.owners {
+        scanned = owners::attach(req, procs, &mut all.rows, &mut warnings, prefetched());
     }
-    let mut owner_scan = None;
-    if filter.needs_owners() {
-        // Process predicates need every candidate's owners before filtering.
-        owner_scan = owners::attach(req, procs, &mut rows, &mut warnings, prefetched());
-        rows.retain(|r| filter.matches(r));
-    } else {
-        // Filter first: the owner scan then looks only for the sockets shown.
-        rows.retain(|r| filter.matches(r));
-        if req.owners {
-            owner_scan = owners::attach(req, procs, &mut rows, &mut warnings, prefetched());
-        }
+    if attribution {
+        attribute::attribute(&mut all.rows, procs);
     }
-    if rows.iter().any(|r| r.owners.is_some()) {
+    if late {
+        all.retain(|p, r| p.filter.matches(r));
+    }
+    if all.rows.iter().any(|r| r.owners.is_some()) {
         // Owners add a hint to ports no registry layer names; named ones stay as they are.
-        annotate(&mut rows, true);
+        all.each_part(|p, rows| p.annotate(rows, reg, true));
     }
-    join::attach_ifaces(&mut rows, |i| src.iface_name(i));
+    all.each_part(|p, rows| {
+        join::attach_ifaces(rows, |i| p.src.iface_name(i));
+        join::sort_rows(rows);
+        if let Some(key) = req.sort {
+            detail::sort(rows, key);
+        }
+    });
     if req.cgroups {
-        attach_cgroups(&mut rows, procs);
+        attach_cgroups(&mut all.rows, procs);
     }
-    join::sort_rows(&mut rows);
-    if let Some(key) = req.sort {
-        detail::sort(&mut rows, key);
-    }
+    let (owner_scan, owner_method, owner_note) = match scanned {
+        Some(s) => (Some(s.scan), Some(s.method), s.note),
+        None => (None, None, None),
+    };
     Ok(Listing {
-        rows,
+        rows: all.rows,
         warnings,
         owner_scan,
+        owner_method,
+        owner_note,
     })
 }
 
@@ -196,7 +204,10 @@ impl<'a> Matcher<'a> {
         procs: &'a dyn ProcessSource,
         reg: &'a Registry,
     ) -> Result<Matcher<'a>> {
-        let filter = resolve_filter(&req.filter, reg, procs, src.ephemeral_range())?;
+        let mut filter = resolve_filter(&req.filter, reg, procs)?;
+        if filter.needs_ephemeral_range() {
+            filter.set_ephemeral_range(src.ephemeral_range());
+        }
         let listening = listening_set(
             src,
             &Query {
@@ -305,12 +316,12 @@ fn attach_cgroups(rows: &mut [Row], procs: &dyn ProcessSource) {
     }
 }
 
-/// Resolve service names, user names and the ephemeral range the filter refers to.
+/// Resolve the service, user and cgroup names the filter refers to (the ephemeral range is
+/// each namespace's own: `parts`).
 pub fn resolve_filter(
     filter: &Filter,
     reg: &Registry,
     procs: &dyn ProcessSource,
-    ephemeral: Option<(u16, u16)>,
 ) -> Result<Filter> {
     let mut f = filter.clone();
     if f.is_empty() {
@@ -324,11 +335,10 @@ pub fn resolve_filter(
     })?;
     f.resolve_users(&|name| procs.uid_by_name(name))?;
     f.resolve_cgroups(&|path| procs.cgroup_id(path))?;
-    if f.needs_ephemeral_range() {
-        f.set_ephemeral_range(ephemeral);
-    }
     Ok(f)
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
+#[cfg(test)]
+mod tests_netns;

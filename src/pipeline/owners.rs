@@ -3,7 +3,7 @@
 
 use super::Request;
 use crate::join;
-use crate::model::{InodeSet, OwnerMap, OwnerScan, Row, State, Wanted, Warning};
+use crate::model::{InodeSet, OwnerMap, OwnerMethod, OwnerScan, Row, State, Wanted, Warning};
 use crate::platform::ProcessSource;
 use std::collections::HashSet;
 
@@ -15,16 +15,24 @@ pub(super) fn scan_during_dump(req: &Request) -> bool {
     req.owners && req.filter.is_empty() && req.query.states.contains(State::ESTABLISHED)
 }
 
+/// What the owner scan says about itself.
+pub(super) struct Scanned {
+    pub scan: OwnerScan,
+    pub method: OwnerMethod,
+    /// Why /proc was read when auto could have used BPF (for PORTWATCH_DEBUG).
+    pub note: Option<String>,
+}
+
 /// Attach owners to the rows, from `prefetched` (a read of every process) or a scan for the
-/// rows' sockets now; says how far the scan read (`None`: no socket could have an owner, so
-/// no process was read).
+/// rows' sockets now; says how far and how the scan read (`None`: no socket could have an
+/// owner, so no process was read).
 pub(super) fn attach(
     req: &Request,
     procs: &dyn ProcessSource,
     rows: &mut [Row],
     warnings: &mut Vec<Warning>,
     prefetched: Option<OwnerMap>,
-) -> Option<OwnerScan> {
+) -> Option<Scanned> {
     let read = prefetched.is_some() || rows.iter().any(|r| r.sock.inode != 0);
     let mut map = match prefetched {
         Some(map) => map,
@@ -33,10 +41,14 @@ pub(super) fn attach(
     join::attach_owners(rows, &map);
     warnings.append(&mut map.warnings);
     warnings.extend(join::owner_visibility_warning(rows, &map));
-    read.then_some(if map.partial {
-        OwnerScan::StoppedEarly
-    } else {
-        OwnerScan::AllProcesses
+    read.then(|| Scanned {
+        scan: if map.partial {
+            OwnerScan::StoppedEarly
+        } else {
+            OwnerScan::AllProcesses
+        },
+        method: map.method,
+        note: map.method_note.take(),
     })
 }
 

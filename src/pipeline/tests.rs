@@ -6,14 +6,14 @@ use crate::model::{Endpoint, Family, Owner, SockType, Socket, State, Warning};
 use crate::platform::fake::Fake;
 use std::net::{IpAddr, Ipv4Addr};
 
-fn inet(port: u16) -> Option<Endpoint> {
+pub(crate) fn inet(port: u16) -> Option<Endpoint> {
     Some(Endpoint::Inet {
         addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
         port,
     })
 }
 
-fn tcp(state: State, local: u16, remote: u16, inode: u64) -> Socket {
+pub(crate) fn tcp(state: State, local: u16, remote: u16, inode: u64) -> Socket {
     Socket {
         local: inet(local),
         remote: inet(remote),
@@ -23,7 +23,7 @@ fn tcp(state: State, local: u16, remote: u16, inode: u64) -> Socket {
     }
 }
 
-fn owner(pid: u32, comm: &str, fd: u32) -> Owner {
+pub(crate) fn owner(pid: u32, comm: &str, fd: u32) -> Owner {
     Owner {
         pid,
         comm: comm.into(),
@@ -34,7 +34,7 @@ fn owner(pid: u32, comm: &str, fd: u32) -> Owner {
 
 /// A host with a web server on :8080 (two fork-shared holders), a client connected to it,
 /// and a TIME-WAIT leftover.
-fn host() -> Fake {
+pub(crate) fn host() -> Fake {
     Fake {
         sockets: vec![
             tcp(State::LISTEN, 8080, 0, 100),
@@ -54,7 +54,7 @@ fn host() -> Fake {
     }
 }
 
-fn request(states: StateSet, filter: &str) -> Request {
+pub(super) fn request(states: StateSet, filter: &str) -> Request {
     Request {
         filter: filter::parse_str(filter).unwrap(),
         ..Request::new(Query {

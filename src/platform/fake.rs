@@ -4,8 +4,13 @@
 
 use super::{ProcessSource, SocketSource};
 use crate::error::Result;
-use crate::model::{Family, Owner, OwnerMap, Proto, Query, Snapshot, Socket, Wanted, Warning};
+use crate::model::{
+    Attribution, Container, Family, Netns, Owner, OwnerMap, Proto, Query, Snapshot, Socket, Wanted,
+    Warning,
+};
 use std::collections::HashMap;
+use std::num::NonZeroU64;
+use std::sync::Arc;
 
 /// Sockets, owners and names, as a test sets them up.
 #[derive(Debug, Clone, Default)]
@@ -20,6 +25,12 @@ pub struct Fake {
     pub ephemeral: Option<(u16, u16)>,
     pub users: HashMap<u32, String>,
     pub ifaces: HashMap<u32, String>,
+    /// The namespace this source reads (as a SocketSource).
+    pub netns: Option<Netns>,
+    /// Each process's container and unit, and namespace (as a ProcessSource).
+    pub processes: HashMap<u32, (Attribution, Option<NonZeroU64>)>,
+    /// Namespaces every process of which is in one container.
+    pub namespace_containers: HashMap<NonZeroU64, Arc<Container>>,
 }
 
 impl SocketSource for Fake {
@@ -50,6 +61,10 @@ impl SocketSource for Fake {
     fn iface_name(&self, index: u32) -> Option<String> {
         self.ifaces.get(&index).cloned()
     }
+
+    fn netns(&self) -> Option<Netns> {
+        self.netns.clone()
+    }
 }
 
 impl ProcessSource for Fake {
@@ -77,5 +92,29 @@ impl ProcessSource for Fake {
         self.users
             .iter()
             .find_map(|(uid, n)| (n == name).then_some(*uid))
+    }
+
+    fn attribute(&self, pids: &[u32]) -> Attribution {
+        let each: Vec<(u32, Attribution)> = pids
+            .iter()
+            .map(|&p| {
+                (
+                    p,
+                    self.processes
+                        .get(&p)
+                        .map(|x| x.0.clone())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        Attribution::agreed(&each)
+    }
+
+    fn namespace_container(&self, netns: NonZeroU64) -> Option<Arc<Container>> {
+        self.namespace_containers.get(&netns).cloned()
+    }
+
+    fn netns_of_pid(&self, pid: u32) -> Option<NonZeroU64> {
+        self.processes.get(&pid).and_then(|x| x.1)
     }
 }

@@ -10,6 +10,7 @@ pub mod filelock;
 #[cfg(target_os = "linux")]
 pub mod linux;
 pub mod portable;
+pub mod process;
 pub mod runtime;
 mod source;
 
@@ -17,9 +18,17 @@ pub use diag::{catch_interrupts, interrupted, Arrived, CloseStream, Closer, Refu
 pub use source::{ProcessSource, SocketSource};
 
 use crate::error::{Error, Result};
-use crate::model::{OwnerMap, Query, Snapshot, Wanted};
+use crate::model::{
+    HostFacts, Netns, NetnsSpec, OwnerMap, OwnerMethod, Query, Row, Snapshot, Wanted, Warning,
+};
 use std::collections::HashMap;
+use std::num::NonZeroU64;
 use std::path::PathBuf;
+#[cfg(target_os = "linux")]
+use {
+    crate::model::{Attribution, Container},
+    std::sync::Arc,
+};
 
 /// Which socket source to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,6 +53,9 @@ pub struct SourceOptions {
     pub proc_root: PathBuf,
     /// True when proc_root was given by the user (fixture mode: never touch the live system).
     pub fixture: bool,
+    /// How the owner scan reads fds (`--owners`); `None`: auto (BPF where it pays and
+    /// loads, else /proc).
+    pub owners: Option<OwnerMethod>,
 }
 
 impl Default for SourceOptions {
@@ -52,15 +64,22 @@ impl Default for SourceOptions {
             backend: Backend::Auto,
             proc_root: PathBuf::from("/proc"),
             fixture: false,
+            owners: None,
         }
     }
 }
 
 /// This host as the program runs on it (or a fixture proc tree): sockets of portwatch's own
-/// network namespace, owners and users of every process.
+/// network namespace, owners and users of every process, and (Linux) which namespace and
+/// container each belongs to.
 #[derive(Debug, Clone)]
 pub struct System {
     opts: SourceOptions,
+    /// The owner scan method, with the BPF program once loaded (shared by clones).
+    #[cfg(target_os = "linux")]
+    owners: Arc<linux::owners::method::Method>,
+    #[cfg(target_os = "linux")]
+    host: Arc<linux::host::HostView>,
 }
 
 impl System {
@@ -76,8 +95,88 @@ impl System {
             Backend::Netlink | Backend::Proc if !linux => Err(Error::Usage(
                 "the netlink and proc backends exist only on Linux".into(),
             )),
-            _ => Ok(System { opts }),
+            _ if opts.fixture && opts.owners == Some(OwnerMethod::Bpf) => Err(Error::Usage(
+                "--owners bpf reads the live kernel; it cannot be combined with --proc-root".into(),
+            )),
+            _ => System::with_owner_method(opts),
         }
+    }
+
+    /// Open the network namespaces `specs` select (`-N`), host first. A WHICH that names no
+    /// namespace is a usage error naming it; `-N` cannot read a fixture tree or through
+    /// netstat2.
+    pub fn namespaces(&self, specs: &[NetnsSpec]) -> Result<Namespaces> {
+        if self.opts.fixture {
+            return Err(Error::Usage(
+                "-N/--netns reads the live system; it cannot be combined with --proc-root".into(),
+            ));
+        }
+        if self.opts.backend == Backend::Netstat2 {
+            return Err(Error::Usage(
+                "-N/--netns needs the netlink or proc backend, not netstat2".into(),
+            ));
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use linux::netns::{self, NetnsError};
+            let root = &self.opts.proc_root;
+            let dirs: Vec<PathBuf> = netns::NETNS_DIRS.iter().map(PathBuf::from).collect();
+            let mut d = netns::discover_in(root, &dirs);
+            let chosen = netns::resolve(specs, &mut d, root, &dirs[0]).map_err(|e| match e {
+                NetnsError::BadValue { .. } => Error::Usage(e.to_string()),
+                NetnsError::Permission { value, why, hint } => Error::Permission {
+                    what: format!("--netns {value:?}: {why}"),
+                    hint,
+                },
+            })?;
+            let hidden = if specs.contains(&NetnsSpec::All) {
+                d.hidden_pids
+            } else {
+                0
+            };
+            let proc_only = self.opts.backend == Backend::Proc;
+            let set = netns::NetnsSet::open(&d, &chosen, root, proc_only, hidden)?;
+            self.host.set_discovery(d);
+            Ok(Namespaces { set })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = specs;
+            Err(Error::Usage("-N/--netns exists only on Linux".into()))
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn with_owner_method(opts: SourceOptions) -> Result<System> {
+        use linux::owners::{bpf::Unavailable, method::Method};
+        // A fixture tree has no kernel behind it: /proc scan only.
+        let choice = if opts.fixture {
+            Some(OwnerMethod::Proc)
+        } else {
+            opts.owners
+        };
+        let owners = Method::new(choice).map_err(|e| match e {
+            Unavailable::NotPermitted => Error::Permission {
+                what: "--owners bpf (loading a BPF program)".into(),
+                hint: "run as root (or with CAP_BPF and CAP_PERFMON), or use --owners proc".into(),
+            },
+            e => Error::System(format!(
+                "--owners bpf: the BPF owner scan is unavailable: {e}; --owners proc reads /proc"
+            )),
+        })?;
+        Ok(System {
+            host: Arc::new(linux::host::HostView::new(&opts.proc_root, !opts.fixture)),
+            opts,
+            owners: Arc::new(owners),
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn with_owner_method(opts: SourceOptions) -> Result<System> {
+        if opts.owners == Some(OwnerMethod::Bpf) {
+            return Err(Error::Usage("--owners bpf exists only on Linux".into()));
+        }
+        Ok(System { opts })
     }
 
     /// Where this source reads.
@@ -90,6 +189,53 @@ impl System {
         let text = std::fs::read_to_string(self.opts.proc_root.join("sys/kernel/hostname")).ok()?;
         Some(text.trim_end().to_string()).filter(|h| !h.is_empty())
     }
+
+    /// What `audit` needs beyond the sockets: the executables and user names of the processes
+    /// holding `rows`, and with `own_namespace` the interfaces and firewall of portwatch's own
+    /// network namespace (never on a fixture tree: the live ones are not the fixture's).
+    pub fn audit_facts(&self, rows: &[Row], own_namespace: bool) -> HostFacts {
+        #[cfg(target_os = "linux")]
+        {
+            let root = &self.opts.proc_root;
+            if own_namespace && !self.opts.fixture {
+                linux::audit::gather(rows, root, &user_name)
+            } else {
+                linux::audit::holder_facts(rows, root, &user_name)
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (rows, own_namespace);
+            HostFacts {
+                warnings: vec![unsupported_audit()],
+                ..HostFacts::default()
+            }
+        }
+    }
+}
+
+/// The interfaces and firewall of the calling thread's network namespace, for `audit`: run it
+/// inside each namespace with `Namespaces::each_inside`.
+pub fn namespace_audit_facts() -> HostFacts {
+    #[cfg(target_os = "linux")]
+    {
+        linux::audit::namespace_facts()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        HostFacts {
+            warnings: vec![unsupported_audit()],
+            ..HostFacts::default()
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unsupported_audit() -> Warning {
+    Warning::new(
+        "audit-facts-unsupported",
+        "interfaces, firewall and executables are read on Linux only: verdicts are unknown",
+    )
 }
 
 impl SocketSource for System {
@@ -115,11 +261,29 @@ impl SocketSource for System {
     fn iface_name(&self, index: u32) -> Option<String> {
         iface_name(index)
     }
+
+    fn netns(&self) -> Option<Netns> {
+        #[cfg(target_os = "linux")]
+        {
+            self.host.own_netns()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            None
+        }
+    }
 }
 
 impl ProcessSource for System {
     fn scan_owners(&self, wanted: Wanted<'_>) -> OwnerMap {
-        scan_owners(&self.opts, wanted)
+        #[cfg(target_os = "linux")]
+        {
+            self.owners.scan(wanted, |w| scan_owners(&self.opts, w))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            scan_owners(&self.opts, wanted)
+        }
     }
 
     fn user_name(&self, uid: u32) -> Option<String> {
@@ -128,6 +292,21 @@ impl ProcessSource for System {
 
     fn uid_by_name(&self, name: &str) -> Option<u32> {
         uid_by_name(name)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn attribute(&self, pids: &[u32]) -> Attribution {
+        self.host.attribute(pids)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn namespace_container(&self, netns: NonZeroU64) -> Option<Arc<Container>> {
+        self.host.namespace_container(netns)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn netns_of_pid(&self, pid: u32) -> Option<NonZeroU64> {
+        self.host.netns_of_pid(pid)
     }
 
     fn cgroup_id(&self, path: &str) -> Option<u64> {
@@ -150,7 +329,81 @@ impl ProcessSource for System {
     }
 }
 
-/// Find the processes holding socket inodes by reading `/proc/<pid>/fd/*`.
+/// The network namespaces `-N` selected, open for reading (`System::namespaces`).
+pub struct Namespaces {
+    #[cfg(target_os = "linux")]
+    set: linux::netns::NetnsSet,
+}
+
+impl Namespaces {
+    /// One source per namespace, host first.
+    pub fn sources(&self) -> Vec<&dyn SocketSource> {
+        #[cfg(target_os = "linux")]
+        {
+            self.set
+                .sources()
+                .iter()
+                .map(|s| s as &dyn SocketSource)
+                .collect()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Vec::new()
+        }
+    }
+
+    /// Run `f` inside each namespace `inodes` lists (ours in this thread, the others at once
+    /// on threads that entered them): for what sees the namespace of the thread doing it, a
+    /// child process, a connection. `None` where a namespace cannot be entered (not root).
+    pub fn each_inside<T: Send + 'static>(
+        &self,
+        inodes: &[NonZeroU64],
+        f: impl Fn(NonZeroU64) -> T + Send + Sync + 'static,
+    ) -> Vec<(NonZeroU64, Option<T>)> {
+        #[cfg(target_os = "linux")]
+        {
+            self.set.each_inside(inodes, f)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = f;
+            inodes.iter().map(|i| (*i, None)).collect()
+        }
+    }
+
+    /// What the reads so far could not see: one warning for every namespace skipped.
+    pub fn warnings(&self) -> Vec<Warning> {
+        #[cfg(target_os = "linux")]
+        {
+            self.set.warnings()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Vec::new()
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl SocketSource for linux::netns::NetnsSource {
+    fn read_sockets(&self, q: &Query) -> Result<Snapshot> {
+        linux::netns::NetnsSource::read_sockets(self, q)
+    }
+
+    fn ephemeral_range(&self) -> Option<(u16, u16)> {
+        linux::netns::NetnsSource::ephemeral_range(self)
+    }
+
+    fn iface_name(&self, index: u32) -> Option<String> {
+        linux::netns::NetnsSource::iface_name(self, index)
+    }
+
+    fn netns(&self) -> Option<Netns> {
+        Some(linux::netns::NetnsSource::netns(self).clone())
+    }
+}
+
+/// Find the processes holding socket inodes by reading `/proc/<pid>/fd/*` (the /proc method).
 fn scan_owners(opts: &SourceOptions, wanted: Wanted<'_>) -> OwnerMap {
     #[cfg(target_os = "linux")]
     {
@@ -285,12 +538,15 @@ fn nix_user_name(_uid: u32) -> Option<String> {
 
 /// The host's ephemeral port range (`net/ipv4/ip_local_port_range` under the proc root).
 fn ephemeral_range(opts: &SourceOptions) -> Option<(u16, u16)> {
-    let text =
-        std::fs::read_to_string(opts.proc_root.join("sys/net/ipv4/ip_local_port_range")).ok()?;
-    let mut it = text.split_whitespace().map(|s| s.parse::<u16>().ok());
-    let lo = it.next()??;
-    let hi = it.next()??;
-    (lo <= hi).then_some((lo, hi))
+    #[cfg(target_os = "linux")]
+    {
+        linux::ephemeral_range(&opts.proc_root)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = opts;
+        None
+    }
 }
 
 /// Whether the current process is in group `gid` (effective or supplementary).
@@ -317,9 +573,7 @@ fn can_see_all_owners() -> bool {
 fn iface_name(index: u32) -> Option<String> {
     #[cfg(target_os = "linux")]
     {
-        nix::net::if_::if_indextoname(index)
-            .ok()
-            .and_then(|c| c.into_string().ok())
+        linux::iface_name(index)
     }
     #[cfg(not(target_os = "linux"))]
     {

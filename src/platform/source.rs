@@ -3,8 +3,10 @@
 //! pure logic (the pipeline, diffs, audits, aggregations) is tested without a kernel.
 
 use crate::error::Result;
-use crate::model::{OwnerMap, Query, Snapshot, Wanted};
+use crate::model::{Attribution, Container, Netns, OwnerMap, Query, Snapshot, Wanted};
 use std::collections::HashMap;
+use std::num::NonZeroU64;
+use std::sync::Arc;
 
 /// The sockets of one network namespace, and what is per namespace about them.
 pub trait SocketSource: Send + Sync {
@@ -15,6 +17,11 @@ pub trait SocketSource: Send + Sync {
     fn ephemeral_range(&self) -> Option<(u16, u16)>;
     /// The name of interface `index` in this namespace, when it has one.
     fn iface_name(&self, index: u32) -> Option<String>;
+    /// Which network namespace this is, when the source can tell (a live system can; a
+    /// fixture tree cannot).
+    fn netns(&self) -> Option<Netns> {
+        None
+    }
 }
 
 /// The processes of the host: who holds which socket, and user names. Socket inodes are
@@ -32,6 +39,23 @@ pub trait ProcessSource: Send + Sync {
     /// no: it needs the read's inodes to answer from memory.
     fn prefetch(&self) -> bool {
         true
+    }
+    /// The container and systemd unit the holders `pids` of one socket agree on
+    /// (`Attribution::agreed`); nothing where the source cannot tell.
+    fn attribute(&self, pids: &[u32]) -> Attribution {
+        let _ = pids;
+        Attribution::default()
+    }
+    /// The container every process of network namespace `netns` is in, if there is one: the
+    /// container of a socket no known process holds.
+    fn namespace_container(&self, netns: NonZeroU64) -> Option<Arc<Container>> {
+        let _ = netns;
+        None
+    }
+    /// The network namespace process `pid` is in.
+    fn netns_of_pid(&self, pid: u32) -> Option<NonZeroU64> {
+        let _ = pid;
+        None
     }
     /// The id of the cgroup v2 at `path` (relative to the cgroup2 mount, `/` the root), as
     /// sockets carry it; `None` when there is no such cgroup or no cgroup2 mount.

@@ -2,7 +2,7 @@
 //! explain alike; and IP addresses formatted on the stack for JSON and CSV fields.
 
 use super::sanitize::escape;
-use crate::model::{Endpoint, Proto, Row, Socket};
+use crate::model::{Endpoint, Proto, Row};
 use std::fmt::Write;
 use std::net::IpAddr;
 
@@ -18,32 +18,43 @@ pub fn endpoint(out: &mut String, row: &Row, local: bool) {
     }
     match ep {
         Some(Endpoint::Inet { addr, port }) => {
-            inet_addr(out, s, addr);
-            if local {
-                if let Some(name) = &row.iface {
-                    out.push('%');
-                    out.push_str(&escape(name.as_bytes()));
-                }
-            }
-            out.push(':');
-            if *port == 0 {
-                out.push('*');
-            } else {
-                let _ = write!(out, "{port}");
-            }
+            let device = row.iface.as_deref().filter(|_| local);
+            inet_endpoint(out, addr, *port, s.v6only, device);
         }
         Some(Endpoint::Unix(_)) | None => out.push('*'),
     }
 }
 
-fn inet_addr(out: &mut String, s: &Socket, addr: &IpAddr) {
+/// An inet end as ss prints it, from its parts (for data that is not a `Row`, such as an
+/// audit finding's sockets): `v6only` and the bound `device` as the socket has them.
+pub fn inet_endpoint(
+    out: &mut String,
+    addr: &IpAddr,
+    port: u16,
+    v6only: Option<bool>,
+    device: Option<&str>,
+) {
+    inet_addr(out, v6only, addr);
+    if let Some(name) = device {
+        out.push('%');
+        out.push_str(&escape(name.as_bytes()));
+    }
+    out.push(':');
+    if port == 0 {
+        out.push('*');
+    } else {
+        let _ = write!(out, "{port}");
+    }
+}
+
+fn inet_addr(out: &mut String, v6only: Option<bool>, addr: &IpAddr) {
     match addr {
         IpAddr::V4(a) => {
             let _ = write!(out, "{a}");
         }
         // ss prints an unspecified address of a dual-stack socket as `*` (it serves both
         // families); with v6only unknown (the /proc backend) it stays `[::]`.
-        IpAddr::V6(a) if a.is_unspecified() && s.v6only == Some(false) => out.push('*'),
+        IpAddr::V6(a) if a.is_unspecified() && v6only == Some(false) => out.push('*'),
         IpAddr::V6(a) => {
             let _ = write!(out, "[{a}]");
         }

@@ -63,6 +63,14 @@ pub fn cell(out: &mut String, row: &Row, col: Column) {
             let _ = write!(out, "{}", s.inode);
         }
         Column::Process => owners(out, row),
+        Column::Netns => match &row.netns {
+            Some(n) => out.push_str(&escape(n.label().as_bytes())),
+            None => out.push('-'),
+        },
+        Column::Container => match &row.container {
+            Some(c) => out.push_str(&escape(c.label().as_bytes())),
+            None => out.push('-'),
+        },
     }
 }
 

@@ -28,6 +28,16 @@ const HEADER: &[&str] = &[
     "port_class",
     "ephemeral",
     "owners",
+    "netns_inode",
+    "netns_name",
+    "netns_host",
+    "container_runtime",
+    "container_id",
+    "container_name",
+    "container_pod",
+    "container_namespace",
+    "unit",
+    "holder_netns_differs",
 ];
 
 fn field(out: &mut dyn Write, text: &str, first: bool) -> io::Result<()> {
@@ -72,7 +82,13 @@ pub fn write(rows: &[Row], header: bool, out: &mut dyn Write) -> io::Result<()> 
         if r.owners.as_ref().is_some_and(|v| !v.is_empty()) {
             cells::owners(&mut owners, r);
         }
-        let vals: [String; 19] = [
+        let ns = r.netns.as_deref();
+        let c = r.container.as_deref();
+        let text = |t: Option<&String>| {
+            t.map(|t| escape(t.as_bytes()).into_owned())
+                .unwrap_or_default()
+        };
+        let vals: [String; 29] = [
             s.proto.name().into(),
             s.family.name().into(),
             s.sock_type.name().into(),
@@ -96,6 +112,16 @@ pub fn write(rows: &[Row], header: bool, out: &mut dyn Write) -> io::Result<()> 
             opt(r.service.as_ref().map(|a| a.class.name())),
             opt(r.service.as_ref().map(|a| a.ephemeral)),
             owners.clone(),
+            opt(ns.map(|n| n.inode)),
+            text(ns.and_then(|n| n.name.as_ref())),
+            opt(ns.map(|n| n.host)),
+            opt(c.map(|c| c.runtime.name())),
+            text(c.map(|c| &c.id)),
+            text(c.and_then(|c| c.name.as_ref())),
+            text(c.and_then(|c| c.pod.as_ref())),
+            text(c.and_then(|c| c.namespace.as_ref())),
+            text(r.unit.as_ref().map(|u| &u.name)),
+            opt(r.holder_netns_differs),
         ];
         for (i, v) in vals.iter().enumerate() {
             field(out, v, i == 0)?;

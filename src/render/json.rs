@@ -1,13 +1,15 @@
 //! The JSON document (schema 1): `{"schema": 1, "sockets": [...], "warnings": [...],
-//! "owner_scan": ...}`; the extras of each socket (cookie, cgroup, tcp_info ...) are in
-//! `json_extras.rs`.
+//! "owner_scan": ..., "owner_method": ...}`; the extras of each socket (cookie, cgroup,
+//! tcp_info ...) are in `json_extras.rs`.
 //! Streamed socket by socket through serde, so any byte in a name stays valid JSON.
 //! Text that is not UTF-8 is given lossily plus an exact `*_hex` twin.
 
 use super::addr::IpText;
 use super::sanitize::hex;
 use crate::model::Row;
-use crate::model::{Endpoint, Owner, OwnerScan, Proto, Text, Warning};
+use crate::model::{
+    Container, Endpoint, Netns, Owner, OwnerMethod, OwnerScan, Proto, Text, Warning,
+};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -75,6 +77,35 @@ fn text_entry<M: SerializeMap>(
     Ok(())
 }
 
+/// `{"inode": N, "name": "..." | null, "host": bool}`.
+struct NetnsJ<'a>(&'a Netns);
+
+impl Serialize for NetnsJ<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(Some(3))?;
+        m.serialize_entry("inode", &self.0.inode)?;
+        m.serialize_entry("name", &self.0.name)?;
+        m.serialize_entry("host", &self.0.host)?;
+        m.end()
+    }
+}
+
+/// `{"runtime", "id", "name", "pod", "namespace"}` (Kubernetes pod and namespace).
+struct ContainerJ<'a>(&'a Container);
+
+impl Serialize for ContainerJ<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let mut m = ser.serialize_map(Some(5))?;
+        m.serialize_entry("runtime", c.runtime.name())?;
+        m.serialize_entry("id", &c.id)?;
+        m.serialize_entry("name", &c.name)?;
+        m.serialize_entry("pod", &c.pod)?;
+        m.serialize_entry("namespace", &c.namespace)?;
+        m.end()
+    }
+}
+
 /// One socket object of the listing (`{"proto", "family", ..., "port_info"}`), for every
 /// document that carries sockets: the listing, watch events, snapshots.
 pub struct SocketJson<'a>(pub &'a Row);
@@ -101,6 +132,10 @@ impl Serialize for SocketJson<'_> {
             m.serialize_entry("peer_inode", &s.peer_inode)?;
         }
         m.serialize_entry("owners", &r.owners.as_deref().map(OwnersJ))?;
+        m.serialize_entry("netns", &r.netns.as_deref().map(NetnsJ))?;
+        m.serialize_entry("container", &r.container.as_deref().map(ContainerJ))?;
+        m.serialize_entry("unit", &r.unit.as_ref().map(|u| u.name.as_str()))?;
+        m.serialize_entry("holder_netns_differs", &r.holder_netns_differs)?;
         let svc = r.service.as_ref().and_then(|a| a.service.as_ref());
         m.serialize_entry("service", &svc)?;
         m.serialize_entry(
@@ -121,38 +156,44 @@ impl Serialize for SocketJson<'_> {
 
 /// A warning as JSON: `{"kind", "message"}`.
 #[derive(Serialize)]
-pub struct WarningJson<'a> {
-    pub kind: &'a str,
-    pub message: &'a str,
+pub(crate) struct WarnJ<'a> {
+    kind: &'a str,
+    message: &'a str,
 }
 
-impl<'a> From<&'a Warning> for WarningJson<'a> {
-    fn from(w: &'a Warning) -> Self {
-        WarningJson {
+/// Warnings as their JSON objects (also in `kill`'s document).
+pub(crate) fn warnings(warnings: &[Warning]) -> Vec<WarnJ<'_>> {
+    warnings
+        .iter()
+        .map(|w| WarnJ {
             kind: w.kind,
             message: &w.message,
-        }
-    }
+        })
+        .collect()
 }
 
 /// Write the whole document, one socket per line inside the array (greppable, still one
-/// JSON value). `owner_scan` is how far the owner scan read (`null` when it did not run).
+/// JSON value). `owner_scan` is how far the owner scan read and `owner_method` how ("bpf"
+/// or "proc"); both `null` when it did not run.
 pub fn write(
     rows: &[Row],
     warnings: &[Warning],
     owner_scan: Option<OwnerScan>,
+    owner_method: Option<OwnerMethod>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     write!(out, "{{\"schema\":{SCHEMA},")?;
-    write_listing(rows, warnings, owner_scan, out)
+    write_listing(rows, warnings, owner_scan, owner_method, out)
 }
 
 /// The listing part of a document, after the caller's own leading keys, to the closing brace:
-/// `"sockets":[...],"warnings":[...],"owner_scan":...}`. Snapshots use it after their header.
+/// `"sockets":[...],"warnings":[...],"owner_scan":...,"owner_method":...}`. Snapshots use it
+/// after their header.
 pub fn write_listing(
     rows: &[Row],
     warnings: &[Warning],
     owner_scan: Option<OwnerScan>,
+    owner_method: Option<OwnerMethod>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     out.write_all(b"\"sockets\":[")?;
@@ -163,10 +204,12 @@ pub fn write_listing(
         serde_json::to_writer(&mut *out, &SocketJson(r)).map_err(io::Error::from)?;
     }
     out.write_all(b"\n],\"warnings\":")?;
-    let w: Vec<WarningJson> = warnings.iter().map(WarningJson::from).collect();
-    serde_json::to_writer(&mut *out, &w).map_err(io::Error::from)?;
+    serde_json::to_writer(&mut *out, &self::warnings(warnings)).map_err(io::Error::from)?;
     out.write_all(b",\"owner_scan\":")?;
     serde_json::to_writer(&mut *out, &owner_scan.map(OwnerScan::name)).map_err(io::Error::from)?;
+    out.write_all(b",\"owner_method\":")?;
+    serde_json::to_writer(&mut *out, &owner_method.map(OwnerMethod::name))
+        .map_err(io::Error::from)?;
     out.write_all(b"}\n")
 }
 

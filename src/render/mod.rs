@@ -3,6 +3,7 @@
 //! system.
 
 pub mod addr;
+pub mod audit;
 pub mod cells;
 pub mod csv;
 pub mod detail;
@@ -11,6 +12,7 @@ pub mod events;
 pub mod explain;
 pub mod json;
 mod json_extras;
+pub mod kill;
 pub mod labels;
 pub mod notes;
 pub mod sanitize;
@@ -23,6 +25,10 @@ pub mod watch_view;
 /// A column of the socket table, in ss's order plus portwatch's additions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {
+    /// The network namespace (with more than one read): name, else `net:[INODE]`.
+    Netns,
+    /// The container (with more than one namespace read): name, else short id.
+    Container,
     Netid,
     State,
     RecvQ,
@@ -38,6 +44,8 @@ pub enum Column {
 impl Column {
     pub fn header(self) -> &'static str {
         match self {
+            Column::Netns => "Netns",
+            Column::Container => "Container",
             Column::Netid => "Netid",
             Column::State => "State",
             Column::RecvQ => "Recv-Q",

@@ -1,7 +1,8 @@
-//! What goes to stderr beside a listing: warnings (each once) and the one-line help when
-//! nothing matched only because of the default state set.
+//! What goes to stderr beside a listing: warnings (each once), the one-line help when
+//! nothing matched only because of the default state set, and (PORTWATCH_DEBUG=1) how the
+//! owners were read.
 
-use crate::model::Warning;
+use crate::model::{OwnerMethod, Warning};
 use crate::pipeline::hint::{Asked, NearMiss};
 use std::io::{self, Write};
 
@@ -16,6 +17,20 @@ pub fn print_warnings(warnings: &[Warning]) {
             let _ = writeln!(e, "portwatch: warning: {}", w.message);
         }
     }
+}
+
+/// With PORTWATCH_DEBUG=1: how the owners were read and, for /proc under `--owners auto`,
+/// why not BPF. Stderr errors are ignored, as for warnings.
+pub fn print_owner_method(method: OwnerMethod, note: Option<&str>) {
+    let mut e = io::stderr().lock();
+    let _ = match note {
+        Some(why) => writeln!(
+            e,
+            "portwatch: debug: owners read by {}: {why}",
+            method.name()
+        ),
+        None => writeln!(e, "portwatch: debug: owners read by {}", method.name()),
+    };
 }
 
 fn sockets(n: usize) -> String {

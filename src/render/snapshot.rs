@@ -36,7 +36,13 @@ pub fn write(meta: &Meta<'_>, listing: &Listing, out: &mut dyn Write) -> io::Res
         j(&meta.filter),
         j(&meta.ephemeral),
     )?;
-    json::write_listing(&listing.rows, &listing.warnings, listing.owner_scan, out)
+    json::write_listing(
+        &listing.rows,
+        &listing.warnings,
+        listing.owner_scan,
+        listing.owner_method,
+        out,
+    )
 }
 
 /// One JSON value as text, for the header's fields (strings need escaping, so serde).

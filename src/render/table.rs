@@ -35,8 +35,8 @@ pub fn write(rows: &[Row], opts: &TableOpts, out: &mut dyn Write) -> io::Result<
 }
 
 /// Fit to the terminal by truncating only the free-text columns (Process, then Service, then
-/// unix-path-heavy address columns last), never the state or numbers: an address cut in the
-/// middle would be a lie, a cut process list is marked with `…`.
+/// the namespace and container names, unix-path-heavy address columns last), never the state
+/// or numbers: an address cut in the middle would be a lie, a cut name is marked with `…`.
 fn write_fitted(
     rows: &[Row],
     opts: &TableOpts,
@@ -99,6 +99,8 @@ pub(super) fn shrink(cols: &[Column], widths: &[usize], total: usize) -> Vec<Opt
     for (target, min) in [
         (Column::Process, 12),
         (Column::Service, 8),
+        (Column::Netns, 16),
+        (Column::Container, 12),
         (Column::Peer, 20),
         (Column::Local, 20),
     ] {

@@ -14,7 +14,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Root, `ip`, `ss` and `python3` are needed. Under `CI=true` a missing one is a failure;
 /// elsewhere the test is skipped with the reason printed.
 pub fn prerequisites_met() -> bool {
-    let missing = missing_prerequisite();
+    prerequisites_and(&[])
+}
+
+/// `prerequisites_met`, plus the programs `extra` lists as (program, version flag, package).
+pub fn prerequisites_and(extra: &[(&str, &str, &str)]) -> bool {
+    let missing = missing_prerequisite(extra);
     match missing {
         None => true,
         Some(why) if std::env::var("CI").as_deref() == Ok("true") => {
@@ -27,16 +32,17 @@ pub fn prerequisites_met() -> bool {
     }
 }
 
-fn missing_prerequisite() -> Option<String> {
+fn missing_prerequisite(extra: &[(&str, &str, &str)]) -> Option<String> {
     // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         return Some("root (ip netns add)".into());
     }
-    for (prog, arg, pkg) in [
+    let base = [
         ("ip", "-V", "iproute2"),
         ("ss", "-V", "iproute2"),
         ("python3", "--version", "python3"),
-    ] {
+    ];
+    for &(prog, arg, pkg) in base.iter().chain(extra) {
         let ok = Command::new(prog)
             .arg(arg)
             .stdout(Stdio::null())
@@ -160,10 +166,16 @@ pub struct Population {
 
 impl Population {
     pub fn start(ns: &Netns, scenario: &str, extra: &[&str]) -> Population {
+        Population::start_with(ns.command("python3"), scenario, extra)
+    }
+
+    /// Start the builder with `cmd`, a command that runs python3 in the namespace wanted
+    /// (`nsenter -t PID -n python3`, `unshare -n ... python3`): the script and its arguments
+    /// are appended. `cmd` must exec python3, not fork it: its pid's group is what is killed.
+    pub fn start_with(mut cmd: Command, scenario: &str, extra: &[&str]) -> Population {
         use std::os::unix::process::CommandExt;
         let dir = tempfile::tempdir().expect("temp dir");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/netns/population.py");
-        let mut cmd = ns.command("python3");
         cmd.arg(script)
             .arg(scenario)
             .arg("--dir")
@@ -304,7 +316,7 @@ pub use parse::{from_portwatch, parse_ss, ss_inet_addr};
 
 #[path = "netns_compare.rs"]
 mod compare;
-pub use compare::{assert_same, both, implied_state, states};
+pub use compare::{assert_same, both, implied_state, ss_rows, states};
 
 /// Multiset difference both ways: (only in `a`, only in `b`), each sorted.
 pub fn diff(a: &[Row], b: &[Row]) -> (Vec<Row>, Vec<Row>) {

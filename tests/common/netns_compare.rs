@@ -15,7 +15,21 @@ pub fn both(
     owners: bool,
 ) -> (Vec<Row>, Vec<Row>) {
     let pw = from_portwatch(&ns.portwatch(pw_args));
-    let mut ss = Vec::new();
+    let ss = ss_rows(|args| ns.ss(args), ss_args, protos);
+    let strip = |v: Vec<Row>| -> Vec<Row> {
+        if owners {
+            v
+        } else {
+            v.into_iter().map(Row::without_owners).collect()
+        }
+    };
+    (strip(pw), strip(ss))
+}
+
+/// ss's rows for `protos` (ss flags: -t -u -x -w), one ss run per protocol through `ss`
+/// (which runs `ss -n -e -p -H -O ARGS` wherever the test needs it).
+pub fn ss_rows(ss: impl Fn(&[&str]) -> String, ss_args: &[&str], protos: &[&str]) -> Vec<Row> {
+    let mut rows = Vec::new();
     for p in protos {
         let netid = match *p {
             "-t" => "tcp",
@@ -27,16 +41,9 @@ pub fn both(
         let implied = implied_state(ss_args);
         let mut args = vec![*p];
         args.extend_from_slice(ss_args);
-        ss.extend(parse_ss(netid, &ns.ss(&args), implied));
+        rows.extend(parse_ss(netid, &ss(&args), implied));
     }
-    let strip = |v: Vec<Row>| -> Vec<Row> {
-        if owners {
-            v
-        } else {
-            v.into_iter().map(Row::without_owners).collect()
-        }
-    };
-    (strip(pw), strip(ss))
+    rows
 }
 
 /// The state of every row when ss prints no State column: ss drops the column when its

@@ -248,6 +248,17 @@ pub fn user_ids(name: &str) -> Option<(u32, u32)> {
     Some((u.uid.as_raw(), u.gid.as_raw()))
 }
 
+/// The unprivileged test user's (uid, gid); `None` (skip) outside CI when it is missing.
+pub fn test_user() -> Option<(u32, u32)> {
+    let ids = user_ids("portwatch-test");
+    let why =
+        "user portwatch-test is missing (.ci/run creates it: useradd --system portwatch-test)";
+    if !require(ids.is_some(), why) {
+        return None;
+    }
+    ids
+}
+
 /// Whether this test process runs as root.
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()

@@ -171,4 +171,5 @@ pub const DOCUMENTED_KINDS: &[&str] = &[
     "malformed-line",
     "proto-unavailable",
     "netlink-unavailable",
+    "netns-skipped",
 ];

@@ -115,7 +115,7 @@ proptest! {
             .map(|(i, (u, c, user))| row(u.clone(), c.clone(), user.clone(), i as u64 + 1))
             .collect();
         let mut out = Vec::new();
-        portwatch::render::json::write(&rows, &[], None, &mut out).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        portwatch::render::json::write(&rows, &[], None, None, &mut out).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let doc: serde_json::Value = serde_json::from_slice(&out).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let socks = doc["sockets"].as_array().cloned().unwrap_or_default();
         prop_assert_eq!(socks.len(), rows.len());

@@ -1,9 +1,14 @@
-//! Linux sources: netlink sock_diag (default), /proc/net text (fallback, raw, fixtures), and the
-//! /proc/<pid>/fd owner scan.
+//! Linux sources: netlink sock_diag (default), /proc/net text (fallback, raw, fixtures), the
+//! /proc/<pid>/fd owner scan, other network namespaces (`netns`) and container and unit
+//! attribution (`cgroup`).
 
+pub mod audit;
 pub mod cgroup;
+pub mod host;
 pub mod netlink;
+pub mod netns;
 pub mod owners;
+pub mod process;
 pub mod procmount;
 pub mod procnet;
 pub mod sockstat;
@@ -66,4 +71,23 @@ pub fn read_sockets_netlink(proc_root: &Path, q: &Query) -> Result<Snapshot> {
         }
     }
     Ok(snap)
+}
+
+/// The ephemeral port range (`net/ipv4/ip_local_port_range` under the proc root). `/proc/sys/net`
+/// files are looked up in the network namespace of the thread that opens them, so a thread
+/// that entered another namespace reads that namespace's range.
+pub fn ephemeral_range(proc_root: &Path) -> Option<(u16, u16)> {
+    let text = std::fs::read_to_string(proc_root.join("sys/net/ipv4/ip_local_port_range")).ok()?;
+    let mut it = text.split_whitespace().map(|s| s.parse::<u16>().ok());
+    let lo = it.next()??;
+    let hi = it.next()??;
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// Interface name for an index in the calling thread's network namespace (`%lo` in
+/// addresses); `None` when it has none there (it is in another namespace, or gone).
+pub fn iface_name(index: u32) -> Option<String> {
+    nix::net::if_::if_indextoname(index)
+        .ok()
+        .and_then(|c| c.into_string().ok())
 }

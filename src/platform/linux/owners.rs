@@ -20,10 +20,12 @@
 //! after their master exited), so the map says it is partial and `Wanted::Some` reads
 //! everything.
 
+pub mod bpf;
 mod family;
-mod pidfs;
+pub mod method;
+pub(crate) mod pidfs;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod tracker;
 
 pub use tracker::Tracker;
@@ -114,7 +116,7 @@ fn unreadable(proc_root: &Path, e: Errno) -> Warning {
 }
 
 /// The numeric entries of the proc root: process ids (threads are not listed there).
-fn list_pids(root: &OwnedFd) -> Result<Vec<u32>, Errno> {
+pub(crate) fn list_pids(root: &OwnedFd) -> Result<Vec<u32>, Errno> {
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
     let mut dir = Dir::openat(root, c".", flags, Mode::empty())?;
     let mut pids = Vec::new();
@@ -339,4 +341,23 @@ impl Job<'_> {
         }
         Ok(())
     }
+}
+
+/// The (socket inode, fd) pairs `pid` holds now: how `kill` checks that the process it opened
+/// a pidfd for is the holder the scan found. `Err` when its fds cannot be read (it exited, or
+/// permission).
+pub fn socket_fds(proc_root: &Path, pid: u32) -> Result<Vec<(u64, u32)>, Errno> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let root = nix::fcntl::open(proc_root, flags, Mode::empty())?;
+    let job = Job {
+        root: root.as_fd(),
+        pids: &[],
+        next: AtomicUsize::new(0),
+        inodes: None,
+        early: None,
+        own_pid: std::process::id(),
+    };
+    let mut hits = Vec::new();
+    job.scan_fds(pid, &mut hits)?;
+    Ok(hits)
 }

@@ -11,11 +11,11 @@ use std::io::Write as _;
 use std::os::fd::BorrowedFd;
 
 /// The kernel-thread bit of the stat flags field (include/linux/sched.h).
-pub(super) const PF_KTHREAD: u64 = 0x0020_0000;
+pub(crate) const PF_KTHREAD: u64 = 0x0020_0000;
 
-/// The `n`th field of `/proc/<pid>/stat` after the `(comm)` one (0 is the state), which is
-/// found from the last ')' since a comm may itself contain ") ".
-fn stat_field(stat: &[u8], n: usize) -> Option<&[u8]> {
+/// Field `n` (0-based) after the `(comm)` one of `/proc/<pid>/stat`, which is found from the
+/// last ')' since a comm may itself contain ") ": 0 is the state (field 3 in proc(5)).
+pub(crate) fn stat_field(stat: &[u8], n: usize) -> Option<&[u8]> {
     let close = stat.iter().rposition(|&b| b == b')')?;
     stat.get(close + 1..)?
         .split(u8::is_ascii_whitespace)
@@ -23,12 +23,12 @@ fn stat_field(stat: &[u8], n: usize) -> Option<&[u8]> {
         .nth(n)
 }
 
-/// The flags field (the 9th).
-pub(super) fn stat_flags(stat: &[u8]) -> Option<u64> {
+/// The flags field of `/proc/<pid>/stat` (field 9 in proc(5)).
+pub(crate) fn stat_flags(stat: &[u8]) -> Option<u64> {
     std::str::from_utf8(stat_field(stat, 6)?).ok()?.parse().ok()
 }
 
-/// The parent pid field (the 4th).
+/// The parent pid field of `/proc/<pid>/stat` (field 4 in proc(5)).
 pub(super) fn stat_ppid(stat: &[u8]) -> Option<u32> {
     parse_u32(stat_field(stat, 1)?)
 }
@@ -42,7 +42,7 @@ pub(super) fn stat_start(stat: &[u8]) -> Option<u64> {
 }
 
 /// `readlinkat(2)` into a caller's buffer; returns the length written (possibly truncated).
-pub(super) fn readlinkat(dir: i32, name: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+pub(crate) fn readlinkat(dir: i32, name: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: `name` is NUL-terminated and outlives the call; `buf` is valid for writes of
     // `buf.len()` bytes, and readlinkat writes at most that many.
     let n = unsafe { libc::readlinkat(dir, name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
@@ -61,7 +61,7 @@ pub(super) fn socket_inode(target: &[u8]) -> Option<u64> {
     })
 }
 
-pub(super) fn parse_u32(s: &[u8]) -> Option<u32> {
+pub(crate) fn parse_u32(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 10 {
         return None;
     }
@@ -100,7 +100,7 @@ pub(super) fn read_uid(root: BorrowedFd<'_>, pid: u32) -> Option<u32> {
 
 /// Read up to `buf.len()` bytes of a file under the root (a seq_file returns whole records
 /// per read, so loop until full or EOF).
-pub(super) fn read_file(root: BorrowedFd<'_>, path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+pub(crate) fn read_file(root: BorrowedFd<'_>, path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
     let fd = openat(
         root,
         path,
@@ -121,13 +121,13 @@ pub(super) fn read_file(root: BorrowedFd<'_>, path: &CStr, buf: &mut [u8]) -> Re
 }
 
 /// `<pid><suffix>\0` in a stack buffer: paths relative to the root fd, without allocating.
-pub(super) struct PidPath {
+pub(crate) struct PidPath {
     buf: [u8; 32],
     len: usize,
 }
 
 impl PidPath {
-    pub(super) fn as_c(&self) -> &CStr {
+    pub(crate) fn as_c(&self) -> &CStr {
         self.buf
             .get(..self.len)
             .and_then(|b| CStr::from_bytes_with_nul(b).ok())
@@ -135,7 +135,7 @@ impl PidPath {
     }
 }
 
-pub(super) fn pid_path(pid: u32, suffix: &str) -> PidPath {
+pub(crate) fn pid_path(pid: u32, suffix: &str) -> PidPath {
     let mut p = PidPath {
         buf: [0; 32],
         len: 0,

@@ -228,7 +228,7 @@ fn live_finds_own_listener() {
 }
 
 /// Kills and reaps the child however the test ends.
-struct Child(std::process::Child);
+pub(crate) struct Child(pub(crate) std::process::Child);
 
 impl Drop for Child {
     fn drop(&mut self) {

@@ -4,7 +4,10 @@
 //! inodes since Linux 5.5). The path is the directory's, relative to the mount; `/` is the
 //! root cgroup.
 
+use crate::platform::linux::netns::unescape;
 use std::collections::HashMap;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -17,32 +20,10 @@ pub fn cgroup2_mount(mountinfo: &str) -> Option<PathBuf> {
             return None;
         }
         let point = left.split_whitespace().nth(4)?;
-        Some(PathBuf::from(unescape(point)))
+        Some(PathBuf::from(OsString::from_vec(unescape(
+            point.as_bytes(),
+        ))))
     })
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let oct = b
-            .get(i + 1..i + 4)
-            .filter(|d| b[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
-        match oct {
-            Some(d) => {
-                let v = d.iter().fold(0u32, |a, c| a * 8 + u32::from(c - b'0'));
-                out.push(u8::try_from(v).unwrap_or(b'?'));
-                i += 4;
-            }
-            None => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The live cgroup2 mount point.

@@ -1,0 +1,115 @@
+//! The owner scan's two methods timed on this host: the /proc readlink scan and the BPF
+//! iterator (its BTF pass, load, the kernel iteration alone, and a full scan), library calls only, no
+//! socket table read. Run as root on a host with the population to measure (bench/README.md,
+//! "Owner scan: BPF and /proc"):
+//!
+//!     cargo run --release --example owners -- [RUNS]
+//!
+//! Prints the median and min of each phase in ms, and whether both methods found the same
+//! owners (pid, fd, comm) for the sockets that did not change during the run.
+
+use portwatch::model::{OwnerMap, Wanted};
+use portwatch::platform::linux::owners::{self, bpf};
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn main() -> std::io::Result<()> {
+    let out = &mut std::io::stdout().lock();
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(15)
+        .max(1);
+    let (proc_times, _) = time(runs, || owners::scan(Path::new("/proc"), Wanted::All));
+    report(out, "proc scan (readlink per fd)", &proc_times)?;
+
+    let (btf_times, _) = time(runs, || {
+        bpf::btf::KernelBtf::open("/sys/kernel/btf/vmlinux")
+            .map(|b| bpf::btf::layout(b.bytes()).is_ok())
+    });
+    report(out, "kernel BTF read + offsets pass", &btf_times)?;
+    let (load_times, iter) = time(runs, bpf::OwnerIter::load);
+    let mut iter = match iter {
+        Ok(it) => it,
+        Err(e) => {
+            eprintln!("BPF owner scan unavailable: {e}");
+            std::process::exit(1);
+        }
+    };
+    report(out, "bpf load + verify", &load_times)?;
+
+    let (iter_times, count) = time(runs, || iter.for_each_record(|_| {}));
+    report(out, "bpf kernel iteration (read loop only)", &iter_times)?;
+    let (scan_times, scan) = time(runs, || iter.scan(Wanted::All));
+    report(out, "bpf scan, program loaded", &scan_times)?;
+    let (full_times, _) = time(runs, || bpf::scan(Wanted::All));
+    report(out, "bpf scan, load included", &full_times)?;
+
+    if let Err(e) = scan {
+        eprintln!("BPF scan failed: {e}");
+        std::process::exit(1);
+    }
+    // Agreement, on the sockets that did not change meanwhile: those whose owners are the
+    // same in a /proc scan just before and just after the BPF one.
+    let before = owners::scan(Path::new("/proc"), Wanted::All);
+    let by_bpf = iter.scan(Wanted::All).map(|s| s.owners).unwrap_or_default();
+    let after = owners::scan(Path::new("/proc"), Wanted::All);
+    let stable: Vec<u64> = before
+        .inodes()
+        .filter(|&i| key(&before, i) == key(&after, i))
+        .collect();
+    let differ = stable
+        .iter()
+        .filter(|&&i| key(&before, i) != key(&by_bpf, i))
+        .count();
+    writeln!(
+        out,
+        "socket fds: {} (bpf records); sockets with owners: bpf {}, proc {}",
+        count.unwrap_or(0),
+        by_bpf.len(),
+        before.len()
+    )?;
+    writeln!(
+        out,
+        "sockets unchanged across the runs: {}; their owners differ by method: {differ}",
+        stable.len()
+    )
+}
+
+/// The (pid, fd, comm) of a socket's owners.
+fn key(m: &OwnerMap, inode: u64) -> Vec<(u32, u32, Vec<u8>)> {
+    m.get(inode)
+        .iter()
+        .map(|o| (o.pid, o.fd, o.comm.as_bytes().to_vec()))
+        .collect()
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Vec<Duration>, T) {
+    let mut times = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let v = f();
+        times.push(t.elapsed());
+        last = Some(v);
+    }
+    times.sort_unstable();
+    match last {
+        Some(v) => (times, v),
+        None => unreachable!("runs >= 1"),
+    }
+}
+
+fn report(out: &mut dyn Write, what: &str, times: &[Duration]) -> std::io::Result<()> {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let median = times.get(times.len() / 2).copied().unwrap_or_default();
+    let min = times.first().copied().unwrap_or_default();
+    writeln!(
+        out,
+        "{what:<40} median {:>8.2} ms   min {:>8.2} ms   ({} runs)",
+        ms(median),
+        ms(min),
+        times.len()
+    )
+}

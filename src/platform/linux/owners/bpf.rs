@@ -1,0 +1,336 @@
+//! The owner scan in one kernel pass: a BPF `iter/task_file` program (owners.bpf.c, its
+//! compiled object embedded below) writes a record for every socket fd of every process, and
+//! the records fill the same `OwnerMap` the /proc scan fills. No system call per fd: the
+//! whole host is a few hundred `read`s of 32 KiB.
+//!
+//! What it sees that /proc does not: a thread that unshared its fd table (CLONE_FILES off)
+//! has its own fds, which `/proc/PID/fd` (the leader's table) does not list; they are
+//! reported under the process id. Threads sharing the leader's table are skipped by the
+//! kernel itself (task_iter.c, `skip_if_dup_files`), so a process's fds come once.
+//!
+//! What it needs: Linux 5.8+ with BTF (`/sys/kernel/btf/vmlinux`), CAP_BPF and CAP_PERFMON
+//! (or CAP_SYS_ADMIN), and no lockdown in confidentiality mode (it reads kernel memory).
+//! Anything missing is an `Unavailable` reason; the caller falls back to the /proc scan.
+//!
+//! Like /proc, the iterator walks the tasks of the reader's pid namespace, and the program
+//! numbers processes as that namespace does, so pids match what /proc shows. Uids are kernel
+//! uids: loading BPF needs capabilities in the initial user namespace, where they are the
+//! same. A socket is a file whose inode is on sockfs: an O_PATH fd of a unix socket's path
+//! (an S_IFSOCK inode of a file system) is not one, as /proc's `socket:[N]` agrees.
+//!
+//! Loading: one pass over the kernel's BTF for the offsets of the fields the program reads
+//! (btf.rs), patched into its instructions (loader.rs), then the verifier, which checks each
+//! read against the same BTF. It costs a few ms, still more than a /proc scan of a small
+//! host (`expected_faster`).
+
+pub mod btf;
+mod loader;
+pub mod record;
+
+use crate::model::{InodeSet, OwnerMap, Wanted};
+use crate::model::{Owner, OwnerMethod, Text};
+use record::Record;
+use std::ffi::CStr;
+use std::fmt;
+use std::io;
+use std::os::fd::OwnedFd;
+
+/// The compiled owners.bpf.c (scripts/build-bpf.sh; tests/bpf_object.rs checks it matches).
+static OBJECT: &[u8] = include_bytes!("bpf/owners.bpf.o");
+
+const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
+
+/// The program's section in the object (what libbpf would call its type: a task_file iterator).
+const PROGRAM: &str = "iter/task_file";
+
+/// Bytes asked for per `read`. The kernel fills at most its seq_file buffer (8 pages) per
+/// call; a little more keeps a record split at the end from costing an extra call.
+const READ_SIZE: usize = 64 * 1024;
+
+/// Why the BPF owner scan cannot run here; the /proc scan can.
+#[derive(Debug)]
+pub enum Unavailable {
+    /// Neither root nor CAP_BPF with CAP_PERFMON (or CAP_SYS_ADMIN).
+    NotPermitted,
+    /// The kernel has no BTF to find the program's fields and attach point in.
+    NoBtf(String),
+    /// No `task_file` iterator: Linux before 5.8.
+    KernelTooOld,
+    /// Kernel lockdown in confidentiality mode forbids reading kernel memory from BPF.
+    Lockdown,
+    /// The object did not parse, its fields were not in the kernel's BTF, or the verifier
+    /// refused it.
+    Load(String),
+    /// Attaching the iterator or reading it failed.
+    Read(io::Error),
+}
+
+impl fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unavailable::NotPermitted => {
+                write!(f, "not permitted: needs root, or CAP_BPF and CAP_PERFMON")
+            }
+            Unavailable::NoBtf(why) => write!(f, "the kernel has no usable BTF ({why})"),
+            Unavailable::KernelTooOld => {
+                write!(
+                    f,
+                    "the kernel has no task_file BPF iterator (Linux 5.8 or later)"
+                )
+            }
+            Unavailable::Lockdown => {
+                write!(
+                    f,
+                    "kernel lockdown (confidentiality) forbids BPF reads of kernel memory"
+                )
+            }
+            Unavailable::Load(why) => write!(f, "the BPF program did not load: {why}"),
+            Unavailable::Read(e) => write!(f, "reading the BPF iterator failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Unavailable {}
+
+/// Start times of the processes in a scan (issue #14 checks pid reuse with them): the
+/// `/proc/PID/stat` field 22 of each process, in ns since boot rather than clock ticks.
+#[derive(Debug, Default, Clone)]
+pub struct StartTimes(Vec<(u32, u64)>);
+
+impl StartTimes {
+    /// When process `pid` started, in ns since boot (suspend included); `None` when the scan
+    /// found no socket of it.
+    pub fn get(&self, pid: u32) -> Option<u64> {
+        let i = self.0.partition_point(|&(p, _)| p < pid);
+        self.0.get(i).filter(|&&(p, _)| p == pid).map(|&(_, t)| t)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// What one scan found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// The owners, as the /proc scan gives them (never partial; nothing denied).
+    pub owners: OwnerMap,
+    pub starts: StartTimes,
+    /// Socket fds the kernel reported, wanted or not.
+    pub records: usize,
+}
+
+/// The iterator program, loaded and verified: scan with it as often as needed.
+pub struct OwnerIter {
+    prog: OwnedFd,
+}
+
+impl fmt::Debug for OwnerIter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OwnerIter")
+    }
+}
+
+impl OwnerIter {
+    /// Load the program into the kernel, or say why it cannot be.
+    pub fn load() -> Result<OwnerIter, Unavailable> {
+        // Asked first, so that an unprivileged run costs one small read, not a read of the
+        // kernel's BTF.
+        if !privileged() {
+            return Err(Unavailable::NotPermitted);
+        }
+        let blob = btf::KernelBtf::open(VMLINUX)
+            .map_err(|e| Unavailable::NoBtf(format!("{VMLINUX}: {e}")))?;
+        let layout = btf::layout(blob.bytes()).map_err(|e| match e {
+            btf::BtfError::NoIterator => Unavailable::KernelTooOld,
+            e => Unavailable::Load(e.to_string()),
+        })?;
+        drop(blob);
+        let mut obj = loader::object(OBJECT, PROGRAM).map_err(from_load_error)?;
+        loader::patch_offsets(&mut obj.insns, &layout.offsets).map_err(from_load_error)?;
+        let license = CStr::from_bytes_until_nul(&obj.license)
+            .map_err(|_| Unavailable::Load("the object's license is not a C string".into()))?;
+        let prog = loader::load(&obj.insns, license, layout.iter_func).map_err(from_load_error)?;
+        Ok(OwnerIter { prog })
+    }
+
+    /// One pass over every task's files: the records, in the kernel's order (by thread id,
+    /// then fd), each handed to `each`. Returns how many there were.
+    pub fn for_each_record(&mut self, each: impl FnMut(&Record)) -> Result<usize, Unavailable> {
+        let file = loader::iterate(&self.prog).map_err(from_load_error)?;
+        let tail = record::read_records(file, READ_SIZE, each).map_err(Unavailable::Read)?;
+        Ok(tail.records)
+    }
+
+    /// The owners of the wanted sockets (of every socket for `Wanted::All`).
+    pub fn scan(&mut self, wanted: Wanted<'_>) -> Result<Scan, Unavailable> {
+        let keep = match wanted {
+            Wanted::All => None,
+            Wanted::Some { inodes } | Wanted::Family { inodes, .. } => Some(inodes),
+        };
+        if keep.is_some_and(InodeSet::is_empty) {
+            return Ok(Scan::default());
+        }
+        let mut found = Found::new(keep);
+        let records = self.for_each_record(|r| found.add(r))?;
+        Ok(found.finish(records))
+    }
+}
+
+/// The owners of the wanted sockets, by one BPF pass (loads the program for this one scan).
+pub fn scan(wanted: Wanted<'_>) -> Result<OwnerMap, Unavailable> {
+    scan_with_starts(wanted).map(|s| s.owners)
+}
+
+/// `scan`, keeping the processes' start times and the record count.
+pub fn scan_with_starts(wanted: Wanted<'_>) -> Result<Scan, Unavailable> {
+    if let Wanted::Some { inodes } | Wanted::Family { inodes, .. } = wanted {
+        if inodes.is_empty() {
+            return Ok(Scan::default());
+        }
+    }
+    OwnerIter::load()?.scan(wanted)
+}
+
+/// Records turned into owner pairs as they arrive. Records come grouped by task, so the
+/// comm of the previous record is reused: one name allocation per process, not per fd.
+struct Found<'a> {
+    keep: Option<&'a InodeSet>,
+    pairs: Vec<(u64, Owner)>,
+    starts: Vec<(u32, u64)>,
+    last: Option<(u32, u64, [u8; 16], Text)>,
+}
+
+impl<'a> Found<'a> {
+    fn new(keep: Option<&'a InodeSet>) -> Found<'a> {
+        Found {
+            keep,
+            pairs: Vec::new(),
+            starts: Vec::new(),
+            last: None,
+        }
+    }
+
+    fn add(&mut self, r: &Record) {
+        if self.keep.is_some_and(|k| !k.contains(r.inode)) {
+            return;
+        }
+        let comm = match &self.last {
+            Some((pid, start, raw, text))
+                if *pid == r.tgid && *start == r.start_boottime && *raw == r.comm =>
+            {
+                text.clone()
+            }
+            _ => {
+                let text = Text::from(r.comm());
+                self.last = Some((r.tgid, r.start_boottime, r.comm, text.clone()));
+                self.starts.push((r.tgid, r.start_boottime));
+                text
+            }
+        };
+        self.pairs.push((
+            r.inode,
+            Owner {
+                pid: r.tgid,
+                comm,
+                fd: r.fd,
+                uid: r.uid(),
+            },
+        ));
+    }
+
+    fn finish(mut self, records: usize) -> Scan {
+        // The same (socket, process, fd) twice: a thread whose fd table is a copy of the
+        // leader's (unshare(CLONE_FILES) copies it), or the threads of an exited leader,
+        // which the kernel cannot tell from threads with tables of their own.
+        self.pairs
+            .sort_unstable_by_key(|(inode, o)| (*inode, o.pid, o.fd));
+        self.pairs
+            .dedup_by(|a, b| a.0 == b.0 && a.1.pid == b.1.pid && a.1.fd == b.1.fd);
+        self.starts.sort_unstable();
+        self.starts.dedup_by_key(|s| s.0);
+        self.starts.shrink_to_fit();
+        let mut owners = OwnerMap::from_pairs(self.pairs);
+        owners.method = OwnerMethod::Bpf;
+        // Loading the program took the privilege to see every process.
+        owners.privileged = true;
+        Scan {
+            owners,
+            starts: StartTimes(self.starts),
+            records,
+        }
+    }
+}
+
+/// Open files on the host (all namespaces) from which a BPF scan, load included, is
+/// expected to beat the /proc scan. Measured with bench/owners.rs on 2 cores (load average
+/// 7-17 from other work): loading costs 5.5 ms at best (BTF pass 2.1, load and verify 3.4)
+/// and 13-20 ms typically, then ~0.3 us per open file; the /proc scan ~2 us per open file
+/// (2.8k files: 4.9-7.3 ms). Break-even lies between 3k and 10k files.
+pub const PAYS_FROM_OPEN_FILES: u64 = 8_000;
+
+/// Whether the BPF scan is expected to be the faster method here: the kernel's count of
+/// allocated files (`/proc/sys/fs/file-nr`, one small read) is past `PAYS_FROM_OPEN_FILES`.
+/// Unknown counts as yes. Both methods give the same owners; this is only about speed.
+pub fn expected_faster() -> bool {
+    let Ok(text) = std::fs::read_to_string("/proc/sys/fs/file-nr") else {
+        return true;
+    };
+    open_files(&text).is_none_or(|n| n >= PAYS_FROM_OPEN_FILES)
+}
+
+/// The first field of `file-nr` ("allocated  free  max").
+fn open_files(file_nr: &str) -> Option<u64> {
+    file_nr.split_whitespace().next()?.parse().ok()
+}
+
+/// Whether this process has the capabilities a tracing BPF program needs: CAP_BPF (39) and
+/// CAP_PERFMON (38), or CAP_SYS_ADMIN (21), in its effective set.
+fn privileged() -> bool {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        // No way to tell: let the load itself say.
+        return true;
+    };
+    let Some(eff) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
+    else {
+        return true;
+    };
+    let has = |cap: u32| eff & (1u64 << cap) != 0;
+    has(21) || (has(38) && has(39))
+}
+
+/// Whether the kernel is locked down in confidentiality mode (`[confidentiality]` selected in
+/// securityfs); unknown counts as no.
+fn locked_down() -> bool {
+    std::fs::read_to_string("/sys/kernel/security/lockdown")
+        .is_ok_and(|s| s.contains("[confidentiality]"))
+}
+
+fn from_load_error(e: loader::LoadError) -> Unavailable {
+    match e {
+        loader::LoadError::Object(why) => Unavailable::Load(why),
+        loader::LoadError::Syscall { what, error, log } => {
+            if locked_down() {
+                return Unavailable::Lockdown;
+            }
+            // EPERM: no privilege. The verifier's refusals are EACCES or EINVAL.
+            if error.raw_os_error() == Some(libc::EPERM) {
+                return Unavailable::NotPermitted;
+            }
+            if what != "BPF_PROG_LOAD" {
+                return Unavailable::Read(io::Error::new(error.kind(), format!("{what}: {error}")));
+            }
+            Unavailable::Load(format!("{what}: {error}; verifier: {log}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,176 @@
+//! Tests of the BTF reader: blobs built here with the kernel's quirks (anonymous members,
+//! typedefs of anonymous structs), bad and cut blobs, and this kernel's own BTF.
+
+use super::*;
+use proptest::prelude::*;
+
+/// A BTF blob builder for tests: types as (name, kind, vlen, size_or_type, extra words).
+#[derive(Default)]
+struct Blob {
+    types: Vec<u8>,
+    strings: Vec<u8>,
+    next: u32,
+}
+
+impl Blob {
+    fn new() -> Blob {
+        Blob {
+            strings: vec![0],
+            next: 1,
+            ..Blob::default()
+        }
+    }
+
+    fn name(&mut self, s: &str) -> u32 {
+        if s.is_empty() {
+            return 0;
+        }
+        let off = self.strings.len() as u32;
+        self.strings.extend_from_slice(s.as_bytes());
+        self.strings.push(0);
+        off
+    }
+
+    fn ty(&mut self, name: &str, kind: u32, vlen: u32, third: u32, extra: &[u32]) -> u32 {
+        let n = self.name(name);
+        for w in [n, kind << 24 | vlen, third].iter().chain(extra) {
+            self.types.extend_from_slice(&w.to_le_bytes());
+        }
+        self.next += 1;
+        self.next - 1
+    }
+
+    fn strukt(&mut self, name: &str, size: u32, members: &[(&str, u32, u32)]) -> u32 {
+        let mut extra = Vec::new();
+        for &(m, ty, byte_off) in members {
+            extra.extend([self.name(m), ty, byte_off * 8]);
+        }
+        self.ty(name, STRUCT, members.len() as u32, size, &extra)
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let mut b = Vec::new();
+        for w in [0xeb9f_u32 | 1 << 16, 24, 0, self.types.len() as u32] {
+            b.extend_from_slice(&w.to_le_bytes());
+        }
+        b.extend_from_slice(&(self.types.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(self.strings.len() as u32).to_le_bytes());
+        b.extend_from_slice(&self.types);
+        b.extend_from_slice(&self.strings);
+        b
+    }
+}
+
+/// The kernel's types, at made-up offsets, with the quirks: `comm` inside an anonymous
+/// struct, `uid` a typedef of an anonymous struct, a forward declaration of `file`.
+fn kernel_like() -> (Blob, u32) {
+    kernel_like_with(8)
+}
+
+/// `kernel_like`, with an `i_ino` of `ino_size` bytes.
+fn kernel_like_with(ino_size: u32) -> (Blob, u32) {
+    let mut b = Blob::new();
+    let u16t = b.ty("unsigned short", INT, 0, 2, &[16]);
+    let u32t = b.ty("unsigned int", INT, 0, 4, &[32]);
+    let u64t = b.ty("long long unsigned int", INT, 0, 8, &[64]);
+    let chr = b.ty("char", INT, 0, 1, &[8]);
+    let ptr = b.ty("", PTR, 0, 0, &[]);
+    let comm = b.ty("", ARRAY, 0, 0, &[chr, u32t, 16]);
+    b.ty("file", FWD, 0, 0, &[]);
+    b.strukt(
+        "bpf_iter_meta",
+        24,
+        &[("seq", ptr, 0), ("session_id", u64t, 8)],
+    );
+    let anon = b.strukt("", 24, &[("comm", comm, 8)]);
+    b.strukt(
+        "task_struct",
+        4096,
+        &[
+            ("group_leader", ptr, 1000),
+            ("thread_pid", ptr, 1008),
+            ("start_boottime", u64t, 1400),
+            ("real_cred", ptr, 1800),
+            ("", anon, 1816),
+        ],
+    );
+    let kuid_anon = b.strukt("", 4, &[("val", u32t, 0)]);
+    let kuid = b.ty("kuid_t", TYPEDEF, 0, kuid_anon, &[]);
+    b.strukt("cred", 176, &[("usage", u64t, 0), ("uid", kuid, 8)]);
+    let upid = b.strukt("upid", 16, &[("nr", u32t, 0), ("ns", ptr, 8)]);
+    let numbers = b.ty("", ARRAY, 0, 0, &[upid, u32t, 0]);
+    b.strukt("pid", 160, &[("level", u32t, 4), ("numbers", numbers, 144)]);
+    b.strukt("file", 232, &[("f_inode", ptr, 32)]);
+    let ino = if ino_size == 8 { u64t } else { u32t };
+    b.strukt(
+        "inode",
+        600,
+        &[("i_mode", u16t, 0), ("i_sb", ptr, 40), ("i_ino", ino, 64)],
+    );
+    b.strukt("super_block", 1000, &[("s_magic", u64t, 96)]);
+    let proto = b.ty("", FUNC_PROTO, 0, 0, &[]);
+    let func = b.ty("bpf_iter_task_file", FUNC, 0, proto, &[]);
+    (b, func)
+}
+
+#[test]
+fn offsets_of_a_kernel_like_blob() {
+    let (b, func) = kernel_like();
+    let l = layout(&b.bytes()).expect("layout");
+    assert_eq!(l.iter_func, func);
+    assert_eq!(
+        l.offsets,
+        [0, 1000, 1008, 1400, 1800, 1824, 8, 4, 144, 0, 32, 0, 64, 40, 96, 16]
+    );
+}
+
+#[test]
+fn what_is_missing_is_named() {
+    let mut b = Blob::new();
+    let u32t = b.ty("unsigned int", INT, 0, 4, &[32]);
+    b.strukt("task_struct", 8, &[("pid", u32t, 0)]);
+    assert_eq!(layout(&b.bytes()), Err(BtfError::NoIterator));
+    let proto = b.ty("", FUNC_PROTO, 0, 0, &[]);
+    b.ty("bpf_iter_task_file", FUNC, 0, proto, &[]);
+    let err = layout(&b.bytes()).expect_err("no bpf_iter_meta");
+    assert_eq!(err.to_string(), "no struct bpf_iter_meta in BTF");
+    let mut bad = b.bytes();
+    bad[0] = 0;
+    assert!(matches!(layout(&bad), Err(BtfError::Malformed(_))));
+    b.ty("x", 31, 0, 0, &[]);
+    assert_eq!(layout(&b.bytes()), Err(BtfError::UnknownKind(31)));
+}
+
+#[test]
+fn wrong_field_size_is_refused() {
+    let (b, _) = kernel_like_with(4);
+    let err = layout(&b.bytes()).expect_err("a 4-byte i_ino");
+    assert_eq!(err.to_string(), "inode.i_ino is not 8 bytes");
+}
+
+#[test]
+fn this_kernels_btf() {
+    let Ok(blob) = KernelBtf::open("/sys/kernel/btf/vmlinux") else {
+        return; // no BTF here: the live tests say so under CI
+    };
+    let l = layout(blob.bytes()).expect("layout of this kernel");
+    let read = std::fs::read("/sys/kernel/btf/vmlinux").expect("read BTF");
+    assert_eq!(blob.bytes(), &read[..], "mapped or read, the same bytes");
+    assert!(l.iter_func > 0);
+    assert_eq!(l.offsets[FIELDS.len()], 16, "struct upid on 64-bit");
+    assert_eq!(l.offsets[0], 0, "bpf_iter_meta.seq comes first");
+}
+
+proptest! {
+    #[test]
+    fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let _ = layout(&bytes);
+    }
+
+    #[test]
+    fn a_cut_blob_never_panics(cut in 0usize..2000) {
+        let (b, _) = kernel_like();
+        let bytes = b.bytes();
+        let _ = layout(bytes.get(..cut.min(bytes.len())).unwrap_or_default());
+    }
+}

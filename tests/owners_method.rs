@@ -1,0 +1,238 @@
+//! `--owners bpf|proc|auto` through the binary: both methods list the same owners for the
+//! test's own sockets and JSON says which ran; auto falls back to /proc silently (the reason
+//! only with PORTWATCH_DEBUG=1) when BPF would not pay or cannot load; `--owners bpf` where
+//! it cannot run is an error with the reason. A host where BPF pays, and one without BTF, are
+//! made in a private mount namespace (a bind-mounted /proc/sys/fs/file-nr, a tmpfs over
+//! /sys/kernel/btf): the real code paths, no test hooks. Needs root (fails under CI=true).
+
+mod common;
+#[path = "common/procs.rs"]
+mod procs;
+
+use common::{by_local_port, owner_pids};
+use serde_json::Value;
+use std::net::TcpListener;
+use std::os::fd::AsRawFd;
+use std::process::{Command, Output};
+
+/// PORTWATCH_DEBUG=1 when `debug`, else unset.
+fn debug_env(cmd: &mut Command, debug: bool) -> &mut Command {
+    if debug {
+        cmd.env("PORTWATCH_DEBUG", "1")
+    } else {
+        cmd.env_remove("PORTWATCH_DEBUG")
+    }
+}
+
+fn run(args: &[&str], debug: bool) -> Output {
+    let mut cmd = common::bin();
+    cmd.args(args);
+    debug_env(&mut cmd, debug).output().expect("run portwatch")
+}
+
+fn doc(out: &Output) -> Value {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+/// The (pid, fd) owners of the listener on `port`, and the document's method.
+fn owners_and_method(d: &Value, port: u16) -> (Vec<(u64, u64)>, Value) {
+    let rows = by_local_port(d, "tcp", port);
+    assert_eq!(rows.len(), 1, "{d}");
+    (owner_pids(rows[0]), d["owner_method"].clone())
+}
+
+/// Run portwatch in a private mount namespace where /proc/sys/fs/file-nr says the host has
+/// `files` open files and, unless `btf`, /sys/kernel/btf is empty.
+fn run_staged(files: u64, btf: bool, args: &[&str], debug: bool) -> Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = dir.path().join("file-nr");
+    std::fs::write(&fake, format!("{files}\t0\t9999999\n")).expect("fake file-nr");
+    let hide_btf = if btf {
+        ""
+    } else {
+        "mount -t tmpfs none /sys/kernel/btf && "
+    };
+    let script =
+        format!("mount --bind \"$1\" /proc/sys/fs/file-nr && {hide_btf}shift && exec \"$@\"");
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+        .arg(script)
+        .arg("sh")
+        .arg(&fake)
+        .arg(env!("CARGO_BIN_EXE_portwatch"))
+        .args(args);
+    debug_env(&mut cmd, debug)
+        .output()
+        .expect("unshare (util-linux) is required by the owner method tests")
+}
+
+fn root() -> bool {
+    procs::require(procs::is_root(), "the owner method tests need root")
+}
+
+/// A loopback listener of this process, and its port.
+fn listener() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    (l, port)
+}
+
+#[test]
+fn bpf_and_proc_list_the_same_owners() {
+    if !root() {
+        return;
+    }
+    let (l, port) = listener();
+    let child = common::spawn_holding(l.as_raw_fd());
+    let me = u64::from(std::process::id());
+    let fd = u64::try_from(l.as_raw_fd()).unwrap_or(u64::MAX);
+    let mut want = vec![(me, fd), (u64::from(child.0.id()), fd)];
+    want.sort_unstable();
+    // The child holds the fd from fork on; wait until it runs `sleep` (its own comm).
+    for _ in 0..300 {
+        let comm = std::fs::read_to_string(format!("/proc/{}/comm", child.0.id()));
+        if comm.is_ok_and(|c| c.trim() == "sleep") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let port_filter = format!(":{port}");
+    for (method, name) in [("bpf", "bpf"), ("proc", "proc")] {
+        let args = ["--owners", method, "-ltnp", "--all-owners", "--json"];
+        let args = [&args[..], &["sport", "=", &port_filter]].concat();
+        let out = run(&args, false);
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{method}");
+        let d = doc(&out);
+        assert_eq!(
+            owners_and_method(&d, port),
+            (want.clone(), Value::from(name))
+        );
+        assert_eq!(d["owner_scan"], "all-processes");
+    }
+    // Without -p nothing is scanned, by either method.
+    let d = doc(&run(&["--owners", "bpf", "-ltn", "--json"], false));
+    assert_eq!(
+        (&d["owner_scan"], &d["owner_method"]),
+        (&Value::Null, &Value::Null)
+    );
+}
+
+#[test]
+fn auto_is_silent_and_debug_says_how() {
+    if !root() {
+        return;
+    }
+    let (_l, port) = listener();
+    let filter = format!(":{port}");
+    let args = ["-ltnp", "--json", "sport", "=", &filter];
+    let me = u64::from(std::process::id());
+
+    // Many open files: auto uses BPF.
+    let out = run_staged(10_000_000, true, &args, false);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let (owners, method) = owners_and_method(&doc(&out), port);
+    assert_eq!(method, "bpf");
+    assert!(owners.iter().any(|o| o.0 == me), "{owners:?}");
+    let bpf_owners = owners;
+
+    // Few: /proc, with the same owners, and the reason only with the debug switch.
+    let out = run_staged(100, true, &args, false);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(
+        owners_and_method(&doc(&out), port),
+        (bpf_owners.clone(), Value::from("proc"))
+    );
+    let out = run_staged(100, true, &args, true);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("portwatch: debug: owners read by proc: fewer than"),
+        "{stderr}"
+    );
+
+    // Many open files but no BTF: the load fails, auto reads /proc without a word...
+    let out = run_staged(10_000_000, false, &args, false);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(
+        owners_and_method(&doc(&out), port),
+        (bpf_owners, Value::from("proc"))
+    );
+    // ...but for the debug switch, which says why.
+    let out = run_staged(10_000_000, false, &["-ltnp", "sport", "=", &filter], true);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "owners read by proc: BPF owner scan unavailable: the kernel has no usable BTF"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(0));
+
+    // Asked for by name, the same failure is an error naming the reason.
+    let out = run_staged(100, false, &["--owners", "bpf", "-ltnp"], false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("portwatch: --owners bpf: the BPF owner scan is unavailable: the kernel has no usable BTF"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bpf_by_name_needs_privilege_and_the_live_kernel() {
+    let out = run(
+        &[
+            "--owners",
+            "bpf",
+            "--proc-root",
+            &common::fixture("proc-basic"),
+            "-ltnp",
+        ],
+        false,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--owners bpf reads the live kernel"),
+        "{stderr}"
+    );
+
+    if !root() {
+        return;
+    }
+    let Some((uid, gid)) = procs::user_ids("portwatch-test") else {
+        procs::require(false, "user portwatch-test is missing (.ci/run creates it)");
+        return;
+    };
+    let mut keep = Vec::new();
+    let bin = common::runnable(
+        std::path::Path::new(env!("CARGO_BIN_EXE_portwatch")),
+        &mut keep,
+    );
+    let as_user = |args: &[&str]| {
+        let mut cmd = Command::new(&bin);
+        std::os::unix::process::CommandExt::uid(&mut cmd, uid);
+        std::os::unix::process::CommandExt::gid(&mut cmd, gid);
+        cmd.args(args).env_remove("PORTWATCH_DEBUG");
+        cmd.output().expect("run portwatch as portwatch-test")
+    };
+    let out = as_user(&["--owners", "bpf", "-ltnp"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "portwatch: --owners bpf (loading a BPF program): permission denied; run as root"
+        ),
+        "{stderr}"
+    );
+    // Auto, even where BPF would pay, falls back without a word of its own.
+    let out = as_user(&["-ltnp", "--json"]);
+    let d = doc(&out);
+    assert_eq!(d["owner_method"], "proc", "{d}");
+}
