@@ -29,6 +29,7 @@ import argparse
 import ctypes
 import json
 import os
+import random
 import resource
 import signal
 import socket
@@ -116,7 +117,9 @@ def tcp(family):
     return s
 
 
-def build_sockets(idx, cfg):
+def build_sockets(idx, cfg, conns=None):
+    """The process's sockets; its connections to its own listeners also go to `conns` as
+    [client, accepted, listener, family, index] (what --churn replaces)."""
     n, keep = cfg["procs"], []
     listeners = {socket.AF_INET: [], socket.AF_INET6: []}
     for fam, key, addr in ((socket.AF_INET, "listen4", v4_addr),
@@ -141,15 +144,10 @@ def build_sockets(idx, cfg):
             lst = [temp]
         for j, gi in enumerate(todo):
             server = lst[j % len(lst)]
-            c = tcp(fam)
-            if fam == socket.AF_INET:
-                # pick the source port at connect() time, per 4-tuple: no exhaustion
-                c.setsockopt(socket.SOL_IP, IP_BIND_ADDRESS_NO_PORT, 1)
-                c.bind((CLIENT_NET + str(gi % cfg["addrs"] + 1), 0))
-            c.connect(server.getsockname()[:2])
-            accepted, _ = server.accept()
-            accepted.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER0)
+            c, accepted = connect(fam, server, gi, cfg)
             keep += [c, accepted]
+            if conns is not None and temp is None:
+                conns.append([c, accepted, server, fam, gi])
         if temp is not None:
             temp.close()
 
@@ -173,6 +171,40 @@ def build_sockets(idx, cfg):
     return keep
 
 
+def connect(fam, server, gi, cfg):
+    """A connection to `server` from client address gi, both ends in this process."""
+    c = tcp(fam)
+    if fam == socket.AF_INET:
+        # pick the source port at connect() time, per 4-tuple: no exhaustion
+        c.setsockopt(socket.SOL_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+        c.bind((CLIENT_NET + str(gi % cfg["addrs"] + 1), 0))
+    c.connect(server.getsockname()[:2])
+    accepted, _ = server.accept()
+    accepted.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER0)
+    return c, accepted
+
+
+def churn(conns, cfg):
+    """Replace cfg["churn"] of `conns` per second, in steps of 0.1 s, until killed: close both
+    ends (reset: SO_LINGER 0, no TIME-WAIT), connect again to the same listener. New fds take
+    the lowest free numbers, as a server's do."""
+    per_step, owed, step = cfg["churn"] * len(conns) * 0.1, 0.0, 0.1
+    pick = random.Random(os.getpid())
+    due = time.monotonic()
+    while True:
+        due += step
+        owed += per_step
+        while owed >= 1:
+            owed -= 1
+            k = pick.randrange(len(conns))
+            c, accepted, server, fam, gi = conns[k]
+            c.close()
+            accepted.close()
+            c, accepted = connect(fam, server, gi, cfg)
+            conns[k] = [c, accepted, server, fam, gi]
+        time.sleep(max(0.0, due - time.monotonic()))
+
+
 def build_idle(cfg):
     keep, path = [], os.path.abspath(__file__)
     while len(keep) < cfg["idle_fds"]:
@@ -191,8 +223,9 @@ def child(role, idx, cfg, report_fd):
     if os.getppid() != cfg["parent"]:  # parent died before prctl took effect
         os._exit(1)
     prctl(PR_SET_NAME, ctypes.c_char_p(("pwbench-%s-%d" % (role, idx)).encode()[:15]))
+    conns = []
     try:
-        keep = build_sockets(idx, cfg) if role == "sock" else build_idle(cfg)
+        keep = build_sockets(idx, cfg, conns) if role == "sock" else build_idle(cfg)
         msg = "%d ok %d\n" % (os.getpid(), len(keep))
     except Exception as e:  # report any failure to the parent, then die
         keep, msg = None, "%d err %s\n" % (os.getpid(), repr(e).replace("\n", " ")[:300])
@@ -200,6 +233,8 @@ def child(role, idx, cfg, report_fd):
     os.close(report_fd)  # so the parent sees EOF if a sibling dies without reporting
     if keep is None:
         os._exit(1)
+    if cfg["churn"] > 0 and conns:
+        churn(conns, cfg)
     while True:
         signal.pause()
 
@@ -254,7 +289,7 @@ def config(args):
     for k in PARAMS:
         if getattr(args, k) is not None:
             cfg[k] = getattr(args, k)
-    cfg.update(addrs=args.addrs, port_base=args.port_base)
+    cfg.update(addrs=args.addrs, port_base=args.port_base, churn=args.churn)
     return cfg
 
 
@@ -326,7 +361,7 @@ def run(args):
     udp = cfg["udp4"] + cfg["udp6"]
     port = probe_port(cfg)
     summary = {
-        "params": {k: cfg[k] for k in PARAMS + ["addrs", "port_base"]},
+        "params": {k: cfg[k] for k in PARAMS + ["addrs", "port_base", "churn"]},
         "expected": {
             "tcp": tcp_all, "tcp_listen": tcp_listen, "tcp_conn": tcp_all - tcp_listen,
             "udp": udp, "unix": cfg["unix"],
@@ -368,6 +403,9 @@ def parse_args(argv=None):
                     help="server / client addresses in %s0/24 and %s0/24 (16)" % (
                         SERVER_NET, CLIENT_NET))
     ap.add_argument("--port-base", type=int, default=24000, help="first listener port (24000)")
+    ap.add_argument("--churn", type=float, default=0.0, metavar="FRACTION",
+                    help="replace this fraction of the connections per second (0.01: 1%%), "
+                         "for the watch benchmark (0)")
     ap.add_argument("--pidfile", help="write 'PID STARTTIME ROLE' lines here")
     ap.add_argument("--die-with-parent", action="store_true",
                     help="clean up and exit when the launching process dies")

@@ -26,8 +26,12 @@ Examples:
   portwatch -sl                socket totals (as ss -s) and the busiest listeners
   portwatch -K dport = :8080   close the connections to port 8080 (root)
   portwatch explain 5432       what is port 5432, and who uses it here
+  portwatch watch -ltp         listeners as they open and close, live
+  portwatch snapshot -ltu -o b listeners now, as a baseline document
+  portwatch diff b             what changed since (exit 1 when anything did)
   portwatch audit -N all       what every namespace exposes that it should not
   portwatch kill 3000          stop what listens on port 3000 (asks first)
+  portwatch serve              Prometheus metrics of the listeners on 127.0.0.1:10455
   portwatch label set 8123/tcp home-assistant";
 
 /// A local socket inspector: list sockets like ss, with their processes and what their ports are.
@@ -289,6 +293,17 @@ pub enum Command {
     Audit(AuditArgs),
     /// Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`.
     Completions(CompletionsArgs),
+    /// Watch sockets open, close and change: a live view on a terminal, NDJSON events
+    /// otherwise (`portwatch watch -lnt`).
+    Watch(WatchArgs),
+    /// Save the listing as a baseline document for `diff` (`portwatch snapshot -ltup -o base.json`).
+    // `-o` is the output file here, as in most tools; ss's -o (timers) is `--options`.
+    #[command(mut_arg("options", |a| a.short(None)))]
+    Snapshot(SnapshotArgs),
+    /// Compare the host now, or a second snapshot, with a baseline, by what survives a restart:
+    /// exit 0 when they match, 1 when they differ (`portwatch diff base.json`).
+    #[command(override_usage = "portwatch diff [OPTIONS] <BASELINE> [NEW] [FILTER]...")]
+    Diff(DiffArgs),
     /// Free a port: signal the processes listening on it (SIGTERM, then SIGKILL), safely.
     ///
     /// `portwatch kill 3000` (also `:3000`, `3000/tcp`) selects the processes holding a
@@ -312,6 +327,97 @@ pub enum Command {
     /// signalled, or the port is held again.
     #[command(override_usage = "portwatch kill [OPTIONS] PORT|FILTER...")]
     Kill(KillArgs),
+}
+
+/// `watch`: the listing flags and filter, then how often and how long.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub listing: ListingArgs,
+
+    /// Time between reads: 1s, 200ms, 2s, 1m; a plain number is seconds.
+    #[arg(long, value_name = "DURATION", default_value = "1s")]
+    pub interval: String,
+
+    /// Stop after N reads.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Stop after this long (30s, 10m, 1h).
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+
+    /// Report every socket of the first read as opened; otherwise the first read is the
+    /// starting point and reports nothing.
+    #[arg(long)]
+    pub initial: bool,
+
+    /// A change of Recv-Q or Send-Q is a change too (otherwise only state and owners are).
+    #[arg(long)]
+    pub queues: bool,
+
+    /// NDJSON events, one object per line, even on a terminal.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Colour in the live view: auto (unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorArg,
+
+    /// Print each read's wall and CPU time to stderr (for benchmarks).
+    #[arg(long, hide = true)]
+    pub timings: bool,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorArg {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// `snapshot`: the listing flags and filter, and where to write.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub listing: ListingArgs,
+
+    /// Write the document to FILE, atomically (a temp file in the same directory, renamed
+    /// over FILE); `-` is stdout, the default.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `diff BASELINE [NEW] [LISTING FLAGS] [FILTER]`. NEW is the first word after BASELINE
+/// when that word does not start a filter (a filter starts with a keyword such as `sport`
+/// or `state`, or with `(` or `!`): name a file called like a keyword `./state`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The baseline: a document written by `snapshot` (or a listing saved with --json); `-`
+    /// reads stdin. Then, optionally, NEW: a second document to compare with instead of the
+    /// host now. NEW is the next word unless it starts a filter (a keyword such as `sport` or
+    /// `state`, or `(` or `!`); name a file called like a keyword `./state`.
+    #[arg(value_name = "BASELINE")]
+    pub baseline: PathBuf,
+
+    #[command(flatten)]
+    pub listing: ListingArgs,
+
+    /// Leave out the sockets this filter matches, on both sides (repeatable): expected churn,
+    /// e.g. --ignore 'sport = :5353'.
+    #[arg(long, value_name = "FILTER")]
+    pub ignore: Vec<String>,
+
+    /// Compare connections one by one (by local address, remote address and the service
+    /// port, never an ephemeral one) instead of as counts per service and remote address class.
+    #[arg(long)]
+    pub connections: bool,
+
+    /// Print a JSON document of the differences.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `kill`: the listing flags and the PORT or filter words, then what to send and whether to

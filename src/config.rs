@@ -1,5 +1,14 @@
 //! Resolves parsed arguments plus the environment into a Config. Pure: the environment is
-//! passed in, so every rule here is unit-tested.
+//! passed in, so every rule here is unit-tested. The commands over time resolve in
+//! `config/watch.rs` and `config/baseline.rs`.
+
+mod baseline;
+mod watch;
+
+pub use baseline::{
+    diff_config, narrower_note, snapshot_config, DiffConfig, DocPath, SnapshotConfig,
+};
+pub use watch::{parse_duration, refilter, watch_config, Color, WatchConfig, WatchMode};
 
 use crate::cli::{BackendArg, GlobalArgs, ListingArgs, ModeArgs, OutputArgs, OwnersArg};
 use crate::error::{Error, Result};
@@ -25,6 +34,10 @@ pub struct Env {
     pub portwatch_labels: Option<PathBuf>,
     pub xdg_config_home: Option<PathBuf>,
     pub home: Option<PathBuf>,
+    /// `NO_COLOR` is set to something non-empty (no-color.org).
+    pub no_color: bool,
+    /// `TERM`, when set.
+    pub term: Option<String>,
     /// `PORTWATCH_DEBUG=1`: say on stderr how the owners were read and why.
     pub debug: bool,
 }
@@ -417,6 +430,18 @@ pub fn list_config(
     })
 }
 
+/// Commands that follow or record portwatch's own network namespace over time refuse `-N`
+/// rather than take it quietly and show the wrong sockets.
+pub(crate) fn own_namespace_only(cmd: &str, a: &ListingArgs) -> Result<()> {
+    match a.netns.is_empty() {
+        true => Ok(()),
+        false => Err(Error::Usage(format!(
+            "{cmd} reads portwatch's own network namespace; it cannot be combined with \
+             -N/--netns yet (run it inside the namespace: ip netns exec NAME portwatch {cmd} ...)"
+        ))),
+    }
+}
+
 /// `-N` values; one that cannot name a namespace is a usage error naming it.
 pub fn netns_specs(values: &[String]) -> Result<Vec<NetnsSpec>> {
     values
@@ -461,6 +486,74 @@ pub fn columns(q: &Query, extended: bool, owners: bool) -> Vec<Column> {
         c.push(Column::Process);
     }
     c
+}
+
+/// The listing flags as long options (`--listening --tcp --pid 7`), without the filter: how a
+/// snapshot records what it read, for `diff` to read the same (`listing_from_words`).
+pub fn selection_words(a: &ListingArgs) -> Vec<String> {
+    let flags = [
+        (a.listening, "--listening"),
+        (a.all, "--all"),
+        (a.tcp, "--tcp"),
+        (a.udp, "--udp"),
+        (a.unix, "--unix"),
+        (a.raw, "--raw"),
+        (a.processes, "--processes"),
+        (a.all_owners, "--all-owners"),
+        (a.extended, "--extended"),
+        (a.ipv4, "--ipv4"),
+        (a.ipv6, "--ipv6"),
+    ];
+    let mut v: Vec<String> = flags
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, f)| f.to_string())
+        .collect();
+    let valued = [
+        (
+            "--pid",
+            a.pids.iter().map(u32::to_string).collect::<Vec<_>>(),
+        ),
+        ("--command", a.commands.clone()),
+        ("--user", a.users.clone()),
+    ];
+    for (flag, values) in valued {
+        for value in values {
+            v.extend([flag.to_string(), value]);
+        }
+    }
+    v
+}
+
+/// The listing flags and filter back from `selection_words` and a filter text (as stored in
+/// a snapshot). Unknown or malformed words are a usage error naming them.
+pub fn listing_from_words(words: &[String], filter: &str) -> Result<ListingArgs> {
+    use clap::Parser;
+    let mut argv: Vec<&str> = vec!["portwatch", "list"];
+    argv.extend(words.iter().map(String::as_str));
+    if !filter.trim().is_empty() {
+        argv.extend(["--", filter]);
+    }
+    match crate::cli::Cli::try_parse_from(argv) {
+        Ok(crate::cli::Cli {
+            command: Some(crate::cli::Command::List(l)),
+            ..
+        }) => Ok(l.listing),
+        Ok(_) => Err(Error::Usage("not a listing selection".into())),
+        Err(e) => Err(Error::Usage(
+            e.to_string().lines().next().unwrap_or("").to_string(),
+        )),
+    }
+}
+
+/// The command line `portwatch SUB ARGS...` as clap reads it (for the tests of `config/`,
+/// which keep clap out of their own files).
+#[cfg(test)]
+fn parse_cli(sub: &str, args: &[&str]) -> Result<crate::cli::Cli> {
+    use clap::Parser;
+    let head = ["portwatch", sub];
+    let v = head.iter().chain(args).copied();
+    crate::cli::Cli::try_parse_from(v).map_err(|e| Error::Usage(e.to_string()))
 }
 
 #[cfg(test)]
@@ -642,6 +735,55 @@ mod tests {
         assert_eq!(ms("0").unwrap(), 0);
         for bad in ["", "1", "-1s", "2h", "1.5.s", "fast", "61m", "1d"] {
             assert_eq!(ms(bad).unwrap_err().exit_code(), 2, "{bad}");
+        }
+    }
+
+    #[test]
+    fn selection_words_read_back_as_the_same_flags() {
+        let Some(crate::cli::Command::List(l)) = parse_cli(
+            "list",
+            &[
+                "-ltp4", "--pid", "7", "-c", "a b", "-U", "root", "--", "sport", "=", ":22",
+            ],
+        )
+        .unwrap()
+        .command
+        else {
+            unreachable!()
+        };
+        let words = selection_words(&l.listing);
+        assert_eq!(
+            words[..4],
+            ["--listening", "--tcp", "--processes", "--ipv4"]
+        );
+        let back = listing_from_words(&words, "sport = :22").unwrap();
+        assert_eq!(selection_words(&back), words);
+        assert_eq!(back.commands, ["a b"]);
+        assert_eq!(back.filter, ["sport = :22"]);
+        let e = listing_from_words(&["--bogus".into()], "").unwrap_err();
+        assert!(e.to_string().contains("--bogus"), "{e}");
+    }
+
+    #[test]
+    fn commands_over_time_refuse_other_namespaces() {
+        for cmd in ["watch", "snapshot", "diff"] {
+            let words: &[&str] = if cmd == "diff" {
+                &["b.json", "-N", "all"]
+            } else {
+                &["-N", "all"]
+            };
+            let e = parse_cli(cmd, words).and_then(|c| match c.command {
+                Some(crate::cli::Command::Watch(a)) => watch_config(&a, &Env::default()).map(drop),
+                Some(crate::cli::Command::Snapshot(a)) => snapshot_config(&a).map(drop),
+                Some(crate::cli::Command::Diff(a)) => diff_config(&a).map(drop),
+                _ => unreachable!(),
+            });
+            let e = e.unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{cmd}");
+            assert!(
+                e.to_string().contains("cannot be combined with -N"),
+                "{cmd}: {e}"
+            );
         }
     }
 

@@ -1,5 +1,6 @@
 //! portwatch: a local socket inspector. The library holds every stage so tests can drive them:
-//! platform -> model::Snapshot -> join -> filter -> render, tied together by `pipeline`.
+//! platform -> model::Snapshot -> join -> filter -> render, tied together by `pipeline`;
+//! `timeline` compares reads over time.
 
 pub mod argv;
 pub mod audit;
@@ -18,3 +19,4 @@ pub mod platform;
 pub mod registry;
 pub mod render;
 pub mod serve;
+pub mod timeline;

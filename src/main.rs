@@ -23,6 +23,8 @@ fn read_env() -> Env {
         portwatch_labels: std::env::var_os("PORTWATCH_LABELS").map(Into::into),
         xdg_config_home: std::env::var_os("XDG_CONFIG_HOME").map(Into::into),
         home: std::env::var_os("HOME").map(Into::into),
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        term: std::env::var("TERM").ok(),
         debug: std::env::var_os("PORTWATCH_DEBUG").is_some_and(|v| v == "1"),
     }
 }
@@ -40,6 +42,18 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
         Some(Command::Serve(a)) => cmd::serve::run(&a, Context::new(g, &env)?).map(|()| 0),
         Some(Command::Export(a)) => cmd::export::run(&a, Context::new(g, &env)?, out).map(|()| 0),
         Some(Command::Completions(a)) => Ok(cmd::completions::write(a.shell, out).map(|()| 0)?),
+        Some(Command::Watch(a)) => {
+            let cfg = config::watch_config(&a, &env)?;
+            cmd::watch::run(&cfg, Context::new(g, &env)?, out).map(|()| 0)
+        }
+        Some(Command::Snapshot(a)) => {
+            let cfg = config::snapshot_config(&a)?;
+            cmd::snapshot::run(&cfg, Context::new(g, &env)?, out).map(|()| 0)
+        }
+        Some(Command::Diff(a)) => {
+            let cfg = config::diff_config(&a)?;
+            cmd::diff::run(&cfg, Context::new(g, &env)?, out)
+        }
         Some(Command::Audit(a)) => cmd::audit::run(&a, Context::new(g, &env)?, &env, out),
         Some(Command::Kill(a)) => cmd::kill::run(&a, Context::new(g, &env)?, out),
     }
@@ -73,6 +87,8 @@ fn main() -> ExitCode {
         };
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    // diff keeps diff(1)'s contract: 1 means "different", so every error is 2.
+    let trouble = matches!(cli.command, Some(Command::Diff(_))).then_some(2);
     let result =
         run(cli, &mut out).and_then(|code| out.flush().map(|()| code).map_err(Error::from));
     match result {
@@ -86,7 +102,7 @@ fn main() -> ExitCode {
                 Error::Filter { rendered } => writeln!(io::stderr(), "{rendered}"),
                 _ => writeln!(io::stderr(), "portwatch: {e}"),
             };
-            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
+            ExitCode::from(trouble.unwrap_or(u8::try_from(e.exit_code()).unwrap_or(1)))
         }
     }
 }

@@ -266,10 +266,36 @@ listeners only, from inside their namespace, and names what answers. The exit st
 when a finding is at or above --fail-on (default medium).",
     ),
     (
+        "WATCH, SNAPSHOT, DIFF",
+        "watch reads the selected sockets every --interval and reports each socket opened, \
+closed or changed (state, owners; queues with --queues). Sockets are followed by the kernel's \
+socket cookie, else by inode, else by both ends. On a terminal it shows a live view (keys: q \
+quit, space pause, / filter, s sort, ? help); otherwise, or with --json, one JSON object per \
+line: {\"schema\":1,\"event\":\"opened\"|\"closed\"|\"changed\",\"time\":RFC3339,\
+\"socket\":{...},\"before\":{...}|null}, and {\"event\":\"warning\",\"kind\",\"message\"} \
+once per warning. A connection that opens and closes between two reads is reported from the \
+kernel's close reports (TCP and UDP; owners unknown); nothing else between two reads is \
+seen. SIGINT, SIGTERM and SIGHUP end it with status 0.
+
+snapshot writes the listing, with owners, as a baseline document; -o FILE writes it \
+atomically (a temp file renamed over FILE). diff BASELINE [NEW] compares the host now, or \
+the document NEW, with it: listeners by protocol, local address and port and holding \
+program; connections as groups per service port and remote address class (each one with \
+--connections); never pids, inodes or ephemeral ports. NEW is the word after BASELINE unless \
+that word starts a filter. Without listing options the baseline's own are used. All three \
+read portwatch's own network namespace and refuse -N (run them inside it: ip netns exec).
+
+  portwatch watch -ltp
+  portwatch watch -tanp --json --initial --count 10
+  portwatch snapshot -ltup -o base.json
+  portwatch diff base.json --ignore 'sport = :5353'",
+    ),
+    (
         "ENVIRONMENT",
         "PORTWATCH_LABELS: the labels file. XDG_CONFIG_HOME, HOME: where the labels file is by \
 default ($XDG_CONFIG_HOME/portwatch/labels, else ~/.config/portwatch/labels). COLUMNS: the \
-terminal width to fit the table to. PORTWATCH_DEBUG=1: say on stderr how socket owners were \
+terminal width to fit the table to. NO_COLOR: no colour in the watch view (unless \
+--color always). TERM: dumb makes watch print NDJSON. PORTWATCH_DEBUG=1: say on stderr how socket owners were \
 read (BPF or /proc) and why.",
     ),
     (
@@ -291,6 +317,9 @@ socket that closed on its own meanwhile counts as closed), and for audit when a 
 reaches --fail-on. \
 2 on bad input: a bad option or filter expression, a malformed labels or services file, or a \
 file named on the command line that cannot be read; the message names what is wrong and where.
+
+diff exits as diff(1): 0 no difference, 1 differences, 2 trouble (including a malformed or \
+newer-schema baseline, reported with its line).
 
 portwatch kill has its own: 0 every target exited and the port is free; 1 nothing matched; \
 2 bad usage, or no consent (the question not answered yes, or no terminal and no --yes); 3 a \

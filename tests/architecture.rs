@@ -146,8 +146,13 @@ fn the_model_and_the_pure_stages_depend_only_downwards() {
         ("registry", &["model", "error", "platform"]),
         // The audit core is pure: rows and facts in, a report out (its tests annotate rows).
         ("audit", &["model", "error", "filter", "registry"]),
-        // A renderer prints finished data: a listing, or an audit's report.
-        ("render", &["model", "registry", "pipeline", "audit"]),
+        // A renderer prints finished data: a listing, an audit's report, events over time.
+        (
+            "render",
+            &["model", "registry", "pipeline", "audit", "timeline"],
+        ),
+        // Pure comparisons over time: rows in, events and differences out.
+        ("timeline", &["model", "filter", "error"]),
     ];
     for (m, ok) in allowed {
         let deps = g.get(*m).unwrap_or_else(|| panic!("no module {m}"));

@@ -32,7 +32,7 @@ pub fn run(args: &ExportArgs, ctx: Context, out: &mut dyn Write) -> Result<()> {
     };
     let text = export::encode(Arc::new(export::build(&c, &host)), Format::Text);
     match &args.textfile {
-        Some(path) => atomic::replace(path, text.as_bytes())
+        Some(path) => atomic::write(path, text.as_bytes())
             .map_err(|e| Error::System(format!("cannot write {}: {e}", path.display())))?,
         None => {
             out.write_all(text.as_bytes())?;

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod close;
 pub mod completions;
+pub mod diff;
 pub mod events;
 pub mod explain;
 pub mod export;
@@ -11,7 +12,9 @@ pub mod kill;
 pub mod label;
 pub mod list;
 pub mod serve;
+pub mod snapshot;
 pub mod summary;
+pub mod watch;
 
 use crate::cli::GlobalArgs;
 use crate::config::{self, Env};

@@ -115,7 +115,7 @@ pub fn run_many(
     procs: &dyn ProcessSource,
     reg: &Registry,
 ) -> Result<Listing> {
-    if !owners::scan_during_dump(req) {
+    if !owners::scan_during_dump(req) || !procs.prefetch() {
         return run_with(req, sources, procs, reg, || None);
     }
     std::thread::scope(|s| {
@@ -318,7 +318,11 @@ fn attach_cgroups(rows: &mut [Row], procs: &dyn ProcessSource) {
 
 /// Resolve the service, user and cgroup names the filter refers to (the ephemeral range is
 /// each namespace's own: `parts`).
-fn resolve_filter(filter: &Filter, reg: &Registry, procs: &dyn ProcessSource) -> Result<Filter> {
+pub fn resolve_filter(
+    filter: &Filter,
+    reg: &Registry,
+    procs: &dyn ProcessSource,
+) -> Result<Filter> {
     let mut f = filter.clone();
     if f.is_empty() {
         return Ok(f);

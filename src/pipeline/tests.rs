@@ -185,3 +185,57 @@ fn an_empty_default_listing_says_what_other_states_hold() {
     let nothing = request(StateSet::CONNECTED, "sport = :9");
     assert_eq!(near_misses(&nothing, &src, &src, &reg).unwrap(), None);
 }
+
+/// A process source that remembers earlier reads (as watch's tracker) and says which inodes
+/// each scan asked for.
+struct Remembering {
+    host: Fake,
+    asked: std::sync::Mutex<Vec<Option<Vec<u64>>>>,
+}
+
+impl ProcessSource for Remembering {
+    fn scan_owners(&self, wanted: crate::model::Wanted<'_>) -> crate::model::OwnerMap {
+        let inodes = match &wanted {
+            crate::model::Wanted::All => None,
+            crate::model::Wanted::Some { inodes } | crate::model::Wanted::Family { inodes, .. } => {
+                Some(inodes.iter().copied().collect())
+            }
+        };
+        self.asked.lock().unwrap().push(inodes);
+        self.host.scan_owners(wanted)
+    }
+
+    fn prefetch(&self) -> bool {
+        false
+    }
+
+    fn user_name(&self, uid: u32) -> Option<String> {
+        self.host.user_name(uid)
+    }
+
+    fn uid_by_name(&self, name: &str) -> Option<u32> {
+        self.host.uid_by_name(name)
+    }
+}
+
+#[test]
+fn a_remembering_source_is_asked_for_the_inodes_even_for_every_connection() {
+    let procs = Remembering {
+        host: host(),
+        asked: Default::default(),
+    };
+    // -antp: a listing of every connection would read every process during the dump.
+    let req = Request {
+        owners: true,
+        ..request(StateSet::ALL, "")
+    };
+    assert!(owners::scan_during_dump(&req));
+    let l = run(&req, &procs.host, &procs, &Registry::builtin()).unwrap();
+    assert_eq!(
+        procs.asked.lock().unwrap().as_slice(),
+        [Some(vec![100, 101, 102])],
+        "one scan, for the listed inodes (not TIME-WAIT's 0)"
+    );
+    let web = l.rows.iter().find(|r| r.sock.inode == 100).unwrap();
+    assert_eq!(web.owners.as_ref().unwrap().len(), 2);
+}

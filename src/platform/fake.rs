@@ -1,5 +1,6 @@
-//! An in-memory source for tests of pure logic: the sockets, owners and names it is given,
-//! answered the way a real backend answers (the query's tables and states, `Wanted` honoured).
+//! An in-memory source: for tests of pure logic, and for sockets not read from this host now
+//! (a baseline document that `diff` puts through the pipeline). It answers the way a real
+//! backend answers (the query's tables and states, `Wanted` honoured).
 
 use super::{ProcessSource, SocketSource};
 use crate::error::Result;

@@ -11,6 +11,7 @@ pub mod filelock;
 pub mod linux;
 pub mod portable;
 pub mod process;
+pub mod runtime;
 pub mod signals;
 mod source;
 
@@ -182,6 +183,12 @@ impl System {
     /// Where this source reads.
     pub fn options(&self) -> &SourceOptions {
         &self.opts
+    }
+
+    /// The host's name (`kernel/hostname` under the proc root), when readable.
+    pub fn hostname(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.opts.proc_root.join("sys/kernel/hostname")).ok()?;
+        Some(text.trim_end().to_string()).filter(|h| !h.is_empty())
     }
 
     /// What `audit` needs beyond the sockets: the executables and user names of the processes
@@ -401,19 +408,90 @@ impl SocketSource for linux::netns::NetnsSource {
 fn scan_owners(opts: &SourceOptions, wanted: Wanted<'_>) -> OwnerMap {
     #[cfg(target_os = "linux")]
     {
-        let mut map = linux::owners::scan(&opts.proc_root, wanted);
-        map.privileged = can_see_all_owners();
-        if !opts.fixture && !map.privileged {
-            map.hidden_by = linux::procmount::hidepid(&opts.proc_root)
-                .filter(|h| !h.gid.is_some_and(in_group))
-                .map(|h| h.option);
-        }
-        map
+        with_visibility(opts, linux::owners::scan(&opts.proc_root, wanted))
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = opts;
         portable::scan_owners(wanted)
+    }
+}
+
+/// Say in the map what bounds its visibility: our privilege, and a proc mount that hides
+/// other users' processes from us.
+#[cfg(target_os = "linux")]
+fn with_visibility(opts: &SourceOptions, mut map: OwnerMap) -> OwnerMap {
+    map.privileged = can_see_all_owners();
+    if !opts.fixture && !map.privileged {
+        map.hidden_by = linux::procmount::hidepid(&opts.proc_root)
+            .filter(|h| !h.gid.is_some_and(in_group))
+            .map(|h| h.option);
+    }
+    map
+}
+
+/// The owners of a host read again and again (`watch`): what earlier reads found is kept,
+/// and each read looks only where new sockets can be (`linux::owners::Tracker`); holders
+/// that exit are dropped. Off Linux every read is a full scan.
+#[derive(Debug)]
+pub struct TrackedOwners {
+    system: System,
+    #[cfg(target_os = "linux")]
+    tracker: std::sync::Mutex<linux::owners::Tracker>,
+}
+
+impl TrackedOwners {
+    pub fn new(system: &System) -> TrackedOwners {
+        TrackedOwners {
+            system: system.clone(),
+            #[cfg(target_os = "linux")]
+            tracker: std::sync::Mutex::new(linux::owners::Tracker::new(&system.opts.proc_root)),
+        }
+    }
+}
+
+impl ProcessSource for TrackedOwners {
+    fn scan_owners(&self, wanted: Wanted<'_>) -> OwnerMap {
+        #[cfg(target_os = "linux")]
+        {
+            let opts = &self.system.opts;
+            // A poisoned lock means a scan panicked half-way: its memory is not to be trusted.
+            let Ok(mut tracker) = self.tracker.lock() else {
+                return self.system.scan_owners(wanted);
+            };
+            let map = match wanted {
+                Wanted::All => return self.system.scan_owners(wanted),
+                Wanted::Some { inodes } => tracker.owners(inodes, None),
+                Wanted::Family { inodes, uids } => tracker.owners(inodes, Some(uids)),
+            };
+            with_visibility(opts, map)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            self.system.scan_owners(wanted)
+        }
+    }
+
+    /// The tracker needs the inodes of each read: reading every process during the dump
+    /// would be the full scan it saves.
+    fn prefetch(&self) -> bool {
+        false
+    }
+
+    fn user_name(&self, uid: u32) -> Option<String> {
+        self.system.user_name(uid)
+    }
+
+    fn uid_by_name(&self, name: &str) -> Option<u32> {
+        self.system.uid_by_name(name)
+    }
+
+    fn cgroup_id(&self, path: &str) -> Option<u64> {
+        self.system.cgroup_id(path)
+    }
+
+    fn cgroup_paths(&self) -> HashMap<u64, String> {
+        self.system.cgroup_paths()
     }
 }
 

@@ -34,6 +34,12 @@ pub trait ProcessSource: Send + Sync {
     fn user_name(&self, uid: u32) -> Option<String>;
     /// Uid of a user name; `None` when there is no such user.
     fn uid_by_name(&self, name: &str) -> Option<u32>;
+    /// Whether a listing of every connection may read every process's owners while the
+    /// tables are dumped (the `-antp` overlap). A source that remembers earlier reads says
+    /// no: it needs the read's inodes to answer from memory.
+    fn prefetch(&self) -> bool {
+        true
+    }
     /// The container and systemd unit the holders `pids` of one socket agree on
     /// (`Attribution::agreed`); nothing where the source cannot tell.
     fn attribute(&self, pids: &[u32]) -> Attribution {

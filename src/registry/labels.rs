@@ -314,16 +314,8 @@ impl LabelStore {
         let Some(lines) = lines else { return Ok(old) };
         let mut out = lines.join("\n");
         out.push('\n');
-        // A labels file kept in a dotfiles repo is often a symlink: replace its target, not
-        // the link (rename(2) would swap the link for a plain file).
-        let is_link = std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_symlink());
-        let target = if is_link {
-            std::fs::canonicalize(&self.path).map_err(|e| io_err(&self.path, e))?
-        } else {
-            self.path.clone()
-        };
-        crate::platform::atomic::replace(&target, out.as_bytes())
-            .map_err(|e| io_err(&target, e))?;
+        crate::platform::atomic::write(&self.path, out.as_bytes())
+            .map_err(|e| io_err(&self.path, e))?;
         Ok(old)
     }
 }

@@ -106,10 +106,11 @@ impl Serialize for ContainerJ<'_> {
     }
 }
 
-/// A listing row as its JSON object (also inside `kill`'s document).
-pub(crate) struct SockJ<'a>(pub(crate) &'a Row);
+/// One socket object of the listing (`{"proto", "family", ..., "port_info"}`), for every
+/// document that carries sockets: the listing, watch events, snapshots.
+pub struct SocketJson<'a>(pub &'a Row);
 
-impl Serialize for SockJ<'_> {
+impl Serialize for SocketJson<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let r = self.0;
         let s = &r.sock;
@@ -153,6 +154,7 @@ impl Serialize for SockJ<'_> {
     }
 }
 
+/// A warning as JSON: `{"kind", "message"}`.
 #[derive(Serialize)]
 pub(crate) struct WarnJ<'a> {
     kind: &'a str,
@@ -180,12 +182,26 @@ pub fn write(
     owner_method: Option<OwnerMethod>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    write!(out, "{{\"schema\":{SCHEMA},\"sockets\":[")?;
+    write!(out, "{{\"schema\":{SCHEMA},")?;
+    write_listing(rows, warnings, owner_scan, owner_method, out)
+}
+
+/// The listing part of a document, after the caller's own leading keys, to the closing brace:
+/// `"sockets":[...],"warnings":[...],"owner_scan":...,"owner_method":...}`. Snapshots use it
+/// after their header.
+pub fn write_listing(
+    rows: &[Row],
+    warnings: &[Warning],
+    owner_scan: Option<OwnerScan>,
+    owner_method: Option<OwnerMethod>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    out.write_all(b"\"sockets\":[")?;
     for (i, r) in rows.iter().enumerate() {
         out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
         // io::Error::from hands back serde_json's underlying io::Error, kind included: a
         // closed pipe must stay BrokenPipe (a quiet exit 0 in main), not become "Other".
-        serde_json::to_writer(&mut *out, &SockJ(r)).map_err(io::Error::from)?;
+        serde_json::to_writer(&mut *out, &SocketJson(r)).map_err(io::Error::from)?;
     }
     out.write_all(b"\n],\"warnings\":")?;
     serde_json::to_writer(&mut *out, &self::warnings(warnings)).map_err(io::Error::from)?;
@@ -205,13 +221,13 @@ pub fn write_event(row: &Row, time: &str, out: &mut dyn Write) -> io::Result<()>
         schema: u32,
         event: &'a str,
         time: &'a str,
-        socket: SockJ<'a>,
+        socket: SocketJson<'a>,
     }
     let e = Event {
         schema: SCHEMA,
         event: "closed",
         time,
-        socket: SockJ(row),
+        socket: SocketJson(row),
     };
     serde_json::to_writer(&mut *out, &e).map_err(io::Error::from)?;
     out.write_all(b"\n")
@@ -245,7 +261,7 @@ pub fn write_kill(
     impl Serialize for NotJ<'_> {
         fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
             let mut m = ser.serialize_map(Some(3))?;
-            m.serialize_entry("socket", &SockJ(self.0.row))?;
+            m.serialize_entry("socket", &SocketJson(self.0.row))?;
             m.serialize_entry("reason", self.0.reason)?;
             m.serialize_entry("errno", &self.0.errno)?;
             m.end()
@@ -253,7 +269,7 @@ pub fn write_kill(
     }
     let doc = serde_json::json!({
         "schema": SCHEMA,
-        "closed": closed.iter().map(|r| serde_json::to_value(SockJ(r))).collect::<Result<Vec<_>, _>>()?,
+        "closed": closed.iter().map(|r| serde_json::to_value(SocketJson(r))).collect::<Result<Vec<_>, _>>()?,
         "not_closed": not_closed.iter().map(|n| serde_json::to_value(NotJ(n))).collect::<Result<Vec<_>, _>>()?,
         "warnings": warnings.iter().map(|w| serde_json::json!({"kind": w.kind, "message": w.message})).collect::<Vec<_>>(),
     });

@@ -3,7 +3,7 @@
 //! names are chosen by others: escaped in text, exact (with `*_hex` twins) in JSON.
 
 use super::addr::endpoint;
-use super::json::{warnings as warnings_json, SockJ, WarnJ};
+use super::json::{warnings as warnings_json, SocketJson, WarnJ};
 use super::sanitize::{escape, escape_str, hex};
 use crate::model::kill::{
     After, Fate, Holder, Outcome, Plan, ProcessOutcome, Selection, Signal, Skip, Target,
@@ -421,7 +421,7 @@ fn supervisor_json(c: Option<&Container>, u: Option<&Unit>) -> Value {
 }
 
 fn socket_json(row: &Row) -> Value {
-    serde_json::to_value(SockJ(row)).unwrap_or(Value::Null)
+    serde_json::to_value(SocketJson(row)).unwrap_or(Value::Null)
 }
 
 fn target_json(plan: &Plan, t: &Target, outcome: Option<&ProcessOutcome>) -> Value {

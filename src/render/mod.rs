@@ -1,11 +1,14 @@
-//! Renderers: table, JSON, CSV, explain and label output, stderr notes. Each takes finished
-//! data and a `&mut dyn Write`, nothing else; none reads the system.
+//! Renderers: table, JSON, CSV, explain and label output, stderr notes, watch's events and
+//! live view. Each takes finished data and a `&mut dyn Write`, nothing else; none reads the
+//! system.
 
 pub mod addr;
 pub mod audit;
 pub mod cells;
 pub mod csv;
 pub mod detail;
+pub mod diff;
+pub mod events;
 pub mod explain;
 pub mod json;
 mod json_extras;
@@ -13,9 +16,11 @@ pub mod kill;
 pub mod labels;
 pub mod notes;
 pub mod sanitize;
+pub mod snapshot;
 pub mod summary;
 pub mod table;
 pub mod time;
+pub mod watch_view;
 
 /// A column of the socket table, in ss's order plus portwatch's additions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -92,7 +92,7 @@ fn write_fitted(
 
 /// Per-column width limits so the row fits `total` (one space between columns), taking
 /// width from Process, then Service, then the address columns, each down to a minimum.
-fn shrink(cols: &[Column], widths: &[usize], total: usize) -> Vec<Option<usize>> {
+pub(super) fn shrink(cols: &[Column], widths: &[usize], total: usize) -> Vec<Option<usize>> {
     let mut limits: Vec<Option<usize>> = vec![None; cols.len()];
     let mut cur: Vec<usize> = widths.to_vec();
     let sum = |cur: &[usize]| cur.iter().sum::<usize>() + cur.len().saturating_sub(1);
@@ -240,7 +240,7 @@ fn finish_line(line: &mut String, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Terminal columns taken by already-escaped text (no control characters remain).
-fn display_width(s: &str) -> usize {
+pub(super) fn display_width(s: &str) -> usize {
     if s.is_ascii() {
         s.len()
     } else {

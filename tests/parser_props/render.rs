@@ -273,14 +273,7 @@ proptest! {
         args.extend(words.iter().map(Into::into));
         if let Ok(cli) = Cli::try_parse_from(permute_args(args)) {
             if cli.command.is_none() {
-                let env = portwatch::config::Env {
-                    stdout_tty: false,
-                    term_width: None,
-                    portwatch_labels: None,
-                    xdg_config_home: None,
-                    home: None,
-                    debug: false,
-                };
+                let env = portwatch::config::Env::default();
                 let _ = portwatch::config::list_config(&cli.listing, &cli.output, &cli.global, &env);
                 let _ = portwatch::config::mode(&cli.mode, &cli.listing, &cli.output);
             }

@@ -26,6 +26,9 @@ pub mod method;
 pub(crate) mod pidfs;
 #[cfg(test)]
 pub(crate) mod tests;
+mod tracker;
+
+pub use tracker::Tracker;
 
 use crate::model::{InodeSet, OwnerMap, Wanted};
 use crate::model::{Owner, Warning};
@@ -125,6 +128,23 @@ pub(crate) fn list_pids(root: &OwnedFd) -> Result<Vec<u32>, Errno> {
     // /proc lists in pid order already; a fixture tree's directory need not.
     pids.sort_unstable();
     Ok(pids)
+}
+
+/// Whether `/proc/<pid>` is still there. readlink of an fd of a process reaped a moment
+/// ago fails with EACCES, not ENOENT (fs/proc/base.c proc_pid_readlink: no task means
+/// "not allowed"), so a denial only counts when the process still exists.
+fn process_exists(root: BorrowedFd<'_>, pid: u32) -> bool {
+    fstatat(root, pid_path(pid, "").as_c(), AtFlags::empty()).is_ok()
+}
+
+/// Kernel threads hold no fds, yet their fd directories are root's: to anyone else they
+/// would count as hidden processes. `stat` is world-readable; flags is its 9th field.
+fn kernel_thread(root: BorrowedFd<'_>, pid: u32) -> bool {
+    let mut buf = [0u8; 512];
+    read_file(root, pid_path(pid, "/stat").as_c(), &mut buf)
+        .ok()
+        .and_then(|n| stat_flags(buf.get(..n)?))
+        .is_some_and(|flags| flags & PF_KTHREAD != 0)
 }
 
 /// Early-stop bookkeeping for `Wanted::Family`, shared by the workers without a lock: one
@@ -279,21 +299,12 @@ impl Job<'_> {
         }
     }
 
-    /// Whether `/proc/<pid>` is still there. readlink of an fd of a process reaped a moment
-    /// ago fails with EACCES, not ENOENT (fs/proc/base.c proc_pid_readlink: no task means
-    /// "not allowed"), so a denial only counts when the process still exists.
     fn exists(&self, pid: u32) -> bool {
-        fstatat(self.root, pid_path(pid, "").as_c(), AtFlags::empty()).is_ok()
+        process_exists(self.root, pid)
     }
 
-    /// Kernel threads hold no fds, yet their fd directories are root's: to anyone else they
-    /// would count as hidden processes. `stat` is world-readable; flags is its 9th field.
     fn kernel_thread(&self, pid: u32) -> bool {
-        let mut buf = [0u8; 512];
-        read_file(self.root, pid_path(pid, "/stat").as_c(), &mut buf)
-            .ok()
-            .and_then(|n| stat_flags(buf.get(..n)?))
-            .is_some_and(|flags| flags & PF_KTHREAD != 0)
+        kernel_thread(self.root, pid)
     }
 
     /// Push (inode, fd) for every wanted socket fd of `pid`. An error means the fd directory

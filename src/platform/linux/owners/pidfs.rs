@@ -33,6 +33,14 @@ pub(super) fn stat_ppid(stat: &[u8]) -> Option<u32> {
     parse_u32(stat_field(stat, 1)?)
 }
 
+/// The start time (the 22nd, clock ticks since boot): with the pid, names one process.
+pub(super) fn stat_start(stat: &[u8]) -> Option<u64> {
+    std::str::from_utf8(stat_field(stat, 19)?)
+        .ok()?
+        .parse()
+        .ok()
+}
+
 /// `readlinkat(2)` into a caller's buffer; returns the length written (possibly truncated).
 pub(crate) fn readlinkat(dir: i32, name: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: `name` is NUL-terminated and outlives the call; `buf` is valid for writes of

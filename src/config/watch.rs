@@ -1,0 +1,229 @@
+//! `watch`: the listing request plus how often, how long, and where the events go (the
+//! live view on a terminal, NDJSON otherwise). Pure, like the rest of `config`.
+
+use super::{columns, request, Env};
+use crate::cli::{ColorArg, ListingArgs, WatchArgs};
+use crate::error::{Error, Result};
+use crate::pipeline::Request;
+use crate::render::Column;
+use crate::timeline::Compare;
+use std::time::Duration;
+
+/// Where the events go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchMode {
+    /// The full-screen view (stdout is a capable terminal and --json was not given).
+    Terminal(Color),
+    /// NDJSON, one event per line.
+    Stream,
+}
+
+/// Whether the view uses colour (NO_COLOR, --color).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    On,
+    Off,
+}
+
+/// Everything `watch` needs, resolved.
+#[derive(Debug, Clone)]
+pub struct WatchConfig {
+    pub request: Request,
+    /// The listing flags as given, so that a filter edited in the view is read with them.
+    pub listing: ListingArgs,
+    pub interval: Duration,
+    /// Stop after this many reads.
+    pub count: Option<u64>,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// The first read's sockets are reported as opened.
+    pub initial: bool,
+    pub compare: Compare,
+    pub mode: WatchMode,
+    /// Columns of the live view.
+    pub columns: Vec<Column>,
+    /// Each read's timings to stderr.
+    pub timings: bool,
+}
+
+/// Resolve `watch`'s arguments.
+pub fn watch_config(a: &WatchArgs, env: &Env) -> Result<WatchConfig> {
+    super::own_namespace_only("watch", &a.listing)?;
+    let mut req = request(&a.listing)?;
+    let interval = parse_duration(&a.interval).map_err(|m| usage("--interval", &m))?;
+    let duration = match &a.duration {
+        Some(d) => Some(parse_duration(d).map_err(|m| usage("--duration", &m))?),
+        None => None,
+    };
+    if a.count == Some(0) {
+        return Err(Error::Usage("--count: expected at least 1 read".into()));
+    }
+    let capable = env.stdout_tty && env.term.as_deref() != Some("dumb");
+    let mode = if a.json || !capable {
+        WatchMode::Stream
+    } else {
+        WatchMode::Terminal(color(a.color, env))
+    };
+    // Events carry the same socket objects as the listing's JSON, user names included.
+    req.user_names |= mode == WatchMode::Stream;
+    Ok(WatchConfig {
+        columns: columns(&req.query, a.listing.extended, a.listing.processes),
+        request: req,
+        listing: a.listing.clone(),
+        interval,
+        count: a.count,
+        duration,
+        initial: a.initial,
+        compare: Compare { queues: a.queues },
+        mode,
+        timings: a.timings,
+    })
+}
+
+/// The request for a filter typed in the live view: the same flags, the new expression
+/// (`state` words in it replace the -l/-a states, as on the command line).
+pub fn refilter(listing: &ListingArgs, text: &str) -> Result<Request> {
+    let words = if text.trim().is_empty() {
+        Vec::new()
+    } else {
+        vec![text.to_string()]
+    };
+    request(&ListingArgs {
+        filter: words,
+        ..listing.clone()
+    })
+}
+
+/// auto: colour unless NO_COLOR is set (the view only runs on a terminal that is not dumb).
+fn color(arg: ColorArg, env: &Env) -> Color {
+    match arg {
+        ColorArg::Always => Color::On,
+        ColorArg::Never => Color::Off,
+        ColorArg::Auto if env.no_color => Color::Off,
+        ColorArg::Auto => Color::On,
+    }
+}
+
+fn usage(flag: &str, msg: &str) -> Error {
+    Error::Usage(format!("{flag}: {msg}"))
+}
+
+/// A duration as people write it: `200ms`, `2s`, `1m`, `1h30m` (humantime), or a plain
+/// number of seconds (`1`, `0.5`), as watch(1) takes. Zero and negative are errors.
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let t = text.trim();
+    let d = if t.bytes().all(|b| b.is_ascii_digit() || b == b'.') && !t.is_empty() {
+        t.parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite())
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .ok_or_else(|| format!("'{text}' is not a duration"))?
+    } else {
+        humantime::parse_duration(t)
+            .map_err(|e| format!("'{text}' is not a duration ({e}); write e.g. 200ms, 2s or 1m"))?
+    };
+    if d.is_zero() {
+        return Err(format!("'{text}': expected more than zero"));
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Command;
+
+    fn cfg(args: &[&str], env: &Env) -> Result<WatchConfig> {
+        match super::super::parse_cli("watch", args)?.command {
+            Some(Command::Watch(a)) => watch_config(&a, env),
+            _ => unreachable!("a watch command line"),
+        }
+    }
+
+    fn tty() -> Env {
+        Env {
+            stdout_tty: true,
+            term: Some("xterm".into()),
+            ..Env::default()
+        }
+    }
+
+    #[test]
+    fn durations() {
+        let ms = Duration::from_millis;
+        assert_eq!(parse_duration("200ms"), Ok(ms(200)));
+        assert_eq!(parse_duration("2s"), Ok(ms(2000)));
+        assert_eq!(parse_duration("1m"), Ok(ms(60_000)));
+        assert_eq!(parse_duration("1"), Ok(ms(1000)));
+        assert_eq!(parse_duration("0.5"), Ok(ms(500)));
+        for bad in ["", "0", "0s", "-1s", "fast", "1x", "1.2.3", "s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for args in [
+            &["--interval", "soon"][..],
+            &["--interval", "0"],
+            &["--duration", "forever"],
+            &["--count", "0"],
+        ] {
+            let e = cfg(args, &tty()).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}: {e}");
+        }
+        let e = cfg(&["--interval", "soon"], &tty()).unwrap_err();
+        assert!(e.to_string().starts_with("--interval: 'soon'"), "{e}");
+    }
+
+    #[test]
+    fn the_view_only_on_a_capable_terminal() {
+        assert_eq!(
+            cfg(&[], &tty()).unwrap().mode,
+            WatchMode::Terminal(Color::On)
+        );
+        assert_eq!(cfg(&["--json"], &tty()).unwrap().mode, WatchMode::Stream);
+        assert_eq!(cfg(&[], &Env::default()).unwrap().mode, WatchMode::Stream);
+        let dumb = Env {
+            term: Some("dumb".into()),
+            ..tty()
+        };
+        assert_eq!(cfg(&[], &dumb).unwrap().mode, WatchMode::Stream);
+        assert_eq!(
+            cfg(&["-lt"], &tty()).unwrap().interval,
+            Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn colour_follows_no_color_and_the_flag() {
+        let no_color = Env {
+            no_color: true,
+            ..tty()
+        };
+        let mode = |args: &[&str], env: &Env| cfg(args, env).unwrap().mode;
+        assert_eq!(mode(&[], &no_color), WatchMode::Terminal(Color::Off));
+        assert_eq!(
+            mode(&["--color", "always"], &no_color),
+            WatchMode::Terminal(Color::On)
+        );
+        assert_eq!(
+            mode(&["--color", "never"], &tty()),
+            WatchMode::Terminal(Color::Off)
+        );
+    }
+
+    #[test]
+    fn a_typed_filter_keeps_the_flags() {
+        let c = cfg(&["-lt", "-c", "nginx", "sport", "=", ":80"], &tty()).unwrap();
+        let r = refilter(&c.listing, "state established").unwrap();
+        assert!(r.query.tcp && !r.query.udp);
+        assert_eq!(
+            r.query.states,
+            crate::model::StateSet::of(&[crate::model::State::ESTABLISHED])
+        );
+        assert!(r.filter.needs_owners(), "-c stays and-ed");
+        assert!(refilter(&c.listing, "sport = :").is_err());
+        assert!(refilter(&c.listing, "  ").unwrap().filter.needs_owners());
+    }
+}

@@ -1,0 +1,51 @@
+//! What a long-running command needs from the OS besides sockets: the signals that ask it to
+//! stop, and its own CPU time (for `watch --timings`).
+
+use std::io;
+use std::time::Duration;
+
+/// Call `on_stop` (on a thread of its own) each time SIGINT, SIGTERM or SIGHUP arrives. The
+/// signals no longer end the process: the caller finishes what it is writing and returns,
+/// so no output is cut in the middle of a line and a terminal is restored.
+pub fn on_stop_signals(on_stop: impl Fn() + Send + 'static) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                for _ in signals.forever() {
+                    on_stop();
+                }
+            })?;
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = on_stop;
+        Ok(())
+    }
+}
+
+/// CPU time (user + system) this process has used so far; `None` where it cannot be read.
+pub fn cpu_time() -> Option<Duration> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: getrusage writes one rusage into the zeroed struct we own.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid pointer to a struct of the right type, for the duration of the call.
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+            return None;
+        }
+        let tv = |t: libc::timeval| {
+            Duration::from_secs(u64::try_from(t.tv_sec).ok()?)
+                .checked_add(Duration::from_micros(u64::try_from(t.tv_usec).ok()?))
+        };
+        tv(ru.ru_utime)?.checked_add(tv(ru.ru_stime)?)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}

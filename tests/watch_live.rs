@@ -1,0 +1,225 @@
+//! `portwatch watch` live, on the test's own loopback sockets: the NDJSON stream has exactly
+//! the events of what the test did (a listener and a connection opened, driven to
+//! CLOSE-WAIT, closed), with the right sockets and owners; a connection that opens and closes
+//! between two reads is reported when root; SIGINT and --count end it cleanly.
+
+mod common;
+#[path = "common/procs.rs"]
+mod procs;
+#[path = "common/watch.rs"]
+mod watching;
+
+use procs::{is_root, require};
+use serde_json::Value;
+use socket2::{Domain, Socket, Type};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+use watching::{brief, Stream};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+type Brief = (String, String, u64, u64);
+
+fn me() -> u64 {
+    u64::from(std::process::id())
+}
+
+/// A TCP socket bound to a loopback port and not listening (state CLOSE: `exclude closed`
+/// keeps it out of the watch until `listen`), so its port is known before it appears.
+fn bound() -> (Socket, u16) {
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    s.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    let port = s.local_addr().unwrap().as_socket().unwrap().port();
+    (s, port)
+}
+
+fn ev(event: &str, state: &str, local: u16, remote: u16) -> Brief {
+    (
+        event.into(),
+        state.into(),
+        u64::from(local),
+        u64::from(remote),
+    )
+}
+
+/// The events, by local port (the order within one read is the listing's, not the test's).
+fn sorted(mut e: Vec<Value>) -> (Vec<Brief>, Vec<Value>) {
+    e.sort_by_key(|e| (brief(e).2, brief(e).3));
+    (e.iter().map(brief).collect(), e)
+}
+
+fn owners(e: &Value) -> Vec<(u64, u64)> {
+    common::owner_pids(&e["socket"])
+}
+
+fn fd(s: &impl AsRawFd) -> u64 {
+    u64::try_from(s.as_raw_fd()).unwrap()
+}
+
+/// Start watching `ports` (TCP, with owners; `states` as a filter prefix) and wait for the
+/// first read, which a sentinel listener reports as opened (--initial).
+fn watch(states: &str, ports: &[u16], sentinel: &TcpListener, interval: &str) -> Stream {
+    let s = sentinel.local_addr().unwrap().port();
+    let mut filter = format!("{states} ( port = :{s}");
+    for p in ports {
+        filter.push_str(&format!(" or port = :{p}"));
+    }
+    filter.push_str(" )");
+    let w = Stream::start(&["-tanp", "--initial", "--interval", interval, &filter]);
+    let (first, _) = sorted(w.events(1, WAIT));
+    assert_eq!(first, [ev("opened", "LISTEN", s, 0)]);
+    w
+}
+
+#[test]
+fn a_listener_and_a_connection_from_open_to_close() {
+    let sentinel = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (l, p) = bound();
+    let w = watch("exclude closed", &[p], &sentinel, "200ms");
+
+    l.listen(8).unwrap();
+    let (got, e) = sorted(w.events(1, WAIT));
+    assert_eq!(got, [ev("opened", "LISTEN", p, 0)]);
+    assert_eq!(owners(&e[0]), [(me(), fd(&l))]);
+    assert_eq!(e[0]["before"], Value::Null);
+
+    let client = TcpStream::connect(("127.0.0.1", p)).unwrap();
+    let (server, _) = l.accept().unwrap();
+    let c = client.local_addr().unwrap().port();
+    let (got, e) = sorted(w.events(2, WAIT));
+    let (lo, hi) = (ev("opened", "ESTAB", p, c), ev("opened", "ESTAB", c, p));
+    // Sorted by local port: the server end (p) and the client end (c), whichever is lower.
+    let want = if p < c { [lo, hi] } else { [hi, lo] };
+    assert_eq!(got, want);
+    for e in &e {
+        let local = e["socket"]["local"]["port"].as_u64().unwrap();
+        let held = if local == u64::from(p) {
+            fd(&server)
+        } else {
+            fd(&client)
+        };
+        assert_eq!(owners(e), [(me(), held)], "{e}");
+    }
+
+    // The client sends FIN: its end waits in FIN-WAIT-2, the server's in CLOSE-WAIT.
+    client.shutdown(Shutdown::Write).unwrap();
+    let (got, e) = sorted(w.events(2, WAIT));
+    let (lo, hi) = (
+        ev("changed", "CLOSE-WAIT", p, c),
+        ev("changed", "FIN-WAIT-2", c, p),
+    );
+    assert_eq!(got, if p < c { [lo, hi] } else { [hi, lo] });
+    for e in &e {
+        assert_eq!(e["before"]["state"], "ESTAB", "{e}");
+        assert_eq!(owners(e), common::owner_pids(&e["before"]), "owners kept");
+    }
+
+    // The server closes: its end is gone, the client's becomes the kernel's TIME-WAIT
+    // socket (no inode, no owner): the same connection, changed.
+    drop(server);
+    let (got, e) = sorted(w.events(2, WAIT));
+    let (lo, hi) = (
+        ev("closed", "CLOSE-WAIT", p, c),
+        ev("changed", "TIME-WAIT", c, p),
+    );
+    assert_eq!(got, if p < c { [lo, hi] } else { [hi, lo] });
+    let tw = e.iter().find(|e| e["event"] == "changed").unwrap();
+    assert_eq!(tw["before"]["state"], "FIN-WAIT-2");
+    assert_eq!(tw["socket"]["inode"], 0);
+
+    drop(l);
+    let (got, _) = sorted(w.events(1, WAIT));
+    assert_eq!(got, [ev("closed", "LISTEN", p, 0)]);
+    drop(client);
+    // Nothing else happened to these ports: nothing else is reported.
+    let more = w.events(1, Duration::from_millis(1200));
+    assert!(more.is_empty(), "unexpected: {more:?}");
+}
+
+#[test]
+fn a_connection_that_lives_less_than_one_interval_is_reported_when_root() {
+    if !require(is_root(), "not root: the kernel's close reports need root") {
+        return;
+    }
+    let sentinel = TcpListener::bind("127.0.0.1:0").unwrap();
+    let s = sentinel.local_addr().unwrap().port();
+    let w = watch("", &[], &sentinel, "2s");
+    // Open and close (RST, so no TIME-WAIT is left for the next read) well inside one
+    // interval.
+    let client = TcpStream::connect(("127.0.0.1", s)).unwrap();
+    let (server, _) = sentinel.accept().unwrap();
+    let c = client.local_addr().unwrap().port();
+    for end in [&client, &server] {
+        socket2::SockRef::from(end)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+    }
+    drop((client, server));
+    // The accepted end is reported as it was; the client's abort cleared its addresses in
+    // the kernel (tcp_disconnect) before it was freed, so its report names neither port
+    // and the filter leaves it out.
+    let (got, e) = sorted(w.events(2, WAIT));
+    assert_eq!(
+        got,
+        [ev("opened", "UNCONN", s, c), ev("closed", "UNCONN", s, c)]
+    );
+    for e in &e {
+        assert_eq!(e["socket"]["owners"], Value::Null, "owner unknown: {e}");
+        assert!(e["socket"]["cookie"].as_u64().is_some(), "{e}");
+    }
+    assert_eq!(e[0]["time"], e[1]["time"], "both at the time of the close");
+    let more = w.events(1, Duration::from_millis(2500));
+    assert!(more.is_empty(), "unexpected: {more:?}");
+}
+
+#[test]
+fn sigint_and_count_end_cleanly() {
+    let sentinel = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut w = watch("", &[], &sentinel, "100ms");
+    // SAFETY: kill(2) on the child we started.
+    unsafe {
+        libc::kill(w.pid() as i32, libc::SIGINT);
+    }
+    assert_eq!(w.wait(WAIT), Some(0), "SIGINT: exit 0");
+    for line in w.rest() {
+        assert!(
+            serde_json::from_str::<Value>(&line).is_ok(),
+            "a whole line: {line}"
+        );
+    }
+
+    let s = sentinel.local_addr().unwrap().port().to_string();
+    let mut w = Stream::start(&[
+        "-tl",
+        "--initial",
+        "--count",
+        "3",
+        "--interval",
+        "50ms",
+        "sport",
+        "=",
+        &s,
+    ]);
+    assert_eq!(w.wait(WAIT), Some(0), "--count 3: three reads and exit 0");
+    let lines = w.rest();
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("\"opened\"")).count(),
+        1,
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn bad_intervals_are_usage_errors() {
+    for bad in ["0", "soon", "-1s"] {
+        let out = common::bin()
+            .args(["watch", "--json", &format!("--interval={bad}")])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--interval {bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--interval"), "{err}");
+    }
+}
