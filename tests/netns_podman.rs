@@ -240,6 +240,11 @@ fn podman_container_is_found_read_and_attributed() {
     assert_eq!(by_id.lines().count(), 1, "{by_id}");
     drop(c);
     drop(image);
+    // podman's cleanup (conmon, the netns bind mount) finishes after `rm` returns.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while discover().get(ns).is_some() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     assert!(discover().get(ns).is_none(), "gone with its container");
 }
 
