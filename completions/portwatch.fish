@@ -209,7 +209,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l pid -d 'On
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l listen -d 'Address and port to listen on. A non-loopback address exposes every listener, process and user name of this host to whoever can reach it (said on stderr at start)' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l min-interval -d 'Reuse a collection for scrapes within this long of it (e.g. 500ms, 2s, 1m, at most 1h); 0 collects for every scrape. Scrapes arriving during a collection always share it' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l min-interval -d 'Reuse a collection for scrapes within this long of it (500ms, 2s, 1m; a plain number is seconds; at most 1h); 0 collects for every scrape. Scrapes arriving during a collection always share it' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l http-timeout -d 'Seconds a client may take to send a request head, or to take response bytes' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
@@ -350,7 +350,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s c -l comma
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l interval -d 'Time between reads: 1s, 200ms, 2s, 1m; a plain number is seconds' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l count -d 'Stop after N reads' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l duration -d 'Stop after this long (30s, 10m, 1h)' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l duration -d 'Stop after this long (30s, 10m, 1h30m; a plain number is seconds)' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l color -d 'Colour in the live view: auto (unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"

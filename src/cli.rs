@@ -343,7 +343,7 @@ pub struct WatchArgs {
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
 
-    /// Stop after this long (30s, 10m, 1h).
+    /// Stop after this long (30s, 10m, 1h30m; a plain number is seconds).
     #[arg(long, value_name = "DURATION")]
     pub duration: Option<String>,
 
@@ -527,8 +527,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_LISTEN)]
     pub listen: String,
 
-    /// Reuse a collection for scrapes within this long of it (e.g. 500ms, 2s, 1m, at most 1h); 0 collects
-    /// for every scrape. Scrapes arriving during a collection always share it.
+    /// Reuse a collection for scrapes within this long of it (500ms, 2s, 1m; a plain number is
+    /// seconds; at most 1h); 0 collects for every scrape. Scrapes arriving during a collection always share it.
     #[arg(long, value_name = "DURATION", default_value = "1s")]
     pub min_interval: String,
 

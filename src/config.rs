@@ -3,12 +3,13 @@
 //! `config/watch.rs` and `config/baseline.rs`.
 
 mod baseline;
+pub mod duration;
 mod watch;
 
 pub use baseline::{
     diff_config, narrower_note, snapshot_config, DiffConfig, DocPath, SnapshotConfig,
 };
-pub use watch::{parse_duration, refilter, watch_config, Color, WatchConfig, WatchMode};
+pub use watch::{refilter, watch_config, Color, WatchConfig, WatchMode};
 
 use crate::cli::{BackendArg, GlobalArgs, ListingArgs, ModeArgs, OutputArgs, OwnersArg};
 use crate::error::{Error, Result};
@@ -289,32 +290,10 @@ pub fn listen_addr(s: &str) -> Result<SocketAddr> {
     })
 }
 
-/// `--min-interval`: a number with a unit (ms, s, m, h), or 0. At most an hour: a longer cache
-/// would serve data older than any scrape interval.
+/// `--min-interval`: 0 or a duration. At most an hour: a longer cache would serve data older
+/// than any scrape interval.
 pub fn min_interval(s: &str) -> Result<Duration> {
-    let bad = || {
-        Error::Usage(format!(
-            "--min-interval {s:?}: expected a duration such as 500ms, 1s, 2.5s, 1m or 1h (at most 1h)"
-        ))
-    };
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        "" if n == 0.0 => 0.0,
-        _ => return Err(bad()),
-    };
-    if !(0.0..=3600.0).contains(&secs) {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs_f64(secs))
+    duration::flag("--min-interval", s, true, Duration::from_secs(3600))
 }
 
 /// Which mode the flags ask for, checked against the rest of the command line: -K needs a
@@ -733,7 +712,12 @@ mod tests {
         assert_eq!(ms("1m").unwrap(), 60_000);
         assert_eq!(ms("1h").unwrap(), 3_600_000);
         assert_eq!(ms("0").unwrap(), 0);
-        for bad in ["", "1", "-1s", "2h", "1.5.s", "fast", "61m", "1d"] {
+        assert_eq!(
+            ms("1").unwrap(),
+            1000,
+            "a plain number is seconds, as everywhere"
+        );
+        for bad in ["", "-1s", "2h", "1.5.s", "fast", "61m", "1d"] {
             assert_eq!(ms(bad).unwrap_err().exit_code(), 2, "{bad}");
         }
     }

@@ -15,6 +15,9 @@ use crate::platform::process::{signal_by_name, signal_by_number};
 use crate::render::sanitize::escape_str;
 use std::time::Duration;
 
+/// The longest `--timeout`.
+const DAY: Duration = Duration::from_secs(86_400);
+
 /// Whether to ask before signalling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -111,7 +114,7 @@ are a filter: portwatch kill -l '( sport = :{port} or sport = :N )'",
     request.all_owners = true;
     request.user_names = true;
 
-    let timeout = parse_duration(&a.timeout).map_err(usage)?;
+    let timeout = config::duration::flag("--timeout", &a.timeout, true, DAY)?;
     let signals = match &a.signal {
         Some(s) => Signals {
             first: parse_signal(s).map_err(usage)?,
@@ -256,43 +259,6 @@ fn filter_text(l: &ListingArgs) -> String {
         return parts.join(" and ");
     }
     parts.join(" and ")
-}
-
-/// `200ms`, `2s`, `1.5s`, `1m`; a bare number is seconds. At most a day.
-pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    let bad = || {
-        format!(
-            "--timeout: '{}' is not a duration (e.g. 200ms, 2s, 1.5s, 1m)",
-            escape_str(s)
-        )
-    };
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let ms_per_unit = match unit {
-        "ms" => 1.0,
-        "" | "s" => 1000.0,
-        "m" | "min" => 60_000.0,
-        _ => return Err(bad()),
-    };
-    let digits_ok = !num.is_empty()
-        && num.bytes().filter(|&b| b == b'.').count() <= 1
-        && num.bytes().any(|b| b.is_ascii_digit());
-    let value: f64 = if digits_ok {
-        num.parse().map_err(|_| bad())?
-    } else {
-        return Err(bad());
-    };
-    let ms = (value * ms_per_unit).round();
-    if !(0.0..=86_400_000.0).contains(&ms) {
-        return Err(format!(
-            "--timeout: '{}' is longer than a day",
-            escape_str(s)
-        ));
-    }
-    // In range and non-negative, so the cast is exact.
-    Ok(Duration::from_millis(ms as u64))
 }
 
 /// A signal by name (`TERM`, `SIGTERM`, `term`, `RTMIN+1`) or number (`15`).

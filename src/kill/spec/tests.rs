@@ -164,24 +164,11 @@ fn signals_and_escalation() {
 }
 
 #[test]
-fn durations() {
-    let ok = |s: &str| parse_duration(s).unwrap();
-    assert_eq!(ok("200ms"), Duration::from_millis(200));
-    assert_eq!(ok("2s"), Duration::from_secs(2));
-    assert_eq!(ok("2"), Duration::from_secs(2));
-    assert_eq!(ok("1.5s"), Duration::from_millis(1500));
-    assert_eq!(ok("1m"), Duration::from_secs(60));
-    assert_eq!(ok("0"), Duration::ZERO);
-    for bad in [
-        "", "5x", "-1s", "1.2.3s", ".s", "s", "inf", "2 s", "25h", "1e3",
-    ] {
-        assert!(parse_duration(bad).is_err(), "{bad:?}");
-    }
-    assert!(parse_duration("86401s")
-        .unwrap_err()
-        .contains("longer than a day"));
+fn timeout_is_checked() {
     let m = err(&with(&["80"], |a| a.timeout = "5x".into()));
     assert!(m.contains("--timeout") && m.contains("200ms"), "{m}");
+    let m = err(&with(&["80"], |a| a.timeout = "25h".into()));
+    assert!(m.contains("longer than a day"), "{m}");
 }
 
 #[test]
