@@ -5,9 +5,10 @@
 use crate::cli::command;
 use std::ffi::OsString;
 
-/// Whether `word` names a subcommand.
+/// Whether `word` names a subcommand (asked of the derive's name table: building the whole
+/// command tree costs more than a listing's start-up can spare).
 pub fn is_subcommand(word: &str) -> bool {
-    command().find_subcommand(word).is_some()
+    <crate::cli::Command as clap::Subcommand>::has_subcommand(word)
 }
 
 /// A subcommand takes the listing flags and a filter (its words are reordered as the default
@@ -26,10 +27,15 @@ fn takes_filter(cmd: &clap::Command) -> bool {
 ///   watch -lnt`), so the listing flags mean the same before and after a subcommand;
 /// - a subcommand without a filter (label, explain) gets its words untouched.
 pub fn permute_args(args: Vec<OsString>) -> Vec<OsString> {
-    let root = command();
+    permute_args_with(&command(), args)
+}
+
+/// `permute_args` with the command tree the caller built (and parses with next): the tree
+/// is built once per run, not once per step.
+pub fn permute_args_with(root: &clap::Command, args: Vec<OsString>) -> Vec<OsString> {
     let mut it = args.into_iter();
     let prog: Vec<OsString> = it.next().into_iter().collect();
-    let (mut opts, free, sub) = split(&root, &mut it, true);
+    let (mut opts, free, sub) = split(root, root, &mut it, true);
     let Some(sub) = sub else {
         return [prog, opts, with_filter(free)].concat();
     };
@@ -40,7 +46,7 @@ pub fn permute_args(args: Vec<OsString>) -> Vec<OsString> {
         return [prog, opts, vec![sub], it.collect()].concat();
     }
     // Options before the subcommand are read as if they came after it.
-    let (more, free, _) = split(sub_cmd, &mut it, false);
+    let (more, free, _) = split(root, sub_cmd, &mut it, false);
     opts.extend(more);
     [prog, vec![sub], opts, with_filter(free)].concat()
 }
@@ -48,11 +54,11 @@ pub fn permute_args(args: Vec<OsString>) -> Vec<OsString> {
 /// Sort the words of one command line level into options (with their values) and free
 /// words. With `find_sub`, stops at a first free word that names a subcommand and returns it.
 fn split(
+    root: &clap::Command,
     cmd: &clap::Command,
     it: &mut impl Iterator<Item = OsString>,
     find_sub: bool,
 ) -> (Vec<OsString>, Vec<OsString>, Option<OsString>) {
-    let root = command();
     let takes_value = |a: &clap::Arg| !a.is_positional() && a.get_action().takes_values();
     // Global options (--backend ...) are accepted at every level.
     let args = || cmd.get_arguments().chain(root.get_arguments());

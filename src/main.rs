@@ -2,7 +2,7 @@
 //! exit codes (0 ok, 1 the system could not be read, 2 usage). A closed stdout pipe is not an
 //! error: `portwatch | head -1` exits 0 quietly.
 
-use clap::Parser;
+use clap::FromArgMatches;
 use portwatch::cli::{Cli, Command, GlobalArgs, ListingArgs, ModeArgs, OutputArgs};
 use portwatch::cmd::{self, Context};
 use portwatch::config::{self, Env};
@@ -76,15 +76,21 @@ fn listing(
 
 fn main() -> ExitCode {
     portwatch::platform::tune_allocator();
-    let cli =
-        match Cli::try_parse_from(portwatch::argv::permute_args(std::env::args_os().collect())) {
-            Ok(c) => c,
-            Err(e) => {
-                // --help and --version print to stdout and exit 0; a closed pipe there is fine too.
-                let _ = e.print();
-                return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
-            }
-        };
+    // One command tree for reordering and parsing: building it is most of the start-up.
+    let mut root = portwatch::cli::command();
+    let args = portwatch::argv::permute_args_with(&root, std::env::args_os().collect());
+    let parsed = root
+        .try_get_matches_from_mut(args)
+        .and_then(|mut m| Cli::from_arg_matches_mut(&mut m))
+        .map_err(|e| e.format(&mut root));
+    let cli = match parsed {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version print to stdout and exit 0; a closed pipe there is fine too.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     // diff keeps diff(1)'s contract: 1 means "different", so every error is 2.
