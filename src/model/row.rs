@@ -73,3 +73,13 @@ impl Row {
         }
     }
 }
+#[cfg(test)]
+mod size {
+    /// A large listing holds one row per socket (100k and more), so every byte here is
+    /// 100 KB of peak memory there: grow these only on purpose (README, Performance).
+    #[test]
+    fn rows_and_sockets_stay_small() {
+        assert!(std::mem::size_of::<crate::model::Socket>() <= 136);
+        assert!(std::mem::size_of::<super::Row>() <= 216);
+    }
+}
