@@ -281,18 +281,12 @@ fn all_owners_reads_every_process() {
 }
 
 /// The facts every backend can know, for the test's own sockets.
-fn key_facts(doc: &serde_json::Value, ports: &[u16]) -> Vec<String> {
+fn key_facts(doc: &serde_json::Value, inodes: &[u64]) -> Vec<String> {
     let mut v: Vec<String> = sockets(doc)
         .iter()
-        // Only sockets whose local port the test bound: another test's TIME-WAIT socket may
-        // point at a reused port remotely.
-        // TIME-WAIT leftovers of earlier sockets on a reused port are not the test's either,
-        // nor a socket of another program using the same port on another loopback address.
-        .filter(|s| {
-            ports.iter().any(|p| s["local"]["port"] == *p)
-                && (s["local"]["addr"] == "127.0.0.1" || s["local"]["addr"] == "::1")
-                && s["state"] != "TIME-WAIT"
-        })
+        // Only this test's own sockets, by inode: a port number may also be another test's
+        // TIME-WAIT leftover or another program's socket on another loopback address.
+        .filter(|s| s["inode"].as_u64().is_some_and(|i| inodes.contains(&i)))
         .map(|s| {
             format!(
                 "{} {} {} {} {} {}",
@@ -304,20 +298,23 @@ fn key_facts(doc: &serde_json::Value, ports: &[u16]) -> Vec<String> {
     v
 }
 
+fn inode(fd: impl std::os::fd::AsFd) -> u64 {
+    nix::sys::stat::fstat(fd).expect("fstat").st_ino
+}
+
 #[test]
 fn backends_agree_on_tcp() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let l6 = v6_listener("[::1]:0", true);
     let port = l.local_addr().unwrap().port();
-    let port6 = port_of(&l6);
     let c = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let _srv = l.accept().unwrap();
-    let ports = [port, port6, c.local_addr().unwrap().port()];
-    let netlink = key_facts(&json(&["-tan", "--backend", "netlink"]), &ports);
+    let (srv, _) = l.accept().unwrap();
+    let mine = [inode(&l), inode(&l6), inode(&c), inode(&srv)];
+    let netlink = key_facts(&json(&["-tan", "--backend", "netlink"]), &mine);
     assert_eq!(netlink.len(), 4, "{netlink:?}");
-    let proc_ = key_facts(&json(&["-tan", "--backend", "proc"]), &ports);
+    let proc_ = key_facts(&json(&["-tan", "--backend", "proc"]), &mine);
     assert_eq!(netlink, proc_);
-    let ns2 = key_facts(&json(&["-tan", "--backend", "netstat2"]), &ports);
+    let ns2 = key_facts(&json(&["-tan", "--backend", "netstat2"]), &mine);
     assert_eq!(netlink, ns2);
     drop(c);
 }
@@ -325,12 +322,12 @@ fn backends_agree_on_tcp() {
 #[test]
 fn backends_agree_on_udp_and_unix() {
     let u = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = u.local_addr().unwrap().port();
-    let netlink = key_facts(&json(&["-lnu", "--backend", "netlink"]), &[port]);
+    let mine = [inode(&u)];
+    let netlink = key_facts(&json(&["-lnu", "--backend", "netlink"]), &mine);
     assert_eq!(netlink.len(), 1);
     assert_eq!(
         netlink,
-        key_facts(&json(&["-lnu", "--backend", "proc"]), &[port])
+        key_facts(&json(&["-lnu", "--backend", "proc"]), &mine)
     );
 
     let dir = tempfile::tempdir().unwrap();
