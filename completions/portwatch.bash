@@ -128,7 +128,7 @@ _portwatch() {
 
     case "${cmd}" in
         portwatch)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -s -K -E -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --summary --kill --events --no-header --json --csv --backend --owners --services --labels --proc-root --etc-services --help --version list explain label serve export audit completions watch snapshot diff kill help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -s -K -E -H -h -V --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --summary --kill --events --no-header --json --csv --backend --owners --services --labels --proc-root --etc-services --help --version list explain label watch snapshot diff audit kill serve export completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -500,7 +500,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__help)
-            opts="list explain label serve export audit completions watch snapshot diff kill help"
+            opts="list explain label watch snapshot diff audit kill serve export completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

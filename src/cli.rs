@@ -282,17 +282,6 @@ pub enum Command {
     /// Name ports yourself: `label set 8123/tcp home-assistant`, `label rm`, `label list`.
     #[command(subcommand)]
     Label(LabelCommand),
-    /// Serve Prometheus metrics over HTTP: /metrics, / and /healthz (see METRICS in portwatch(1)).
-    Serve(ServeArgs),
-    /// Print the Prometheus metrics once, or write them atomically for node_exporter's textfile
-    /// collector (--textfile).
-    Export(ExportArgs),
-    /// Judge the listeners: what is reachable beyond loopback that should not be (plaintext
-    /// logins, private services, unknown ports), suspicious holders, and what the firewall
-    /// does with each. Exit 1 when a finding reaches --fail-on.
-    Audit(AuditArgs),
-    /// Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`.
-    Completions(CompletionsArgs),
     /// Watch sockets open, close and change: a live view on a terminal, NDJSON events
     /// otherwise (`portwatch watch -lnt`).
     Watch(WatchArgs),
@@ -304,6 +293,10 @@ pub enum Command {
     /// exit 0 when they match, 1 when they differ (`portwatch diff base.json`).
     #[command(override_usage = "portwatch diff [OPTIONS] <BASELINE> [NEW] [FILTER]...")]
     Diff(DiffArgs),
+    /// Judge the listeners: what is reachable beyond loopback that should not be (plaintext
+    /// logins, private services, unknown ports), suspicious holders, and what the firewall
+    /// does with each. Exit 1 when a finding reaches --fail-on.
+    Audit(AuditArgs),
     /// Free a port: signal the processes listening on it (SIGTERM, then SIGKILL), safely.
     ///
     /// `portwatch kill 3000` (also `:3000`, `3000/tcp`) selects the processes holding a
@@ -327,6 +320,13 @@ pub enum Command {
     /// signalled, or the port is held again.
     #[command(override_usage = "portwatch kill [OPTIONS] PORT|FILTER...")]
     Kill(KillArgs),
+    /// Serve Prometheus metrics over HTTP: /metrics, / and /healthz (see METRICS in portwatch(1)).
+    Serve(ServeArgs),
+    /// Print the Prometheus metrics once, or write them atomically for node_exporter's textfile
+    /// collector (--textfile).
+    Export(ExportArgs),
+    /// Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`.
+    Completions(CompletionsArgs),
 }
 
 /// `watch`: the listing flags and filter, then how often and how long.
