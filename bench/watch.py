@@ -48,8 +48,8 @@ def timed(argv):
     return wall, ru.ru_utime + ru.ru_stime
 
 
-def listings(pw, n):
-    runs = [timed([pw, "-antp"]) for _ in range(n)]
+def listings(pw, n, args=("-antp",)):
+    runs = [timed([pw, *args]) for _ in range(n)]
     return [w for w, _ in runs], [c for _, c in runs]
 
 
@@ -70,14 +70,16 @@ def watch_reads(pw, reads, interval):
 
 
 def rss_run(pw, minutes, interval):
-    """(seconds, VmRSS KiB) samples every 10 s of a watch left running `minutes`."""
+    """(seconds, VmRSS KiB) samples every second of a watch left running `minutes`. A
+    sample lands anywhere in a read (its rows come and go), so trends are judged on each
+    minute's maximum, not on single samples."""
     argv = [pw, "watch", "-tanp", "--json", "--interval", interval,
             "--duration", "%dm" % minutes]
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     samples, t0 = [], time.monotonic()
     try:
         while p.poll() is None:
-            time.sleep(10)
+            time.sleep(1)
             try:
                 with open("/proc/%d/status" % p.pid) as f:
                     kb = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
@@ -139,6 +141,13 @@ def main():
         log("%d x portwatch -antp" % args.listings)
         w2, c2 = listings(pw, args.listings)
         res["antp"] = {"wall_s": w1 + w2, "cpu_s": c1 + c2}
+        # What a read cannot avoid (the dump and the rows, no owners), and the listing with
+        # the /proc owner scan that watch's owner tracker replaces.
+        log("%d x portwatch -ant, -antp --owners proc" % args.listings)
+        w, c = listings(pw, args.listings, ["-ant"])
+        res["ant"] = {"wall_s": w, "cpu_s": c}
+        w, c = listings(pw, args.listings, ["-antp", "--owners", "proc"])
+        res["antp_proc"] = {"wall_s": w, "cpu_s": c}
         res["watch_reads"] = [dict(zip(("wall_ms", "cpu_ms", "opened", "closed", "changed"), r))
                               for r in reads]
         if args.rss_minutes > 0:
@@ -160,6 +169,11 @@ def main():
     print("|---|---|---|")
     print("| `portwatch -antp` wall | %.0f | 1 |" % antp_wall)
     print("| `portwatch -antp` CPU | %.0f | 1 |" % antp_cpu)
+    for key, name in (("ant", "`portwatch -ant` (no owners)"),
+                      ("antp_proc", "`portwatch -antp --owners proc`")):
+        if key in res:
+            wall = med(res[key]["wall_s"]) * 1e3
+            print("| %s wall | %.0f | %.2fx |" % (name, wall, wall / antp_wall))
     print("| one `watch -tanp` read, wall | %.0f | %.2fx |" % (read_wall, read_wall / antp_wall))
     print("| one `watch -tanp` read, CPU | %.0f | %.2fx |" % (read_cpu, read_cpu / antp_cpu))
     print("\nopened per read (mean): %.0f; load average before %.1f, after %.1f"
@@ -168,11 +182,15 @@ def main():
     print("target: a read at most 0.35x of -antp (wall): %s" % verdict)
     if res.get("rss_kib"):
         s = res["rss_kib"]
-        first = [kb for t, kb in s if t <= 60]
-        last = [kb for t, kb in s if t >= s[-1][0] - 60]
-        print("RSS over %d min: first minute %d-%d KiB, last minute %d-%d KiB, slope %+.0f KiB/min"
-              % (args.rss_minutes, min(first or [0]), max(first or [0]), min(last or [0]),
-                 max(last or [0]), slope(s)))
+        per_min = {}
+        for t, kb in s:
+            per_min[t // 60] = max(per_min.get(t // 60, 0), kb)
+        peaks = [per_min[m] for m in sorted(per_min)]
+        print("RSS over %d min, each minute's peak (KiB): %s" % (args.rss_minutes,
+                                                              ", ".join(map(str, peaks))))
+        trend = slope([(m * 60, kb) for m, kb in enumerate(peaks)])
+        print("first minute %d KiB, last minute %d KiB, slope of the peaks %+.0f KiB/min"
+              % (peaks[0], peaks[-1], trend))
     print("results: %s" % (outdir / "results.json"))
 
 
