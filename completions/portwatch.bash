@@ -314,7 +314,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__diff)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --ignore --connections --json --backend --owners --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -N -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --ignore --connections --json --netns --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -322,14 +322,6 @@ _portwatch() {
             case "${prev}" in
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
-                    return 0
-                    ;;
-                --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -N)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --pid)
@@ -353,6 +345,14 @@ _portwatch() {
                     return 0
                     ;;
                 --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1176,7 +1176,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__snapshot)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -4 -6 -N -c -U -o -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --output --options --backend --owners --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -4 -6 -c -U -o -N -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --cgroup --sort --ipv4 --ipv6 --pid --command --user --output --options --netns --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1184,14 +1184,6 @@ _portwatch() {
             case "${prev}" in
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
-                    return 0
-                    ;;
-                --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -N)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --pid)
@@ -1219,6 +1211,14 @@ _portwatch() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1254,7 +1254,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__watch)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --interval --count --duration --initial --queues --json --color --timings --backend --owners --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -N -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --interval --count --duration --initial --queues --json --color --timings --netns --backend --owners --services --labels --proc-root --etc-services --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1262,14 +1262,6 @@ _portwatch() {
             case "${prev}" in
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
-                    return 0
-                    ;;
-                --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -N)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --pid)
@@ -1306,6 +1298,14 @@ _portwatch() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --backend)

@@ -204,7 +204,6 @@ retrans\t''
 bytes\t''
 cwnd\t''
 mem\t''"
-complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
@@ -214,6 +213,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l duration -
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l color -d 'Colour in the live view: auto (unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
@@ -253,11 +253,11 @@ retrans\t''
 bytes\t''
 cwnd\t''
 mem\t''"
-complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s o -l output -d 'Write the document to FILE, atomically (a temp file in the same directory, renamed over FILE); `-` is stdout, the default' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
@@ -293,11 +293,11 @@ retrans\t''
 bytes\t''
 cwnd\t''
 mem\t''"
-complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l ignore -d 'Leave out the sockets this filter matches, on both sides (repeatable): expected churn, e.g. --ignore \'sport = :5353\'' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
@@ -385,7 +385,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -s N -l netns 
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l timeout -d 'How long to wait for the processes to exit after SIGTERM before SIGKILL, and then for the port to be free: 200ms, 2s, 1.5s, 1m (a bare number is seconds)' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l timeout -d 'How long to wait for the processes to exit after SIGTERM before SIGKILL, and then for the port to be free: 200ms, 2s, 1.5s, 1m (a bare number is seconds; at most a day)' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l signal -d 'Send this signal only (a name such as HUP or SIGINT, or a number), with no SIGKILL after it' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'

@@ -284,14 +284,19 @@ pub enum Command {
     Label(LabelCommand),
     /// Watch sockets open, close and change: a live view on a terminal, NDJSON events
     /// otherwise (`portwatch watch -lnt`).
+    // They follow portwatch's own namespace: -N is refused (config::own_namespace_only), so
+    // their help does not offer it.
+    #[command(mut_arg("netns", |a| a.hide(true)))]
     Watch(WatchArgs),
     /// Save the listing as a baseline document for `diff` (`portwatch snapshot -ltup -o base.json`).
     // `-o` is the output file here, as in most tools; ss's -o (timers) is `--options`.
     #[command(mut_arg("options", |a| a.short(None)))]
+    #[command(mut_arg("netns", |a| a.hide(true)))]
     Snapshot(SnapshotArgs),
     /// Compare the host now, or a second snapshot, with a baseline, by what survives a restart:
     /// exit 0 when they match, 1 when they differ (`portwatch diff base.json`).
     #[command(override_usage = "portwatch diff [OPTIONS] <BASELINE> [NEW] [FILTER]...")]
+    #[command(mut_arg("netns", |a| a.hide(true)))]
     Diff(DiffArgs),
     /// Judge the listeners: what is reachable beyond loopback that should not be (plaintext
     /// logins, private services, unknown ports), suspicious holders, and what the firewall
@@ -436,7 +441,7 @@ pub struct KillArgs {
     pub dry_run: bool,
 
     /// How long to wait for the processes to exit after SIGTERM before SIGKILL, and then
-    /// for the port to be free: 200ms, 2s, 1.5s, 1m (a bare number is seconds).
+    /// for the port to be free: 200ms, 2s, 1.5s, 1m (a bare number is seconds; at most a day).
     #[arg(long, value_name = "DURATION", default_value = "5s")]
     pub timeout: String,
 

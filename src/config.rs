@@ -7,7 +7,8 @@ pub mod duration;
 mod watch;
 
 pub use baseline::{
-    diff_config, narrower_note, snapshot_config, DiffConfig, DocPath, SnapshotConfig,
+    diff_config, flags_select, narrower_note, snapshot_config, DiffConfig, DocPath, Side,
+    SnapshotConfig,
 };
 pub use watch::{refilter, watch_config, Color, WatchConfig, WatchMode};
 

@@ -282,7 +282,8 @@ atomically (a temp file renamed over FILE). diff BASELINE [NEW] compares the hos
 the document NEW, with it: listeners by protocol, local address and port and holding \
 program; connections as groups per service port and remote address class (each one with \
 --connections); never pids, inodes or ephemeral ports. NEW is the word after BASELINE unless \
-that word starts a filter. Without listing options the baseline's own are used. All three \
+that word starts a filter. Without listing options the baseline's own are used; a filter \
+alone narrows them; options that choose sockets (-t, -l, -a, -4 ...) replace them. All three \
 read portwatch's own network namespace and refuse -N (run them inside it: ip netns exec).
 
   portwatch watch -ltp

@@ -147,6 +147,39 @@ fn a_restarted_listener_is_no_difference_and_a_new_one_is() {
     drop((a, b));
 }
 
+/// A filter alone narrows the baseline's selection, and flags that choose no sockets (-p,
+/// -n) keep it: a listener gone since the baseline is reported either way. A NEW taken with
+/// fewer tables than the host read is said in a warning (what it did not look for shows as
+/// removed).
+#[test]
+fn a_filter_or_p_keeps_the_baselines_selection() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.json");
+    let a = listener("pwdiff-n", "127.0.0.1:0");
+    let p = a.ports[0];
+    snapshot(&base, &ports(&[p]));
+    drop(a);
+    let gone = format!("- tcp LISTEN 127.0.0.1:{p}");
+    let sport = format!(":{p}");
+    let b = base.to_str().unwrap();
+    for extra in [&[][..], &["-p"], &["-n"], &["sport", "=", sport.as_str()]] {
+        let o = run(&[&["diff", b][..], extra].concat());
+        assert_eq!(code(&o), 1, "{extra:?}: {}{}", stdout(&o), stderr(&o));
+        assert!(stdout(&o).contains(&gone), "{extra:?}: {}", stdout(&o));
+        assert!(!stderr(&o).contains("show as"), "{extra:?}: {}", stderr(&o));
+    }
+
+    // NEW snapshot of TCP listeners only, against a host read of TCP and UDP: warned.
+    let new = dir.path().join("new.json");
+    snapshot(&new, &ports(&[p]));
+    let o = run(&["diff", b, new.to_str().unwrap(), "-ltu", &ports(&[p])]);
+    assert!(
+        stderr(&o).contains("NEW was taken with") && stderr(&o).contains("show as removed"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn trouble_is_exit_2_with_the_problem_named() {
     let dir = tempfile::tempdir().unwrap();

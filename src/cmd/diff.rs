@@ -4,10 +4,10 @@
 
 use super::Context;
 use crate::cli::ListingArgs;
-use crate::config::{self, DiffConfig, DocPath};
+use crate::config::{self, DiffConfig, DocPath, Side};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
-use crate::model::Row;
+use crate::model::{Row, Warning};
 use crate::pipeline::{self, Request};
 use crate::platform::fake::Fake;
 use crate::platform::SocketSource;
@@ -20,16 +20,28 @@ use std::time::SystemTime;
 
 pub fn run(cfg: &DiffConfig, ctx: Context, out: &mut dyn Write) -> Result<u8> {
     let base = read(&cfg.baseline)?;
-    let mut req = config::request(&selection(cfg, &base)?)?;
+    let (listing, narrowed) = selection(cfg, &base)?;
+    let mut req = config::request(&listing)?;
     // The holding program is part of a socket's identity.
     req.owners = true;
     req.user_names = true;
     let (sys, reg) = (&ctx.system, &ctx.registry);
     let mut warnings = ctx.warnings;
-    if let Some((args, filter)) = &base.selection {
-        warnings.extend(config::narrower_note(args, filter, &req));
+    if let (Some((args, filter)), false) = (&base.selection, narrowed) {
+        warnings.extend(config::narrower_note(Side::Baseline, args, filter, &req));
     }
     let new_doc = cfg.new.as_ref().map(read).transpose()?;
+    match new_doc.as_ref().map(|d| &d.selection) {
+        Some(Some((args, filter))) => {
+            warnings.extend(config::narrower_note(Side::New, args, filter, &req));
+        }
+        Some(None) => warnings.push(Warning::new(
+            "baseline-narrower",
+            "NEW is a listing saved with --json, which does not say how it was read: sockets \
+             it did not look for show as removed",
+        )),
+        None => {}
+    }
     let (new_rows, new_owners) = match &new_doc {
         Some(doc) => (recorded(doc, &req, reg)?, doc.has_owners),
         None => {
@@ -81,16 +93,28 @@ pub fn run(cfg: &DiffConfig, ctx: Context, out: &mut dyn Write) -> Result<u8> {
 }
 
 /// The listing flags to read with: diff's own, else the baseline's.
-fn selection(cfg: &DiffConfig, base: &Baseline) -> Result<ListingArgs> {
+/// The listing flags and filter both sides are read and cut with, and whether they only
+/// narrow the baseline's own selection (a filter without flags: `diff base.json sport =
+/// :22` keeps the baseline's `-lt`, so what it never looked for is not reported as added).
+fn selection(cfg: &DiffConfig, base: &Baseline) -> Result<(ListingArgs, bool)> {
+    let read_back = |args: &[String], filter: &str| {
+        config::listing_from_words(args, filter).map_err(|e| Error::BadFile {
+            path: doc_path(&cfg.baseline),
+            line: 1,
+            msg: format!("its selection does not read back: {e}"),
+        })
+    };
     match (&cfg.listing, &base.selection) {
-        (Some(l), _) => Ok(l.clone()),
-        (None, Some((args, filter))) => {
-            config::listing_from_words(args, filter).map_err(|e| Error::BadFile {
-                path: doc_path(&cfg.baseline),
-                line: 1,
-                msg: format!("its selection does not read back: {e}"),
-            })
+        (Some(l), Some((args, filter))) if !config::flags_select(l) => {
+            let mine = l.filter.join(" ");
+            let both = match filter.trim() {
+                "" => mine,
+                theirs => format!("( {theirs} ) and ( {mine} )"),
+            };
+            Ok((read_back(args, &both)?, true))
         }
+        (Some(l), _) => Ok((l.clone(), false)),
+        (None, Some((args, filter))) => Ok((read_back(args, filter)?, false)),
         (None, None) => Err(Error::Usage(format!(
             "{}: a listing saved with --json does not say how it was read: give the listing \
              flags it was taken with (e.g. -ltup)",

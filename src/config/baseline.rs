@@ -123,28 +123,39 @@ fn starts_filter(word: &str) -> bool {
     KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(head))
 }
 
-/// Whether the flags choose sockets (not just -n): then they replace the baseline's selection.
+/// Whether the flags or the filter choose sockets: then they replace the baseline's
+/// selection (a filter alone narrows it: `flags_select`).
 fn selects(a: &ListingArgs) -> bool {
+    flags_select(a) || !a.filter.is_empty()
+}
+
+/// Whether the flags choose sockets. -n, -p, --all-owners and -e choose none (diff reads
+/// owners and user names whatever they say), so they keep the baseline's selection.
+pub fn flags_select(a: &ListingArgs) -> bool {
     a.listening
         || a.all
         || a.tcp
         || a.udp
         || a.unix
         || a.raw
-        || a.processes
-        || a.all_owners
-        || a.extended
         || a.ipv4
         || a.ipv6
         || !a.pids.is_empty()
         || !a.commands.is_empty()
         || !a.users.is_empty()
-        || !a.filter.is_empty()
 }
 
-/// A note when `req` reads more than the baseline's selection (`args`, `filter`) recorded:
-/// sockets it never looked for show as added.
-pub fn narrower_note(args: &[String], filter: &str, req: &Request) -> Option<Warning> {
+/// Which side of a comparison a recorded selection belongs to, for `narrower_note`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Baseline,
+    New,
+}
+
+/// A note when `req` reads more than a document's selection (`args`, `filter`) recorded:
+/// sockets the baseline never looked for show as added, those NEW never looked for as
+/// removed.
+pub fn narrower_note(side: Side, args: &[String], filter: &str, req: &Request) -> Option<Warning> {
     let then = request(&listing_from_words(args, filter).ok()?).ok()?;
     let (a, b): (&Query, &Query) = (&then.query, &req.query);
     let covered = (!b.tcp || a.tcp)
@@ -155,11 +166,15 @@ pub fn narrower_note(args: &[String], filter: &str, req: &Request) -> Option<War
         && (!b.ipv6 || a.ipv6)
         && b.states.0 & !a.states.0 == 0
         && (then.filter.is_empty() || then.filter.text() == req.filter.text());
+    let (doc, shown) = match side {
+        Side::Baseline => ("the baseline", "added"),
+        Side::New => ("NEW", "removed"),
+    };
     (!covered).then(|| {
         Warning::new(
             "baseline-narrower",
             format!(
-                "the baseline was taken with `{}`: sockets it did not look for show as added",
+                "{doc} was taken with `{}`: sockets it did not look for show as {shown}",
                 [args.join(" "), filter.to_string()].join(" ").trim()
             ),
         )
@@ -255,13 +270,19 @@ mod tests {
             request(&l.listing).unwrap()
         };
         let base = ["--listening".to_string(), "--tcp".to_string()];
-        assert!(narrower_note(&base, "", &req(&["-lt"])).is_none());
-        assert!(narrower_note(&base, "", &req(&["-lt", "sport", "=", ":22"])).is_none());
-        let w = narrower_note(&base, "", &req(&["-ltu"])).unwrap();
+        assert!(narrower_note(Side::Baseline, &base, "", &req(&["-lt"])).is_none());
+        assert!(narrower_note(
+            Side::Baseline,
+            &base,
+            "",
+            &req(&["-lt", "sport", "=", ":22"])
+        )
+        .is_none());
+        let w = narrower_note(Side::Baseline, &base, "", &req(&["-ltu"])).unwrap();
         assert_eq!(w.kind, "baseline-narrower");
         assert!(w.message.contains("`--listening --tcp`"), "{}", w.message);
         assert!(
-            narrower_note(&base, "", &req(&["-at"])).is_some(),
+            narrower_note(Side::Baseline, &base, "", &req(&["-at"])).is_some(),
             "more states"
         );
     }
