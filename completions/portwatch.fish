@@ -35,7 +35,7 @@ complete -c portwatch -n "__fish_portwatch_needs_command" -s N -l netns -d 'Read
 complete -c portwatch -n "__fish_portwatch_needs_command" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_needs_command" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_needs_command" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
-complete -c portwatch -n "__fish_portwatch_needs_command" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+complete -c portwatch -n "__fish_portwatch_needs_command" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
@@ -93,7 +93,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s N -l netns 
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
@@ -127,7 +127,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s H -l no-hea
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l json -d 'Print one JSON document ({"schema": 1, "sockets": [...], "warnings": [...]})'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l csv -d 'Print CSV (RFC 4180) with one header line'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
@@ -140,7 +140,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l proc-roo
 complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l json -d 'Print JSON'
 complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
@@ -156,7 +156,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fis
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -f -a "rm" -d 'Remove the label of PORT/PROTO'
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -f -a "list" -d 'List all labels'
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
@@ -168,7 +168,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_se
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
@@ -180,7 +180,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_se
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
@@ -214,7 +214,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l color -d '
 always\t''
 never\t''"
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
@@ -258,7 +258,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s c -l co
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s o -l output -d 'Write the document to FILE, atomically (a temp file in the same directory, renamed over FILE); `-` is stdout, the default' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
@@ -298,7 +298,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -s c -l comman
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l ignore -d 'Leave out the sockets this filter matches, on both sides (repeatable): expected churn, e.g. --ignore \'sport = :5353\'' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
@@ -344,7 +344,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l fail-on -d
 low\t''
 medium\t''
 high\t''"
-complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
@@ -387,7 +387,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -s c -l comman
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l timeout -d 'How long to wait for the processes to exit after SIGTERM before SIGKILL, and then for the port to be free: 200ms, 2s, 1.5s, 1m (a bare number is seconds; at most a day)' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l signal -d 'Send this signal only (a name such as HUP or SIGINT, or a number), with no SIGKILL after it' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
@@ -432,7 +432,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s U -l user 
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l listen -d 'Address and port to listen on. A non-loopback address exposes every listener, process and user name of this host to whoever can reach it (said on stderr at start)' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l min-interval -d 'Reuse a collection for scrapes within this long of it (500ms, 2s, 1m; a plain number is seconds; at most 1h); 0 collects for every scrape. Scrapes arriving during a collection always share it' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l http-timeout -d 'Seconds a client may take to send a request head, or to take response bytes' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
@@ -472,7 +472,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l pid -d 'O
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l textfile -d 'Replace FILE atomically (a temporary file in its directory, then a rename) instead of printing; a failed write leaves FILE as it was. For node_exporter\'s textfile collector: name it *.prom in its --collector.textfile.directory' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
@@ -500,7 +500,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l cgroup -d
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s 4 -l ipv4 -d 'IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere. With --proc-root: the proc backend'
+complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"

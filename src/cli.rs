@@ -249,7 +249,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum BackendArg {
     /// netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag
-    /// module is missing); netstat2 elsewhere. With --proc-root: the proc backend.
+    /// module is missing); netstat2 elsewhere.
     #[default]
     Auto,
     /// netlink sock_diag (Linux), /proc/net for raw and missing diag modules.
