@@ -198,12 +198,36 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__audit)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --allow --fail-on --probe --json --backend --owners --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -h --backend --owners --services --labels --proc-root --etc-services --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --allow --fail-on --probe --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --backend)
+                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
+                    return 0
+                    ;;
+                --services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --labels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etc-services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
                     return 0
@@ -242,30 +266,6 @@ _portwatch() {
                     ;;
                 --fail-on)
                     COMPREPLY=($(compgen -W "info low medium high" -- "${cur}"))
-                    return 0
-                    ;;
-                --backend)
-                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
-                    return 0
-                    ;;
-                --owners)
-                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
-                    return 0
-                    ;;
-                --services)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --labels)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --proc-root)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --etc-services)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -314,12 +314,36 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__diff)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -N -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --ignore --connections --json --netns --backend --owners --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -N -h --backend --owners --services --labels --proc-root --etc-services --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --ignore --connections --json --netns --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --backend)
+                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
+                    return 0
+                    ;;
+                --services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --labels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etc-services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
                     return 0
@@ -356,30 +380,6 @@ _portwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --backend)
-                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
-                    return 0
-                    ;;
-                --owners)
-                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
-                    return 0
-                    ;;
-                --services)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --labels)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --proc-root)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --etc-services)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -388,7 +388,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__explain)
-            opts="-h --json --backend --owners --services --labels --proc-root --etc-services --help"
+            opts="-h --backend --owners --services --labels --proc-root --etc-services --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -426,12 +426,36 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__export)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --textfile --backend --owners --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -h --backend --owners --services --labels --proc-root --etc-services --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --textfile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --backend)
+                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
+                    return 0
+                    ;;
+                --services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --labels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etc-services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
                     return 0
@@ -465,30 +489,6 @@ _portwatch() {
                     return 0
                     ;;
                 --textfile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --backend)
-                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
-                    return 0
-                    ;;
-                --owners)
-                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
-                    return 0
-                    ;;
-                --services)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --labels)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --proc-root)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --etc-services)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -724,12 +724,36 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__kill)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -y -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --yes --dry-run --timeout --signal --json --backend --owners --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -y -h --backend --owners --services --labels --proc-root --etc-services --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --yes --dry-run --timeout --signal --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --backend)
+                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
+                    return 0
+                    ;;
+                --services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --labels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etc-services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
                     return 0
@@ -767,30 +791,6 @@ _portwatch() {
                     return 0
                     ;;
                 --signal)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --backend)
-                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
-                    return 0
-                    ;;
-                --owners)
-                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
-                    return 0
-                    ;;
-                --services)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --labels)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --proc-root)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --etc-services)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1024,12 +1024,36 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__list)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -s -K -E -H -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --summary --kill --events --no-header --json --csv --backend --owners --services --labels --proc-root --etc-services --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -s -K -E -H -h --backend --owners --services --labels --proc-root --etc-services --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --summary --kill --events --no-header --json --csv --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --backend)
+                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
+                    return 0
+                    ;;
+                --owners)
+                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
+                    return 0
+                    ;;
+                --services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --labels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etc-services)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
                     return 0
@@ -1062,6 +1086,20 @@ _portwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portwatch__subcmd__serve)
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -h --backend --owners --services --labels --proc-root --etc-services --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --listen --min-interval --http-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
                     return 0
@@ -1086,20 +1124,6 @@ _portwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        portwatch__subcmd__serve)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -N -c -U -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --netns --pid --command --user --listen --min-interval --http-timeout --backend --owners --services --labels --proc-root --etc-services --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
                     return 0
@@ -1144,6 +1168,20 @@ _portwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portwatch__subcmd__snapshot)
+            opts="-l -a -n -t -u -x -w -p -e -i -m -4 -6 -c -U -o -N -h --backend --owners --services --labels --proc-root --etc-services --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --cgroup --sort --ipv4 --ipv6 --pid --command --user --output --netns --options --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
                     return 0
@@ -1168,20 +1206,6 @@ _portwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        portwatch__subcmd__snapshot)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -4 -6 -c -U -o -N -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --cgroup --sort --ipv4 --ipv6 --pid --command --user --output --options --netns --backend --owners --services --labels --proc-root --etc-services --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
                     return 0
@@ -1222,6 +1246,20 @@ _portwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portwatch__subcmd__watch)
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -N -h --backend --owners --services --labels --proc-root --etc-services --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --interval --count --duration --initial --queues --json --color --timings --netns --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --backend)
                     COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
                     return 0
@@ -1246,20 +1284,6 @@ _portwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        portwatch__subcmd__watch)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -N -h --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --interval --count --duration --initial --queues --json --color --timings --netns --backend --owners --services --labels --proc-root --etc-services --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
                 --sort)
                     COMPREPLY=($(compgen -W "recv_q send_q rtt retrans bytes cwnd mem" -- "${cur}"))
                     return 0
@@ -1305,30 +1329,6 @@ _portwatch() {
                     return 0
                     ;;
                 -N)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --backend)
-                    COMPREPLY=($(compgen -W "auto netlink proc netstat2" -- "${cur}"))
-                    return 0
-                    ;;
-                --owners)
-                    COMPREPLY=($(compgen -W "auto bpf proc" -- "${cur}"))
-                    return 0
-                    ;;
-                --services)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --labels)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --proc-root)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --etc-services)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

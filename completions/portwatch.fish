@@ -82,17 +82,6 @@ complete -c portwatch -n "__fish_portwatch_needs_command" -a "serve" -d 'Serve P
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "export" -d 'Print the Prometheus metrics once, or write them atomically for node_exporter\'s textfile collector (--textfile)'
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "completions" -d 'Print a shell completion script: `portwatch completions bash > /etc/bash_completion.d/portwatch`'
 complete -c portwatch -n "__fish_portwatch_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l sort -d 'Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the TCP metrics read tcp_info, mem reads socket memory)' -r -f -a "recv_q\t''
-send_q\t''
-rtt\t''
-retrans\t''
-bytes\t''
-cwnd\t''
-mem\t''"
-complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
 netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
@@ -104,6 +93,17 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l services -d
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l sort -d 'Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the TCP metrics read tcp_info, mem reads socket memory)' -r -f -a "recv_q\t''
+send_q\t''
+rtt\t''
+retrans\t''
+bytes\t''
+cwnd\t''
+mem\t''"
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l pid -d 'Only sockets held by this process id (repeatable); same as the filter `pid N`' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s l -l listening -d 'Show only listening sockets (TCP/unix LISTEN, unconnected UDP/raw), as ss -l'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s a -l all -d 'Show all sockets: listening and non-listening, including TIME-WAIT'
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -s n -l numeric -d 'Numeric: accepted for ss compatibility. Ports in address columns are always numbers and host names are never resolved; the Service column stays (it is an annotation)'
@@ -197,6 +197,17 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_se
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove the label of PORT/PROTO'
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from help" -f -a "list" -d 'List all labels'
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l sort -d 'Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the TCP metrics read tcp_info, mem reads socket memory)' -r -f -a "recv_q\t''
 send_q\t''
 rtt\t''
@@ -214,17 +225,6 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l color -d '
 always\t''
 never\t''"
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
-netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
-proc\t'/proc/net text tables only (Linux)'
-netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
-complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
-proc\t'A readlink of every /proc/PID/fd entry'"
-complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s l -l listening -d 'Show only listening sockets (TCP/unix LISTEN, unconnected UDP/raw), as ss -l'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s a -l all -d 'Show all sockets: listening and non-listening, including TIME-WAIT'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s n -l numeric -d 'Numeric: accepted for ss compatibility. Ports in address columns are always numbers and host names are never resolved; the Service column stays (it is an annotation)'
@@ -246,6 +246,17 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l queues -d 
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l json -d 'NDJSON events, one object per line, even on a terminal'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l timings -d 'Print each read\'s wall and CPU time to stderr (for benchmarks)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l sort -d 'Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the TCP metrics read tcp_info, mem reads socket memory)' -r -f -a "recv_q\t''
 send_q\t''
 rtt\t''
@@ -258,17 +269,6 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s c -l co
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s o -l output -d 'Write the document to FILE, atomically (a temp file in the same directory, renamed over FILE); `-` is stdout, the default' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
-netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
-proc\t'/proc/net text tables only (Linux)'
-netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
-complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
-proc\t'A readlink of every /proc/PID/fd entry'"
-complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s l -l listening -d 'Show only listening sockets (TCP/unix LISTEN, unconnected UDP/raw), as ss -l'
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s a -l all -d 'Show all sockets: listening and non-listening, including TIME-WAIT'
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s n -l numeric -d 'Numeric: accepted for ss compatibility. Ports in address columns are always numbers and host names are never resolved; the Service column stays (it is an annotation)'
@@ -286,6 +286,17 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s 4 -l ip
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l options -d 'Timers under each socket, as ss -o: timer:(on|keepalive|timewait|persist,EXPIRES, RETRANS)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l sort -d 'Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the TCP metrics read tcp_info, mem reads socket memory)' -r -f -a "recv_q\t''
 send_q\t''
 rtt\t''
@@ -298,17 +309,6 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -s c -l comman
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l ignore -d 'Leave out the sockets this filter matches, on both sides (repeatable): expected churn, e.g. --ignore \'sport = :5353\'' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -s N -l netns -d 'Read these network namespaces instead of portwatch\'s own (repeatable): `all`, a name under /run/netns (as ss -N), a pid (that process\'s namespace) or the path of a namespace file (/proc/PID/ns/net, a bind mount). With more than one, rows are grouped by namespace (the host\'s first) under Netns and Container columns. Entering another namespace needs root (CAP_SYS_ADMIN); those that cannot be read are counted in one warning' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
-netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
-proc\t'/proc/net text tables only (Linux)'
-netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
-complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
-proc\t'A readlink of every /proc/PID/fd entry'"
-complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -s l -l listening -d 'Show only listening sockets (TCP/unix LISTEN, unconnected UDP/raw), as ss -l'
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -s a -l all -d 'Show all sockets: listening and non-listening, including TIME-WAIT'
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -s n -l numeric -d 'Numeric: accepted for ss compatibility. Ports in address columns are always numbers and host names are never resolved; the Service column stays (it is an annotation)'
@@ -328,6 +328,17 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -s 6 -l ipv6 -
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l connections -d 'Compare connections one by one (by local address, remote address and the service port, never an ephemeral one) instead of as counts per service and remote address class'
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l json -d 'Print a JSON document of the differences'
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l sort -d 'Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the TCP metrics read tcp_info, mem reads socket memory)' -r -f -a "recv_q\t''
 send_q\t''
 rtt\t''
@@ -344,17 +355,6 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l fail-on -d
 low\t''
 medium\t''
 high\t''"
-complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
-netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
-proc\t'/proc/net text tables only (Linux)'
-netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
-complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
-proc\t'A readlink of every /proc/PID/fd entry'"
-complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -s l -l listening -d 'Show only listening sockets (TCP/unix LISTEN, unconnected UDP/raw), as ss -l'
 complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -s a -l all -d 'Show all sockets: listening and non-listening, including TIME-WAIT'
 complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -s n -l numeric -d 'Numeric: accepted for ss compatibility. Ports in address columns are always numbers and host names are never resolved; the Service column stays (it is an annotation)'
@@ -374,6 +374,17 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -s 6 -l ipv6 
 complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l probe -d 'Identify what answers on each TCP listener reachable beyond loopback by connecting to it from inside its network namespace (greeting, TLS ClientHello, HTTP HEAD; 0.7 s timeout per step): TLS on plaintext ports, plaintext where TLS is expected, SMTP, POP3 and IMAP without STARTTLS. Nothing is sent anywhere else'
 complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l json -d 'Print one JSON document ({"schema": 1, "findings": [...], "summary": {...}, "warnings": [...]})'
 complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l sort -d 'Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the TCP metrics read tcp_info, mem reads socket memory)' -r -f -a "recv_q\t''
 send_q\t''
 rtt\t''
@@ -387,17 +398,6 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -s c -l comman
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l timeout -d 'How long to wait for the processes to exit after SIGTERM before SIGKILL, and then for the port to be free: 200ms, 2s, 1.5s, 1m (a bare number is seconds; at most a day)' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l signal -d 'Send this signal only (a name such as HUP or SIGINT, or a number), with no SIGKILL after it' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
-netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
-proc\t'/proc/net text tables only (Linux)'
-netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
-complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
-proc\t'A readlink of every /proc/PID/fd entry'"
-complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -s l -l listening -d 'Show only listening sockets (TCP/unix LISTEN, unconnected UDP/raw), as ss -l'
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -s a -l all -d 'Show all sockets: listening and non-listening, including TIME-WAIT'
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -s n -l numeric -d 'Numeric: accepted for ss compatibility. Ports in address columns are always numbers and host names are never resolved; the Service column stays (it is an annotation)'
@@ -418,6 +418,17 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -s y -l yes -d
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l dry-run -d 'Show the plan and signal nothing'
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l json -d 'Print one JSON document with the plan and the outcome of each process ({"schema": 1, ...}); needs --yes or --dry-run, since it does not ask'
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l sort -d 'Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the TCP metrics read tcp_info, mem reads socket memory)' -r -f -a "recv_q\t''
 send_q\t''
 rtt\t''
@@ -432,17 +443,6 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s U -l user 
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l listen -d 'Address and port to listen on. A non-loopback address exposes every listener, process and user name of this host to whoever can reach it (said on stderr at start)' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l min-interval -d 'Reuse a collection for scrapes within this long of it (500ms, 2s, 1m; a plain number is seconds; at most 1h); 0 collects for every scrape. Scrapes arriving during a collection always share it' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l http-timeout -d 'Seconds a client may take to send a request head, or to take response bytes' -r
-complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
-netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
-proc\t'/proc/net text tables only (Linux)'
-netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
-complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
-proc\t'A readlink of every /proc/PID/fd entry'"
-complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s l -l listening -d 'Show only listening sockets (TCP/unix LISTEN, unconnected UDP/raw), as ss -l'
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s a -l all -d 'Show all sockets: listening and non-listening, including TIME-WAIT'
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s n -l numeric -d 'Numeric: accepted for ss compatibility. Ports in address columns are always numbers and host names are never resolved; the Service column stays (it is an annotation)'
@@ -460,6 +460,17 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l cgroup -d 
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s 4 -l ipv4 -d 'IPv4 sockets only; includes dual-stack [::] listeners, which serve IPv4 (ss omits them)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
+netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
+proc\t'/proc/net text tables only (Linux)'
+netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
+bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+proc\t'A readlink of every /proc/PID/fd entry'"
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
+complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l sort -d 'Sort by a metric, largest first: recv_q, send_q, rtt, retrans, bytes, cwnd, mem (the TCP metrics read tcp_info, mem reads socket memory)' -r -f -a "recv_q\t''
 send_q\t''
 rtt\t''
@@ -472,17 +483,6 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l pid -d 'O
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s c -l command -d 'Only sockets held by processes whose command matches this glob (repeatable); same as the filter `proc NAME`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s U -l user -d 'Only sockets owned by this user name or uid (repeatable); same as the filter `user U`' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l textfile -d 'Replace FILE atomically (a temporary file in its directory, then a rename) instead of printing; a failed write leaves FILE as it was. For node_exporter\'s textfile collector: name it *.prom in its --collector.textfile.directory' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l backend -d 'Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2' -r -f -a "auto\t'netlink sock_diag on Linux (with /proc/net for raw sockets and any protocol whose diag module is missing); netstat2 elsewhere'
-netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
-proc\t'/proc/net text tables only (Linux)'
-netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
-complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
-proc\t'A readlink of every /proc/PID/fd entry'"
-complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l proc-root -d 'Read socket tables and processes from this directory instead of /proc (for tests)' -r -F
-complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l etc-services -d 'Read the services(5) database from this file instead of /etc/services (for tests)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s l -l listening -d 'Show only listening sockets (TCP/unix LISTEN, unconnected UDP/raw), as ss -l'
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s a -l all -d 'Show all sockets: listening and non-listening, including TIME-WAIT'
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -s n -l numeric -d 'Numeric: accepted for ss compatibility. Ports in address columns are always numbers and host names are never resolved; the Service column stays (it is an annotation)'

@@ -31,7 +31,8 @@ pub fn permute_args(args: Vec<OsString>) -> Vec<OsString> {
 }
 
 /// `permute_args` with the command tree the caller built (and parses with next): the tree
-/// is built once per run, not once per step.
+/// is built once per run, not once per step. A subcommand's arguments are built only when
+/// the line names it (the tree defers them).
 pub fn permute_args_with(root: &clap::Command, args: Vec<OsString>) -> Vec<OsString> {
     let mut it = args.into_iter();
     let prog: Vec<OsString> = it.next().into_iter().collect();
@@ -39,9 +40,15 @@ pub fn permute_args_with(root: &clap::Command, args: Vec<OsString>) -> Vec<OsStr
     let Some(sub) = sub else {
         return [prog, opts, with_filter(free)].concat();
     };
-    let Some(sub_cmd) = root.find_subcommand(sub.to_str().unwrap_or_default()) else {
+    let Some(mut sub_cmd) = root
+        .find_subcommand(sub.to_str().unwrap_or_default())
+        .cloned()
+    else {
         return [prog, opts, vec![sub], it.collect()].concat();
     };
+    // A copy, so that the tree clap parses with next builds it in its own order.
+    sub_cmd.build();
+    let sub_cmd = &sub_cmd;
     if !takes_filter(sub_cmd) {
         return [prog, opts, vec![sub], it.collect()].concat();
     }

@@ -60,8 +60,8 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Options that choose which sockets to read and what to join to them (ss's meanings): the
-/// same after every listing subcommand.
+// Options that choose which sockets to read and what to join to them (ss's meanings): the
+// same after every listing subcommand.
 #[derive(Debug, Args, Default, Clone)]
 pub struct ListingArgs {
     /// Show only listening sockets (TCP/unix LISTEN, unconnected UDP/raw), as ss -l.
@@ -177,8 +177,8 @@ pub struct ListingArgs {
 /// The keys `--sort` takes (pipeline::SortKey::NAMES, kept in step by a test).
 pub const SORT_KEYS: [&str; 7] = ["recv_q", "send_q", "rtt", "retrans", "bytes", "cwnd", "mem"];
 
-/// What the default listing (and `list`) can do instead of listing, as ss: a summary,
-/// closing sockets, following them closing.
+// What the default listing (and `list`) can do instead of listing, as ss: a summary,
+// closing sockets, following them closing.
 #[derive(Debug, Args, Default, Clone)]
 pub struct ModeArgs {
     /// Print the socket summary of ss -s (same numbers). With -l also the listeners whose
@@ -199,7 +199,7 @@ pub struct ModeArgs {
     pub events: bool,
 }
 
-/// How the listing is printed.
+// How the listing is printed.
 #[derive(Debug, Args, Default, Clone)]
 pub struct OutputArgs {
     /// Do not print the header line.
@@ -215,7 +215,7 @@ pub struct OutputArgs {
     pub csv: bool,
 }
 
-/// Options shared by every subcommand.
+// Options shared by every subcommand.
 #[derive(Debug, Args, Default, Clone)]
 pub struct GlobalArgs {
     /// Socket source: auto (netlink on Linux), netlink, proc (/proc/net text) or netstat2.
@@ -274,6 +274,10 @@ pub enum OwnersArg {
 }
 
 #[derive(Debug, Subcommand)]
+// Each command's arguments are built only when it runs (or for --help, completions, the man
+// page): building all eleven, most flattening the sixty listing flags, was a third of the
+// start-up of every run.
+#[command(defer = true)]
 pub enum Command {
     /// The listing, by name: `portwatch list -lntp` is `portwatch -lntp`.
     List(ListCommandArgs),
@@ -284,19 +288,12 @@ pub enum Command {
     Label(LabelCommand),
     /// Watch sockets open, close and change: a live view on a terminal, NDJSON events
     /// otherwise (`portwatch watch -lnt`).
-    // They follow portwatch's own namespace: -N is refused (config::own_namespace_only), so
-    // their help does not offer it.
-    #[command(mut_arg("netns", |a| a.hide(true)))]
     Watch(WatchArgs),
     /// Save the listing as a baseline document for `diff` (`portwatch snapshot -ltup -o base.json`).
-    // `-o` is the output file here, as in most tools; ss's -o (timers) is `--options`.
-    #[command(mut_arg("options", |a| a.short(None)))]
-    #[command(mut_arg("netns", |a| a.hide(true)))]
     Snapshot(SnapshotArgs),
     /// Compare the host now, or a second snapshot, with a baseline, by what survives a restart:
     /// exit 0 when they match, 1 when they differ (`portwatch diff base.json`).
     #[command(override_usage = "portwatch diff [OPTIONS] <BASELINE> [NEW] [FILTER]...")]
-    #[command(mut_arg("netns", |a| a.hide(true)))]
     Diff(DiffArgs),
     /// Judge the listeners: what is reachable beyond loopback that should not be (plaintext
     /// logins, private services, unknown ports), suspicious holders, and what the firewall
@@ -334,8 +331,11 @@ pub enum Command {
     Completions(CompletionsArgs),
 }
 
-/// `watch`: the listing flags and filter, then how often and how long.
+// `watch`: the listing flags and filter, then how often and how long.
 #[derive(Debug, Args)]
+// Follows portwatch's own namespace: -N is refused (config::own_namespace_only), so the help
+// does not offer it.
+#[command(mut_arg("netns", |a| a.hide(true)))]
 pub struct WatchArgs {
     #[command(flatten)]
     pub listing: ListingArgs,
@@ -383,8 +383,13 @@ pub enum ColorArg {
     Never,
 }
 
-/// `snapshot`: the listing flags and filter, and where to write.
+// `snapshot`: the listing flags and filter, and where to write.
 #[derive(Debug, Args)]
+// Follows portwatch's own namespace: -N is refused (config::own_namespace_only), so the help
+// does not offer it.
+#[command(mut_arg("netns", |a| a.hide(true)))]
+// `-o` is the output file here, as in most tools; ss's -o (timers) is `--options`.
+#[command(mut_arg("options", |a| a.short(None)))]
 pub struct SnapshotArgs {
     #[command(flatten)]
     pub listing: ListingArgs,
@@ -395,10 +400,13 @@ pub struct SnapshotArgs {
     pub output: Option<PathBuf>,
 }
 
-/// `diff BASELINE [NEW] [LISTING FLAGS] [FILTER]`. NEW is the first word after BASELINE
-/// when that word does not start a filter (a filter starts with a keyword such as `sport`
-/// or `state`, or with `(` or `!`): name a file called like a keyword `./state`.
+// `diff BASELINE [NEW] [LISTING FLAGS] [FILTER]`. NEW is the first word after BASELINE
+// when that word does not start a filter (a filter starts with a keyword such as `sport`
+// or `state`, or with `(` or `!`): name a file called like a keyword `./state`.
 #[derive(Debug, Args)]
+// Follows portwatch's own namespace: -N is refused (config::own_namespace_only), so the help
+// does not offer it.
+#[command(mut_arg("netns", |a| a.hide(true)))]
 pub struct DiffArgs {
     /// The baseline: a document written by `snapshot` (or a listing saved with --json); `-`
     /// reads stdin. Then, optionally, NEW: a second document to compare with instead of the
@@ -425,8 +433,8 @@ pub struct DiffArgs {
     pub json: bool,
 }
 
-/// `kill`: the listing flags and the PORT or filter words, then what to send and whether to
-/// ask.
+// `kill`: the listing flags and the PORT or filter words, then what to send and whether to
+// ask.
 #[derive(Debug, Args)]
 pub struct KillArgs {
     #[command(flatten)]
@@ -456,8 +464,8 @@ pub struct KillArgs {
     pub json: bool,
 }
 
-/// `audit`: the listing flags and filter choose which TCP and UDP listeners are judged
-/// (`-N all` for every network namespace); then its own options.
+// `audit`: the listing flags and filter choose which TCP and UDP listeners are judged
+// (`-N all` for every network namespace); then its own options.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     #[command(flatten)]
@@ -502,8 +510,8 @@ pub enum FailOn {
     High,
 }
 
-/// A listing subcommand's arguments: the listing flags and filter, then its own options.
-/// Every listing subcommand flattens `ListingArgs` the same way.
+// A listing subcommand's arguments: the listing flags and filter, then its own options.
+// Every listing subcommand flattens `ListingArgs` the same way.
 #[derive(Debug, Args)]
 pub struct ListCommandArgs {
     #[command(flatten)]
@@ -520,8 +528,8 @@ pub struct ListCommandArgs {
 /// allocations, nor registered with IANA (README, "Metrics").
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:10455";
 
-/// `serve`: the listing flags and filter select what is exported (by default TCP and UDP
-/// sockets in every state: listeners with their processes, connections as counts).
+// `serve`: the listing flags and filter select what is exported (by default TCP and UDP
+// sockets in every state: listeners with their processes, connections as counts).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
@@ -547,7 +555,7 @@ pub struct ServeArgs {
     pub http_timeout: u64,
 }
 
-/// `export`: the same metrics as `serve`, once.
+// `export`: the same metrics as `serve`, once.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     #[command(flatten)]
