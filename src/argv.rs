@@ -103,7 +103,9 @@ fn split(
                 opts.extend(it.next());
             }
         } else {
-            if find_sub && free.is_empty() && cmd.find_subcommand(s).is_some() {
+            // `help` is clap's own subcommand, added when the tree is built (after this).
+            let names_sub = cmd.find_subcommand(s).is_some() || s == "help";
+            if find_sub && free.is_empty() && names_sub {
                 return (opts, free, Some(arg));
             }
             free.push(arg);
@@ -200,6 +202,18 @@ mod tests {
         assert_eq!(
             p(&["pw", "-l", "label", "list"]),
             ["pw", "-l", "label", "list"]
+        );
+    }
+
+    #[test]
+    fn help_is_a_subcommand_word() {
+        assert_eq!(
+            p(&["portwatch", "help", "watch"]),
+            ["portwatch", "help", "watch"]
+        );
+        assert_eq!(
+            p(&["portwatch", "-lnt", "help"]),
+            ["portwatch", "-lnt", "help"]
         );
     }
 

@@ -39,6 +39,21 @@ fn help_and_version_exit_0() {
     );
     let out = bin().arg("--version").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
+    // Each command's help, by --help after it and by `help` before it (--help lists `help`).
+    for args in [&["watch", "--help"][..], &["help", "watch"]] {
+        let out = bin().args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("--interval") && text.contains("--processes"),
+            "{args:?}: {text}"
+        );
+    }
 }
 
 #[test]
