@@ -169,9 +169,24 @@ fn a_filter_or_p_keeps_the_baselines_selection() {
         assert!(!stderr(&o).contains("show as"), "{extra:?}: {}", stderr(&o));
     }
 
-    // NEW snapshot of TCP listeners only, against a host read of TCP and UDP: warned.
+    // A filter naming states replaces the baseline's -l, as in ss: the wider read is warned.
+    let o = run(&["diff", b, "state", "established"]);
+    assert!(stderr(&o).contains("show as added"), "{}", stderr(&o));
+
+    // NEW taken like the baseline (after the listener went), both narrowed by the same
+    // filter: the difference and nothing to warn about.
     let new = dir.path().join("new.json");
     snapshot(&new, &ports(&[p]));
+    let o = run(&[
+        &["diff", b, new.to_str().unwrap()][..],
+        &["sport", "=", sport.as_str()],
+    ]
+    .concat());
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains(&gone), "{}", stdout(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+
+    // NEW snapshot of TCP listeners only, against a host read of TCP and UDP: warned.
     let o = run(&["diff", b, new.to_str().unwrap(), "-ltu", &ports(&[p])]);
     assert!(
         stderr(&o).contains("NEW was taken with") && stderr(&o).contains("show as removed"),

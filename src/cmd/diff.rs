@@ -22,18 +22,24 @@ pub fn run(cfg: &DiffConfig, ctx: Context, out: &mut dyn Write) -> Result<u8> {
     let base = read(&cfg.baseline)?;
     let (listing, narrowed) = selection(cfg, &base)?;
     let mut req = config::request(&listing)?;
+    // What a document must have looked at for its absences to mean something: the request,
+    // or when a filter only narrowed the baseline's selection, that selection itself.
+    let covering = match &narrowed {
+        Some(own) => config::request(own)?,
+        None => req.clone(),
+    };
     // The holding program is part of a socket's identity.
     req.owners = true;
     req.user_names = true;
     let (sys, reg) = (&ctx.system, &ctx.registry);
     let mut warnings = ctx.warnings;
-    if let (Some((args, filter)), false) = (&base.selection, narrowed) {
+    if let (Some((args, filter)), None) = (&base.selection, &narrowed) {
         warnings.extend(config::narrower_note(Side::Baseline, args, filter, &req));
     }
     let new_doc = cfg.new.as_ref().map(read).transpose()?;
     match new_doc.as_ref().map(|d| &d.selection) {
         Some(Some((args, filter))) => {
-            warnings.extend(config::narrower_note(Side::New, args, filter, &req));
+            warnings.extend(config::narrower_note(Side::New, args, filter, &covering));
         }
         Some(None) => warnings.push(Warning::new(
             "baseline-narrower",
@@ -93,10 +99,12 @@ pub fn run(cfg: &DiffConfig, ctx: Context, out: &mut dyn Write) -> Result<u8> {
 }
 
 /// The listing flags to read with: diff's own, else the baseline's.
-/// The listing flags and filter both sides are read and cut with, and whether they only
-/// narrow the baseline's own selection (a filter without flags: `diff base.json sport =
-/// :22` keeps the baseline's `-lt`, so what it never looked for is not reported as added).
-fn selection(cfg: &DiffConfig, base: &Baseline) -> Result<(ListingArgs, bool)> {
+/// The listing flags and filter both sides are read and cut with, and, when they only narrow
+/// the baseline's own selection, that selection: a filter without flags (`diff base.json
+/// sport = :22` keeps the baseline's `-lt`, so what it never looked for is not reported as
+/// added). A filter naming states (`state`, `exclude`) replaces the state set, as in ss, so
+/// it replaces the selection instead.
+fn selection(cfg: &DiffConfig, base: &Baseline) -> Result<(ListingArgs, Option<ListingArgs>)> {
     let read_back = |args: &[String], filter: &str| {
         config::listing_from_words(args, filter).map_err(|e| Error::BadFile {
             path: doc_path(&cfg.baseline),
@@ -105,16 +113,19 @@ fn selection(cfg: &DiffConfig, base: &Baseline) -> Result<(ListingArgs, bool)> {
         })
     };
     match (&cfg.listing, &base.selection) {
-        (Some(l), Some((args, filter))) if !config::flags_select(l) => {
+        (Some(l), Some((args, filter)))
+            if !config::flags_select(l)
+                && config::request(l)?.filter.state_override().is_none() =>
+        {
             let mine = l.filter.join(" ");
             let both = match filter.trim() {
                 "" => mine,
                 theirs => format!("( {theirs} ) and ( {mine} )"),
             };
-            Ok((read_back(args, &both)?, true))
+            Ok((read_back(args, &both)?, Some(read_back(args, filter)?)))
         }
-        (Some(l), _) => Ok((l.clone(), false)),
-        (None, Some((args, filter))) => Ok((read_back(args, filter)?, false)),
+        (Some(l), _) => Ok((l.clone(), None)),
+        (None, Some((args, filter))) => Ok((read_back(args, filter)?, None)),
         (None, None) => Err(Error::Usage(format!(
             "{}: a listing saved with --json does not say how it was read: give the listing \
              flags it was taken with (e.g. -ltup)",

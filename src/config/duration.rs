@@ -9,8 +9,9 @@ use std::time::Duration;
 /// What every duration message suggests.
 const EXAMPLES: &str = "e.g. 200ms, 2s, 1.5s, 1m or 1h30m; a plain number is seconds";
 
-/// `text` as a duration: one or more `NUMBER UNIT` parts (units ms, s, m or min, h; a number
-/// may have a fraction), or one plain number of seconds. No sign, exponent or inner space.
+/// `text` as a duration: one or more `NUMBER UNIT` parts, added up (units ms, s, m or min, h;
+/// a number may have a fraction; `1h30m`, also `1m1m`), or one plain number of seconds. No
+/// sign, exponent or inner space.
 pub fn parse(text: &str) -> std::result::Result<Duration, String> {
     let bad = || format!("'{}' is not a duration ({EXAMPLES})", escape_str(text));
     let t = text.trim();
@@ -46,7 +47,14 @@ pub fn parse(text: &str) -> std::result::Result<Duration, String> {
         secs += n * scale;
         rest = after;
     }
-    Duration::try_from_secs_f64(secs).map_err(|_| bad())
+    match Duration::try_from_secs_f64(secs) {
+        // Below a nanosecond but not zero: the shortest duration, never a silent 0.
+        Ok(d) if d.is_zero() && secs > 0.0 => Ok(Duration::from_nanos(1)),
+        Ok(d) => Ok(d),
+        // Well formed but beyond what a Duration holds: longer than any flag's bound, which
+        // `flag` then names.
+        Err(_) => Ok(Duration::MAX),
+    }
 }
 
 /// The value of `flag`: parsed, then checked against its bounds (`zero` whether 0 is
@@ -72,6 +80,7 @@ pub fn flag(flag: &str, text: &str, zero: bool, max: Duration) -> Result<Duratio
 /// A bound as words: `1h`, `1 day`.
 fn say(d: Duration) -> String {
     match d.as_secs() {
+        31_536_000 => "a year".into(),
         86_400 => "a day".into(),
         3_600 => "an hour".into(),
         s if s % 3600 == 0 => format!("{}h", s / 3600),
@@ -97,6 +106,9 @@ mod tests {
         assert_eq!(ok("1m30s"), 90_000);
         assert_eq!(ok(" 3s "), 3000);
         assert_eq!(ok("0"), 0);
+        assert_eq!(parse("0.0000001ms").unwrap(), Duration::from_nanos(1));
+        assert_eq!(parse("99999999999999999999h").unwrap(), Duration::MAX);
+        assert_eq!(parse(&"9".repeat(400)).unwrap(), Duration::MAX);
         for bad in [
             "", "s", ".s", "5x", "-1s", "1.2.3s", "inf", "NaN", "2 s", "1e3", "1d", "1m30", "fast",
             "1.2.3",
@@ -116,6 +128,11 @@ mod tests {
         let e = flag("--interval", "0s", false, day).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("--interval") && e.to_string().contains("more than zero"));
+        let e = flag("--interval", "99999999999999999999h", false, day).unwrap_err();
+        assert!(e.to_string().contains("longer than a day"), "{e}");
+        let year = Duration::from_secs(31_536_000);
+        let e = flag("--duration", "9000h", false, year).unwrap_err();
+        assert!(e.to_string().contains("longer than a year"), "{e}");
         let e = flag("--timeout", "25h", true, day).unwrap_err();
         assert!(e.to_string().contains("longer than a day"), "{e}");
         let e = flag("--min-interval", "61m", true, Duration::from_secs(3600)).unwrap_err();
