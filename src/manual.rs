@@ -283,7 +283,8 @@ the document NEW, with it: listeners by protocol, local address and port and hol
 program; connections as groups per service port and remote address class (each one with \
 --connections); never pids, inodes or ephemeral ports. NEW is the word after BASELINE unless \
 that word starts a filter. Without listing options the baseline's own are used; a filter \
-alone narrows them; options that choose sockets (-t, -l, -a, -4 ...) replace them. All three \
+alone narrows them (one naming states replaces them, as in ss); options that choose sockets \
+(-t, -l, -a, -4 ...) replace them. All three \
 read portwatch's own network namespace and refuse -N (run them inside it: ip netns exec).
 
   portwatch watch -ltp
