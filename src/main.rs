@@ -5,7 +5,7 @@
 use clap::FromArgMatches;
 use portwatch::cli::{Cli, Command, GlobalArgs, ListingArgs, ModeArgs, OutputArgs};
 use portwatch::cmd::{self, Context};
-use portwatch::config::{self, Env};
+use portwatch::config::{self, Env, Mode};
 use portwatch::error::Error;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -71,7 +71,16 @@ fn listing(
     let mode = config::mode(m, a, o)?;
     let mut cfg = config::list_config(a, o, g, env)?;
     cfg.request = config::mode_request(mode, cfg.request);
-    cmd::list::run_mode(mode, &cfg, Context::new(g, env)?, out)
+    // Plain -s names no port: it starts as fast as ss -s without reading /etc/services.
+    let bare = mode == Mode::Summary
+        && !cmd::summary::reads_listeners(&cfg)
+        && g.services.is_empty()
+        && g.labels.is_none();
+    let ctx = match bare {
+        true => Context::without_registry(g)?,
+        false => Context::new(g, env)?,
+    };
+    cmd::list::run_mode(mode, &cfg, ctx, out)
 }
 
 fn main() -> ExitCode {

@@ -32,6 +32,17 @@ pub struct Context {
 }
 
 impl Context {
+    /// The system and no service registry, for a command that names no port (`-s` without
+    /// its listener sections): /etc/services and the labels file are not read. Only when no
+    /// `--services` or `--labels` file was named, which must be checked as everywhere.
+    pub fn without_registry(g: &GlobalArgs) -> Result<Context> {
+        Ok(Context {
+            system: System::new(config::source_options(g))?,
+            registry: Registry::default(),
+            warnings: Vec::new(),
+        })
+    }
+
     pub fn new(g: &GlobalArgs, env: &Env) -> Result<Context> {
         let system = System::new(config::source_options(g))?;
         let (registry, warnings) =

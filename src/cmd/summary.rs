@@ -10,6 +10,13 @@ use crate::pipeline::{self, summary};
 use crate::render::{self, notes};
 use std::io::Write;
 
+/// Whether `-s` reads the listeners (-sl, -sa) besides the counters: only then does it name
+/// services, so only then is the registry loaded.
+pub fn reads_listeners(cfg: &ListConfig) -> bool {
+    let states = cfg.request.query.states;
+    states == StateSet::ALL || states == StateSet::LISTENING
+}
+
 pub fn run(cfg: &ListConfig, ctx: Context, out: &mut dyn Write) -> Result<u8> {
     let sys = &ctx.system;
     let counters = sys.sockstat()?;
@@ -17,7 +24,7 @@ pub fn run(cfg: &ListConfig, ctx: Context, out: &mut dyn Write) -> Result<u8> {
     // (-sl: cheap, the kernel filters by state) and, to count connections per listener,
     // every TCP connection (-sa: at 100k sockets that costs more than all of ss -s).
     let states = cfg.request.query.states;
-    let (s, mut warnings) = if states == StateSet::ALL || states == StateSet::LISTENING {
+    let (s, mut warnings) = if reads_listeners(cfg) {
         let with_connections = states == StateSet::ALL;
         let mut req = cfg.request.clone();
         req.query.unix = false;
