@@ -233,7 +233,7 @@ escaped as in the table, then by the exposition format.
 Scrapes during a collection share it; a collection is reused for --min-interval (default \
 1s). At most 256 connections; a request head within 10 s and 16 KiB; each write of a \
 response must progress within 10 s. An unreadable table gives portwatch_scrape_error 1 (HTTP 200); \
-nothing readable gives HTTP 500. SIGTERM or SIGINT: stop accepting, finish responses in \
+nothing readable gives HTTP 500. SIGTERM, SIGINT or SIGHUP: stop accepting, finish responses in \
 flight, exit 0. A non-loopback --listen address is said on stderr at start.",
     ),
     (

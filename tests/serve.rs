@@ -1,5 +1,5 @@
 //! `portwatch serve` over real HTTP: its endpoints, bad and slow clients, a storm of scrapes,
-//! collections shared and reused, failures answered instead of crashing, and SIGTERM/SIGINT
+//! collections shared and reused, failures answered instead of crashing, and SIGTERM/SIGINT/SIGHUP
 //! finishing what is in flight. Most runs read the fixture tree (tests/fixtures/proc-basic), so
 //! what is exported is known exactly; a FIFO in place of its TCP table holds a collection
 //! open for as long as a test needs.
@@ -143,8 +143,10 @@ fn bad_and_silent_clients_do_not_hold_up_a_scrape() {
             t.elapsed()
         );
     }
-    let (code, _) = s.stop(libc::SIGTERM, Duration::from_secs(15));
+    // SIGHUP (the terminal closing) is a clean stop too, said on stderr.
+    let (code, stderr) = s.stop(libc::SIGHUP, Duration::from_secs(15));
     assert_eq!(code, Some(0));
+    assert!(stderr.contains("SIGHUP: stopped"), "{stderr}");
 }
 
 #[test]

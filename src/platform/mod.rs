@@ -12,7 +12,6 @@ pub mod linux;
 pub mod portable;
 pub mod process;
 pub mod runtime;
-pub mod signals;
 mod source;
 
 pub use diag::{catch_interrupts, interrupted, Arrived, CloseStream, Closer, Refusal, RefusalKind};

@@ -1,13 +1,15 @@
-//! What a long-running command needs from the OS besides sockets: the signals that ask it to
-//! stop, and its own CPU time (for `watch --timings`).
+//! What a long-running command (watch, serve) needs from the OS besides sockets: the signals
+//! that ask it to stop, and its own CPU time (for `watch --timings`).
 
 use std::io;
 use std::time::Duration;
 
-/// Call `on_stop` (on a thread of its own) each time SIGINT, SIGTERM or SIGHUP arrives. The
-/// signals no longer end the process: the caller finishes what it is writing and returns,
-/// so no output is cut in the middle of a line and a terminal is restored.
-pub fn on_stop_signals(on_stop: impl Fn() + Send + 'static) -> io::Result<()> {
+/// Call `on_stop` with the signal's name (on a thread of its own) each time SIGINT, SIGTERM
+/// or SIGHUP arrives. The signals no longer end the process: the caller finishes what it is
+/// writing and returns, so no output is cut in the middle of a line, a terminal is restored
+/// and a server finishes the responses in flight. (`-E` keeps its own handler: it needs the
+/// signal to interrupt a blocking read, see `diag::catch_interrupts`.)
+pub fn on_stop_signals(on_stop: impl Fn(&'static str) + Send + 'static) -> io::Result<()> {
     #[cfg(unix)]
     {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -15,8 +17,12 @@ pub fn on_stop_signals(on_stop: impl Fn() + Send + 'static) -> io::Result<()> {
         std::thread::Builder::new()
             .name("signals".into())
             .spawn(move || {
-                for _ in signals.forever() {
-                    on_stop();
+                for sig in signals.forever() {
+                    on_stop(match sig {
+                        SIGINT => "SIGINT",
+                        SIGTERM => "SIGTERM",
+                        _ => "SIGHUP",
+                    });
                 }
             })?;
         Ok(())

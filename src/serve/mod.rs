@@ -7,14 +7,14 @@
 //! it), and every write of a response must progress within `write_timeout`. An idle
 //! keep-alive connection counts as waiting for a head. There is no read timeout beyond the
 //! head's: hyper watches the socket while a response is being made, and a collection that
-//! takes long must not cut its own scrape off. On SIGTERM or SIGINT the server stops accepting,
+//! takes long must not cut its own scrape off. On SIGTERM, SIGINT or SIGHUP the server stops accepting,
 //! lets in-flight responses finish (for at most `SHUTDOWN_GRACE`) and returns.
 
 pub mod cache;
 pub mod routes;
 
 use crate::error::{Error, Result};
-use crate::platform::signals::Stop;
+use crate::platform::runtime::on_stop_signals;
 use cache::Cache;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -71,7 +71,7 @@ fn bind(addr: SocketAddr) -> Result<TcpListener> {
     bound().map_err(|e| Error::System(format!("cannot listen on {addr}: {e}")))
 }
 
-/// Serve on `addr` until SIGTERM or SIGINT. `ready` runs with the bound address once the stop
+/// Serve on `addr` until SIGTERM, SIGINT or SIGHUP. `ready` runs with the bound address once the stop
 /// signals are handled and the listener accepts (to announce the server). Returns the
 /// signal's name.
 pub fn run(
@@ -98,21 +98,25 @@ async fn accept_loop(
     cache: Arc<Cache>,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<&'static str> {
-    let mut stop = Stop::install()?;
+    // Handled before the server is announced: a signal before this still kills it.
+    let (tx, mut stop) = tokio::sync::mpsc::unbounded_channel();
+    on_stop_signals(move |name| {
+        let _ = tx.send(name);
+    })?;
     let slots = Arc::new(Semaphore::new(opts.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     ready(listener.local_addr()?);
     let mut warned = false;
     let signal = loop {
         let slot = tokio::select! {
-            s = stop.stopped() => break s,
+            s = stop.recv() => break s.unwrap_or("closed"),
             p = Arc::clone(&slots).acquire_owned() => match p {
                 Ok(p) => p,
                 Err(_) => break "closed",
             },
         };
         let stream = tokio::select! {
-            s = stop.stopped() => break s,
+            s = stop.recv() => break s.unwrap_or("closed"),
             a = listener.accept() => match a {
                 Ok((stream, _)) => stream,
                 Err(e) => {

@@ -83,7 +83,7 @@ pub(super) fn run(
 ) -> Result<()> {
     let Channel { tx, rx, closes } = ch;
     let stop = tx.clone();
-    runtime::on_stop_signals(move || {
+    runtime::on_stop_signals(move |_| {
         let _ = stop.send(Wake::Stop);
     })?;
     if let Err(why) = closes {
