@@ -6,6 +6,21 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The lines a child writes to `out`, read on a thread of their own, so a test can wait for
+/// one with a timeout (`recv_timeout`) instead of blocking on a child that went quiet.
+pub fn lines_of(out: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
+}
+
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_portwatch"))
 }

@@ -4,9 +4,8 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 /// A running `portwatch watch --json ...`, its lines read on a thread.
@@ -27,14 +26,7 @@ impl Stream {
             .spawn()
             .expect("start portwatch watch");
         let out = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = crate::common::lines_of(out);
         Stream { child, lines }
     }
 

@@ -4,7 +4,7 @@
 use crate::common::{self, bin};
 use crate::sslive::*;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
@@ -262,14 +262,7 @@ impl Follower {
             .spawn()
             .expect("start portwatch -E");
         let out = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = common::lines_of(out);
         Follower { child, lines }
     }
 

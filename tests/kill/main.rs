@@ -15,11 +15,10 @@ mod term;
 use portwatch::platform::process as handle;
 use serde_json::Value;
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 const HELPER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kill/helper.py");
@@ -46,14 +45,7 @@ impl Py {
             .unwrap_or_else(|e| panic!("python3 runs the kill tests' helpers: {e}"));
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = common::lines_of(stdout);
         Py {
             child,
             stdin,
