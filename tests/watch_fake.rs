@@ -1,9 +1,7 @@
 //! watch's core without a kernel: the pipeline reads a fake host twice around a change, and
 //! the events between the two readings are exactly what changed, with owners and before.
 
-use portwatch::model::{
-    Detail, Endpoint, Family, Owner, Proto, Query, SockType, Socket, State, StateSet,
-};
+use portwatch::model::{Endpoint, Family, Owner, Proto, Query, SockType, Socket, State, StateSet};
 use portwatch::pipeline::{self, Request};
 use portwatch::platform::fake::Fake;
 use portwatch::registry::Registry;
@@ -44,16 +42,7 @@ fn pipeline_reads_of_a_changing_fake_host() {
     let reg = Registry::builtin();
     let req = Request {
         owners: true,
-        ..Request::new(Query {
-            tcp: true,
-            udp: false,
-            unix: false,
-            raw: false,
-            ipv4: true,
-            ipv6: true,
-            states: StateSet::ALL,
-            detail: Detail::default(),
-        })
+        ..Request::new(Query::inet(true, false, StateSet::ALL))
     };
     let mut host = Fake {
         sockets: vec![

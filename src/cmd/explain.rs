@@ -32,16 +32,7 @@ pub fn run(args: &ExplainArgs, ctx: Context, out: &mut dyn Write) -> Result<()> 
             owners: true,
             all_owners: true,
             user_names: true,
-            ..Request::new(Query {
-                tcp,
-                udp,
-                unix: false,
-                raw: false,
-                ipv4: true,
-                ipv6: true,
-                states: StateSet::ALL,
-                detail: Default::default(),
-            })
+            ..Request::new(Query::inet(tcp, udp, StateSet::ALL))
         };
         let listing = pipeline::run(&request, &ctx.system, &ctx.system, reg)?;
         rows = listing.rows;

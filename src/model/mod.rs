@@ -328,6 +328,21 @@ pub struct Query {
 }
 
 impl Query {
+    /// TCP and/or UDP over IPv4 and IPv6 in `states`, no extras: what the commands that
+    /// build their own read (explain, audit, kill, the listener set) ask for.
+    pub fn inet(tcp: bool, udp: bool, states: StateSet) -> Query {
+        Query {
+            tcp,
+            udp,
+            unix: false,
+            raw: false,
+            ipv4: true,
+            ipv6: true,
+            states,
+            detail: Detail::default(),
+        }
+    }
+
     pub fn wants(&self, proto: Proto) -> bool {
         match proto {
             Proto::Tcp => self.tcp,

@@ -27,8 +27,7 @@ use crate::error::Result;
 use crate::filter::Filter;
 use crate::join;
 use crate::model::{
-    Detail, FamilyFilter, OwnerMethod, OwnerScan, Proto, Query, Row, Socket, State, StateSet,
-    Warning,
+    FamilyFilter, OwnerMethod, OwnerScan, Proto, Query, Row, Socket, State, StateSet, Warning,
 };
 use crate::platform::{self, ProcessSource, SocketSource};
 use crate::registry::{listening_ports, AnnotateCtx, AnnotationCache, Registry};
@@ -265,16 +264,7 @@ fn listening_set(src: &dyn SocketSource, q: &Query, sockets: &[Socket]) -> HashS
     if !(q.tcp || q.udp) {
         return HashSet::new();
     }
-    let lq = Query {
-        unix: false,
-        raw: false,
-        ipv4: true,
-        ipv6: true,
-        states: StateSet::LISTENING,
-        detail: Detail::default(),
-        ..q.clone()
-    };
-    src.read_sockets(&lq)
+    src.read_sockets(&Query::inet(q.tcp, q.udp, StateSet::LISTENING))
         .map(|s| listening_ports(&s.sockets))
         .unwrap_or_default()
 }

@@ -57,16 +57,7 @@ pub(crate) fn host() -> Fake {
 pub(super) fn request(states: StateSet, filter: &str) -> Request {
     Request {
         filter: filter::parse_str(filter).unwrap(),
-        ..Request::new(Query {
-            tcp: true,
-            udp: false,
-            unix: false,
-            raw: false,
-            ipv4: true,
-            ipv6: true,
-            states,
-            detail: Default::default(),
-        })
+        ..Request::new(Query::inet(true, false, states))
     }
 }
 

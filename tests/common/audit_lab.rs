@@ -228,16 +228,7 @@ sys.stdin.read()
     /// Read the namespace's listeners through the listing pipeline (as `portwatch -ltup`),
     /// gather the facts there and audit them: the library's answer.
     pub fn audit(&self, allow: &AllowList, probe: bool) -> Report {
-        let query = Query {
-            tcp: true,
-            udp: true,
-            unix: false,
-            raw: false,
-            ipv4: true,
-            ipv6: true,
-            states: StateSet::LISTENING,
-            detail: Default::default(),
-        };
+        let query = Query::inet(true, true, StateSet::LISTENING);
         let req = Request {
             owners: true,
             user_names: true,

@@ -99,16 +99,7 @@ fn collect_on(fake: &Fake) -> crate::export::Collected {
 
 /// `serve`'s default plan: TCP and UDP in every state.
 fn default_plan() -> Plan {
-    let base = Request::new(Query {
-        tcp: true,
-        udp: true,
-        unix: false,
-        raw: false,
-        ipv4: true,
-        ipv6: true,
-        states: StateSet::ALL,
-        detail: Default::default(),
-    });
+    let base = Request::new(Query::inet(true, true, StateSet::ALL));
     Plan::split(base, StateSet::ALL)
 }
 
