@@ -258,7 +258,7 @@ impl<'a> Matcher<'a> {
 /// connection. Taken from the snapshot when it holds the listeners, else from one extra
 /// listeners-only read (a few ms: the kernel filters by state).
 fn listening_set(src: &dyn SocketSource, q: &Query, sockets: &[Socket]) -> HashSet<(Proto, u16)> {
-    if q.states.contains(State::LISTEN) && q.states.contains(State::CLOSE) {
+    if holds_listeners(q) {
         return listening_ports(sockets);
     }
     if !(q.tcp || q.udp) {
@@ -267,6 +267,11 @@ fn listening_set(src: &dyn SocketSource, q: &Query, sockets: &[Socket]) -> HashS
     src.read_sockets(&Query::inet(q.tcp, q.udp, StateSet::LISTENING))
         .map(|s| listening_ports(&s.sockets))
         .unwrap_or_default()
+}
+
+/// Whether what `q` reads holds every listener (TCP LISTEN, unconnected UDP).
+fn holds_listeners(q: &Query) -> bool {
+    q.states.contains(State::LISTEN) && q.states.contains(State::CLOSE)
 }
 
 /// Turn sockets into rows without holding both tables whole: sockets are taken from the end

@@ -3,7 +3,7 @@
 //! range, `sport`/`dport` and `autobound` matching, interface names), and the rows of every
 //! part in one vector for the steps that are host-wide (the owner scan, attribution).
 
-use super::{into_rows, listening_set, Request};
+use super::{holds_listeners, into_rows, listening_set, Request};
 use crate::error::Result;
 use crate::filter::Filter;
 use crate::join;
@@ -59,11 +59,28 @@ fn read_one<'a>(
     base: &Filter,
     filter_now: bool,
 ) -> Result<Read<'a>> {
+    // The listener set needs a read of its own when the query does not hold the listeners:
+    // it runs beside the main read (a core is usually free while the kernel fills a dump).
+    let (read, listening) = if holds_listeners(&req.query) {
+        let read = src.read_sockets(&req.query)?;
+        let listening = listening_set(src, &req.query, &read.sockets);
+        (Ok(read), listening)
+    } else {
+        std::thread::scope(|s| {
+            let side = std::thread::Builder::new()
+                .spawn_scoped(s, || listening_set(src, &req.query, &[]))
+                .ok();
+            let read = src.read_sockets(&req.query);
+            let listening = side
+                .and_then(|h| h.join().ok())
+                .unwrap_or_else(|| listening_set(src, &req.query, &[]));
+            (read, listening)
+        })
+    };
     let Snapshot {
         mut sockets,
         warnings,
-    } = src.read_sockets(&req.query)?;
-    let listening = listening_set(src, &req.query, &sockets);
+    } = read?;
     // Backends may return more than asked (raw ignores the kernel state filter; netstat2
     // reads everything); UNKNOWN-state rows are netstat2's UDP, kept as the backend decided.
     sockets
@@ -120,7 +137,7 @@ pub(super) fn read_all<'a>(
     let slots: Vec<Mutex<Option<Result<Read<'a>>>>> =
         sources.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = crate::platform::cores();
     std::thread::scope(|s| {
         for _ in 0..cores.min(sources.len()) {
             s.spawn(|| loop {

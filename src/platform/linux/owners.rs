@@ -212,8 +212,7 @@ impl Job<'_> {
     /// tree (the test fixtures) happens at the same process every time.
     fn run_parallel(&self) -> Found {
         const PROCS_PER_WORKER: usize = 16;
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
+        let threads = crate::platform::cores()
             .min(self.pids.len() / PROCS_PER_WORKER)
             .max(1);
         std::thread::scope(|s| {

@@ -54,7 +54,7 @@ impl Pool {
 
     /// As many threads as cores, at most `cap` and at most `jobs`.
     pub fn sized_for(jobs: usize, cap: usize) -> io::Result<Pool> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = crate::platform::cores();
         Pool::new(cores.min(cap).min(jobs).max(1))
     }
 

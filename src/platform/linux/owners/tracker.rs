@@ -74,7 +74,7 @@ impl Tracker {
             fresh: HashSet::new(),
             counts_work: None,
             links_read: 0,
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cores: crate::platform::cores(),
         }
     }
 
