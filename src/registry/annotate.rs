@@ -159,18 +159,28 @@ impl super::Annotation {
     /// ("unregistered (registered range; hint: held by node)").
     /// The result may contain process names: escape it before printing.
     pub fn cell(&self) -> String {
+        let mut out = String::new();
+        self.cell_with(&mut out, |out, text| out.push_str(text));
+        out
+    }
+
+    /// `cell`, appended to `out` with the names (from the registry layers and process
+    /// names) passed through `name`, which escapes them for a terminal or CSV.
+    pub fn cell_with(&self, out: &mut String, name: impl Fn(&mut String, &str)) {
         if let Some(s) = &self.service {
-            return s.name.clone();
+            name(out, &s.name);
+            return;
         }
-        let mut out = format!("unregistered ({} range", self.class.name());
+        out.push_str("unregistered (");
+        out.push_str(self.class.name());
+        out.push_str(" range");
         if self.ephemeral {
             out.push_str(", ephemeral");
         }
         if let Some(h) = &self.hint {
             out.push_str("; hint: ");
-            out.push_str(h);
+            name(out, h);
         }
         out.push(')');
-        out
     }
 }

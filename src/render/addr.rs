@@ -1,7 +1,8 @@
 //! The one address formatter: each end of a socket as ss prints it, for the table, CSV and
 //! explain alike; and IP addresses formatted on the stack for JSON and CSV fields.
 
-use super::sanitize::escape;
+use super::num::{push_ipv4, push_u64};
+use super::sanitize::{self, escape};
 use crate::model::{Endpoint, Proto, Row};
 use std::fmt::Write;
 use std::net::IpAddr;
@@ -37,21 +38,19 @@ pub fn inet_endpoint(
     inet_addr(out, v6only, addr);
     if let Some(name) = device {
         out.push('%');
-        out.push_str(&escape(name.as_bytes()));
+        sanitize::push(out, name.as_bytes());
     }
     out.push(':');
     if port == 0 {
         out.push('*');
     } else {
-        let _ = write!(out, "{port}");
+        push_u64(out, port.into());
     }
 }
 
 fn inet_addr(out: &mut String, v6only: Option<bool>, addr: &IpAddr) {
     match addr {
-        IpAddr::V4(a) => {
-            let _ = write!(out, "{a}");
-        }
+        IpAddr::V4(a) => push_ipv4(out, a),
         // ss prints an unspecified address of a dual-stack socket as `*` (it serves both
         // families); with v6only unknown (the /proc backend) it stays `[::]`.
         IpAddr::V6(a) if a.is_unspecified() && v6only == Some(false) => out.push('*'),
@@ -73,7 +72,8 @@ fn unix_endpoint(out: &mut String, row: &Row, local: bool) {
         _ => out.push('*'),
     }
     if let Some(i) = inode {
-        let _ = write!(out, " {i}");
+        out.push(' ');
+        push_u64(out, i);
     }
 }
 

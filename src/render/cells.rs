@@ -2,7 +2,8 @@
 //! Untrusted text is escaped here, once, for every text renderer.
 
 use super::addr::endpoint;
-use super::sanitize::escape;
+use super::num::push_u64;
+use super::sanitize::{self, escape};
 use super::Column;
 use crate::model::Row;
 use std::fmt::Write;
@@ -37,7 +38,7 @@ pub fn owners(out: &mut String, row: &Row) {
 /// with an owner hint marked as one (see `Annotation::cell`).
 pub fn service(out: &mut String, row: &Row) {
     if let Some(a) = &row.service {
-        out.push_str(&escape(a.cell().as_bytes()));
+        a.cell_with(out, |out, text| sanitize::push(out, text.as_bytes()));
     }
 }
 
@@ -54,14 +55,10 @@ pub fn cell(out: &mut String, row: &Row, col: Column) {
         Column::Service => service(out, row),
         Column::User => match (&row.user, s.uid) {
             (Some(u), _) => out.push_str(&escape(u.as_bytes())),
-            (None, Some(uid)) => {
-                let _ = write!(out, "{uid}");
-            }
+            (None, Some(uid)) => push_u64(out, uid.into()),
             (None, None) => out.push('-'),
         },
-        Column::Inode => {
-            let _ = write!(out, "{}", s.inode);
-        }
+        Column::Inode => push_u64(out, s.inode),
         Column::Process => owners(out, row),
         Column::Netns => match &row.netns {
             Some(n) => out.push_str(&escape(n.label().as_bytes())),
@@ -76,9 +73,7 @@ pub fn cell(out: &mut String, row: &Row, col: Column) {
 
 fn opt_num(out: &mut String, n: Option<u64>) {
     match n {
-        Some(n) => {
-            let _ = write!(out, "{n}");
-        }
+        Some(n) => push_u64(out, n),
         None => out.push('-'),
     }
 }

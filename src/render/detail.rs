@@ -3,6 +3,7 @@
 //! tcp_stats_print), plus portwatch's alerts. The table puts it on a continuation line on a
 //! terminal and at the end of the socket's line in a pipe.
 
+use super::num::push_u64;
 use super::sanitize::escape;
 use crate::model::{CcInfo, Extras, Row, SkMem, State, TcpInfo, Timer};
 use crate::pipeline::{alerts, Alert};
@@ -32,7 +33,8 @@ impl Show {
     }
 }
 
-/// The detail text of one row: empty when there is nothing to say.
+/// Append the detail text of one row to `out`: nothing when there is nothing to say, and
+/// each word after a space unless `out` was empty (so a table line can take it as it is).
 pub fn text(out: &mut String, row: &Row, show: &Show) {
     let s = &row.sock;
     let x = s.extras.as_deref();
@@ -167,21 +169,6 @@ fn trim_zeros(s: &str) -> &str {
     } else {
         s
     }
-}
-
-/// Decimal digits of `v`, without the formatting machinery (tens of them per socket).
-fn push_u64(out: &mut String, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// `%g` (six significant digits) of `n / 10^k` computed exactly, with C's rounding of an

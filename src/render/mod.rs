@@ -15,6 +15,7 @@ mod json_extras;
 pub mod kill;
 pub mod labels;
 pub mod notes;
+pub mod num;
 pub mod sanitize;
 pub mod snapshot;
 pub mod summary;

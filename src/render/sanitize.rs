@@ -39,6 +39,10 @@ fn push_escaped(out: &mut String, c: char) {
 /// Escape bytes for display: valid UTF-8 passes through except the characters above;
 /// invalid bytes become `\xNN`. Borrowed when nothing needs escaping (the common case).
 pub fn escape(bytes: &[u8]) -> Cow<'_, str> {
+    if plain_ascii(bytes) {
+        // Checked just above: printable ASCII is UTF-8.
+        return Cow::Borrowed(std::str::from_utf8(bytes).unwrap_or_default());
+    }
     if let Ok(s) = std::str::from_utf8(bytes) {
         if !s.chars().any(needs_escape) {
             return Cow::Borrowed(s);
@@ -59,6 +63,23 @@ pub fn escape(bytes: &[u8]) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Append `bytes` escaped to `out`, without an intermediate string for the common
+/// printable-ASCII text.
+pub fn push(out: &mut String, bytes: &[u8]) {
+    match escape(bytes) {
+        Cow::Borrowed(s) => out.push_str(s),
+        Cow::Owned(s) => out.push_str(&s),
+    }
+}
+
+/// Printable ASCII other than `\\`: what passes through unchanged, checked a byte at a time
+/// (most names and paths are such; the char-by-char check is for the rest).
+fn plain_ascii(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'\\')
 }
 
 /// Escape a `str` (already valid UTF-8).

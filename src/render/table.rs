@@ -123,18 +123,25 @@ pub(super) fn shrink(cols: &[Column], widths: &[usize], total: usize) -> Vec<Opt
 /// costs more than it saves. Above it (`-tin` on a big host), formatting is most of the
 /// user time, and the rows are independent.
 const PARALLEL_ROWS: usize = 16_384;
-/// Rows formatted per turn (split across the threads): bounds the text held before it is
-/// written.
-const BLOCK: usize = 32_768;
+/// Rows formatted per turn (split across the threads) before their text is written: small
+/// enough that the text buffers, reused from turn to turn, stay in the cache and need no
+/// fresh pages (a `-tin` line is about 400 bytes).
+const BLOCK: usize = 4_096;
 
-/// `f` over `rows` split into one chunk per thread (all on this one for small inputs); the
-/// results in row order.
-fn par_chunks<T: Send>(rows: &[Row], f: impl Fn(&[Row]) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    if threads < 2 || rows.len() < PARALLEL_ROWS {
+/// Threads to format a table of `rows` rows on.
+fn threads_for(rows: usize) -> usize {
+    if rows < PARALLEL_ROWS {
+        return 1;
+    }
+    crate::platform::cores().min(4)
+}
+
+/// `f` over `rows` split into one chunk per thread; the results in row order.
+fn par_chunks<T: Send>(rows: &[Row], threads: usize, f: impl Fn(&[Row]) -> T + Sync) -> Vec<T> {
+    if threads < 2 {
         return vec![f(rows)];
     }
-    let chunk = rows.len().div_ceil(threads);
+    let chunk = rows.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = rows
             .chunks(chunk)
@@ -152,91 +159,186 @@ fn par_chunks<T: Send>(rows: &[Row], f: impl Fn(&[Row]) -> T + Sync) -> Vec<T> {
     })
 }
 
+/// Format `rows` with `fill` into `bufs` (one per thread, cleared first, kept between calls
+/// so their memory is reused), in row order: `bufs[i]` holds the i-th chunk's text.
+fn par_fill(rows: &[Row], bufs: &mut [String], fill: impl Fn(&[Row], &mut String) + Sync) {
+    let threads = bufs.len();
+    let chunk = rows.len().div_ceil(threads).max(1);
+    if threads < 2 {
+        for b in bufs.iter_mut() {
+            b.clear();
+            fill(rows, b);
+        }
+        return;
+    }
+    let parts: Vec<&[Row]> = rows.chunks(chunk).collect();
+    let failed: Vec<usize> = std::thread::scope(|s| {
+        let fill = &fill;
+        let handles: Vec<_> = bufs
+            .iter_mut()
+            .zip(&parts)
+            .map(|(buf, &part)| {
+                s.spawn(move || {
+                    buf.clear();
+                    fill(part, buf);
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, h)| h.join().is_err().then_some(i))
+            .collect()
+    });
+    // A formatting thread cannot fail short of a bug; if one panicked, do its part here.
+    for i in failed {
+        bufs[i].clear();
+        fill(parts[i], &mut bufs[i]);
+    }
+    // Fewer chunks than threads (a short last block): the spare buffers say nothing.
+    for b in bufs.iter_mut().skip(parts.len()) {
+        b.clear();
+    }
+}
+
 fn write_streamed(rows: &[Row], opts: &TableOpts, out: &mut dyn Write) -> io::Result<()> {
     let cols = &opts.columns;
+    let threads = threads_for(rows.len());
     let header: Vec<usize> = cols
         .iter()
         .map(|c| if opts.header { c.header().len() } else { 0 })
         .collect();
-    let widths = par_chunks(rows, |part| {
-        let mut widths = header.clone();
-        let mut buf = String::with_capacity(128);
-        for row in part {
-            for (i, &c) in cols.iter().enumerate() {
-                buf.clear();
-                cell(&mut buf, row, c);
-                widths[i] = widths[i].max(display_width(&buf));
-            }
-        }
-        widths
-    })
-    .into_iter()
-    .fold(header.clone(), |a, b| {
-        a.iter().zip(&b).map(|(x, y)| *x.max(y)).collect()
+    // Every cell is formatted once, here; the output pass below copies the text.
+    let chunk = rows.len().div_ceil(threads).max(1);
+    let cells = par_chunks(rows, threads, |part| Cells::format(part, cols, &header));
+    let widths = cells.iter().fold(header.clone(), |a, c| {
+        a.iter().zip(&c.widths).map(|(x, y)| *x.max(y)).collect()
     });
-    let last = cols.len().saturating_sub(1);
     let mut line = String::with_capacity(256);
     if opts.header {
-        for (i, c) in cols.iter().enumerate() {
-            pad_into(&mut line, c.header(), widths[i], i == last);
-        }
-        finish_line(&mut line, out)?;
+        let names = cols.iter().map(|c| c.header());
+        push_line(&mut line, names, None, opts, &widths);
+        out.write_all(line.as_bytes())?;
     }
-    for block in rows.chunks(BLOCK) {
-        let texts = par_chunks(block, |part| {
-            let mut text = String::with_capacity(part.len() * 128);
-            let (mut line, mut buf) = (String::with_capacity(256), String::with_capacity(128));
-            for row in part {
-                row_line(&mut line, &mut buf, row, opts, &widths);
-                text.push_str(line.trim_end_matches(' '));
-                text.push('\n');
-                line.clear();
+    let mut bufs = vec![String::new(); threads];
+    for (b, block) in rows.chunks(BLOCK).enumerate() {
+        let first = b * BLOCK;
+        par_fill(block, &mut bufs, |part, text| {
+            // This part's first row, counted from the start of the table.
+            let offset = first
+                + (part.as_ptr() as usize - block.as_ptr() as usize)
+                    / std::mem::size_of::<Row>().max(1);
+            for (i, row) in part.iter().enumerate() {
+                if let Some(x) = part.get(i + 6).and_then(|r| r.sock.extras.as_deref()) {
+                    prefetch(x);
+                }
+                let at = offset + i;
+                let row_cells = cells[at / chunk].row(at % chunk, cols.len());
+                push_line(text, row_cells, Some(row), opts, &widths);
             }
-            text
         });
-        for t in texts {
+        for t in &bufs {
             out.write_all(t.as_bytes())?;
         }
     }
     Ok(())
 }
 
-/// One socket's line of the streamed table, details at its end, into `line` (`buf` is
-/// scratch space).
-fn row_line(line: &mut String, buf: &mut String, row: &Row, opts: &TableOpts, widths: &[usize]) {
-    let cols = &opts.columns;
-    let last = cols.len().saturating_sub(1);
-    for (i, &c) in cols.iter().enumerate() {
-        buf.clear();
-        cell(buf, row, c);
-        pad_into(line, buf, widths[i], i == last);
+/// The cells of consecutive rows, formatted once: their text end to end, and where each
+/// cell ends (row-major); the widest cell per column.
+struct Cells {
+    text: String,
+    ends: Vec<usize>,
+    widths: Vec<usize>,
+}
+
+impl Cells {
+    fn format(rows: &[Row], cols: &[Column], header: &[usize]) -> Cells {
+        let mut c = Cells {
+            text: String::with_capacity(rows.len() * 48),
+            ends: Vec::with_capacity(rows.len() * cols.len()),
+            widths: header.to_vec(),
+        };
+        for row in rows {
+            for (i, &col) in cols.iter().enumerate() {
+                let start = c.text.len();
+                cell(&mut c.text, row, col);
+                c.widths[i] = c.widths[i].max(display_width(&c.text[start..]));
+                c.ends.push(c.text.len());
+            }
+        }
+        c
     }
-    if opts.show.any() {
-        buf.clear();
-        detail::text(buf, row, &opts.show);
-        if !buf.is_empty() {
-            let end = line.trim_end_matches(' ').len();
-            line.truncate(end);
-            line.push(' ');
-            line.push_str(buf);
+
+    /// The cells of row `r` (counted in this chunk).
+    fn row(&self, r: usize, ncols: usize) -> impl Iterator<Item = &str> + '_ {
+        (r * ncols..(r + 1) * ncols).map(move |i| {
+            let start = match i {
+                0 => 0,
+                _ => self.ends.get(i - 1).copied().unwrap_or(0),
+            };
+            let end = self.ends.get(i).copied().unwrap_or(start);
+            self.text.get(start..end).unwrap_or_default()
+        })
+    }
+}
+
+/// Append one line of the streamed table to `text`: the cells padded to `widths`, without
+/// padding after the last non-empty cell, then the row's details.
+fn push_line<'a>(
+    text: &mut String,
+    cells: impl Iterator<Item = &'a str>,
+    row: Option<&Row>,
+    opts: &TableOpts,
+    widths: &[usize],
+) {
+    let mut end = text.len();
+    let mut pad = 0;
+    for (i, cell) in cells.enumerate() {
+        if !cell.is_empty() {
+            push_spaces(text, pad);
+            text.push_str(cell);
+            end = text.len();
+            pad = 0;
+        }
+        pad += widths
+            .get(i)
+            .copied()
+            .unwrap_or(0)
+            .saturating_sub(display_width(cell))
+            + 1;
+    }
+    text.truncate(end);
+    if let Some(row) = row.filter(|_| opts.show.any()) {
+        // Each detail word comes with its separating space.
+        detail::text(text, row, &opts.show);
+    }
+    text.push('\n');
+}
+
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = (x as *const T).cast::<i8>();
+        let n = std::mem::size_of::<T>();
+        let mut off = 0;
+        while off < n {
+            // SAFETY: a prefetch is a hint: it reads nothing into the program and never
+            // faults, whatever the address; SSE is part of every x86_64 target.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off)) };
+            off += 64;
         }
     }
 }
 
-fn pad_into(line: &mut String, text: &str, width: usize, last: bool) {
-    line.push_str(text);
-    if !last {
-        let n = width.saturating_sub(display_width(text)) + 1;
-        line.extend(std::iter::repeat_n(' ', n));
+fn push_spaces(text: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        text.push_str(&SPACES[..k]);
+        n -= k;
     }
-}
-
-fn finish_line(line: &mut String, out: &mut dyn Write) -> io::Result<()> {
-    let trimmed = line.trim_end_matches(' ');
-    out.write_all(trimmed.as_bytes())?;
-    out.write_all(b"\n")?;
-    line.clear();
-    Ok(())
 }
 
 /// Terminal columns taken by already-escaped text (no control characters remain).
@@ -325,28 +427,28 @@ mod tests {
         };
         let mut got = Vec::new();
         write(&rows, &opts, &mut got).unwrap();
-        // The same table, one row at a time on this thread.
+        // The same table, built the plain way: every cell padded with `format!`, each line
+        // trimmed.
+        let text = |r: &Row, c: Column| {
+            let mut s = String::new();
+            cell(&mut s, r, c);
+            s
+        };
         let w = |c: Column| {
-            let cells = rows.iter().map(|r| {
-                let mut s = String::new();
-                cell(&mut s, r, c);
-                s.len()
-            });
+            let cells = rows.iter().map(|r| text(r, c).len());
             cells.max().unwrap().max(c.header().len())
         };
-        let widths = [w(Column::State), w(Column::Local), 0];
-        let mut want = String::new();
-        let (mut line, mut buf) = (String::new(), String::new());
-        for (i, c) in opts.columns.iter().enumerate() {
-            pad_into(&mut line, c.header(), widths[i], i == 2);
-        }
-        want.push_str(line.trim_end_matches(' '));
-        want.push('\n');
+        let (ws, wl) = (w(Column::State), w(Column::Local));
+        let line = |a: &str, b: &str, c: &str| {
+            format!("{a:<ws$} {b:<wl$} {c}").trim_end().to_string() + "\n"
+        };
+        let mut want = line("State", "Local Address:Port", "Peer Address:Port");
         for r in &rows {
-            line.clear();
-            row_line(&mut line, &mut buf, r, &opts, &widths);
-            want.push_str(line.trim_end_matches(' '));
-            want.push('\n');
+            want += &line(
+                &text(r, Column::State),
+                &text(r, Column::Local),
+                &text(r, Column::Peer),
+            );
         }
         assert_eq!(String::from_utf8(got).unwrap(), want);
     }
