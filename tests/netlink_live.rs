@@ -135,6 +135,45 @@ fn tcp4_established_pair_and_kernel_state_filter() {
     assert!(lis.iter().all(|s| s.state == State::LISTEN));
 }
 
+/// A dump longer than the datagrams parsed on the calling thread moves reception to a
+/// thread of its own (netlink.rs, `pipelined`): thousands of sockets take that path, and
+/// every one must come back exactly once.
+#[test]
+fn a_dump_of_many_datagrams_has_every_socket_once() {
+    const N: usize = 4000;
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit write and read only the struct passed.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
+        let need = (N + 512) as libc::rlim_t;
+        assert!(
+            lim.rlim_max >= need,
+            "RLIMIT_NOFILE hard limit below {need}"
+        );
+        if lim.rlim_cur < need {
+            lim.rlim_cur = need;
+            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
+        }
+    }
+    let socks: Vec<UdpSocket> = (0..N)
+        .map(|_| UdpSocket::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    let dumped = dump_inet(Proto::Udp, Family::Ipv4, UNCONN).expect("dump");
+    let mut seen = std::collections::HashMap::new();
+    for s in &dumped {
+        *seen.entry(s.inode).or_insert(0) += 1;
+    }
+    for u in &socks {
+        let ino = inode(u);
+        assert_eq!(seen.get(&ino), Some(&1), "socket {ino} in the dump once");
+        let s = by_inode(&dumped, ino).unwrap();
+        assert_eq!(s.local, at(u.local_addr().unwrap()));
+    }
+}
+
 #[test]
 fn udp_bound_sockets_are_close_and_connected_are_estab() {
     let u4 = UdpSocket::bind("127.0.0.1:0").unwrap();
