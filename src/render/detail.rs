@@ -241,17 +241,15 @@ fn ms(out: &mut String, us: u32) {
         return;
     }
     push_u64(out, u64::from(us / 1000));
-    let mut frac = us % 1000;
+    let frac = us % 1000;
     if frac > 0 {
+        // Three decimals, trailing zeros dropped: 0.5 not 0.500.
+        let digits = [frac / 100, frac / 10 % 10, frac % 10];
+        let used = 3 - digits.iter().rev().take_while(|&&d| d == 0).count();
         out.push('.');
-        let mut digits = 3;
-        while frac.is_multiple_of(10) {
-            frac /= 10;
-            digits -= 1;
+        for d in &digits[..used] {
+            out.push(char::from(b'0' + *d as u8));
         }
-        let s = frac.to_string();
-        out.extend(std::iter::repeat_n('0', digits - s.len()));
-        out.push_str(&s);
     }
 }
 
@@ -506,7 +504,8 @@ mod tests {
     #[test]
     fn milliseconds_without_floats_match_g() {
         for us in [
-            0u32, 1, 10, 17, 106, 1000, 1500, 204_000, 999_999, 1_000_000, 1_234_567,
+            0u32, 1, 10, 17, 106, 1000, 1005, 1050, 1500, 1999, 204_000, 999_999, 1_000_000,
+            1_234_567,
         ] {
             let mut s = String::new();
             ms(&mut s, us);
