@@ -582,11 +582,16 @@ fn iface_name(index: u32) -> Option<String> {
     }
 }
 
-/// The cores this process may run on (its affinity and cgroup quota), read once: the
-/// standard library reads the cgroup files on every call.
+/// The cores this process may run on (its affinity and cgroup quota), read once.
 pub fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    #[cfg(target_os = "linux")]
+    {
+        linux::cores()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
 }
 
 /// Make glibc serve every block of 128 KiB or more with its own mapping, for good. By default

@@ -133,7 +133,7 @@ fn threads_for(rows: usize) -> usize {
     if rows < PARALLEL_ROWS {
         return 1;
     }
-    crate::platform::cores().min(4)
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
 /// `f` over `rows` split into one chunk per thread; the results in row order.

@@ -80,6 +80,13 @@ pub fn read_sockets_netlink(proc_root: &Path, q: &Query) -> Result<Snapshot> {
     Ok(snap)
 }
 
+/// The cores this process may run on (its affinity and cgroup quota), read once: the
+/// standard library reads the cgroup files on every call.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// `f` of each item, the first on this thread and the others on one thread each, results
 /// in the items' order. A thread that cannot start or panicked has its item done here.
 fn in_parallel<T: Copy + Send + Sync, R: Send>(items: &[T], f: impl Fn(T) -> R + Sync) -> Vec<R> {

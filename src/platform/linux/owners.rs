@@ -212,7 +212,7 @@ impl Job<'_> {
     /// tree (the test fixtures) happens at the same process every time.
     fn run_parallel(&self) -> Found {
         const PROCS_PER_WORKER: usize = 16;
-        let threads = crate::platform::cores()
+        let threads = crate::platform::linux::cores()
             .min(self.pids.len() / PROCS_PER_WORKER)
             .max(1);
         std::thread::scope(|s| {

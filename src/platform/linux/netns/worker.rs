@@ -54,7 +54,7 @@ impl Pool {
 
     /// As many threads as cores, at most `cap` and at most `jobs`.
     pub fn sized_for(jobs: usize, cap: usize) -> io::Result<Pool> {
-        let cores = crate::platform::cores();
+        let cores = crate::platform::linux::cores();
         Pool::new(cores.min(cap).min(jobs).max(1))
     }
 

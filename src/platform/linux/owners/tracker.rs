@@ -74,7 +74,7 @@ impl Tracker {
             fresh: HashSet::new(),
             counts_work: None,
             links_read: 0,
-            cores: crate::platform::cores(),
+            cores: crate::platform::linux::cores(),
         }
     }
 
