@@ -269,9 +269,13 @@ fn listening_set(src: &dyn SocketSource, q: &Query, sockets: &[Socket]) -> HashS
         .unwrap_or_default()
 }
 
-/// Whether what `q` reads holds every listener (TCP LISTEN, unconnected UDP).
+/// Whether what `q` reads holds every listener of the protocols it reads (TCP LISTEN,
+/// unconnected UDP), so that no read of its own is needed: `-lnt` does, `-tn` does not.
 fn holds_listeners(q: &Query) -> bool {
-    q.states.contains(State::LISTEN) && q.states.contains(State::CLOSE)
+    q.ipv4
+        && q.ipv6
+        && (!q.tcp || q.states.contains(State::LISTEN))
+        && (!q.udp || q.states.contains(State::CLOSE))
 }
 
 /// Turn sockets into rows without holding both tables whole: sockets are taken from the end
