@@ -59,7 +59,8 @@ def command_groups(pw, floor, port, scale, pw_args=()):
     pw_args go before each portwatch command's own (e.g. --owners proc)."""
     groups = []
     if pw:
-        pw = [pw, *pw_args]
+        # Listing flags (--portwatch-args) go to listings only: explain and --version take none.
+        bare, pw = [pw], [pw, *pw_args]
         groups += [
             ("antp", [cmd("portwatch -antp", [*pw, "-antp"], "tcp", True),
                       cmd("ss -antp", ["ss", "-antp"], "tcp", True)]),
@@ -81,8 +82,8 @@ def command_groups(pw, floor, port, scale, pw_args=()):
             groups.append(("startup", [
                 cmd("portwatch -lnt sport = :1", [*pw, "-lnt", "sport", "=", ":1"], "zero"),
                 cmd("ss -lnt sport = :1", ["ss", "-lnt", "sport", "=", ":1"], "zero"),
-                cmd("portwatch explain 1", [*pw, "explain", "1"], None),
-                cmd("portwatch --version", [*pw, "--version"], None)]))
+                cmd("portwatch explain 1", [*bare, "explain", "1"], None),
+                cmd("portwatch --version", [*bare, "--version"], None)]))
     else:
         groups += [("ss", [cmd("ss -antp", ["ss", "-antp"], "tcp", True),
                            cmd("ss -lntp", ["ss", "-lntp"], "tcp_listen", True),
