@@ -2,7 +2,7 @@
 //! explain alike; and IP addresses formatted on the stack for JSON and CSV fields.
 
 use super::num::{push_ipv4, push_u64};
-use super::sanitize::{self, escape};
+use super::sanitize::escape;
 use crate::model::{Endpoint, Proto, Row};
 use std::fmt::Write;
 use std::net::IpAddr;
@@ -38,7 +38,7 @@ pub fn inet_endpoint(
     inet_addr(out, v6only, addr);
     if let Some(name) = device {
         out.push('%');
-        sanitize::push(out, name.as_bytes());
+        out.push_str(&escape(name.as_bytes()));
     }
     out.push(':');
     if port == 0 {

@@ -3,7 +3,7 @@
 
 use super::addr::endpoint;
 use super::num::push_u64;
-use super::sanitize::{self, escape};
+use super::sanitize::escape;
 use super::Column;
 use crate::model::Row;
 use std::fmt::Write;
@@ -38,7 +38,7 @@ pub fn owners(out: &mut String, row: &Row) {
 /// with an owner hint marked as one (see `Annotation::cell`).
 pub fn service(out: &mut String, row: &Row) {
     if let Some(a) = &row.service {
-        a.cell_with(out, |out, text| sanitize::push(out, text.as_bytes()));
+        a.cell_with(out, |out, text| out.push_str(&escape(text.as_bytes())));
     }
 }
 

@@ -65,15 +65,6 @@ pub fn escape(bytes: &[u8]) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Append `bytes` escaped to `out`, without an intermediate string for the common
-/// printable-ASCII text.
-pub fn push(out: &mut String, bytes: &[u8]) {
-    match escape(bytes) {
-        Cow::Borrowed(s) => out.push_str(s),
-        Cow::Owned(s) => out.push_str(&s),
-    }
-}
-
 /// Printable ASCII other than `\\`: what passes through unchanged, checked a byte at a time
 /// (most names and paths are such; the char-by-char check is for the rest).
 fn plain_ascii(bytes: &[u8]) -> bool {

@@ -136,53 +136,21 @@ fn threads_for(rows: usize) -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
-/// `f` over `rows` split into one chunk per thread; the results in row order.
-fn par_chunks<T: Send>(rows: &[Row], threads: usize, f: impl Fn(&[Row]) -> T + Sync) -> Vec<T> {
-    if threads < 2 {
-        return vec![f(rows)];
+/// Run `fill` over `rows` split into one chunk per state in `states` (one per thread,
+/// kept by the caller between calls so their memory is reused): `states[i]` gets the i-th
+/// chunk, in row order. States without a chunk (fewer rows than threads) are left alone.
+fn par_fill<S: Send>(rows: &[Row], states: &mut [S], fill: impl Fn(&[Row], &mut S) + Sync) {
+    if let [state] = states {
+        return fill(rows, state);
     }
-    let chunk = rows.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = rows
-            .chunks(chunk)
-            .map(|part| {
-                let f = &f;
-                s.spawn(move || f(part))
-            })
-            .collect();
-        // A formatting thread cannot fail short of a bug; if one panicked, do its part here.
-        handles
-            .into_iter()
-            .zip(rows.chunks(chunk))
-            .map(|(h, part)| h.join().unwrap_or_else(|_| f(part)))
-            .collect()
-    })
-}
-
-/// Format `rows` with `fill` into `bufs` (one per thread, cleared first, kept between calls
-/// so their memory is reused), in row order: `bufs[i]` holds the i-th chunk's text.
-fn par_fill(rows: &[Row], bufs: &mut [String], fill: impl Fn(&[Row], &mut String) + Sync) {
-    let threads = bufs.len();
-    let chunk = rows.len().div_ceil(threads).max(1);
-    if threads < 2 {
-        for b in bufs.iter_mut() {
-            b.clear();
-            fill(rows, b);
-        }
-        return;
-    }
+    let chunk = rows.len().div_ceil(states.len().max(1)).max(1);
     let parts: Vec<&[Row]> = rows.chunks(chunk).collect();
     let failed: Vec<usize> = std::thread::scope(|s| {
         let fill = &fill;
-        let handles: Vec<_> = bufs
+        let handles: Vec<_> = states
             .iter_mut()
             .zip(&parts)
-            .map(|(buf, &part)| {
-                s.spawn(move || {
-                    buf.clear();
-                    fill(part, buf);
-                })
-            })
+            .map(|(state, &part)| s.spawn(move || fill(part, state)))
             .collect();
         handles
             .into_iter()
@@ -192,12 +160,7 @@ fn par_fill(rows: &[Row], bufs: &mut [String], fill: impl Fn(&[Row], &mut String
     });
     // A formatting thread cannot fail short of a bug; if one panicked, do its part here.
     for i in failed {
-        bufs[i].clear();
-        fill(parts[i], &mut bufs[i]);
-    }
-    // Fewer chunks than threads (a short last block): the spare buffers say nothing.
-    for b in bufs.iter_mut().skip(parts.len()) {
-        b.clear();
+        fill(parts[i], &mut states[i]);
     }
 }
 
@@ -210,8 +173,8 @@ fn write_streamed(rows: &[Row], opts: &TableOpts, out: &mut dyn Write) -> io::Re
         .collect();
     // The cells are formatted twice, here for their widths and below for output: keeping
     // them instead would hold 10 MB more for a 100k-row listing with processes.
-    let widths = par_chunks(rows, threads, |part| {
-        let mut widths = header.clone();
+    let mut per_thread = vec![header.clone(); threads];
+    par_fill(rows, &mut per_thread, |part, widths| {
         let mut buf = String::with_capacity(128);
         for row in part {
             for (w, &c) in widths.iter_mut().zip(cols) {
@@ -220,10 +183,8 @@ fn write_streamed(rows: &[Row], opts: &TableOpts, out: &mut dyn Write) -> io::Re
                 *w = (*w).max(display_width(&buf));
             }
         }
-        widths
-    })
-    .into_iter()
-    .fold(header.clone(), |a, b| {
+    });
+    let widths = per_thread.into_iter().fold(header.clone(), |a, b| {
         a.iter().zip(&b).map(|(x, y)| *x.max(y)).collect()
     });
     let mut line = String::with_capacity(256);
@@ -234,6 +195,8 @@ fn write_streamed(rows: &[Row], opts: &TableOpts, out: &mut dyn Write) -> io::Re
     }
     let mut bufs = vec![String::new(); threads];
     for block in rows.chunks(BLOCK) {
+        // A short last block may leave a buffer without a chunk: it must say nothing.
+        bufs.iter_mut().for_each(String::clear);
         par_fill(block, &mut bufs, |part, text| {
             for (i, row) in part.iter().enumerate() {
                 if let Some(x) = part.get(i + 6).and_then(|r| r.sock.extras.as_deref()) {
