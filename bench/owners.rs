@@ -1,7 +1,8 @@
 //! The owner scan's two methods timed on this host: the /proc readlink scan and the BPF
-//! iterator (its BTF pass, load, the kernel iteration alone, and a full scan), library calls only, no
-//! socket table read. Run as root on a host with the population to measure (bench/README.md,
-//! "Owner scan: BPF and /proc"):
+//! iterator (its BTF pass, load, the kernel iteration alone, a scan by one walk and one by
+//! process on threads, and a full scan), library calls only, no socket table read. Run as
+//! root on a host with the population to measure (bench/README.md, "Owner scan: BPF and
+//! /proc"):
 //!
 //!     cargo run --release --example owners -- [RUNS]
 //!
@@ -41,8 +42,14 @@ fn main() -> std::io::Result<()> {
 
     let (iter_times, count) = time(runs, || iter.for_each_record(|_| {}));
     report(out, "bpf kernel iteration (read loop only)", &iter_times)?;
+    let (whole_times, _) = time(runs, || iter.scan_walking(Wanted::All, bpf::Walk::Whole));
+    report(out, "bpf scan, one walk, loaded", &whole_times)?;
+    let (split_times, _) = time(runs, || {
+        iter.scan_walking(Wanted::All, bpf::Walk::ByProcess)
+    });
+    report(out, "bpf scan, by process on threads, loaded", &split_times)?;
     let (scan_times, scan) = time(runs, || iter.scan(Wanted::All));
-    report(out, "bpf scan, program loaded", &scan_times)?;
+    report(out, "bpf scan (auto walk), program loaded", &scan_times)?;
     let (full_times, _) = time(runs, || bpf::scan(Wanted::All));
     report(out, "bpf scan, load included", &full_times)?;
 

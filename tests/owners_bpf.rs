@@ -1,9 +1,11 @@
 //! The BPF owner scan on live processes, against the /proc scan and `ss -p`: the owners of
 //! the test's own sockets (fork-shared, passed over SCM_RIGHTS, unix, held by many processes
 //! and by another user) are the same (pid, fd, comm, uid) by both methods and as ss prints
-//! them; a thread with its own fd table is found; churn never makes a scan fail nor leaves an
-//! owner that is gone; inside a pid namespace pids are the namespace's; without privileges
-//! the scan says why it is unavailable. Needs root (CI=true: fails without it).
+//! them, whether one iterator walks every process or one per process runs on threads; an
+//! iterator limited to a process sees only it; a thread with its own fd table is found;
+//! churn never makes a scan fail nor leaves an owner that is gone; inside a pid namespace
+//! pids are the namespace's; without privileges the scan says why it is unavailable. Needs
+//! root (CI=true: fails without it).
 
 mod common;
 #[path = "common/procs.rs"]
@@ -64,6 +66,23 @@ fn loaded() -> Option<bpf::OwnerIter> {
             None
         }
     }
+}
+
+/// The owners by one BPF walk of every process.
+fn whole(iter: &mut bpf::OwnerIter, wanted: Wanted<'_>) -> OwnerMap {
+    let scan = iter.scan_walking(wanted, bpf::Walk::Whole);
+    scan.expect("BPF scan, one walk").owners
+}
+
+/// The owners by a BPF iterator per process, on threads (what a host with many files per
+/// process gets); this kernel must be able to (Linux 6.1+).
+fn by_process(iter: &mut bpf::OwnerIter, wanted: Wanted<'_>) -> OwnerMap {
+    assert!(
+        iter.per_process(),
+        "this kernel cannot iterate one process's files"
+    );
+    let scan = iter.scan_walking(wanted, bpf::Walk::ByProcess);
+    scan.expect("BPF scan by process").owners
 }
 
 fn inode_of(fd: &impl AsFd) -> u64 {
@@ -258,9 +277,14 @@ fn bpf_owners_equal_proc_scan_and_ss() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 
-    let by_bpf = held_by(&iter.scan(Wanted::All).expect("BPF scan").owners, &pids);
+    let by_bpf = held_by(&whole(&mut iter, Wanted::All), &pids);
     let by_proc = held_by(&owners::scan(Path::new("/proc"), Wanted::All), &pids);
     assert_eq!(by_bpf, by_proc, "BPF and /proc scans differ");
+    let by_process = held_by(&by_process(&mut iter, Wanted::All), &pids);
+    assert_eq!(
+        by_process, by_bpf,
+        "the BPF scan by process and by one walk differ"
+    );
 
     // What the test knows independently of both scans.
     let pid_fds = |inode: u64| -> Vec<(u32, u32)> {
@@ -362,32 +386,39 @@ fn unshared_fd_table_thread_is_found() {
 
     let copied_inode = inode_of(&copied);
     let wanted: InodeSet = [inode, copied_inode].into_iter().collect();
-    let scan = iter
-        .scan(Wanted::Some { inodes: &wanted })
-        .expect("BPF scan");
     let copied_fd = u32::try_from(copied.as_raw_fd()).unwrap_or(u32::MAX);
-    let twice: Vec<(u32, u32)> = scan
-        .owners
-        .get(copied_inode)
-        .iter()
-        .map(|o| (o.pid, o.fd))
-        .collect();
-    assert_eq!(
-        twice,
-        [(me, copied_fd)],
-        "a socket in both tables is listed once"
-    );
-    let owners = scan.owners.get(inode);
-    let found: Vec<(u32, u32, Vec<u8>)> = owners
-        .iter()
-        .map(|o| (o.pid, o.fd, o.comm.as_bytes().to_vec()))
-        .collect();
     let fd = u32::try_from(fd).unwrap_or(u32::MAX);
-    assert_eq!(
-        found,
-        [(me, fd, comm_of(me))],
-        "under the process id and name"
-    );
+    for (walk, owners) in [
+        (
+            "one walk",
+            whole(&mut iter, Wanted::Some { inodes: &wanted }),
+        ),
+        (
+            "by process",
+            by_process(&mut iter, Wanted::Some { inodes: &wanted }),
+        ),
+    ] {
+        let twice: Vec<(u32, u32)> = owners
+            .get(copied_inode)
+            .iter()
+            .map(|o| (o.pid, o.fd))
+            .collect();
+        assert_eq!(
+            twice,
+            [(me, copied_fd)],
+            "{walk}: a socket in both tables is listed once"
+        );
+        let found: Vec<(u32, u32, Vec<u8>)> = owners
+            .get(inode)
+            .iter()
+            .map(|o| (o.pid, o.fd, o.comm.as_bytes().to_vec()))
+            .collect();
+        assert_eq!(
+            found,
+            [(me, fd, comm_of(me))],
+            "{walk}: under the process id and name"
+        );
+    }
     let (mut flags, mut copies) = (Vec::new(), 0);
     iter.for_each_record(|r| {
         if r.inode == inode {
@@ -398,6 +429,55 @@ fn unshared_fd_table_thread_is_found() {
     .expect("BPF iteration");
     assert_eq!(flags, [bpf::record::THREAD_FILES]);
     assert_eq!(copies, 2, "the kernel reports the copied table's fds too");
+}
+
+/// An iterator limited to one process sees that process's sockets and no other's; one for a
+/// process that has exited sees nothing and is no error.
+#[test]
+fn a_process_iterator_sees_that_process_only() {
+    let _serial = serial();
+    let Some(iter) = loaded() else { return };
+    assert!(
+        iter.per_process(),
+        "this kernel cannot iterate one process's files"
+    );
+    let mine = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let shared = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let sleeper = common::spawn_holding(shared.as_raw_fd());
+    for _ in 0..300 {
+        if comm_of(sleeper.0.id()) == b"sleep" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let me = std::process::id();
+    for (pid, has, lacks) in [
+        (me, vec![inode_of(&mine), inode_of(&shared)], vec![]),
+        (
+            sleeper.0.id(),
+            vec![inode_of(&shared)],
+            vec![inode_of(&mine)],
+        ),
+    ] {
+        let mut seen = Vec::new();
+        let n = iter
+            .for_each_record_of(pid, |r| seen.push((r.tgid, r.inode)))
+            .expect("iterate one process");
+        assert_eq!(n, seen.len());
+        assert!(seen.iter().all(|&(t, _)| t == pid), "{pid}: {seen:?}");
+        for inode in has {
+            assert!(seen.iter().any(|&(_, i)| i == inode), "{pid} holds {inode}");
+        }
+        for inode in lacks {
+            assert!(
+                !seen.iter().any(|&(_, i)| i == inode),
+                "{pid} lacks {inode}"
+            );
+        }
+    }
+    // A pid past pid_max: never a process.
+    let none = iter.for_each_record_of(u32::MAX >> 1, |_| panic!("a record of no process"));
+    assert_eq!(none.expect("iterate a process that is not there"), 0);
 }
 
 /// An O_PATH fd of a unix socket's path is an S_IFSOCK inode of the file system, not a
@@ -487,23 +567,31 @@ fn churn_never_fails_and_leaves_no_dead_owner() {
             }
             pids
         });
-        for _ in 0..60 {
-            let scan = iter.scan(Wanted::All);
-            let scan = scan.unwrap_or_else(|e| panic!("BPF scan under churn: {e}"));
-            assert_eq!(held_by(&scan.owners, &stable_pids), before);
+        for i in 0..60 {
+            // Both walks: by process, a process can exit between the listing of /proc and
+            // its iterator.
+            let walk = [bpf::Walk::Whole, bpf::Walk::ByProcess][i % 2];
+            let scan = iter.scan_walking(Wanted::All, walk);
+            let scan = scan.unwrap_or_else(|e| panic!("BPF scan ({walk:?}) under churn: {e}"));
+            assert_eq!(held_by(&scan.owners, &stable_pids), before, "{walk:?}");
         }
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         churner.join().unwrap_or_default()
     });
     assert!(!churned.is_empty(), "no churn happened");
     // Every churn process is reaped: none may own anything (unless its pid was reused).
-    let map = iter.scan(Wanted::All).expect("BPF scan").owners;
+    let maps = [
+        whole(&mut iter, Wanted::All),
+        by_process(&mut iter, Wanted::All),
+    ];
     let dead: HashSet<u32> = churned
         .into_iter()
         .filter(|&p| !Path::new(&format!("/proc/{p}")).exists())
         .collect();
-    let ghosts = held_by(&map, &dead);
-    assert!(ghosts.is_empty(), "owners that exited: {ghosts:?}");
+    for map in &maps {
+        let ghosts = held_by(map, &dead);
+        assert!(ghosts.is_empty(), "owners that exited: {ghosts:?}");
+    }
 }
 
 /// In its own pid namespace (and /proc), a process is numbered as that namespace numbers it:
@@ -517,13 +605,18 @@ fn pidns_compare() -> i32 {
         Path::new("/proc"),
         Wanted::Some { inodes: &wanted },
     ));
-    match bpf::scan(Wanted::Some { inodes: &wanted }) {
-        Ok(map) => say(&format!(
-            "RESULT me={} bpf={:?} proc={by_proc:?}",
+    let scan = |walk| {
+        let mut iter = bpf::OwnerIter::load()?;
+        iter.scan_walking(Wanted::Some { inodes: &wanted }, walk)
+    };
+    match (scan(bpf::Walk::Whole), scan(bpf::Walk::ByProcess)) {
+        (Ok(whole), Ok(split)) => say(&format!(
+            "RESULT me={} split={:?} bpf={:?} proc={by_proc:?}",
             std::process::id(),
-            pids(&map)
+            pids(&split.owners),
+            pids(&whole.owners)
         )),
-        Err(e) => say(&format!("RESULT unavailable {e}")),
+        (Err(e), _) | (_, Err(e)) => say(&format!("RESULT unavailable {e}")),
     }
     0
 }
@@ -557,8 +650,8 @@ fn pid_namespace_pids_are_the_namespaces() {
     let me = me.unwrap_or_else(|| panic!("{line}"));
     assert_ne!(me, "", "{line}");
     assert!(
-        line.ends_with(&format!("bpf=[{me}] proc=[{me}]")),
-        "pids as the namespace numbers them: {line}"
+        line.ends_with(&format!("split=[{me}] bpf=[{me}] proc=[{me}]")),
+        "pids as the namespace numbers them, by either walk: {line}"
     );
 }
 

@@ -115,7 +115,16 @@ pub fn run_many(
     reg: &Registry,
 ) -> Result<Listing> {
     if !owners::scan_during_dump(req) || !procs.prefetch() {
-        return run_with(req, sources, procs, reg, || None);
+        if !req.owners {
+            return run_with(req, sources, procs, reg, || None);
+        }
+        // The owner scan waits for the tables; what it needs is loaded meanwhile.
+        return std::thread::scope(|s| {
+            let _ = std::thread::Builder::new()
+                .name("owner-prepare".into())
+                .spawn_scoped(s, || procs.prepare_owners());
+            run_with(req, sources, procs, reg, || None)
+        });
     }
     std::thread::scope(|s| {
         let scan = std::thread::Builder::new()

@@ -286,6 +286,11 @@ impl ProcessSource for System {
         }
     }
 
+    fn prepare_owners(&self) {
+        #[cfg(target_os = "linux")]
+        self.owners.prepare();
+    }
+
     fn user_name(&self, uid: u32) -> Option<String> {
         user_name(uid)
     }

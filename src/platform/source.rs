@@ -40,6 +40,10 @@ pub trait ProcessSource: Send + Sync {
     fn prefetch(&self) -> bool {
         true
     }
+    /// Get ready for an owner scan that is about to be asked for (load what it needs), so
+    /// that the scan need not wait for it after the tables are read. Called on a side thread
+    /// during the dump.
+    fn prepare_owners(&self) {}
     /// The container and systemd unit the holders `pids` of one socket agree on
     /// (`Attribution::agreed`); nothing where the source cannot tell.
     fn attribute(&self, pids: &[u32]) -> Attribution {

@@ -26,6 +26,7 @@
 pub mod btf;
 mod loader;
 pub mod record;
+mod walk;
 
 use crate::model::{InodeSet, OwnerMap, Wanted};
 use crate::model::{Owner, OwnerMethod, Text};
@@ -34,6 +35,7 @@ use std::ffi::CStr;
 use std::fmt;
 use std::io;
 use std::os::fd::OwnedFd;
+pub use walk::{Walk, SPLIT_FROM_FILES_PER_PROCESS};
 
 /// The compiled owners.bpf.c (scripts/build-bpf.sh; tests/bpf_object.rs checks it matches).
 static OBJECT: &[u8] = include_bytes!("bpf/owners.bpf.o");
@@ -127,6 +129,8 @@ pub struct Scan {
 /// The iterator program, loaded and verified: scan with it as often as needed.
 pub struct OwnerIter {
     prog: OwnedFd,
+    /// The kernel can limit an iterator to one process (`btf::Layout::per_process`).
+    per_process: bool,
 }
 
 impl fmt::Debug for OwnerIter {
@@ -155,7 +159,10 @@ impl OwnerIter {
         let license = CStr::from_bytes_until_nul(&obj.license)
             .map_err(|_| Unavailable::Load("the object's license is not a C string".into()))?;
         let prog = loader::load(&obj.insns, license, layout.iter_func).map_err(from_load_error)?;
-        Ok(OwnerIter { prog })
+        Ok(OwnerIter {
+            prog,
+            per_process: layout.per_process,
+        })
     }
 
     /// One pass over every task's files: the records, in the kernel's order (by thread id,
@@ -166,8 +173,60 @@ impl OwnerIter {
         Ok(tail.records)
     }
 
+    /// Whether this kernel can limit an iterator to one process (Linux 6.1+), which a scan
+    /// by process (`Walk::ByProcess`) needs.
+    pub fn per_process(&self) -> bool {
+        self.per_process
+    }
+
+    /// `for_each_record` over the files of process `pid` only (none when it has exited).
+    /// Only where the kernel can limit an iterator to a process (`per_process`): an older
+    /// one would walk every process for each call.
+    pub fn for_each_record_of(
+        &self,
+        pid: u32,
+        each: impl FnMut(&Record),
+    ) -> Result<usize, Unavailable> {
+        if !self.per_process {
+            return Err(no_per_process());
+        }
+        let file = loader::iterate_process(&self.prog, Some(pid)).map_err(from_load_error)?;
+        let tail = record::read_records(file, READ_SIZE, each).map_err(Unavailable::Read)?;
+        Ok(tail.records)
+    }
+
+    /// Every process's records on threads (`walk::share`), each process by its own iterator.
+    fn scan_by_process<'k>(
+        &self,
+        pids: &[u32],
+        keep: Option<&'k InodeSet>,
+    ) -> Result<(Found<'k>, usize), Unavailable> {
+        let threads = crate::platform::linux::cores().clamp(1, walk::MAX_THREADS);
+        let shares = walk::share(
+            pids,
+            threads,
+            || (Found::new(keep), 0),
+            |(found, records), pid| {
+                *records += self.for_each_record_of(pid, |r| found.add(r))?;
+                Ok(())
+            },
+        )?;
+        let mut all = Found::new(keep);
+        let mut records = 0;
+        for (found, n) in shares {
+            all.merge(found);
+            records += n;
+        }
+        Ok((all, records))
+    }
+
     /// The owners of the wanted sockets (of every socket for `Wanted::All`).
     pub fn scan(&mut self, wanted: Wanted<'_>) -> Result<Scan, Unavailable> {
+        self.scan_walking(wanted, Walk::Auto)
+    }
+
+    /// `scan`, walking the processes as `walk` says. Both walks find the same owners.
+    pub fn scan_walking(&mut self, wanted: Wanted<'_>, walk: Walk) -> Result<Scan, Unavailable> {
         let keep = match wanted {
             Wanted::All => None,
             Wanted::Some { inodes } | Wanted::Family { inodes, .. } => Some(inodes),
@@ -175,8 +234,24 @@ impl OwnerIter {
         if keep.is_some_and(InodeSet::is_empty) {
             return Ok(Scan::default());
         }
-        let mut found = Found::new(keep);
-        let records = self.for_each_record(|r| found.add(r))?;
+        let pids = match walk {
+            Walk::Auto if self.per_process => walk::split(crate::platform::linux::cores()),
+            Walk::Auto | Walk::Whole => None,
+            Walk::ByProcess if !self.per_process => return Err(no_per_process()),
+            Walk::ByProcess => Some(walk::processes().ok_or_else(|| {
+                Unavailable::Read(io::Error::other(
+                    "/proc does not number processes as this process's pid namespace does",
+                ))
+            })?),
+        };
+        let (found, records) = match pids {
+            Some(pids) => self.scan_by_process(&pids, keep)?,
+            None => {
+                let mut found = Found::new(keep);
+                let records = self.for_each_record(|r| found.add(r))?;
+                (found, records)
+            }
+        };
         Ok(found.finish(records))
     }
 }
@@ -243,6 +318,12 @@ impl<'a> Found<'a> {
         ));
     }
 
+    /// Take in what another thread found (`finish` sorts it all).
+    fn merge(&mut self, other: Found<'_>) {
+        self.pairs.extend(other.pairs);
+        self.starts.extend(other.starts);
+    }
+
     fn finish(mut self, records: usize) -> Scan {
         // The same (socket, process, fd) twice: a thread whose fd table is a copy of the
         // leader's (unshare(CLONE_FILES) copies it), or the threads of an exited leader,
@@ -272,6 +353,12 @@ impl<'a> Found<'a> {
 /// and 13-20 ms typically, then ~0.3 us per open file; the /proc scan ~2 us per open file
 /// (2.8k files: 4.9-7.3 ms). Break-even lies between 3k and 10k files.
 pub const PAYS_FROM_OPEN_FILES: u64 = 8_000;
+
+fn no_per_process() -> Unavailable {
+    Unavailable::Read(io::Error::other(
+        "this kernel cannot limit a task_file iterator to one process (Linux 6.1+)",
+    ))
+}
 
 /// Whether the BPF scan is expected to be the faster method here: the kernel's count of
 /// allocated files (`/proc/sys/fs/file-nr`, one small read) is past `PAYS_FROM_OPEN_FILES`.

@@ -72,6 +72,17 @@ impl Method {
         map
     }
 
+    /// Load the BPF program now if a scan would use it (auto, on a host where BPF is
+    /// expected to be faster), so that the scan after the dump does not wait for the BTF
+    /// pass and the verifier. A failure is kept for the scan to fall back on, silently.
+    pub fn prepare(&self) {
+        if self.choice.is_some() || !bpf::expected_faster() {
+            return;
+        }
+        let mut slot = self.iter.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert_with(|| OwnerIter::load().map_err(|e| unavailable(&e)));
+    }
+
     /// A BPF scan with the program loaded once per source; `Err` says why there is none.
     fn bpf_scan(&self, wanted: Wanted<'_>) -> Result<OwnerMap, String> {
         let mut slot = self.iter.lock().unwrap_or_else(|e| e.into_inner());

@@ -52,6 +52,10 @@ pub struct Layout {
     /// The BTF type id of the `bpf_iter_task_file` function (the iterator's attach point).
     pub iter_func: u32,
     pub offsets: [u32; OFFSETS],
+    /// Whether an iterator can be limited to one process (`bpf_iter_link_info` has a `task`
+    /// member: Linux 6.1+). Older kernels accept the parameter and ignore it, so it is asked
+    /// for only where the BTF says it is understood.
+    pub per_process: bool,
 }
 
 /// Why the BTF did not give a layout.
@@ -183,11 +187,14 @@ pub fn layout(blob: &[u8]) -> Result<Layout, BtfError> {
     wanted.dedup();
     let mut structs: Vec<(&str, u32)> = Vec::new();
     let mut iter_func = None;
+    let mut per_process = false;
     for id in 1..=btf.starts.len() as u32 {
         // Names only of the two kinds wanted: most of the ~150k types are neither.
         let kind = btf.kind(id)?;
         if kind == FUNC && iter_func.is_none() && btf.name(id)? == b"bpf_iter_task_file" {
             iter_func = Some(id);
+        } else if kind == UNION && !per_process && btf.name(id)? == b"bpf_iter_link_info" {
+            per_process = btf.member(id, b"task", 0)?.is_some();
         } else if kind == STRUCT && btf.vlen(id)? > 0 {
             let name = btf.name(id)?;
             if let Some(w) = wanted.iter().find(|w| w.as_bytes() == name) {
@@ -219,7 +226,11 @@ pub fn layout(blob: &[u8]) -> Result<Layout, BtfError> {
         *slot = off;
     }
     offsets[FIELDS.len()] = btf.size_of(struct_id("upid")?)?;
-    Ok(Layout { iter_func, offsets })
+    Ok(Layout {
+        iter_func,
+        offsets,
+        per_process,
+    })
 }
 
 impl<'a> Btf<'a> {

@@ -263,17 +263,44 @@ pub fn load(insns: &[u8], license: &CStr, attach_btf_id: u32) -> Result<OwnedFd,
 /// A new iterator over `prog`: a link, then a file whose reads run the program over every
 /// task's files.
 pub fn iterate(prog: &OwnedFd) -> Result<std::fs::File, LoadError> {
+    iterate_process(prog, None)
+}
+
+/// `union bpf_iter_link_info`'s task member (Linux 6.1+): which task(s) an iterator visits.
+#[repr(C)]
+#[derive(Default)]
+struct TaskIterInfo {
+    tid: u32,
+    /// The process whose threads' files to visit, in the reader's pid namespace.
+    pid: u32,
+    pid_fd: u32,
+    /// The union is 16 bytes (its cgroup member).
+    _pad: u32,
+}
+
+/// `iterate`, over the files of process `pid` only (its threads that have fd tables of their
+/// own included), or of every process for `None`.
+pub fn iterate_process(prog: &OwnedFd, pid: Option<u32>) -> Result<std::fs::File, LoadError> {
     let fail = |what, error| LoadError::Syscall {
         what,
         error,
         log: String::new(),
+    };
+    let info = TaskIterInfo {
+        pid: pid.unwrap_or(0),
+        ..TaskIterInfo::default()
     };
     let mut link_attr = LinkCreateAttr {
         prog_fd: prog.as_raw_fd() as u32,
         attach_type: BPF_TRACE_ITER,
         ..LinkCreateAttr::default()
     };
-    // SAFETY: a LINK_CREATE attr with no pointers (no iterator parameters).
+    if pid.is_some() {
+        link_attr.iter_info = &info as *const TaskIterInfo as u64;
+        link_attr.iter_info_len = std::mem::size_of::<TaskIterInfo>() as u32;
+    }
+    // SAFETY: a LINK_CREATE attr whose one pointer, to `info`, outlives the call, with its
+    // exact length.
     let link =
         unsafe { bpf(BPF_LINK_CREATE, &mut link_attr) }.map_err(|e| fail("BPF_LINK_CREATE", e))?;
     let mut iter_attr = IterCreateAttr {

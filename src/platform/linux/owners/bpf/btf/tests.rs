@@ -113,6 +113,38 @@ fn kernel_like_with(ino_size: u32) -> (Blob, u32) {
     (b, func)
 }
 
+/// A `bpf_iter_link_info` union with the given members (each a 4-byte struct here).
+fn link_info(b: &mut Blob, members: &[&str]) {
+    let u32t = b.ty("unsigned int", INT, 0, 4, &[32]);
+    let mut extra = Vec::new();
+    for m in members {
+        let inner = b.strukt("", 4, &[("x", u32t, 0)]);
+        extra.extend([b.name(m), inner, 0]);
+    }
+    b.ty(
+        "bpf_iter_link_info",
+        UNION,
+        members.len() as u32,
+        16,
+        &extra,
+    );
+}
+
+#[test]
+fn per_process_iterators_only_where_the_link_info_has_a_task_member() {
+    let (b, _) = kernel_like();
+    assert!(!layout(&b.bytes()).expect("layout").per_process, "no union");
+    let (mut b, _) = kernel_like();
+    link_info(&mut b, &["map"]);
+    assert!(
+        !layout(&b.bytes()).expect("layout").per_process,
+        "5.x: map only"
+    );
+    let (mut b, _) = kernel_like();
+    link_info(&mut b, &["map", "cgroup", "task"]);
+    assert!(layout(&b.bytes()).expect("layout").per_process, "6.1+");
+}
+
 #[test]
 fn offsets_of_a_kernel_like_blob() {
     let (b, func) = kernel_like();
