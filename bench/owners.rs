@@ -1,6 +1,6 @@
 //! The owner scan's two methods timed on this host: the /proc readlink scan and the BPF
-//! iterator (its BTF pass, load, the kernel iteration alone, a scan by one walk and one by
-//! process on threads, and a full scan), library calls only, no socket table read. Run as
+//! iterator, both of its programs (load, the kernel iteration alone, a scan by one walk and
+//! one by process on threads), and a full scan; library calls only, no socket table read. Run as
 //! root on a host with the population to measure (bench/README.md, "Owner scan: BPF and
 //! /proc"):
 //!
@@ -30,26 +30,35 @@ fn main() -> std::io::Result<()> {
             .map(|b| bpf::btf::layout(b.bytes()).is_ok())
     });
     report(out, "kernel BTF read + offsets pass", &btf_times)?;
-    let (load_times, iter) = time(runs, bpf::OwnerIter::load);
-    let mut iter = match iter {
+    // Each program, then the one a scan loads (per task where the kernel takes it).
+    for program in [bpf::Program::ByTask, bpf::Program::ByFile] {
+        let (load_times, loaded) = time(runs, || bpf::OwnerIter::load_program(Some(program)));
+        let mut it = match loaded {
+            Ok(it) => it,
+            Err(e) => {
+                writeln!(out, "{program:?} program unavailable: {e}")?;
+                continue;
+            }
+        };
+        report(out, &format!("{program:?}: load + verify"), &load_times)?;
+        let (t, _) = time(runs, || it.for_each_record(|_| {}));
+        report(out, &format!("{program:?}: kernel iteration"), &t)?;
+        let (t, _) = time(runs, || it.scan_walking(Wanted::All, bpf::Walk::Whole));
+        report(out, &format!("{program:?}: scan, one walk"), &t)?;
+        let (t, _) = time(runs, || it.scan_walking(Wanted::All, bpf::Walk::ByProcess));
+        report(out, &format!("{program:?}: scan by process"), &t)?;
+    }
+    let mut iter = match bpf::OwnerIter::load() {
         Ok(it) => it,
         Err(e) => {
             eprintln!("BPF owner scan unavailable: {e}");
             std::process::exit(1);
         }
     };
-    report(out, "bpf load + verify", &load_times)?;
-
-    let (iter_times, count) = time(runs, || iter.for_each_record(|_| {}));
-    report(out, "bpf kernel iteration (read loop only)", &iter_times)?;
-    let (whole_times, _) = time(runs, || iter.scan_walking(Wanted::All, bpf::Walk::Whole));
-    report(out, "bpf scan, one walk, loaded", &whole_times)?;
-    let (split_times, _) = time(runs, || {
-        iter.scan_walking(Wanted::All, bpf::Walk::ByProcess)
-    });
-    report(out, "bpf scan, by process on threads, loaded", &split_times)?;
+    writeln!(out, "a scan loads: {:?}", iter.program())?;
+    let (_, count) = time(1, || iter.for_each_record(|_| {}));
     let (scan_times, scan) = time(runs, || iter.scan(Wanted::All));
-    report(out, "bpf scan (auto walk), program loaded", &scan_times)?;
+    report(out, "bpf scan (auto walk), loaded", &scan_times)?;
     let (full_times, _) = time(runs, || bpf::scan(Wanted::All));
     report(out, "bpf scan, load included", &full_times)?;
 

@@ -280,11 +280,24 @@ fn bpf_owners_equal_proc_scan_and_ss() {
     let by_bpf = held_by(&whole(&mut iter, Wanted::All), &pids);
     let by_proc = held_by(&owners::scan(Path::new("/proc"), Wanted::All), &pids);
     assert_eq!(by_bpf, by_proc, "BPF and /proc scans differ");
-    let by_process = held_by(&by_process(&mut iter, Wanted::All), &pids);
+    let split = held_by(&by_process(&mut iter, Wanted::All), &pids);
     assert_eq!(
-        by_process, by_bpf,
+        split, by_bpf,
         "the BPF scan by process and by one walk differ"
     );
+    // The default program walks each task's fd table itself; the per-file one (for kernels
+    // before 5.17) is called by the kernel per file. Both find the same.
+    assert_eq!(
+        iter.program(),
+        bpf::Program::ByTask,
+        "Linux 5.17+ takes the per-task program"
+    );
+    let mut per_file =
+        bpf::OwnerIter::load_program(Some(bpf::Program::ByFile)).expect("per-file program");
+    let by_file = held_by(&whole(&mut per_file, Wanted::All), &pids);
+    assert_eq!(by_file, by_bpf, "per-file program");
+    let by_file = held_by(&by_process(&mut per_file, Wanted::All), &pids);
+    assert_eq!(by_file, by_bpf, "per-file program, by process");
 
     // What the test knows independently of both scans.
     let pid_fds = |inode: u64| -> Vec<(u32, u32)> {
@@ -429,6 +442,54 @@ fn unshared_fd_table_thread_is_found() {
     .expect("BPF iteration");
     assert_eq!(flags, [bpf::record::THREAD_FILES]);
     assert_eq!(copies, 2, "the kernel reports the copied table's fds too");
+}
+
+/// A process with more socket fds than one kernel write of the per-task program holds (about
+/// 4,000): the program cuts it short and the process is read again by the per-file program,
+/// so every socket still has its owner, by either walk.
+#[test]
+fn a_process_with_thousands_of_sockets_is_read_whole() {
+    let _serial = serial();
+    let Some(mut iter) = loaded() else { return };
+    assert_eq!(iter.program(), bpf::Program::ByTask);
+    let want = 4200;
+    let limit = libc::rlimit {
+        rlim_cur: 16_384,
+        rlim_max: 16_384,
+    };
+    // SAFETY: setrlimit reads the struct it is given; root may raise the hard limit.
+    assert_eq!(
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) },
+        0,
+        "RLIMIT_NOFILE"
+    );
+    let pairs: Vec<(UnixStream, UnixStream)> = (0..want / 2)
+        .map(|_| UnixStream::pair().expect("socketpair"))
+        .collect();
+    let mine: InodeSet = pairs
+        .iter()
+        .flat_map(|(a, b)| [inode_of(a), inode_of(b)])
+        .collect();
+    let me = std::process::id();
+    for (walk, owners) in [
+        ("one walk", whole(&mut iter, Wanted::Some { inodes: &mine })),
+        (
+            "by process",
+            by_process(&mut iter, Wanted::Some { inodes: &mine }),
+        ),
+    ] {
+        let found = mine
+            .iter()
+            .filter(|&&i| owners.get(i).iter().any(|o| o.pid == me))
+            .count();
+        assert_eq!(
+            found, want,
+            "{walk}: sockets of this process with it as owner"
+        );
+        let twice = mine.iter().filter(|&&i| owners.get(i).len() > 1).count();
+        assert_eq!(twice, 0, "{walk}: a socket read twice is listed once");
+    }
+    drop(pairs);
 }
 
 /// An iterator limited to one process sees that process's sockets and no other's; one for a

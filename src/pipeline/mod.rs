@@ -118,12 +118,20 @@ pub fn run_many(
         if !req.owners {
             return run_with(req, sources, procs, reg, || None);
         }
-        // The owner scan waits for the tables; what it needs is loaded meanwhile.
+        // The owner scan waits for the tables; what it needs is loaded meanwhile, here: the
+        // load (a BPF program's verification) takes longer than a listener dump, so it is
+        // the one that must not wait for a core.
         return std::thread::scope(|s| {
-            let _ = std::thread::Builder::new()
-                .name("owner-prepare".into())
-                .spawn_scoped(s, || procs.prepare_owners());
-            run_with(req, sources, procs, reg, || None)
+            let listing = std::thread::Builder::new()
+                .name("listing".into())
+                .spawn_scoped(s, || run_with(req, sources, procs, reg, || None));
+            let Ok(listing) = listing else {
+                return run_with(req, sources, procs, reg, || None);
+            };
+            procs.prepare_owners();
+            listing
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         });
     }
     std::thread::scope(|s| {

@@ -1,12 +1,21 @@
-//! The owner scan in one kernel pass: a BPF `iter/task_file` program (owners.bpf.c, its
-//! compiled object embedded below) writes a record for every socket fd of every process, and
-//! the records fill the same `OwnerMap` the /proc scan fills. No system call per fd: the
-//! whole host is a few hundred `read`s of 32 KiB.
+//! The owner scan in one kernel pass: a BPF task iterator (owners.bpf.c, its compiled object
+//! embedded below) writes the socket fds of every process, and the records fill the same
+//! `OwnerMap` the /proc scan fills. No system call per fd: the whole host is a few hundred
+//! `read`s of 32 KiB.
+//!
+//! Two programs, one loaded: on Linux 5.17+ an `iter/task` program that the kernel calls
+//! once per task and that walks the task's fd table itself with `bpf_loop` (a third to a
+//! half of the per-file program's time), writing a head per process and 8 bytes per socket
+//! fd; where the kernel refuses it, the `iter/task_file` program that the kernel calls for
+//! each open file, writing a 48-byte record per socket fd. A process with more socket fds
+//! than one kernel write holds (~4,000) is cut short by the first and read again by the
+//! second. On Linux 6.1+ an iterator can be limited to one process, and a big host is read
+//! process by process on several threads (walk.rs).
 //!
 //! What it sees that /proc does not: a thread that unshared its fd table (CLONE_FILES off)
 //! has its own fds, which `/proc/PID/fd` (the leader's table) does not list; they are
-//! reported under the process id. Threads sharing the leader's table are skipped by the
-//! kernel itself (task_iter.c, `skip_if_dup_files`), so a process's fds come once.
+//! reported under the process id. Threads sharing the leader's table are skipped, so a
+//! process's fds come once.
 //!
 //! What it needs: Linux 5.8+ with BTF (`/sys/kernel/btf/vmlinux`), CAP_BPF and CAP_PERFMON
 //! (or CAP_SYS_ADMIN), and no lockdown in confidentiality mode (it reads kernel memory).
@@ -18,13 +27,14 @@
 //! same. A socket is a file whose inode is on sockfs: an O_PATH fd of a unix socket's path
 //! (an S_IFSOCK inode of a file system) is not one, as /proc's `socket:[N]` agrees.
 //!
-//! Loading: one pass over the kernel's BTF for the offsets of the fields the program reads
-//! (btf.rs), patched into its instructions (loader.rs), then the verifier, which checks each
-//! read against the same BTF. It costs a few ms, still more than a /proc scan of a small
-//! host (`expected_faster`).
+//! Loading: one pass over the kernel's BTF for the offsets of the fields the programs read
+//! (btf.rs), patched into their instructions (loader.rs), then the verifier, which checks
+//! each read against the same BTF. It costs a few ms, still more than a /proc scan of a
+//! small host (`expected_faster`).
 
 pub mod btf;
 mod loader;
+mod prog_btf;
 pub mod record;
 mod walk;
 
@@ -35,15 +45,29 @@ use std::ffi::CStr;
 use std::fmt;
 use std::io;
 use std::os::fd::OwnedFd;
-pub use walk::{Walk, SPLIT_FROM_FILES_PER_PROCESS};
+use std::sync::OnceLock;
+pub use walk::Walk;
 
 /// The compiled owners.bpf.c (scripts/build-bpf.sh; tests/bpf_object.rs checks it matches).
 static OBJECT: &[u8] = include_bytes!("bpf/owners.bpf.o");
 
 const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
 
-/// The program's section in the object (what libbpf would call its type: a task_file iterator).
+/// The programs' sections in the object (what libbpf would call their types): the task
+/// iterator that walks each fd table with bpf_loop (Linux 5.17+), with its callback, and the
+/// task_file iterator for older kernels.
+const BY_TASK: &str = "iter/task";
+const BY_TASK_CALLBACK: &str = "iter/task/each_fd";
 const PROGRAM: &str = "iter/task_file";
+
+/// Which of the two programs is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Program {
+    /// `iter/task`: called once per task, walks the fd table itself.
+    ByTask,
+    /// `iter/task_file`: the kernel calls it for each open file.
+    ByFile,
+}
 
 /// Bytes asked for per `read`. The kernel fills at most its seq_file buffer (8 pages) per
 /// call; a little more keeps a record split at the end from costing an extra call.
@@ -129,6 +153,12 @@ pub struct Scan {
 /// The iterator program, loaded and verified: scan with it as often as needed.
 pub struct OwnerIter {
     prog: OwnedFd,
+    program: Program,
+    /// For processes the per-task program cut short: the per-file program, loaded when
+    /// first needed, with what loading it takes.
+    by_file: OnceLock<Result<OwnedFd, String>>,
+    offsets: [u32; btf::OFFSETS],
+    iter_func: u32,
     /// The kernel can limit an iterator to one process (`btf::Layout::per_process`).
     per_process: bool,
 }
@@ -142,6 +172,12 @@ impl fmt::Debug for OwnerIter {
 impl OwnerIter {
     /// Load the program into the kernel, or say why it cannot be.
     pub fn load() -> Result<OwnerIter, Unavailable> {
+        OwnerIter::load_program(None)
+    }
+
+    /// `load`, of program `which`, or (`None`) of the per-task program where the kernel takes
+    /// it and else of the per-file one.
+    pub fn load_program(which: Option<Program>) -> Result<OwnerIter, Unavailable> {
         // Asked first, so that an unprivileged run costs one small read, not a read of the
         // kernel's BTF.
         if !privileged() {
@@ -154,23 +190,86 @@ impl OwnerIter {
             e => Unavailable::Load(e.to_string()),
         })?;
         drop(blob);
-        let mut obj = loader::object(OBJECT, PROGRAM).map_err(from_load_error)?;
-        loader::patch_offsets(&mut obj.insns, &layout.offsets).map_err(from_load_error)?;
-        let license = CStr::from_bytes_until_nul(&obj.license)
-            .map_err(|_| Unavailable::Load("the object's license is not a C string".into()))?;
-        let prog = loader::load(&obj.insns, license, layout.iter_func).map_err(from_load_error)?;
-        Ok(OwnerIter {
+        let made = |prog, program| OwnerIter {
             prog,
+            program,
+            by_file: OnceLock::new(),
+            offsets: layout.offsets,
+            iter_func: layout.iter_func,
             per_process: layout.per_process,
-        })
+        };
+        let mut by_task_refused = None;
+        if which != Some(Program::ByFile) {
+            let by_task = match layout.task_func {
+                Some(func) => loader::object_with_callback(OBJECT, BY_TASK, BY_TASK_CALLBACK)
+                    .and_then(|o| load_program(o, &layout.offsets, func)),
+                None => Err(loader::LoadError::Object(
+                    "the kernel has no task iterator (bpf_iter_task)".into(),
+                )),
+            };
+            match by_task {
+                Ok(prog) => return Ok(made(prog, Program::ByTask)),
+                // Asked for by name, or no privilege (which no program would have).
+                Err(e) if which.is_some() || is_eperm(&e) => return Err(from_load_error(e)),
+                // A kernel without bpf_loop (before 5.17) refuses it: the other program.
+                Err(e) => by_task_refused = Some(e),
+            }
+        }
+        let prog = loader::object(OBJECT, PROGRAM)
+            .and_then(|o| load_program(o, &layout.offsets, layout.iter_func))
+            .map_err(|e| match by_task_refused {
+                // Both refused: the first refusal says more about the kernel.
+                Some(first) if !is_eperm(&e) => from_load_error(first),
+                _ => from_load_error(e),
+            })?;
+        Ok(made(prog, Program::ByFile))
+    }
+
+    /// Which program was loaded.
+    pub fn program(&self) -> Program {
+        self.program
     }
 
     /// One pass over every task's files: the records, in the kernel's order (by thread id,
     /// then fd), each handed to `each`. Returns how many there were.
-    pub fn for_each_record(&mut self, each: impl FnMut(&Record)) -> Result<usize, Unavailable> {
-        let file = loader::iterate(&self.prog).map_err(from_load_error)?;
-        let tail = record::read_records(file, READ_SIZE, each).map_err(Unavailable::Read)?;
-        Ok(tail.records)
+    pub fn for_each_record(&mut self, mut each: impl FnMut(&Record)) -> Result<usize, Unavailable> {
+        self.read(None, &mut each)
+    }
+
+    /// The records of every process (`None`) or of process `pid`. A process whose fd table
+    /// the per-task program cut short is read again by the per-file program: its records
+    /// come twice (the scan keeps each once).
+    fn read(&self, pid: Option<u32>, each: &mut dyn FnMut(&Record)) -> Result<usize, Unavailable> {
+        let file = loader::iterate_process(&self.prog, pid).map_err(from_load_error)?;
+        if self.program == Program::ByFile {
+            let tail = record::read_records(file, READ_SIZE, each).map_err(Unavailable::Read)?;
+            return Ok(tail.records);
+        }
+        let read = record::read_by_task(file, READ_SIZE, &mut *each).map_err(Unavailable::Read)?;
+        let mut records = read.tail.records;
+        if read.cut.is_empty() {
+            return Ok(records);
+        }
+        let by_file = self.by_file.get_or_init(|| {
+            let obj = loader::object(OBJECT, PROGRAM);
+            obj.and_then(|o| load_program(o, &self.offsets, self.iter_func))
+                .map_err(|e| from_load_error(e).to_string())
+        });
+        let by_file = by_file
+            .as_ref()
+            .map_err(|why| Unavailable::Load(format!("the per-file program: {why}")))?;
+        for tgid in read.cut {
+            // Without per-process iterators, a walk of every process for this one.
+            let one = self.per_process.then_some(tgid);
+            let file = loader::iterate_process(by_file, one).map_err(from_load_error)?;
+            let tail = record::read_records(file, READ_SIZE, |r| {
+                if r.tgid == tgid {
+                    each(r);
+                }
+            });
+            records += tail.map_err(Unavailable::Read)?.records;
+        }
+        Ok(records)
     }
 
     /// Whether this kernel can limit an iterator to one process (Linux 6.1+), which a scan
@@ -185,14 +284,12 @@ impl OwnerIter {
     pub fn for_each_record_of(
         &self,
         pid: u32,
-        each: impl FnMut(&Record),
+        mut each: impl FnMut(&Record),
     ) -> Result<usize, Unavailable> {
         if !self.per_process {
             return Err(no_per_process());
         }
-        let file = loader::iterate_process(&self.prog, Some(pid)).map_err(from_load_error)?;
-        let tail = record::read_records(file, READ_SIZE, each).map_err(Unavailable::Read)?;
-        Ok(tail.records)
+        self.read(Some(pid), &mut each)
     }
 
     /// Every process's records on threads (`walk::share`), each process by its own iterator.
@@ -235,7 +332,13 @@ impl OwnerIter {
             return Ok(Scan::default());
         }
         let pids = match walk {
-            Walk::Auto if self.per_process => walk::split(crate::platform::linux::cores()),
+            Walk::Auto if self.per_process => {
+                let per_process = match self.program {
+                    Program::ByTask => walk::SPLIT_FROM_FILES_PER_PROCESS_BY_TASK,
+                    Program::ByFile => walk::SPLIT_FROM_FILES_PER_PROCESS,
+                };
+                walk::split(crate::platform::linux::cores(), per_process)
+            }
             Walk::Auto | Walk::Whole => None,
             Walk::ByProcess if !self.per_process => return Err(no_per_process()),
             Walk::ByProcess => Some(walk::processes().ok_or_else(|| {
@@ -398,6 +501,22 @@ fn privileged() -> bool {
 fn locked_down() -> bool {
     std::fs::read_to_string("/sys/kernel/security/lockdown")
         .is_ok_and(|s| s.contains("[confidentiality]"))
+}
+
+/// `obj` with the kernel's field offsets, loaded as an iterator attached to BTF function `func`.
+fn load_program(
+    mut obj: loader::Object,
+    offsets: &[u32],
+    func: u32,
+) -> Result<OwnedFd, loader::LoadError> {
+    loader::patch_offsets(&mut obj.insns, offsets)?;
+    let license = CStr::from_bytes_until_nul(&obj.license)
+        .map_err(|_| loader::LoadError::Object("the object's license is not a C string".into()))?;
+    loader::load(&obj.insns, license, func, obj.callback)
+}
+
+fn is_eperm(e: &loader::LoadError) -> bool {
+    matches!(e, loader::LoadError::Syscall { error, .. } if error.raw_os_error() == Some(libc::EPERM))
 }
 
 fn from_load_error(e: loader::LoadError) -> Unavailable {

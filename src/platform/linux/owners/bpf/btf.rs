@@ -1,6 +1,7 @@
 //! The little the owner program needs from the kernel's BTF (`/sys/kernel/btf/vmlinux`): the
-//! byte offsets of a dozen struct fields and the type id of `bpf_iter_task_file`, found in
-//! one pass over the raw type section without building the type graph.
+//! byte offsets of twenty struct fields and the type ids of the `bpf_iter_task_file` and
+//! `bpf_iter_task` iterators, found in one pass over the raw type section without building
+//! the type graph.
 //!
 //! Why not CO-RE: aya relocates by parsing all ~150k types into owned values and then, for
 //! each struct the program touches, comparing every type's name; that is 40-70 ms per run,
@@ -21,7 +22,7 @@ struct Field {
 }
 
 /// The fields, in the order of `offsets[]` in owners.bpf.c (`enum off`).
-const FIELDS: [Field; 15] = [
+const FIELDS: [Field; 20] = [
     field("bpf_iter_meta", &["seq"], 8),
     field("task_struct", &["group_leader"], 8),
     field("task_struct", &["thread_pid"], 8),
@@ -37,6 +38,11 @@ const FIELDS: [Field; 15] = [
     field("inode", &["i_ino"], 8),
     field("inode", &["i_sb"], 8),
     field("super_block", &["s_magic"], 8),
+    field("task_struct", &["files"], 8),
+    field("files_struct", &["fdt"], 8),
+    field("fdtable", &["max_fds"], 4),
+    field("fdtable", &["fd"], 8),
+    field("seq_file", &["count"], 8),
 ];
 
 const fn field(strukt: &'static str, path: &'static [&'static str], size: u32) -> Field {
@@ -51,6 +57,8 @@ pub const OFFSETS: usize = FIELDS.len() + 1;
 pub struct Layout {
     /// The BTF type id of the `bpf_iter_task_file` function (the iterator's attach point).
     pub iter_func: u32,
+    /// The BTF type id of `bpf_iter_task` (the per-task iterator's), when the kernel has it.
+    pub task_func: Option<u32>,
     pub offsets: [u32; OFFSETS],
     /// Whether an iterator can be limited to one process (`bpf_iter_link_info` has a `task`
     /// member: Linux 6.1+). Older kernels accept the parameter and ignore it, so it is asked
@@ -187,12 +195,15 @@ pub fn layout(blob: &[u8]) -> Result<Layout, BtfError> {
     wanted.dedup();
     let mut structs: Vec<(&str, u32)> = Vec::new();
     let mut iter_func = None;
+    let mut task_func = None;
     let mut per_process = false;
     for id in 1..=btf.starts.len() as u32 {
         // Names only of the two kinds wanted: most of the ~150k types are neither.
         let kind = btf.kind(id)?;
         if kind == FUNC && iter_func.is_none() && btf.name(id)? == b"bpf_iter_task_file" {
             iter_func = Some(id);
+        } else if kind == FUNC && task_func.is_none() && btf.name(id)? == b"bpf_iter_task" {
+            task_func = Some(id);
         } else if kind == UNION && !per_process && btf.name(id)? == b"bpf_iter_link_info" {
             per_process = btf.member(id, b"task", 0)?.is_some();
         } else if kind == STRUCT && btf.vlen(id)? > 0 {
@@ -228,6 +239,7 @@ pub fn layout(blob: &[u8]) -> Result<Layout, BtfError> {
     offsets[FIELDS.len()] = btf.size_of(struct_id("upid")?)?;
     Ok(Layout {
         iter_func,
+        task_func,
         offsets,
         per_process,
     })

@@ -1,11 +1,13 @@
-//! Loading the owner program: its instructions out of the embedded ELF object, the kernel's
-//! field offsets patched in, and three bpf(2) commands (PROG_LOAD, LINK_CREATE, ITER_CREATE).
+//! Loading the owner program: its instructions out of the embedded ELF object (with its
+//! bpf_loop callback after it), the kernel's field offsets and the callback's address patched
+//! in, and three bpf(2) commands (PROG_LOAD, LINK_CREATE, ITER_CREATE).
 //!
 //! Why not a BPF library: the program needs nothing one offers (no maps, no relocations,
 //! helpers called by number), and aya 0.14, the newest that builds on the project's
 //! rust-version, parses the kernel's whole BTF in `EbpfLoader::new` whether it is used or not:
 //! 10-15 ms and 18 MiB of peak memory per run, more than the rest of a one-port query.
 
+use super::prog_btf;
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -21,8 +23,14 @@ const BPF_TRACE_ITER: u32 = 28;
 /// half is the field's index.
 const OFFSET_MARK: u32 = 0x4f57_4e52;
 
+/// The high half of a marked function address (`FUNC_MARK` in owners.bpf.c, "OWNF").
+const FUNC_MARK: u32 = 0x4f57_4e46;
+
 /// `ld_imm64` (BPF_LD | BPF_IMM | BPF_DW): a 64-bit immediate over two instructions.
 const LD_IMM64: u8 = 0x18;
+
+/// The source register of an `ld_imm64` that holds a function's address (bpf_loop callbacks).
+const BPF_PSEUDO_FUNC: u8 = 4;
 
 /// The program as it leaves the object: instructions and license.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +38,8 @@ pub struct Object {
     /// 8-byte instructions, in the object's (native) byte order.
     pub insns: Vec<u8>,
     pub license: Vec<u8>,
+    /// Where the program's bpf_loop callback starts (an instruction index), if it has one.
+    pub callback: Option<usize>,
 }
 
 /// Why loading failed; the caller maps it to a reason for the user.
@@ -107,35 +117,85 @@ pub fn object(elf: &[u8], program: &str) -> Result<Object, LoadError> {
     Ok(Object {
         insns: insns.to_vec(),
         license: license.to_vec(),
+        callback: None,
     })
 }
 
 /// Replace every marked offset immediate with `offsets[index]`. Errors on an index past the
 /// table; returns how many were patched.
 pub fn patch_offsets(insns: &mut [u8], offsets: &[u32]) -> Result<usize, LoadError> {
-    let mut patched = 0;
+    each_ld_imm64(insns, |_, insn| {
+        let (lo, hi) = (u32_of(&insn[4..8]), u32_of(&insn[12..16]));
+        if hi != OFFSET_MARK {
+            return Ok(false);
+        }
+        let value = offsets.get(lo as usize).ok_or_else(|| {
+            LoadError::Object(format!("BPF object: offset index {lo} past the table"))
+        })?;
+        insn[4..8].copy_from_slice(&value.to_le_bytes());
+        insn[12..16].copy_from_slice(&0u32.to_le_bytes());
+        Ok(true)
+    })
+}
+
+/// Point every marked function address (`FUNC_MARK`) at the function that starts at
+/// instruction `target`: a BPF_PSEUDO_FUNC immediate, relative to the instruction after it.
+/// Returns how many were patched.
+pub fn patch_functions(insns: &mut [u8], target: usize) -> Result<usize, LoadError> {
+    each_ld_imm64(insns, |index, insn| {
+        if u32_of(&insn[12..16]) != FUNC_MARK || u32_of(&insn[4..8]) != 0 {
+            return Ok(false);
+        }
+        let delta = i32::try_from(target as i64 - index as i64 - 1)
+            .map_err(|_| LoadError::Object("BPF object: function out of reach".into()))?;
+        insn[1] = (insn[1] & 0x0f) | (BPF_PSEUDO_FUNC << 4);
+        insn[4..8].copy_from_slice(&delta.to_le_bytes());
+        insn[12..16].copy_from_slice(&0u32.to_le_bytes());
+        Ok(true)
+    })
+}
+
+/// `f` of each `ld_imm64` (its instruction index and 16 bytes), which says whether it changed
+/// it; returns how many did.
+fn each_ld_imm64(
+    insns: &mut [u8],
+    mut f: impl FnMut(usize, &mut [u8]) -> Result<bool, LoadError>,
+) -> Result<usize, LoadError> {
+    let mut changed = 0;
     let mut i = 0;
-    while i + 16 <= insns.len() {
-        let imm = |at: usize| -> u32 {
-            let b = insns.get(at..at + 4).unwrap_or(&[0; 4]);
-            u32::from_le_bytes(b.try_into().unwrap_or([0; 4]))
-        };
-        let (lo, hi) = (imm(i + 4), imm(i + 12));
-        if insns.get(i) == Some(&LD_IMM64) && hi == OFFSET_MARK {
-            let value = offsets.get(lo as usize).ok_or_else(|| {
-                LoadError::Object(format!("BPF object: offset index {lo} past the table"))
-            })?;
-            insns[i + 4..i + 8].copy_from_slice(&value.to_le_bytes());
-            insns[i + 12..i + 16].copy_from_slice(&0u32.to_le_bytes());
-            patched += 1;
-            i += 16;
-        } else if insns.get(i) == Some(&LD_IMM64) {
+    while let Some(insn) = insns.get_mut(i..i + 16) {
+        if insn[0] == LD_IMM64 {
+            changed += usize::from(f(i / 8, insn)?);
             i += 16;
         } else {
             i += 8;
         }
     }
-    Ok(patched)
+    Ok(changed)
+}
+
+fn u32_of(b: &[u8]) -> u32 {
+    u32::from_le_bytes(b.try_into().unwrap_or([0; 4]))
+}
+
+/// The program in section `program` followed by the function in section `callback`, with the
+/// marked function addresses pointing at it (none marked is an error: a build problem).
+pub fn object_with_callback(
+    elf: &[u8],
+    program: &str,
+    callback: &str,
+) -> Result<Object, LoadError> {
+    let mut main = object(elf, program)?;
+    let function = object(elf, callback)?;
+    let start = main.insns.len() / 8;
+    main.insns.extend_from_slice(&function.insns);
+    if patch_functions(&mut main.insns, start)? == 0 {
+        return Err(LoadError::Object(format!(
+            "BPF object: {program} does not take the address of {callback}"
+        )));
+    }
+    main.callback = Some(start);
+    Ok(main)
 }
 
 /// `union bpf_attr` for BPF_PROG_LOAD, up to `attach_btf_id` (the kernel takes a prefix).
@@ -190,7 +250,7 @@ struct IterCreateAttr {
 /// # Safety
 /// `attr` must be the prefix of `union bpf_attr` that `cmd` reads, and every pointer in it
 /// must be valid for what the kernel does with it during the call.
-unsafe fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<OwnedFd> {
+pub(super) unsafe fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<OwnedFd> {
     let size = std::mem::size_of::<T>() as libc::c_uint;
     loop {
         // SAFETY: the caller vouches for `attr`; `size` is its exact size, so the kernel reads
@@ -209,9 +269,29 @@ unsafe fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<OwnedFd> {
     }
 }
 
-/// Load `insns` as a task_file iterator program attached to BTF type `attach_btf_id`. On a
-/// refusal other than EPERM, loads again with the verifier's log and keeps its last lines.
-pub fn load(insns: &[u8], license: &CStr, attach_btf_id: u32) -> Result<OwnedFd, LoadError> {
+/// Load `insns` as an iterator program attached to BTF function `attach_btf_id`, with a
+/// callback function from instruction `callback` on. On a refusal other than EPERM, loads
+/// again with the verifier's log and keeps its last lines.
+pub fn load(
+    insns: &[u8],
+    license: &CStr,
+    attach_btf_id: u32,
+    callback: Option<usize>,
+) -> Result<OwnedFd, LoadError> {
+    let fail = |what, error| LoadError::Syscall {
+        what,
+        error,
+        log: String::new(),
+    };
+    // A callback needs the functions' BTF (prog_btf.rs).
+    let funcs = match callback {
+        Some(at) => {
+            let blob = prog_btf::blob("portwatch_owner", "each_fd");
+            let btf = prog_btf::load(&blob).map_err(|e| fail("BPF_BTF_LOAD", e))?;
+            Some((btf, prog_btf::func_info(at)))
+        }
+        None => None,
+    };
     let attempt = |log: &mut [u8]| {
         let mut attr = ProgLoadAttr {
             prog_type: BPF_PROG_TYPE_TRACING,
@@ -223,13 +303,20 @@ pub fn load(insns: &[u8], license: &CStr, attach_btf_id: u32) -> Result<OwnedFd,
             prog_name: *b"portwatch_owner\0",
             ..ProgLoadAttr::default()
         };
+        if let Some((btf, info)) = &funcs {
+            attr.prog_btf_fd = btf.as_raw_fd() as u32;
+            attr.func_info_rec_size = std::mem::size_of::<prog_btf::FuncInfo>() as u32;
+            attr.func_info = info.as_ptr() as u64;
+            attr.func_info_cnt = info.len() as u32;
+        }
         if !log.is_empty() {
             attr.log_level = 1;
             attr.log_size = log.len() as u32;
             attr.log_buf = log.as_mut_ptr() as u64;
         }
-        // SAFETY: a PROG_LOAD attr whose pointers (instructions, license, log) outlive the
-        // call, with the lengths given; the kernel writes at most `log_size` log bytes.
+        // SAFETY: a PROG_LOAD attr whose pointers (instructions, license, func_info, log)
+        // outlive the call, with the lengths given; the kernel writes at most `log_size` log
+        // bytes.
         unsafe { bpf(BPF_PROG_LOAD, &mut attr) }
     };
     let error = match attempt(&mut []) {
@@ -260,12 +347,6 @@ pub fn load(insns: &[u8], license: &CStr, attach_btf_id: u32) -> Result<OwnedFd,
     })
 }
 
-/// A new iterator over `prog`: a link, then a file whose reads run the program over every
-/// task's files.
-pub fn iterate(prog: &OwnedFd) -> Result<std::fs::File, LoadError> {
-    iterate_process(prog, None)
-}
-
 /// `union bpf_iter_link_info`'s task member (Linux 6.1+): which task(s) an iterator visits.
 #[repr(C)]
 #[derive(Default)]
@@ -278,8 +359,9 @@ struct TaskIterInfo {
     _pad: u32,
 }
 
-/// `iterate`, over the files of process `pid` only (its threads that have fd tables of their
-/// own included), or of every process for `None`.
+/// A new iterator over `prog`: a link, then a file whose reads run the program over the tasks
+/// of process `pid` (its threads with fd tables of their own included), or of every process
+/// for `None`.
 pub fn iterate_process(prog: &OwnedFd, pid: Option<u32>) -> Result<std::fs::File, LoadError> {
     let fail = |what, error| LoadError::Syscall {
         what,
@@ -359,20 +441,65 @@ mod tests {
     }
 
     #[test]
-    fn the_embedded_object_has_a_program_and_only_marked_offsets() {
-        let obj =
+    fn the_embedded_object_has_both_programs_and_only_marked_immediates() {
+        let by_file =
             object(super::super::OBJECT, super::super::PROGRAM).unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(obj.license, b"Dual MIT/GPL\0");
-        let mut insns = obj.insns.clone();
+        assert_eq!(by_file.license, b"Dual MIT/GPL\0");
+        assert_eq!(by_file.callback, None);
+        let by_task = object_with_callback(
+            super::super::OBJECT,
+            super::super::BY_TASK,
+            super::super::BY_TASK_CALLBACK,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let start = by_task.callback.expect("the callback's start");
+        assert!(start > 0 && start < by_task.insns.len() / 8);
+        // Every field is read by one program or the other: patching with a table that marks
+        // each field by its index shows which.
         let n = super::super::btf::OFFSETS;
-        let patched = patch_offsets(&mut insns, &vec![0; n]).expect("patch");
-        assert!(patched >= n, "{patched} marked immediates for {n} fields");
-        // Patched once, nothing is left to patch.
-        assert_eq!(patch_offsets(&mut insns, &[]).ok(), Some(0));
+        let table: Vec<u32> = (0..n as u32).map(|i| 1000 + i).collect();
+        let mut seen = vec![false; n];
+        for obj in [&by_file, &by_task] {
+            let mut insns = obj.insns.clone();
+            patch_offsets(&mut insns, &table).expect("patch");
+            each_ld_imm64(&mut insns, |_, insn| {
+                if let Some(i) = u32_of(&insn[4..8]).checked_sub(1000) {
+                    if let Some(s) = seen.get_mut(i as usize) {
+                        *s = true;
+                    }
+                }
+                Ok(false)
+            })
+            .expect("walk");
+            // Patched once, nothing is left to patch.
+            assert_eq!(patch_offsets(&mut insns, &[]).ok(), Some(0));
+        }
+        assert!(seen.iter().all(|&s| s), "fields no program reads: {seen:?}");
         assert!(matches!(object(b"\x7fELF", "x"), Err(LoadError::Object(_))));
         assert!(matches!(
             object(super::super::OBJECT, "no/such"),
             Err(LoadError::Object(_))
         ));
+        // The per-file program takes no function's address.
+        assert!(matches!(
+            object_with_callback(
+                super::super::OBJECT,
+                super::super::PROGRAM,
+                super::super::BY_TASK_CALLBACK
+            ),
+            Err(LoadError::Object(_))
+        ));
+    }
+
+    #[test]
+    fn a_marked_function_address_points_at_the_callback() {
+        let mark = u64::from(FUNC_MARK) << 32;
+        let mut insns = [vec![0xb7, 0, 0, 0, 0, 0, 0, 0], ld_imm64(mark), ld_imm64(7)].concat();
+        assert_eq!(patch_functions(&mut insns, 10).ok(), Some(1));
+        // At instruction 1, relative to the next (2 of the ld_imm64 pair): 10 - 1 - 1.
+        assert_eq!(insns[9] >> 4, BPF_PSEUDO_FUNC);
+        assert_eq!(u32_of(&insns[12..16]), 8);
+        assert_eq!(u32_of(&insns[20..24]), 0);
+        assert_eq!(insns[24..], ld_imm64(7)[..], "an unmarked immediate stays");
     }
 }

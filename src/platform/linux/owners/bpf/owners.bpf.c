@@ -27,13 +27,21 @@ struct super_block;
 struct seq_file;
 struct bpf_iter_meta;
 
-// The iterator's context: a fixed ABI (kernel/bpf/task_iter.c).
+// The iterators' contexts: a fixed ABI (kernel/bpf/task_iter.c).
 struct bpf_iter__task_file {
 	struct bpf_iter_meta *meta;
 	struct task_struct *task;
 	__u32 fd;
 	struct file *file;
 };
+
+struct bpf_iter__task {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+};
+
+struct files_struct;
+struct fdtable;
 
 // Field indexes: the order of FIELDS in btf.rs.
 enum off {
@@ -52,6 +60,11 @@ enum off {
 	INODE_I_INO,
 	INODE_I_SB,
 	SB_S_MAGIC,
+	TASK_FILES,
+	FILES_FDT,
+	FDTABLE_MAX_FDS,
+	FDTABLE_FD,
+	SEQ_FILE_COUNT,
 	UPID_SIZE,
 	N_OFFSETS,
 };
@@ -65,10 +78,22 @@ enum off {
 		__off;                                                          \
 	})
 
+// The address of `each_fd`, for bpf_loop: `rN = FUNC_MARK ll`, which the loader turns into
+// a reference to the function (BPF_PSEUDO_FUNC), placed right after the program.
+#define FUNC_MARK 0x4f574e4600000000ULL
+#define EACH_FD_ADDRESS()                                                \
+	({                                                               \
+		void *__f;                                               \
+		asm volatile("%0 = %1 ll" : "=r"(__f) : "i"(FUNC_MARK)); \
+		__f;                                                     \
+	})
+
 // Helper ids from include/uapi/linux/bpf.h (stable ABI).
 static long (*bpf_probe_read_kernel)(void *dst, __u32 size, const void *src) = (void *)113;
 static long (*bpf_seq_write)(struct seq_file *m, const void *data, __u32 len) = (void *)127;
 static struct task_struct *(*bpf_get_current_task_btf)(void) = (void *)158;
+static __u64 (*bpf_get_current_task)(void) = (void *)35;
+static long (*bpf_loop)(__u32 nr, void *fn, void *ctx, __u64 flags) = (void *)181;
 
 // A field of type T at the offset of field X in the object at P.
 #define FIELD(T, P, X) (*(T *)((char *)(P) + OFF(X)))
@@ -103,10 +128,11 @@ char LICENSE[] __attribute__((section("license"), used)) = "Dual MIT/GPL";
 
 // The number of `pid` in the pid namespace `level` levels below the root (numbers[level].nr);
 // 0 when it has none there (not visible to the reader).
-static __attribute__((always_inline)) int pid_nr_at(struct pid *pid, __u32 level)
+static __attribute__((always_inline)) int pid_nr_at(struct pid *pid, __u32 pid_level,
+						     __u32 level)
 {
 	int nr = 0;
-	if (level > FIELD(__u32, pid, PID_LEVEL) || level > MAX_PID_NS_LEVEL)
+	if (level > pid_level || level > MAX_PID_NS_LEVEL)
 		return 0;
 	char *upid = (char *)pid + OFF(PID_NUMBERS) + level * OFF(UPID_SIZE);
 	if (bpf_probe_read_kernel(&nr, sizeof(nr), upid + OFF(UPID_NR)))
@@ -114,6 +140,50 @@ static __attribute__((always_inline)) int pid_nr_at(struct pid *pid, __u32 level
 	return nr;
 }
 
+// A field of type T at the offset of field X in the object at P, read with a probe read
+// (0 if it faults). The verifier checks a direct read (FIELD) of a pointer by searching the
+// kernel's BTF for a type name, a linear search of ~100k types each time: once per file is
+// paid per program load, and the per-task program reads pointers on every path.
+#define READ(T, P, X)                                                              \
+	({                                                                         \
+		T __v = 0;                                                         \
+		bpf_probe_read_kernel(&__v, sizeof(__v), (char *)(P) + OFF(X));    \
+		__v;                                                               \
+	})
+
+// The process part of `task`'s records (all but inode and fd), read with GET (FIELD or
+// READ); 0 when the process is not visible in the reader's pid namespace.
+#define PROCESS_OF(NAME, GET)                                                             \
+	static __attribute__((always_inline)) int NAME(struct task_struct *task,             \
+						       struct task_struct *reader,           \
+						       struct owner_rec *rec)                \
+	{                                                                                 \
+		struct task_struct *leader = GET(struct task_struct *, task, TASK_GROUP_LEADER); \
+		if (!leader || !reader)                                                   \
+			return 0;                                                         \
+		struct pid *leader_pid = GET(struct pid *, leader, TASK_THREAD_PID);      \
+		struct pid *reader_pid = GET(struct pid *, reader, TASK_THREAD_PID);      \
+		if (!leader_pid || !reader_pid)                                           \
+			return 0;                                                         \
+		rec->tgid = pid_nr_at(leader_pid, GET(__u32, leader_pid, PID_LEVEL),      \
+				      GET(__u32, reader_pid, PID_LEVEL));                 \
+		if (!rec->tgid)                                                           \
+			return 0;                                                         \
+		rec->start_boottime = GET(__u64, leader, TASK_START_BOOTTIME);            \
+		struct cred *cred = GET(struct cred *, leader, TASK_REAL_CRED);           \
+		rec->uid = cred ? GET(__u32, cred, CRED_UID) : (__u32)-1;                 \
+		if (task != leader)                                                       \
+			rec->flags |= OWNER_THREAD_FILES;                                 \
+		bpf_probe_read_kernel(rec->comm, sizeof(rec->comm),                       \
+				      (char *)leader + OFF(TASK_COMM));                   \
+		return 1;                                                                 \
+	}
+
+PROCESS_OF(process_of, FIELD)
+PROCESS_OF(process_of_read, READ)
+
+// The program for kernels without bpf_loop (before 5.17): the kernel calls it for each open
+// file of each task.
 __attribute__((section("iter/task_file"), used))
 int socket_owners(struct bpf_iter__task_file *ctx)
 {
@@ -129,28 +199,132 @@ int socket_owners(struct bpf_iter__task_file *ctx)
 	struct super_block *sb = FIELD(struct super_block *, inode, INODE_I_SB);
 	if (!sb || FIELD(unsigned long, sb, SB_S_MAGIC) != SOCKFS_MAGIC)
 		return 0;
-
-	struct task_struct *leader = FIELD(struct task_struct *, task, TASK_GROUP_LEADER);
-	struct task_struct *reader = bpf_get_current_task_btf();
-	if (!leader || !reader)
-		return 0;
-	struct pid *leader_pid = FIELD(struct pid *, leader, TASK_THREAD_PID);
-	struct pid *reader_pid = FIELD(struct pid *, reader, TASK_THREAD_PID);
-	if (!leader_pid || !reader_pid)
-		return 0;
-
 	struct owner_rec rec = {};
-	rec.tgid = pid_nr_at(leader_pid, FIELD(__u32, reader_pid, PID_LEVEL));
-	if (!rec.tgid)
+	if (!process_of(task, bpf_get_current_task_btf(), &rec))
 		return 0;
 	rec.inode = FIELD(__u64, inode, INODE_I_INO);
-	rec.start_boottime = FIELD(__u64, leader, TASK_START_BOOTTIME);
 	rec.fd = ctx->fd;
-	struct cred *cred = FIELD(struct cred *, leader, TASK_REAL_CRED);
-	rec.uid = cred ? FIELD(__u32, cred, CRED_UID) : (__u32)-1;
-	if (task != leader)
-		rec.flags |= OWNER_THREAD_FILES;
-	bpf_probe_read_kernel(rec.comm, sizeof(rec.comm), (char *)leader + OFF(TASK_COMM));
 	bpf_seq_write(FIELD(struct seq_file *, ctx->meta, META_SEQ), &rec, sizeof(rec));
+	return 0;
+}
+
+// The per-task program's output (record.rs, read_by_task): for each task with socket fds, a
+// head, then an fd_rec per socket fd. A task's output is one write to the kernel's seq_file
+// buffer (8 pages), which it must fit: hence 8 bytes per fd (socket inodes come from
+// get_next_ino, 32 bits), and a cut mark after FDS_PER_WRITE of them, for the reader to read
+// that process again with the per-file program.
+struct owner_head {
+	__u32 zero;
+	__u32 mark; // HEAD_MARK
+	__u64 start_boottime;
+	__u32 tgid;
+	__u32 uid;
+	__u32 flags;
+	__u32 pad;
+	char comm[16];
+};
+
+struct fd_rec {
+	__u32 inode;
+	__u32 fd; // or CUT_MARK
+};
+
+#define HEAD_MARK 0xffffffffU
+#define CUT_MARK 0xfffffffeU
+// What one task may write: the seq_file buffer is 8 pages (32 KiB with 4 KiB pages), and
+// the cut mark must still fit.
+#define TASK_BYTES_MAX (32768 - 2 * sizeof(struct fd_rec))
+
+// What `each_fd` works on: one fd table, its process, and where its output starts in the
+// seq_file buffer. The callback counts from the buffer's fill (a value the verifier cannot
+// know) rather than in a counter of its own: the verifier follows a bpf_loop callback until
+// its states repeat, and a counter never repeats.
+struct fd_walk {
+	struct file **fd;
+	struct seq_file *seq;
+	__u64 start;
+	struct owner_head head;
+};
+
+// One slot of an fd table (bpf_loop's callback). The table is read as /proc reads it: under
+// RCU (the iterator runs the program under rcu_read_lock), but without a reference on the
+// file. Every read is a probe read, so a slot closed meanwhile yields nothing or what the
+// slot held a moment ago, never a fault. Returns 1 to stop the loop.
+__attribute__((section("iter/task/each_fd"), used, noinline))
+long each_fd(__u32 i, struct fd_walk *w)
+{
+	struct file *file = 0;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &w->fd[i]) || !file)
+		return 0;
+	struct inode *inode = 0;
+	if (bpf_probe_read_kernel(&inode, sizeof(inode), (char *)file + OFF(FILE_F_INODE)) ||
+	    !inode)
+		return 0;
+	__u16 mode = 0;
+	bpf_probe_read_kernel(&mode, sizeof(mode), (char *)inode + OFF(INODE_I_MODE));
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return 0;
+	struct super_block *sb = 0;
+	unsigned long magic = 0;
+	bpf_probe_read_kernel(&sb, sizeof(sb), (char *)inode + OFF(INODE_I_SB));
+	if (!sb)
+		return 0;
+	bpf_probe_read_kernel(&magic, sizeof(magic), (char *)sb + OFF(SB_S_MAGIC));
+	if (magic != SOCKFS_MAGIC)
+		return 0;
+	__u64 ino = 0;
+	if (bpf_probe_read_kernel(&ino, sizeof(ino), (char *)inode + OFF(INODE_I_INO)))
+		return 0;
+	__u64 used = READ(__u64, w->seq, SEQ_FILE_COUNT) - w->start;
+	if (!used)
+		bpf_seq_write(w->seq, &w->head, sizeof(w->head));
+	struct fd_rec rec = { (__u32)ino, i };
+	// Full, or an inode past 32 bits (not sockfs's): the per-file program reads this process.
+	if (used + sizeof(w->head) + sizeof(rec) > TASK_BYTES_MAX || ino >> 32) {
+		rec.inode = 0;
+		rec.fd = CUT_MARK;
+		bpf_seq_write(w->seq, &rec, sizeof(rec));
+		return 1;
+	}
+	bpf_seq_write(w->seq, &rec, sizeof(rec));
+	return 0;
+}
+
+// The program for Linux 5.17+: the kernel calls it once per task, and it walks the task's
+// fd table itself with bpf_loop, which costs a fraction of the kernel's call per open file.
+// Threads that share their leader's table are skipped, as the task_file iterator skips them.
+__attribute__((section("iter/task"), used))
+int socket_owners_by_task(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	if (!task)
+		return 0;
+	struct files_struct *files = READ(struct files_struct *, task, TASK_FILES);
+	if (!files)
+		return 0;
+	struct task_struct *leader = READ(struct task_struct *, task, TASK_GROUP_LEADER);
+	if (task != leader && leader && READ(struct files_struct *, leader, TASK_FILES) == files)
+		return 0;
+	struct fdtable *fdt = READ(struct fdtable *, files, FILES_FDT);
+	if (!fdt)
+		return 0;
+	__u32 max_fds = READ(__u32, fdt, FDTABLE_MAX_FDS);
+	struct fd_walk w = {};
+	w.fd = READ(struct file **, fdt, FDTABLE_FD);
+	if (!w.fd)
+		return 0;
+	struct task_struct *reader = (struct task_struct *)bpf_get_current_task();
+	struct owner_rec rec = {};
+	if (!process_of_read(task, reader, &rec))
+		return 0;
+	w.head.mark = HEAD_MARK;
+	w.head.start_boottime = rec.start_boottime;
+	w.head.tgid = rec.tgid;
+	w.head.uid = rec.uid;
+	w.head.flags = rec.flags;
+	__builtin_memcpy(w.head.comm, rec.comm, sizeof(rec.comm));
+	w.seq = FIELD(struct seq_file *, ctx->meta, META_SEQ);
+	w.start = READ(__u64, w.seq, SEQ_FILE_COUNT);
+	bpf_loop(max_fds, EACH_FD_ADDRESS(), &w, 0);
 	return 0;
 }

@@ -103,14 +103,7 @@ pub fn read_records(
     let mut buf = vec![0u8; buf_size.max(2 * RECORD_SIZE)];
     let mut filled = 0;
     let mut tail = Tail::default();
-    loop {
-        let free = buf.get_mut(filled..).unwrap_or_default();
-        let n = match src.read(free) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+    while let Some(n) = read_more(&mut src, buf.get_mut(filled..).unwrap_or_default())? {
         filled = (filled + n).min(buf.len());
         let whole = filled / RECORD_SIZE * RECORD_SIZE;
         for chunk in buf
@@ -128,6 +121,122 @@ pub fn read_records(
     }
     tail.stray_bytes = filled;
     Ok(tail)
+}
+
+/// One `read` into `free`, retried on EINTR; `None` at the end of the stream.
+fn read_more(src: &mut impl Read, free: &mut [u8]) -> std::io::Result<Option<usize>> {
+    loop {
+        match src.read(free) {
+            Ok(0) => return Ok(None),
+            Ok(n) => return Ok(Some(n)),
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The per-task program's stream (`iter/task` in owners.bpf.c): for each task with socket
+/// fds, a 48-byte head (the process) then 8 bytes per socket fd (inode, fd). Eight bytes whose
+/// second word is `HEAD_MARK` start a head; `CUT_MARK` says the task had more socket fds than
+/// one kernel write holds, so its process must be read again (by the per-file program).
+pub const HEAD_MARK: u32 = u32::MAX;
+pub const CUT_MARK: u32 = u32::MAX - 1;
+const HEAD_SIZE: usize = 48;
+const FD_SIZE: usize = 8;
+
+/// What a read of the per-task stream found besides records.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ByTask {
+    pub tail: Tail,
+    /// Processes whose fd tables were cut short: read them again.
+    pub cut: Vec<u32>,
+}
+
+/// Read a per-task stream to its end, handing a record per socket fd to `each`. Entries
+/// before any head (a broken stream) are dropped.
+pub fn read_by_task(
+    mut src: impl Read,
+    buf_size: usize,
+    mut each: impl FnMut(&Record),
+) -> std::io::Result<ByTask> {
+    let mut buf = vec![0u8; buf_size.max(2 * HEAD_SIZE)];
+    let mut filled = 0;
+    let mut out = ByTask::default();
+    let mut head: Option<Record> = None;
+    while let Some(n) = read_more(&mut src, buf.get_mut(filled..).unwrap_or_default())? {
+        filled = (filled + n).min(buf.len());
+        let mut at = 0;
+        while let Some(unit) = buf.get(at..filled).filter(|u| u.len() >= FD_SIZE) {
+            let word =
+                |i: usize| u32::from_ne_bytes([unit[i], unit[i + 1], unit[i + 2], unit[i + 3]]);
+            let (first, mark) = (word(0), word(4));
+            if mark == HEAD_MARK {
+                let Some(h) = unit.get(..HEAD_SIZE) else {
+                    break;
+                };
+                let mut comm = [0u8; 16];
+                comm.copy_from_slice(&h[32..48]);
+                let w = |i: usize| u32::from_ne_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+                let mut start = [0u8; 8];
+                start.copy_from_slice(&h[8..16]);
+                head = Some(Record {
+                    inode: 0,
+                    start_boottime: u64::from_ne_bytes(start),
+                    tgid: w(16),
+                    fd: 0,
+                    uid: w(20),
+                    flags: w(24),
+                    comm,
+                });
+                at += HEAD_SIZE;
+                continue;
+            }
+            if mark == CUT_MARK {
+                if let Some(h) = &head {
+                    out.cut.push(h.tgid);
+                }
+            } else if let Some(h) = &mut head {
+                h.inode = u64::from(first);
+                h.fd = mark;
+                out.tail.records += 1;
+                each(h);
+            }
+            at += FD_SIZE;
+        }
+        buf.copy_within(at..filled, 0);
+        filled -= at;
+    }
+    out.tail.stray_bytes = filled;
+    out.cut.sort_unstable();
+    out.cut.dedup();
+    Ok(out)
+}
+
+/// One task of a per-task stream, for tests: its process, its (inode, fd) pairs, and
+/// whether it was cut short.
+pub type TaskOutput = (Record, Vec<(u32, u32)>, bool);
+
+/// A per-task stream for tests: each process's head and socket fds, cut ones marked.
+pub fn by_task_bytes(tasks: &[TaskOutput]) -> Vec<u8> {
+    let mut b = Vec::new();
+    for (r, fds, cut) in tasks {
+        b.extend_from_slice(&0u32.to_ne_bytes());
+        b.extend_from_slice(&HEAD_MARK.to_ne_bytes());
+        b.extend_from_slice(&r.start_boottime.to_ne_bytes());
+        for w in [r.tgid, r.uid, r.flags, 0] {
+            b.extend_from_slice(&w.to_ne_bytes());
+        }
+        b.extend_from_slice(&r.comm);
+        for (inode, fd) in fds {
+            b.extend_from_slice(&inode.to_ne_bytes());
+            b.extend_from_slice(&fd.to_ne_bytes());
+        }
+        if *cut {
+            b.extend_from_slice(&0u32.to_ne_bytes());
+            b.extend_from_slice(&CUT_MARK.to_ne_bytes());
+        }
+    }
+    b
 }
 
 #[cfg(test)]
@@ -239,6 +348,39 @@ mod tests {
             let tail = read_records(src, buf, |r| got.push(*r)).expect("no io error");
             prop_assert_eq!(&got, &recs);
             prop_assert_eq!(tail.stray_bytes, 0);
+        }
+
+        #[test]
+        fn by_task_streams_survive_any_split(
+            tasks in proptest::collection::vec(
+                (
+                    record().prop_map(|r| Record { inode: 0, fd: 0, ..r }),
+                    proptest::collection::vec((any::<u32>(), 0u32..1 << 30), 0..20),
+                    any::<bool>(),
+                ),
+                0..12,
+            ),
+            cut in 1usize..97,
+        ) {
+            let bytes = by_task_bytes(&tasks);
+            let mut got = Vec::new();
+            let src = Chunked { data: bytes, pos: 0, sizes: vec![cut], turn: 0, eintr: cut % 2 == 0, interrupted: false };
+            let read = read_by_task(src, 2 * HEAD_SIZE, |r| got.push(*r)).expect("read");
+            let want: Vec<Record> = tasks
+                .iter()
+                .flat_map(|(r, fds, _)| fds.iter().map(move |&(inode, fd)| Record { inode: u64::from(inode), fd, ..*r }))
+                .collect();
+            prop_assert_eq!(got, want);
+            let mut cut_pids: Vec<u32> = tasks.iter().filter(|t| t.2).map(|t| t.0.tgid).collect();
+            cut_pids.sort_unstable();
+            cut_pids.dedup();
+            prop_assert_eq!(read.cut, cut_pids);
+            prop_assert_eq!(read.tail.stray_bytes, 0);
+        }
+
+        #[test]
+        fn by_task_garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400), size in 0usize..200) {
+            let _ = read_by_task(&bytes[..], size, |_| {});
         }
 
         #[test]

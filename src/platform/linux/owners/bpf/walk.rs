@@ -24,26 +24,31 @@ pub enum Walk {
 pub const MAX_THREADS: usize = 4;
 
 /// Open files per process from which iterating process by process on several threads beats
-/// one walk of every process. Measured with bench/owners.rs (2 cores, 203k files in 336
-/// processes): one walk 80 ms (~0.4 us per file); by process, 16 us more per process (a link,
-/// an iterator, two reads, two closes) and 43 ms on two threads. On two threads the split
-/// pays from about 40 files per process; twice that leaves a margin.
+/// one walk of every process, for each program. Measured with bench/owners.rs (2 cores):
+/// by process costs 16 us more per process (a link, an iterator, two reads, two closes).
+/// The per-file program walks ~0.4 us per file (203k files in 336 processes: one walk 80 ms,
+/// by process 43 ms on two threads): the split pays from about 40 files per process. The
+/// per-task program walks 0.12 us per file where files are not sockets (101k in 175
+/// processes: 11.8 ms, by process 8.0) and 0.25 us where half are (203k in 340: 57 and 35):
+/// from about 130. Both thresholds are about twice that, for a margin.
 pub const SPLIT_FROM_FILES_PER_PROCESS: u64 = 80;
+pub const SPLIT_FROM_FILES_PER_PROCESS_BY_TASK: u64 = 250;
 
 /// The processes to iterate one by one on `cores` cores, when that is expected to be faster
-/// than one walk of every process; `None` when it is not, or cannot be done.
-pub fn split(cores: usize) -> Option<Vec<u32>> {
+/// than one walk of every process (from `per_process` open files per process on); `None` when
+/// it is not, or cannot be done.
+pub fn split(cores: usize, per_process: u64) -> Option<Vec<u32>> {
     if cores < 2 {
         return None;
     }
     let pids = processes()?;
     let file_nr = std::fs::read_to_string("/proc/sys/fs/file-nr").ok()?;
-    split_pays(super::open_files(&file_nr)?, pids.len()).then_some(pids)
+    split_pays(super::open_files(&file_nr)?, pids.len(), per_process).then_some(pids)
 }
 
 /// Whether `files` open files in `processes` processes are scanned faster process by process.
-fn split_pays(files: u64, processes: usize) -> bool {
-    processes > 1 && files >= SPLIT_FROM_FILES_PER_PROCESS.saturating_mul(processes as u64)
+fn split_pays(files: u64, processes: usize, per_process: u64) -> bool {
+    processes > 1 && files >= per_process.saturating_mul(processes as u64)
 }
 
 /// The processes of /proc, when /proc numbers them as this process's pid namespace does (an
@@ -109,11 +114,14 @@ mod tests {
     #[test]
     fn the_split_pays_from_a_number_of_files_per_process() {
         let per = SPLIT_FROM_FILES_PER_PROCESS;
-        assert!(split_pays(per * 300, 300));
-        assert!(!split_pays(per * 300 - 1, 300));
-        assert!(!split_pays(u64::MAX, 1), "one process has nothing to share");
-        assert!(!split_pays(0, 0));
-        assert!(split_pays(u64::MAX, usize::MAX), "no overflow");
+        assert!(split_pays(per * 300, 300, per));
+        assert!(!split_pays(per * 300 - 1, 300, per));
+        assert!(
+            !split_pays(u64::MAX, 1, per),
+            "one process has nothing to share"
+        );
+        assert!(!split_pays(0, 0, per));
+        assert!(split_pays(u64::MAX, usize::MAX, per), "no overflow");
     }
 
     #[test]

@@ -92,8 +92,12 @@ fn kernel_like_with(ino_size: u32) -> (Blob, u32) {
             ("start_boottime", u64t, 1400),
             ("real_cred", ptr, 1800),
             ("", anon, 1816),
+            ("files", ptr, 1900),
         ],
     );
+    b.strukt("files_struct", 704, &[("count", u32t, 0), ("fdt", ptr, 32)]);
+    b.strukt("fdtable", 56, &[("max_fds", u32t, 0), ("fd", ptr, 8)]);
+    b.strukt("seq_file", 120, &[("buf", ptr, 0), ("count", u64t, 24)]);
     let kuid_anon = b.strukt("", 4, &[("val", u32t, 0)]);
     let kuid = b.ty("kuid_t", TYPEDEF, 0, kuid_anon, &[]);
     b.strukt("cred", 176, &[("usage", u64t, 0), ("uid", kuid, 8)]);
@@ -147,13 +151,24 @@ fn per_process_iterators_only_where_the_link_info_has_a_task_member() {
 
 #[test]
 fn offsets_of_a_kernel_like_blob() {
-    let (b, func) = kernel_like();
+    let (mut b, func) = kernel_like();
     let l = layout(&b.bytes()).expect("layout");
     assert_eq!(l.iter_func, func);
     assert_eq!(
-        l.offsets,
-        [0, 1000, 1008, 1400, 1800, 1824, 8, 4, 144, 0, 32, 0, 64, 40, 96, 16]
+        l.task_func, None,
+        "no bpf_iter_task: the per-file program only"
     );
+    assert_eq!(
+        l.offsets,
+        [
+            0, 1000, 1008, 1400, 1800, 1824, 8, 4, 144, 0, 32, 0, 64, 40, 96, 1900, 32, 0, 8, 24,
+            16
+        ]
+    );
+    let proto = b.ty("", FUNC_PROTO, 0, 0, &[]);
+    let task = b.ty("bpf_iter_task", FUNC, 0, proto, &[]);
+    let l = layout(&b.bytes()).expect("layout");
+    assert_eq!(l.task_func, Some(task));
 }
 
 #[test]
@@ -189,6 +204,7 @@ fn this_kernels_btf() {
     let read = std::fs::read("/sys/kernel/btf/vmlinux").expect("read BTF");
     assert_eq!(blob.bytes(), &read[..], "mapped or read, the same bytes");
     assert!(l.iter_func > 0);
+    assert!(l.task_func.is_some(), "Linux 5.8+ has bpf_iter_task");
     assert_eq!(l.offsets[FIELDS.len()], 16, "struct upid on 64-bit");
     assert_eq!(l.offsets[0], 0, "bpf_iter_meta.seq comes first");
 }
