@@ -40,7 +40,7 @@ netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
 complete -c portwatch -n "__fish_portwatch_needs_command" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+bpf\t'A BPF task iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
 proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_needs_command" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_needs_command" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
@@ -87,7 +87,7 @@ netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+bpf\t'A BPF task iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
 proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand list" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
@@ -132,7 +132,7 @@ netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+bpf\t'A BPF task iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
 proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand explain" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
@@ -145,7 +145,7 @@ netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+bpf\t'A BPF task iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
 proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and not __fish_seen_subcommand_from set rm list help" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
@@ -161,7 +161,7 @@ netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+bpf\t'A BPF task iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
 proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from set" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
@@ -173,7 +173,7 @@ netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+bpf\t'A BPF task iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
 proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from rm" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
@@ -185,7 +185,7 @@ netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+bpf\t'A BPF task iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
 proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand label; and __fish_seen_subcommand_from list" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
@@ -202,7 +202,7 @@ netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+bpf\t'A BPF task iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
 proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
@@ -251,7 +251,7 @@ netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+bpf\t'A BPF task iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
 proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand snapshot" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
@@ -291,7 +291,7 @@ netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+bpf\t'A BPF task iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
 proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand diff" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
@@ -333,7 +333,7 @@ netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+bpf\t'A BPF task iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
 proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand audit" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
@@ -379,7 +379,7 @@ netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+bpf\t'A BPF task iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
 proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand kill" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
@@ -423,7 +423,7 @@ netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+bpf\t'A BPF task iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
 proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand serve" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
@@ -465,7 +465,7 @@ netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+bpf\t'A BPF task iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
 proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand export" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F
@@ -505,7 +505,7 @@ netlink\t'netlink sock_diag (Linux), /proc/net for raw and missing diag modules'
 proc\t'/proc/net text tables only (Linux)'
 netstat2\t'The netstat2 crate: TCP and UDP only; the default off Linux'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l owners -d 'How -p finds socket owners: auto (BPF where it pays and is allowed, else /proc), bpf (one kernel pass; root only; an error where unavailable) or proc (readlink of every /proc/PID/fd entry)' -r -f -a "auto\t'BPF when the host has enough open files for it to pay and it loads; else /proc'
-bpf\t'A BPF task_file iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
+bpf\t'A BPF task iterator: every process\'s fds in one kernel pass (Linux 5.8+ with BTF, root or CAP_BPF and CAP_PERFMON)'
 proc\t'A readlink of every /proc/PID/fd entry'"
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l services -d 'Read an extra services(5) file; its names win over /etc/services (repeatable)' -r -F
 complete -c portwatch -n "__fish_portwatch_using_subcommand completions" -l labels -d 'The labels file [default: $PORTWATCH_LABELS, else $XDG_CONFIG_HOME/portwatch/labels]' -r -F

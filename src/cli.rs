@@ -266,8 +266,8 @@ pub enum OwnersArg {
     /// BPF when the host has enough open files for it to pay and it loads; else /proc.
     #[default]
     Auto,
-    /// A BPF task_file iterator: every process's fds in one kernel pass (Linux 5.8+ with
-    /// BTF, root or CAP_BPF and CAP_PERFMON).
+    /// A BPF task iterator: every process's fds in one kernel pass (Linux 5.8+ with BTF,
+    /// root or CAP_BPF and CAP_PERFMON).
     Bpf,
     /// A readlink of every /proc/PID/fd entry.
     Proc,

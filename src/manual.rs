@@ -193,11 +193,14 @@ while an -antp scan runs can show no owner. \
 JSON says which happened in owner_scan: \"all-processes\" or \"stopped-early\" (null when no \
 owner scan ran).
 
---owners bpf reads every process's fds in one kernel pass instead: a BPF task_file iterator \
-(Linux 5.8 or later with BTF; root, or CAP_BPF with CAP_PERFMON). It always reads every \
-process (owner_scan \"all-processes\"), and also finds a thread that unshared its fd table \
-(listed under its process), which /proc/PID/fd does not show. Loading it costs a fixed 5-20 \
-ms, so it pays from about 8000 open files on the host. --owners proc is the /proc scan above. \
+--owners bpf reads every process's fds in one kernel pass instead: a BPF task iterator \
+(Linux 5.8 or later with BTF; root, or CAP_BPF with CAP_PERFMON). From Linux 5.17 its \
+program walks each task's fd table itself (bpf_loop); before, the kernel calls it per open \
+file. From Linux 6.1 a host with many open files per process is read process by process on \
+several threads. It always reads every process (owner_scan \"all-processes\"), and also \
+finds a thread that unshared its fd table (listed under its process), which /proc/PID/fd \
+does not show. Loading it costs a fixed 3-20 ms, so it pays from about 8000 open files on \
+the host. --owners proc is the /proc scan above. \
 The default, --owners auto, uses BPF when the host has that many open files \
 (/proc/sys/fs/file-nr) and the program loads, else /proc, without a word; the owners are the \
 same either way. --owners bpf where BPF cannot run is an error (exit 1) with the reason. JSON \
