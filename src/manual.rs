@@ -199,7 +199,7 @@ program walks each task's fd table itself (bpf_loop); before, the kernel calls i
 file. From Linux 6.1 a host with many open files per process is read process by process on \
 several threads. It always reads every process (owner_scan \"all-processes\"), and also \
 finds a thread that unshared its fd table (listed under its process), which /proc/PID/fd \
-does not show. Loading it costs a fixed 3-20 ms, so it pays from about 8000 open files on \
+does not show. Loading it costs a fixed 2-20 ms, so it pays from about 2000 open files on \
 the host. --owners proc is the /proc scan above. \
 The default, --owners auto, uses BPF when the host has that many open files \
 (/proc/sys/fs/file-nr) and the program loads, else /proc, without a word; the owners are the \

@@ -309,6 +309,9 @@ impl OwnerIter {
             },
         )?;
         let mut all = Found::new(keep);
+        // One allocation for every thread's pairs (the large scale has 100k).
+        all.pairs
+            .reserve_exact(shares.iter().map(|(f, _)| f.pairs.len()).sum());
         let mut records = 0;
         for (found, n) in shares {
             all.merge(found);
@@ -451,11 +454,12 @@ impl<'a> Found<'a> {
 }
 
 /// Open files on the host (all namespaces) from which a BPF scan, load included, is
-/// expected to beat the /proc scan. Measured with bench/owners.rs on 2 cores (load average
-/// 7-17 from other work): loading costs 5.5 ms at best (BTF pass 2.1, load and verify 3.4)
-/// and 13-20 ms typically, then ~0.3 us per open file; the /proc scan ~2 us per open file
-/// (2.8k files: 4.9-7.3 ms). Break-even lies between 3k and 10k files.
-pub const PAYS_FROM_OPEN_FILES: u64 = 8_000;
+/// expected to beat the /proc scan. Measured with bench/owners.rs on 2 idle cores at the
+/// small scale (2.3k open files): loading costs 1.9 ms (the BTF pass 1.3 of it), then the
+/// per-task program ~0.12 us per open file; the /proc scan ~1 us per open file on 2
+/// threads (2.3 ms). Break-even is about 2.1k files; `-antp` there took 6.7 ms by BPF and
+/// 7.2 by /proc (hyperfine medians of 60 runs).
+pub const PAYS_FROM_OPEN_FILES: u64 = 2_000;
 
 fn no_per_process() -> Unavailable {
     Unavailable::Read(io::Error::other(
