@@ -2,6 +2,7 @@
 //! reasons for being unavailable, the attach point, the embedded object.
 
 use super::*;
+use crate::model::OwnerMethod;
 
 fn rec(inode: u64, tgid: u32, fd: u32, comm: &[u8]) -> Record {
     let mut c = [0u8; 16];
