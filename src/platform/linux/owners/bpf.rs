@@ -228,12 +228,17 @@ impl OwnerIter {
         let by_file = by_file
             .as_ref()
             .map_err(|why| Unavailable::Load(format!("the per-file program: {why}")))?;
-        for tgid in read.cut {
-            // Without per-process iterators, a walk of every process for this one.
-            let one = self.per_process.then_some(tgid);
+        // Each cut process by an iterator of its own; without per-process iterators, one
+        // walk of every process for all of them.
+        let walks: Vec<Option<u32>> = match self.per_process {
+            true => read.cut.iter().map(|&tgid| Some(tgid)).collect(),
+            false => vec![None],
+        };
+        for one in walks {
             let file = loader::iterate_process(by_file, one).map_err(from_load_error)?;
             let tail = record::read_records(file, READ_SIZE, |r| {
-                if r.tgid == tgid {
+                // `cut` is sorted (read_by_task).
+                if read.cut.binary_search(&r.tgid).is_ok() {
                     each(r);
                 }
             });
