@@ -41,8 +41,8 @@ pub trait ProcessSource: Send + Sync {
         true
     }
     /// Get ready for an owner scan that is about to be asked for (load what it needs), so
-    /// that the scan need not wait for it after the tables are read. Called on a side thread
-    /// during the dump.
+    /// that the scan need not wait for it after the tables are read. Called while another
+    /// thread reads the tables.
     fn prepare_owners(&self) {}
     /// The container and systemd unit the holders `pids` of one socket agree on
     /// (`Attribution::agreed`); nothing where the source cannot tell.

@@ -354,7 +354,7 @@ pub fn scan_with_starts(wanted: Wanted<'_>) -> Result<Scan, Unavailable> {
 
 /// Open files on the host (all namespaces) from which a BPF scan, load included, is
 /// expected to beat the /proc scan. Measured with bench/owners.rs on 2 idle cores at the
-/// small scale (2.3k open files): loading costs 1.9 ms (the BTF pass 1.3 of it), then the
+/// small scale (2.3k open files): loading costs 1.8 ms (the BTF pass 1.2 of it), then the
 /// per-task program ~0.12 us per open file; the /proc scan ~1 us per open file on 2
 /// threads (2.3 ms). Break-even is about 2.1k files; `-antp` there took 6.7 ms by BPF and
 /// 7.2 by /proc (hyperfine medians of 60 runs).
@@ -362,7 +362,7 @@ pub const PAYS_FROM_OPEN_FILES: u64 = 2_000;
 
 fn no_per_process() -> Unavailable {
     Unavailable::Read(io::Error::other(
-        "this kernel cannot limit a task_file iterator to one process (Linux 6.1+)",
+        "this kernel cannot limit a task iterator to one process (Linux 6.1+)",
     ))
 }
 

@@ -1,6 +1,7 @@
 //! Loading the owner program: its instructions out of the embedded ELF object (with its
 //! bpf_loop callback after it), the kernel's field offsets and the callback's address patched
-//! in, and three bpf(2) commands (PROG_LOAD, LINK_CREATE, ITER_CREATE).
+//! in, and four bpf(2) commands (BTF_LOAD for a callback's types, PROG_LOAD, LINK_CREATE,
+//! ITER_CREATE).
 //!
 //! Why not a BPF library: the program needs nothing one offers (no maps, no relocations,
 //! helpers called by number), and aya 0.14, the newest that builds on the project's

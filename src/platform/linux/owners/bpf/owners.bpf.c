@@ -209,20 +209,10 @@ int socket_owners(struct bpf_iter__task_file *ctx)
 }
 
 // The per-task program's output (record.rs, read_by_task): for each task with socket fds, a
-// head, then an fd_rec per socket fd. A task's output is one write to the kernel's seq_file
-// buffer (8 pages), which it must fit: hence 8 bytes per fd (socket inodes come from
-// get_next_ino, 32 bits), and a cut mark after FDS_PER_WRITE of them, for the reader to read
-// that process again with the per-file program.
-struct owner_head {
-	__u32 zero;
-	__u32 mark; // HEAD_MARK
-	__u64 start_boottime;
-	__u32 tgid;
-	__u32 uid;
-	__u32 flags;
-	__u32 pad;
-	char comm[16];
-};
+// head (an owner_rec whose inode is HEAD), then an fd_rec per socket fd. A task's output is
+// one write to the kernel's seq_file buffer (8 pages), which it must fit: hence 8 bytes per
+// fd (socket inodes come from get_next_ino, 32 bits), and a cut mark when it is full, for
+// the reader to read that process again with the per-file program.
 
 struct fd_rec {
 	__u32 inode;
@@ -231,6 +221,9 @@ struct fd_rec {
 
 #define HEAD_MARK 0xffffffffU
 #define CUT_MARK 0xfffffffeU
+// A head's inode: HEAD_MARK in its second 32-bit word (little-endian, as BTF is here), where
+// an fd_rec has its fd.
+#define HEAD ((__u64)HEAD_MARK << 32)
 // What one task may write: the seq_file buffer is 8 pages (32 KiB with 4 KiB pages), and
 // the cut mark must still fit.
 #define TASK_BYTES_MAX (32768 - 2 * sizeof(struct fd_rec))
@@ -243,7 +236,7 @@ struct fd_walk {
 	struct file **fd;
 	struct seq_file *seq;
 	__u64 start;
-	struct owner_head head;
+	struct owner_rec head;
 };
 
 // One slot of an fd table (bpf_loop's callback). The table is read as /proc reads it: under
@@ -314,15 +307,9 @@ int socket_owners_by_task(struct bpf_iter__task *ctx)
 	if (!w.fd)
 		return 0;
 	struct task_struct *reader = (struct task_struct *)bpf_get_current_task();
-	struct owner_rec rec = {};
-	if (!process_of_read(task, reader, &rec))
+	if (!process_of_read(task, reader, &w.head))
 		return 0;
-	w.head.mark = HEAD_MARK;
-	w.head.start_boottime = rec.start_boottime;
-	w.head.tgid = rec.tgid;
-	w.head.uid = rec.uid;
-	w.head.flags = rec.flags;
-	__builtin_memcpy(w.head.comm, rec.comm, sizeof(rec.comm));
+	w.head.inode = HEAD;
 	w.seq = FIELD(struct seq_file *, ctx->meta, META_SEQ);
 	w.start = READ(__u64, w.seq, SEQ_FILE_COUNT);
 	bpf_loop(max_fds, EACH_FD_ADDRESS(), &w, 0);

@@ -136,12 +136,12 @@ fn read_more(src: &mut impl Read, free: &mut [u8]) -> std::io::Result<Option<usi
 }
 
 /// The per-task program's stream (`iter/task` in owners.bpf.c): for each task with socket
-/// fds, a 48-byte head (the process) then 8 bytes per socket fd (inode, fd). Eight bytes whose
-/// second word is `HEAD_MARK` start a head; `CUT_MARK` says the task had more socket fds than
-/// one kernel write holds, so its process must be read again (by the per-file program).
+/// fds, a head (a `Record` of the process whose inode's second word is `HEAD_MARK`), then 8
+/// bytes per socket fd (inode, fd). `CUT_MARK` in an fd's place says the task had more socket
+/// fds than one kernel write holds, so its process must be read again (by the per-file
+/// program).
 pub const HEAD_MARK: u32 = u32::MAX;
 pub const CUT_MARK: u32 = u32::MAX - 1;
-const HEAD_SIZE: usize = 48;
 const FD_SIZE: usize = 8;
 
 /// What a read of the per-task stream found besides records.
@@ -159,7 +159,7 @@ pub fn read_by_task(
     buf_size: usize,
     mut each: impl FnMut(&Record),
 ) -> std::io::Result<ByTask> {
-    let mut buf = vec![0u8; buf_size.max(2 * HEAD_SIZE)];
+    let mut buf = vec![0u8; buf_size.max(2 * RECORD_SIZE)];
     let mut filled = 0;
     let mut out = ByTask::default();
     let mut head: Option<Record> = None;
@@ -171,24 +171,11 @@ pub fn read_by_task(
                 |i: usize| u32::from_ne_bytes([unit[i], unit[i + 1], unit[i + 2], unit[i + 3]]);
             let (first, mark) = (word(0), word(4));
             if mark == HEAD_MARK {
-                let Some(h) = unit.get(..HEAD_SIZE) else {
+                let Some(h) = Record::parse(unit) else {
                     break;
                 };
-                let mut comm = [0u8; 16];
-                comm.copy_from_slice(&h[32..48]);
-                let w = |i: usize| u32::from_ne_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-                let mut start = [0u8; 8];
-                start.copy_from_slice(&h[8..16]);
-                head = Some(Record {
-                    inode: 0,
-                    start_boottime: u64::from_ne_bytes(start),
-                    tgid: w(16),
-                    fd: 0,
-                    uid: w(20),
-                    flags: w(24),
-                    comm,
-                });
-                at += HEAD_SIZE;
+                head = Some(h);
+                at += RECORD_SIZE;
                 continue;
             }
             if mark == CUT_MARK {
@@ -220,13 +207,9 @@ pub type TaskOutput = (Record, Vec<(u32, u32)>, bool);
 pub fn by_task_bytes(tasks: &[TaskOutput]) -> Vec<u8> {
     let mut b = Vec::new();
     for (r, fds, cut) in tasks {
-        b.extend_from_slice(&0u32.to_ne_bytes());
-        b.extend_from_slice(&HEAD_MARK.to_ne_bytes());
-        b.extend_from_slice(&r.start_boottime.to_ne_bytes());
-        for w in [r.tgid, r.uid, r.flags, 0] {
-            b.extend_from_slice(&w.to_ne_bytes());
-        }
-        b.extend_from_slice(&r.comm);
+        let mut head = r.to_bytes();
+        head[4..8].copy_from_slice(&HEAD_MARK.to_ne_bytes());
+        b.extend_from_slice(&head);
         for (inode, fd) in fds {
             b.extend_from_slice(&inode.to_ne_bytes());
             b.extend_from_slice(&fd.to_ne_bytes());
@@ -365,7 +348,7 @@ mod tests {
             let bytes = by_task_bytes(&tasks);
             let mut got = Vec::new();
             let src = Chunked { data: bytes, pos: 0, sizes: vec![cut], turn: 0, eintr: cut % 2 == 0, interrupted: false };
-            let read = read_by_task(src, 2 * HEAD_SIZE, |r| got.push(*r)).expect("read");
+            let read = read_by_task(src, 2 * RECORD_SIZE, |r| got.push(*r)).expect("read");
             let want: Vec<Record> = tasks
                 .iter()
                 .flat_map(|(r, fds, _)| fds.iter().map(move |&(inode, fd)| Record { inode: u64::from(inode), fd, ..*r }))
