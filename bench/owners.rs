@@ -4,7 +4,7 @@
 //! root on a host with the population to measure (bench/README.md, "Owner scan: BPF and
 //! /proc"):
 //!
-//!     cargo run --release --example owners -- [RUNS]
+//!     cargo run --release --example owners -- [RUNS [PORT]]
 //!
 //! Prints the median and min of each phase in ms, and whether both methods found the same
 //! owners (pid, fd, comm) for the sockets that did not change during the run.
@@ -61,6 +61,19 @@ fn main() -> std::io::Result<()> {
     report(out, "bpf scan (auto walk), loaded", &scan_times)?;
     let (full_times, _) = time(runs, || bpf::scan(Wanted::All));
     report(out, "bpf scan, load included", &full_times)?;
+
+    // The one-port query's shortcut, for the TCP listener on the port given after RUNS (else
+    // the first in /proc/net/tcp).
+    let port: Option<u16> = std::env::args().nth(2).and_then(|a| a.parse().ok());
+    if let Some(inode) = listener(port) {
+        let set: portwatch::model::InodeSet = [inode].into_iter().collect();
+        let (t, files) = time(runs, || iter.listener_files(&set));
+        report(out, "one listener: its file, by the TCP iterator", &t)?;
+        let (t, found) = time(runs, || iter.scan_listeners(&set));
+        report(out, "one listener: scan_listeners (both passes)", &t)?;
+        let applied = matches!((&files, &found), (Ok(Some(_)), Ok(Some(_))));
+        writeln!(out, "one listener: shortcut applied: {applied}")?;
+    }
 
     if let Err(e) = scan {
         eprintln!("BPF scan failed: {e}");
@@ -128,4 +141,22 @@ fn report(out: &mut dyn Write, what: &str, times: &[Duration]) -> std::io::Resul
         ms(min),
         times.len()
     )
+}
+
+/// The inode of the first TCP listener (state 0A) in /proc/net/tcp and tcp6 on `port` (any
+/// port for `None`).
+fn listener(port: Option<u16>) -> Option<u64> {
+    let port = port.map(|p| format!(":{p:04X}"));
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .find_map(|table| {
+            let text = std::fs::read_to_string(table).ok()?;
+            text.lines().skip(1).find_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let on_port = port
+                    .as_ref()
+                    .is_none_or(|p| f.get(1).is_some_and(|a| a.ends_with(p.as_str())));
+                (f.get(3) == Some(&"0A") && on_port).then(|| f.get(9)?.parse().ok())?
+            })
+        })
 }

@@ -299,6 +299,34 @@ fn bpf_owners_equal_proc_scan_and_ss() {
     let by_file = held_by(&by_process(&mut per_file, Wanted::All), &pids);
     assert_eq!(by_file, by_bpf, "per-file program, by process");
 
+    // The one-port query: the holders of a few listeners, found by their files' addresses
+    // (every fd slot compared, no file read), equal a whole scan's.
+    let listeners: InodeSet = [inode_of(&shared), inode_of(&passed)].into_iter().collect();
+    let one_port = iter.scan_listeners(&listeners).expect("listener scan");
+    let one_port = one_port.expect("two TCP listeners of this namespace: the shortcut applies");
+    let of = |owners: &BTreeSet<Held>| -> BTreeSet<Held> {
+        owners
+            .iter()
+            .filter(|h| listeners.contains(h.0))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        of(&held_by(&one_port.owners, &pids)),
+        of(&by_bpf),
+        "listener shortcut"
+    );
+    assert_eq!(of(&by_bpf).len(), 4, "two holders each");
+    // What is not a TCP listener here is left to the whole scan.
+    let unix: InodeSet = [inode_of(&shared), inode_of(&pair_a)].into_iter().collect();
+    assert!(iter.scan_listeners(&unix).expect("listener scan").is_none());
+    let scan = iter.scan(Wanted::Some { inodes: &unix }).expect("scan");
+    assert_eq!(
+        scan.owners.get(inode_of(&pair_a)).len(),
+        1,
+        "found by the whole scan"
+    );
+
     // What the test knows independently of both scans.
     let pid_fds = |inode: u64| -> Vec<(u32, u32)> {
         let mut v: Vec<(u32, u32)> = by_bpf
@@ -409,6 +437,13 @@ fn unshared_fd_table_thread_is_found() {
         (
             "by process",
             by_process(&mut iter, Wanted::Some { inodes: &wanted }),
+        ),
+        (
+            "listener shortcut",
+            iter.scan_listeners(&wanted)
+                .expect("listener scan")
+                .expect("two TCP listeners: the shortcut applies")
+                .owners,
         ),
     ] {
         let twice: Vec<(u32, u32)> = owners

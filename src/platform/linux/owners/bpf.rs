@@ -12,6 +12,10 @@
 //! second. On Linux 6.1+ an iterator can be limited to one process, and a big host is read
 //! process by process on several threads (walk.rs).
 //!
+//! A one-port query (the holders of a few TCP listeners) reads less: a TCP iterator finds the
+//! listeners' files, and a third program compares every fd slot with their addresses
+//! without reading the file behind each slot (`scan_listeners`).
+//!
 //! What it sees that /proc does not: a thread that unshared its fd table (CLONE_FILES off)
 //! has its own fds, which `/proc/PID/fd` (the leader's table) does not list; they are
 //! reported under the process id. Threads sharing the leader's table are skipped, so a
@@ -34,6 +38,7 @@
 
 pub mod btf;
 mod found;
+mod listeners;
 mod loader;
 mod prog_btf;
 pub mod record;
@@ -61,6 +66,11 @@ const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
 const BY_TASK: &str = "iter/task";
 const BY_TASK_CALLBACK: &str = "iter/task/each_fd";
 const PROGRAM: &str = "iter/task_file";
+/// The one-port shortcut (`OwnerIter::scan_listeners`): the TCP iterator that finds the
+/// listeners' files, and a per-task program that looks for those files only.
+const TCP_LISTENERS: &str = "iter/tcp";
+const OF_FILES: &str = "iter/task/wanted";
+const OF_FILES_CALLBACK: &str = "iter/task/each_wanted_fd";
 
 /// Which of the two programs is loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,8 +137,12 @@ pub struct OwnerIter {
     /// For processes the per-task program cut short: the per-file program, loaded when
     /// first needed, with what loading it takes.
     by_file: OnceLock<Result<OwnedFd, String>>,
+    /// The TCP listener program (`scan_listeners`), loaded when first needed.
+    listeners: OnceLock<Result<OwnedFd, String>>,
     offsets: [u32; btf::OFFSETS],
     iter_func: u32,
+    task_func: Option<u32>,
+    tcp_func: Option<u32>,
     /// The kernel can limit an iterator to one process (`btf::Layout::per_process`).
     per_process: bool,
 }
@@ -164,8 +178,11 @@ impl OwnerIter {
             prog,
             program,
             by_file: OnceLock::new(),
+            listeners: OnceLock::new(),
             offsets: layout.offsets,
             iter_func: layout.iter_func,
+            task_func: layout.task_func,
+            tcp_func: layout.tcp_func,
             per_process: layout.per_process,
         };
         let mut by_task_refused = None;
@@ -210,8 +227,19 @@ impl OwnerIter {
     /// the per-task program cut short is read again by the per-file program: its records
     /// come twice (the scan keeps each once).
     fn read(&self, pid: Option<u32>, each: &mut dyn FnMut(&Record)) -> Result<usize, Unavailable> {
-        let file = loader::iterate_process(&self.prog, pid).map_err(from_load_error)?;
-        if self.program == Program::ByFile {
+        self.read_with(&self.prog, self.program, pid, each)
+    }
+
+    /// `read`, running `prog`, a program of kind `program`.
+    fn read_with(
+        &self,
+        prog: &OwnedFd,
+        program: Program,
+        pid: Option<u32>,
+        each: &mut dyn FnMut(&Record),
+    ) -> Result<usize, Unavailable> {
+        let file = loader::iterate_process(prog, pid).map_err(from_load_error)?;
+        if program == Program::ByFile {
             let tail = record::read_records(file, READ_SIZE, each).map_err(Unavailable::Read)?;
             return Ok(tail.records);
         }
@@ -308,6 +336,12 @@ impl OwnerIter {
         };
         if keep.is_some_and(InodeSet::is_empty) {
             return Ok(Scan::default());
+        }
+        if let (Walk::Auto, Some(inodes)) = (walk, keep) {
+            // Where the shortcut does not apply or fails, the whole scan gives the same.
+            if let Ok(Some(scan)) = self.scan_listeners(inodes) {
+                return Ok(scan);
+            }
         }
         let pids = match walk {
             Walk::Auto if self.per_process => {

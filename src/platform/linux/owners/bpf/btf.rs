@@ -1,6 +1,6 @@
 //! The little the owner program needs from the kernel's BTF (`/sys/kernel/btf/vmlinux`): the
-//! byte offsets of twenty struct fields and the type ids of the `bpf_iter_task_file` and
-//! `bpf_iter_task` iterators, found in one pass over the raw type section without building
+//! byte offsets of twenty-three struct fields and the type ids of the `bpf_iter_task_file`,
+//! `bpf_iter_task` and `bpf_iter_tcp` iterators, found in one pass over the raw type section without building
 //! the type graph.
 //!
 //! Why not CO-RE: aya relocates by parsing all ~150k types into owned values and then, for
@@ -22,7 +22,7 @@ struct Field {
 }
 
 /// The fields, in the order of `offsets[]` in owners.bpf.c (`enum off`).
-const FIELDS: [Field; 20] = [
+const FIELDS: [Field; 23] = [
     field("bpf_iter_meta", &["seq"], 8),
     field("task_struct", &["group_leader"], 8),
     field("task_struct", &["thread_pid"], 8),
@@ -43,6 +43,11 @@ const FIELDS: [Field; 20] = [
     field("fdtable", &["max_fds"], 4),
     field("fdtable", &["fd"], 8),
     field("seq_file", &["count"], 8),
+    field("sock_common", &["skc_state"], 1),
+    // Read from a `sock_common` pointer: a `struct sock` starts with its `__sk_common`
+    // (checked in `layout`).
+    field("sock", &["sk_socket"], 8),
+    field("socket", &["file"], 8),
 ];
 
 const fn field(strukt: &'static str, path: &'static [&'static str], size: u32) -> Field {
@@ -59,6 +64,9 @@ pub struct Layout {
     pub iter_func: u32,
     /// The BTF type id of `bpf_iter_task` (the per-task iterator's), when the kernel has it.
     pub task_func: Option<u32>,
+    /// The BTF type id of `bpf_iter_tcp` (the TCP socket iterator's, Linux 5.9+), when the
+    /// kernel has it.
+    pub tcp_func: Option<u32>,
     pub offsets: [u32; OFFSETS],
     /// Whether an iterator can be limited to one process (`bpf_iter_link_info` has a `task`
     /// member: Linux 6.1+). Older kernels accept the parameter and ignore it, so it is asked
@@ -215,6 +223,7 @@ pub fn layout(blob: &[u8]) -> Result<Layout, BtfError> {
     let mut structs: Vec<(&str, u32)> = Vec::new();
     let mut iter_func = None;
     let mut task_func = None;
+    let mut tcp_func = None;
     let mut per_process = false;
     let mut link_info = false;
     for id in 1..=btf.starts.len() as u32 {
@@ -226,6 +235,8 @@ pub fn layout(blob: &[u8]) -> Result<Layout, BtfError> {
             iter_func = Some(id);
         } else if kind == FUNC && task_func.is_none() && btf.name_is(id, b"bpf_iter_task")? {
             task_func = Some(id);
+        } else if kind == FUNC && tcp_func.is_none() && btf.name_is(id, b"bpf_iter_tcp")? {
+            tcp_func = Some(id);
         } else if kind == UNION && !link_info && btf.name_is(id, b"bpf_iter_link_info")? {
             link_info = true;
             per_process = btf.member(id, b"task", 0)?.is_some();
@@ -238,7 +249,11 @@ pub fn layout(blob: &[u8]) -> Result<Layout, BtfError> {
             }
         }
         // The rest of the types (half of them in the kernels seen) can hold nothing more.
-        if iter_func.is_some() && task_func.is_some() && link_info && structs.len() == wanted.len()
+        if iter_func.is_some()
+            && task_func.is_some()
+            && tcp_func.is_some()
+            && link_info
+            && structs.len() == wanted.len()
         {
             break;
         }
@@ -265,9 +280,15 @@ pub fn layout(blob: &[u8]) -> Result<Layout, BtfError> {
         *slot = off;
     }
     offsets[FIELDS.len()] = btf.size_of(struct_id("upid")?)?;
+    if btf.member_path(struct_id("sock")?, &["__sk_common"])?.0 != 0 {
+        return Err(BtfError::Field(
+            "sock.__sk_common is not at offset 0".into(),
+        ));
+    }
     Ok(Layout {
         iter_func,
         task_func,
+        tcp_func,
         offsets,
         per_process,
     })

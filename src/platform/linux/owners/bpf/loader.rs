@@ -27,6 +27,13 @@ const OFFSET_MARK: u32 = 0x4f57_4e52;
 /// The high half of a marked function address (`FUNC_MARK` in owners.bpf.c, "OWNF").
 const FUNC_MARK: u32 = 0x4f57_4e46;
 
+/// The high half of a marked wanted-file immediate (`WANTED_MARK` in owners.bpf.c, "OWNW");
+/// the low half is its index, below `WANTED_MAX`.
+const WANTED_MARK: u32 = 0x4f57_4e57;
+
+/// How many file addresses the wanted-files program compares each fd slot with.
+pub const WANTED_MAX: usize = 8;
+
 /// `ld_imm64` (BPF_LD | BPF_IMM | BPF_DW): a 64-bit immediate over two instructions.
 const LD_IMM64: u8 = 0x18;
 
@@ -135,6 +142,27 @@ pub fn patch_offsets(insns: &mut [u8], offsets: &[u32]) -> Result<usize, LoadErr
         })?;
         insn[4..8].copy_from_slice(&value.to_le_bytes());
         insn[12..16].copy_from_slice(&0u32.to_le_bytes());
+        Ok(true)
+    })
+}
+
+/// Replace every marked wanted-file immediate with the address `files[index]`, or 0 (which
+/// no fd slot that is compared holds) past the end of `files`. Returns how many were patched.
+pub fn patch_wanted(insns: &mut [u8], files: &[u64]) -> Result<usize, LoadError> {
+    if files.len() > WANTED_MAX {
+        return Err(LoadError::Object(format!(
+            "BPF object: {} wanted files, at most {WANTED_MAX}",
+            files.len()
+        )));
+    }
+    each_ld_imm64(insns, |_, insn| {
+        let (lo, hi) = (u32_of(&insn[4..8]), u32_of(&insn[12..16]));
+        if hi != WANTED_MARK || lo as usize >= WANTED_MAX {
+            return Ok(false);
+        }
+        let value = files.get(lo as usize).copied().unwrap_or(0);
+        insn[4..8].copy_from_slice(&(value as u32).to_le_bytes());
+        insn[12..16].copy_from_slice(&((value >> 32) as u32).to_le_bytes());
         Ok(true)
     })
 }
@@ -442,7 +470,7 @@ mod tests {
     }
 
     #[test]
-    fn the_embedded_object_has_both_programs_and_only_marked_immediates() {
+    fn the_embedded_object_has_every_program_and_only_marked_immediates() {
         let by_file =
             object(super::super::OBJECT, super::super::PROGRAM).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(by_file.license, b"Dual MIT/GPL\0");
@@ -455,12 +483,20 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e:?}"));
         let start = by_task.callback.expect("the callback's start");
         assert!(start > 0 && start < by_task.insns.len() / 8);
-        // Every field is read by one program or the other: patching with a table that marks
+        // Every field is read by some program: patching with a table that marks
         // each field by its index shows which.
         let n = super::super::btf::OFFSETS;
         let table: Vec<u32> = (0..n as u32).map(|i| 1000 + i).collect();
         let mut seen = vec![false; n];
-        for obj in [&by_file, &by_task] {
+        let of_files = object_with_callback(
+            super::super::OBJECT,
+            super::super::OF_FILES,
+            super::super::OF_FILES_CALLBACK,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let listeners = object(super::super::OBJECT, super::super::TCP_LISTENERS)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        for obj in [&by_file, &by_task, &of_files, &listeners] {
             let mut insns = obj.insns.clone();
             patch_offsets(&mut insns, &table).expect("patch");
             each_ld_imm64(&mut insns, |_, insn| {
@@ -490,6 +526,44 @@ mod tests {
             ),
             Err(LoadError::Object(_))
         ));
+    }
+
+    #[test]
+    fn wanted_files_are_patched_in_and_the_rest_are_none() {
+        let mark = u64::from(WANTED_MARK) << 32;
+        let mut insns = [
+            ld_imm64(mark | 1),
+            ld_imm64(mark),
+            ld_imm64(mark | 7),
+            ld_imm64(9),
+        ]
+        .concat();
+        let files = [0xffff_8880_0000_1000, 0xffff_8880_0000_2000];
+        assert_eq!(patch_wanted(&mut insns, &files).ok(), Some(3));
+        assert_eq!(insns[..16], ld_imm64(files[1])[..]);
+        assert_eq!(insns[16..32], ld_imm64(files[0])[..]);
+        assert_eq!(insns[32..48], ld_imm64(0)[..], "past the files: none");
+        assert_eq!(insns[48..], ld_imm64(9)[..]);
+        assert!(patch_wanted(&mut insns, &[1; WANTED_MAX + 1]).is_err());
+        // The wanted-files program compares with all WANTED_MAX, each some times.
+        let mut obj = object_with_callback(
+            super::super::OBJECT,
+            super::super::OF_FILES,
+            super::super::OF_FILES_CALLBACK,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let mut seen = [false; WANTED_MAX];
+        each_ld_imm64(&mut obj.insns, |_, insn| {
+            if u32_of(&insn[12..16]) == WANTED_MARK {
+                if let Some(s) = seen.get_mut(u32_of(&insn[4..8]) as usize) {
+                    *s = true;
+                }
+            }
+            Ok(false)
+        })
+        .expect("walk");
+        assert_eq!(seen, [true; WANTED_MAX]);
+        assert!(patch_wanted(&mut obj.insns, &files).expect("patch") >= WANTED_MAX);
     }
 
     #[test]

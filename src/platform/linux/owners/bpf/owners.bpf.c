@@ -42,6 +42,14 @@ struct bpf_iter__task {
 
 struct files_struct;
 struct fdtable;
+struct sock_common;
+struct socket;
+
+struct bpf_iter__tcp {
+	struct bpf_iter_meta *meta;
+	struct sock_common *sk_common;
+	__u32 uid;
+};
 
 // Field indexes: the order of FIELDS in btf.rs.
 enum off {
@@ -65,6 +73,9 @@ enum off {
 	FDTABLE_MAX_FDS,
 	FDTABLE_FD,
 	SEQ_FILE_COUNT,
+	SKC_STATE,
+	SOCK_SK_SOCKET,
+	SOCKET_FILE,
 	UPID_SIZE,
 	N_OFFSETS,
 };
@@ -234,21 +245,21 @@ struct fd_rec {
 // its states repeat, and a counter never repeats.
 struct fd_walk {
 	struct file **fd;
+	__u32 max_fds;
+	// The wanted-files program's current chunk of slots (each_wanted_fd).
+	__u64 chunk[8];
 	struct seq_file *seq;
 	__u64 start;
 	struct owner_rec head;
 };
 
-// One slot of an fd table (bpf_loop's callback). The table is read as /proc reads it: under
-// RCU (the iterator runs the program under rcu_read_lock), but without a reference on the
-// file. Every read is a probe read, so a slot closed meanwhile yields nothing or what the
-// slot held a moment ago, never a fault. Returns 1 to stop the loop.
-__attribute__((section("iter/task/each_fd"), used, noinline))
-long each_fd(__u32 i, struct fd_walk *w)
+// Socket fd `fd` of the walk's table, open as `file`, into the output, after the process's
+// head if it is the first. Every read is a probe read, so a slot closed meanwhile yields
+// nothing or what the slot held a moment ago, never a fault. Returns 1 when the output is
+// full (a cut mark written): the walk stops.
+static __attribute__((always_inline)) long emit_socket(struct fd_walk *w, __u32 fd,
+						       struct file *file)
 {
-	struct file *file = 0;
-	if (bpf_probe_read_kernel(&file, sizeof(file), &w->fd[i]) || !file)
-		return 0;
 	struct inode *inode = 0;
 	if (bpf_probe_read_kernel(&inode, sizeof(inode), (char *)file + OFF(FILE_F_INODE)) ||
 	    !inode)
@@ -271,7 +282,7 @@ long each_fd(__u32 i, struct fd_walk *w)
 	__u64 used = READ(__u64, w->seq, SEQ_FILE_COUNT) - w->start;
 	if (!used)
 		bpf_seq_write(w->seq, &w->head, sizeof(w->head));
-	struct fd_rec rec = { (__u32)ino, i };
+	struct fd_rec rec = { (__u32)ino, fd };
 	// Full, or an inode past 32 bits (not sockfs's): the per-file program reads this process.
 	if (used + sizeof(w->head) + sizeof(rec) > TASK_BYTES_MAX || ino >> 32) {
 		rec.inode = 0;
@@ -283,11 +294,22 @@ long each_fd(__u32 i, struct fd_walk *w)
 	return 0;
 }
 
-// The program for Linux 5.17+: the kernel calls it once per task, and it walks the task's
-// fd table itself with bpf_loop, which costs a fraction of the kernel's call per open file.
-// Threads that share their leader's table are skipped, as the task_file iterator skips them.
-__attribute__((section("iter/task"), used))
-int socket_owners_by_task(struct bpf_iter__task *ctx)
+// One slot of an fd table (bpf_loop's callback). The table is read as /proc reads it: under
+// RCU (the iterator runs the program under rcu_read_lock), but without a reference on the
+// file. Returns 1 to stop the loop.
+__attribute__((section("iter/task/each_fd"), used, noinline))
+long each_fd(__u32 i, struct fd_walk *w)
+{
+	struct file *file = 0;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &w->fd[i]) || !file)
+		return 0;
+	return emit_socket(w, i, file);
+}
+
+// The walk of `task`'s fd table: 0 when it has none of its own to walk (a thread sharing its
+// leader's table, as the task_file iterator skips them) or its process is not visible.
+static __attribute__((always_inline)) int start_walk(struct bpf_iter__task *ctx,
+						     struct fd_walk *w)
 {
 	struct task_struct *task = ctx->task;
 	if (!task)
@@ -301,17 +323,119 @@ int socket_owners_by_task(struct bpf_iter__task *ctx)
 	struct fdtable *fdt = READ(struct fdtable *, files, FILES_FDT);
 	if (!fdt)
 		return 0;
-	__u32 max_fds = READ(__u32, fdt, FDTABLE_MAX_FDS);
-	struct fd_walk w = {};
-	w.fd = READ(struct file **, fdt, FDTABLE_FD);
-	if (!w.fd)
+	w->max_fds = READ(__u32, fdt, FDTABLE_MAX_FDS);
+	w->fd = READ(struct file **, fdt, FDTABLE_FD);
+	if (!w->fd)
 		return 0;
 	struct task_struct *reader = (struct task_struct *)bpf_get_current_task();
-	if (!process_of_read(task, reader, &w.head))
+	if (!process_of_read(task, reader, &w->head))
 		return 0;
-	w.head.inode = HEAD;
-	w.seq = FIELD(struct seq_file *, ctx->meta, META_SEQ);
-	w.start = READ(__u64, w.seq, SEQ_FILE_COUNT);
-	bpf_loop(max_fds, EACH_FD_ADDRESS(), &w, 0);
+	w->head.inode = HEAD;
+	w->seq = FIELD(struct seq_file *, ctx->meta, META_SEQ);
+	w->start = READ(__u64, w->seq, SEQ_FILE_COUNT);
+	return 1;
+}
+
+// The program for Linux 5.17+: the kernel calls it once per task, and it walks the task's
+// fd table itself with bpf_loop, which costs a fraction of the kernel's call per open file.
+__attribute__((section("iter/task"), used))
+int socket_owners_by_task(struct bpf_iter__task *ctx)
+{
+	struct fd_walk w = {};
+	if (start_walk(ctx, &w))
+		bpf_loop(w.max_fds, EACH_FD_ADDRESS(), &w, 0);
+	return 0;
+}
+
+// The holders of a few known sockets (a one-port query): the loader patches the addresses
+// of their files (found by `tcp_listener_files`) into WANTED(0..WANTED_MAX-1), 0 for none.
+// A socket has one file however many fds and processes hold it, so comparing each slot of
+// every fd table with those addresses finds them all without reading the file and inode
+// behind each slot, the cache misses that are most of a whole scan. A match is then checked
+// as any slot is (emit_socket), so a file freed and reused since is its new self, not the
+// socket.
+#define WANTED_MARK 0x4f574e5700000000ULL
+#define WANTED_MAX 8
+#define WANTED(I)                                                                   \
+	({                                                                          \
+		__u64 __w;                                                          \
+		asm volatile("%0 = %1 ll" : "=r"(__w) : "i"(WANTED_MARK | (I)));   \
+		__w;                                                                \
+	})
+// Slots read at once: one probe read per 8 slots rather than per slot. fd tables hold a
+// multiple of 64 slots (the kernel sizes them so); a chunk that cannot be read whole (the
+// end of any other) is read slot by slot.
+#define CHUNK 8
+
+static __attribute__((always_inline)) int wanted(__u64 f)
+{
+	return f == WANTED(0) || f == WANTED(1) || f == WANTED(2) || f == WANTED(3) ||
+	       f == WANTED(4) || f == WANTED(5) || f == WANTED(6) || f == WANTED(7);
+}
+
+// Slot i of an fd table (bpf_loop's callback), from the chunk read at its first slot. One
+// call per slot rather than per chunk: the verifier then checks emit_socket once, not once
+// per slot of a chunk (a chunk's worth of paths, 3 ms of load time).
+__attribute__((section("iter/task/each_wanted_fd"), used, noinline))
+long each_wanted_fd(__u32 i, struct fd_walk *w)
+{
+	__u32 j = i % CHUNK;
+	if (!j && bpf_probe_read_kernel(w->chunk, sizeof(w->chunk), &w->fd[i])) {
+		for (int k = 0; k < CHUNK; k++) {
+			w->chunk[k] = 0;
+			if (i + k < w->max_fds)
+				bpf_probe_read_kernel(&w->chunk[k], sizeof(w->chunk[k]), &w->fd[i + k]);
+		}
+	}
+	__u64 f = w->chunk[j & (CHUNK - 1)];
+	if (!f || !wanted(f))
+		return 0;
+	return emit_socket(w, i, (struct file *)f);
+}
+
+__attribute__((section("iter/task/wanted"), used))
+int socket_owners_of_files(struct bpf_iter__task *ctx)
+{
+	struct fd_walk w = {};
+	if (start_walk(ctx, &w))
+		bpf_loop(w.max_fds, EACH_FD_ADDRESS(), &w, 0);
+	return 0;
+}
+
+// The files of the TCP listeners in the reader's network namespace, for
+// `socket_owners_of_files`: a (inode, file address) pair per listener. The kernel's TCP
+// iterator visits the listening hash first; the first socket in another state is the end of
+// the listeners, marked by a pair with inode LISTENERS_END, and the reader stops there.
+#define TCP_LISTEN 10
+#define LISTENERS_END 0xffffffffffffffffULL
+
+struct listener_rec {
+	__u64 inode;
+	__u64 file;
+};
+
+__attribute__((section("iter/tcp"), used))
+int tcp_listener_files(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *sk = ctx->sk_common;
+	if (!sk)
+		return 0;
+	struct seq_file *seq = FIELD(struct seq_file *, ctx->meta, META_SEQ);
+	struct listener_rec rec = {};
+	// Request and TIME-WAIT sockets are smaller than a struct sock: only the state is read
+	// before it says this is a listener (a full socket; sock_common is its first member).
+	if (READ(unsigned char, sk, SKC_STATE) != TCP_LISTEN) {
+		rec.inode = LISTENERS_END;
+		bpf_seq_write(seq, &rec, sizeof(rec));
+		return 0;
+	}
+	struct socket *sock = READ(struct socket *, sk, SOCK_SK_SOCKET);
+	struct file *file = sock ? READ(struct file *, sock, SOCKET_FILE) : 0;
+	struct inode *inode = file ? READ(struct inode *, file, FILE_F_INODE) : 0;
+	if (!inode)
+		return 0;
+	rec.inode = READ(__u64, inode, INODE_I_INO);
+	rec.file = (__u64)file;
+	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;
 }

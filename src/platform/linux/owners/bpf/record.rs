@@ -124,7 +124,7 @@ pub fn read_records(
 }
 
 /// One `read` into `free`, retried on EINTR; `None` at the end of the stream.
-fn read_more(src: &mut impl Read, free: &mut [u8]) -> std::io::Result<Option<usize>> {
+pub(super) fn read_more(src: &mut impl Read, free: &mut [u8]) -> std::io::Result<Option<usize>> {
     loop {
         match src.read(free) {
             Ok(0) => return Ok(None),

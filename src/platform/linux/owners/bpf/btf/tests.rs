@@ -69,6 +69,11 @@ fn kernel_like() -> (Blob, u32) {
 
 /// `kernel_like`, with an `i_ino` of `ino_size` bytes.
 fn kernel_like_with(ino_size: u32) -> (Blob, u32) {
+    kernel_like_full(ino_size, 0)
+}
+
+/// `kernel_like_with`, with `sock.__sk_common` at `common_at`.
+fn kernel_like_full(ino_size: u32, common_at: u32) -> (Blob, u32) {
     let mut b = Blob::new();
     let u16t = b.ty("unsigned short", INT, 0, 2, &[16]);
     let u32t = b.ty("unsigned int", INT, 0, 4, &[32]);
@@ -112,9 +117,24 @@ fn kernel_like_with(ino_size: u32) -> (Blob, u32) {
         &[("i_mode", u16t, 0), ("i_sb", ptr, 40), ("i_ino", ino, 64)],
     );
     b.strukt("super_block", 1000, &[("s_magic", u64t, 96)]);
+    sockets(&mut b, common_at);
     let proto = b.ty("", FUNC_PROTO, 0, 0, &[]);
     let func = b.ty("bpf_iter_task_file", FUNC, 0, proto, &[]);
     (b, func)
+}
+
+/// `sock_common`, and a `sock` with it at `common_at` (0 in every kernel).
+fn sockets(b: &mut Blob, common_at: u32) {
+    let u8t = b.ty("unsigned char", INT, 0, 1, &[8]);
+    let volatile = b.ty("", VOLATILE, 0, u8t, &[]);
+    let ptr = b.ty("", PTR, 0, 0, &[]);
+    let common = b.strukt("sock_common", 136, &[("skc_state", volatile, 18)]);
+    b.strukt(
+        "sock",
+        784,
+        &[("__sk_common", common, common_at), ("sk_socket", ptr, 288)],
+    );
+    b.strukt("socket", 128, &[("file", ptr, 16)]);
 }
 
 /// A `bpf_iter_link_info` union with the given members (each a 4-byte struct here).
@@ -162,13 +182,24 @@ fn offsets_of_a_kernel_like_blob() {
         l.offsets,
         [
             0, 1000, 1008, 1400, 1800, 1824, 8, 4, 144, 0, 32, 0, 64, 40, 96, 1900, 32, 0, 8, 24,
-            16
+            18, 288, 16, 16
         ]
     );
+    assert_eq!(l.tcp_func, None, "no bpf_iter_tcp: no one-port shortcut");
     let proto = b.ty("", FUNC_PROTO, 0, 0, &[]);
     let task = b.ty("bpf_iter_task", FUNC, 0, proto, &[]);
+    let tcp = b.ty("bpf_iter_tcp", FUNC, 0, proto, &[]);
     let l = layout(&b.bytes()).expect("layout");
     assert_eq!(l.task_func, Some(task));
+    assert_eq!(l.tcp_func, Some(tcp));
+}
+
+#[test]
+fn a_sock_must_start_with_its_sock_common() {
+    // The TCP program reads `sock.sk_socket` from the iterator's `sock_common` pointer.
+    let (b, _) = kernel_like_full(8, 8);
+    let err = layout(&b.bytes()).expect_err("__sk_common at 8");
+    assert_eq!(err.to_string(), "sock.__sk_common is not at offset 0");
 }
 
 #[test]
@@ -205,6 +236,7 @@ fn this_kernels_btf() {
     assert_eq!(blob.bytes(), &read[..], "mapped or read, the same bytes");
     assert!(l.iter_func > 0);
     assert!(l.task_func.is_some(), "Linux 5.8+ has bpf_iter_task");
+    assert!(l.tcp_func.is_some(), "Linux 5.9+ has bpf_iter_tcp");
     assert_eq!(l.offsets[FIELDS.len()], 16, "struct upid on 64-bit");
     assert_eq!(l.offsets[0], 0, "bpf_iter_meta.seq comes first");
 }
