@@ -216,6 +216,7 @@ pub fn request(a: &ListingArgs) -> Result<Request> {
         ipv6: true,
         states,
         detail: Default::default(),
+        local_ports: Default::default(),
     };
     let family = if a.ipv4 {
         FamilyFilter::Ipv4

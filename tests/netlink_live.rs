@@ -6,8 +6,10 @@ use nix::sys::socket::{
     self as nsock, bind, listen, setsockopt, sockopt, AddressFamily, Backlog, SockFlag,
     SockType as NixType, SockaddrIn, SockaddrIn6,
 };
-use portwatch::model::{Endpoint, Family, Proto, SockType, Socket, State, StateSet, UnixName};
-use portwatch::platform::linux::netlink::{dump_inet, dump_unix, DumpError};
+use portwatch::model::{
+    Detail, Endpoint, Family, Proto, SockType, Socket, State, StateSet, UnixName,
+};
+use portwatch::platform::linux::netlink::{dump_inet, dump_inet_ports, dump_unix, DumpError};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -133,6 +135,60 @@ fn tcp4_established_pair_and_kernel_state_filter() {
     assert!(by_inode(&lis, li).is_some());
     assert!(by_inode(&lis, ci).is_none() && by_inode(&lis, si).is_none());
     assert!(lis.iter().all(|s| s.state == State::LISTEN));
+}
+
+/// The kernel filters a dump by local port (the bytecode `sport = :P` becomes): exactly the
+/// sockets on the ports asked for come back, of every state asked for, and a program the
+/// kernel's audit refused would fail the dump.
+#[test]
+fn kernel_filters_by_local_port() {
+    let a = tcp_listener("127.0.0.1:0".parse().unwrap(), None, 4);
+    let b = tcp_listener("127.0.0.1:0".parse().unwrap(), None, 4);
+    let c = tcp_listener("127.0.0.1:0".parse().unwrap(), None, 4);
+    let client = TcpStream::connect(a.local_addr().unwrap()).unwrap();
+    let (server, _) = a.accept().unwrap();
+    let port = |l: &TcpListener| l.local_addr().unwrap().port();
+    let both = StateSet(LISTEN.0 | ESTAB.0);
+    let mut ports = [port(&a), port(&b)];
+    ports.sort_unstable();
+    let got = dump_inet_ports(
+        Proto::Tcp,
+        Family::Ipv4,
+        both,
+        Detail::default(),
+        Some(&ports),
+    )
+    .expect("filtered dump");
+    assert!(got
+        .iter()
+        .all(|s| ports.contains(&s.local.as_ref().and_then(Endpoint::port).unwrap_or(0))));
+    let mut inodes: Vec<u64> = got.iter().map(|s| s.inode).collect();
+    inodes.sort_unstable();
+    let mut want = vec![inode(&a), inode(&b), inode(&server)];
+    want.sort_unstable();
+    assert_eq!(
+        inodes, want,
+        "both listeners and the accepted end, not the client's"
+    );
+    assert!(by_inode(&got, inode(&c)).is_none() && by_inode(&got, inode(&client)).is_none());
+    // One port, and none.
+    let one = dump_inet_ports(
+        Proto::Tcp,
+        Family::Ipv4,
+        LISTEN,
+        Detail::default(),
+        Some(&[port(&c)]),
+    );
+    let one: Vec<u64> = one.expect("dump").iter().map(|s| s.inode).collect();
+    assert_eq!(one, [inode(&c)]);
+    let none = dump_inet_ports(
+        Proto::Tcp,
+        Family::Ipv4,
+        LISTEN,
+        Detail::default(),
+        Some(&[]),
+    );
+    assert!(none.expect("no dump").is_empty());
 }
 
 /// A dump longer than the datagrams parsed on the calling thread moves reception to a

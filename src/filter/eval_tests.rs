@@ -333,3 +333,79 @@ fn combining_filters_ands_them() {
     let users = Filter::any_of([Pred::User(UserSpec::parse("1000"))]);
     assert!(users.matches(&row) && !users.needs_users());
 }
+
+#[test]
+fn local_ports_the_kernel_may_filter_by() {
+    let ports = |e: &str, p: Proto| f(e).local_ports(p);
+    let tcp = |e: &str| ports(e, Proto::Tcp);
+    assert_eq!(tcp("sport = :80"), Some(vec![80]));
+    assert_eq!(tcp("sport = :443 or sport = :80"), Some(vec![80, 443]));
+    assert_eq!(
+        tcp("( sport = :80 or sport = :443 ) and dst 10/8"),
+        Some(vec![80, 443])
+    );
+    assert_eq!(tcp("src 127.0.0.1:22"), Some(vec![22]));
+    assert_eq!(tcp("sport = :ssh and state listening"), Some(vec![22]));
+    assert_eq!(
+        tcp("sport = :80 and sport = :81"),
+        Some(vec![]),
+        "nothing can match"
+    );
+    assert_eq!(
+        ports("sport = :odd", Proto::Udp),
+        Some(vec![5000]),
+        "per protocol"
+    );
+    assert_eq!(tcp("sport = :odd"), Some(vec![4000]));
+    for any in [
+        "port = :80",
+        "dport = :80",
+        "not sport = :80",
+        "sport != :80",
+        "sport > :80",
+        "sport = :80 or dport = :1",
+        "src :*",
+        "src 127.0.0.1",
+        "proc nginx",
+    ] {
+        assert_eq!(tcp(any), None, "{any}: any port");
+    }
+    let unresolved = parse_str("sport = :some-name").expect("parse");
+    assert_eq!(
+        unresolved.local_ports(Proto::Tcp),
+        None,
+        "not resolved yet: any port"
+    );
+    let many: Vec<String> = (1..=17).map(|p| format!("sport = :{p}")).collect();
+    assert_eq!(
+        tcp(&many.join(" or ")),
+        None,
+        "too many to be worth a kernel filter"
+    );
+    assert_eq!(tcp(&many[..16].join(" or ")).map(|v| v.len()), Some(16));
+}
+
+proptest::proptest! {
+    /// Whatever the expression, every socket it matches is on one of its local ports: a
+    /// kernel that leaves out the others loses nothing.
+    #[test]
+    fn a_match_is_always_on_one_of_the_local_ports(
+        a in 1u16..6, b in 1u16..6, c in 1u16..6, shape in 0usize..6,
+        local in 1u16..6, remote in 1u16..6, udp: bool,
+    ) {
+        let e = match shape {
+            0 => format!("sport = :{a}"),
+            1 => format!("sport = :{a} or sport = :{b}"),
+            2 => format!("( sport = :{a} or sport = :{b} ) and dport = :{c}"),
+            3 => format!("sport = :{a} and ( sport = :{b} or dport = :{c} )"),
+            4 => format!("src 127.0.0.1:{a} or ( sport = :{b} and not dport = :{c} )"),
+            _ => format!("( sport = :{a} or src :{b} ) and ( sport = :{c} or sport = :{a} )"),
+        };
+        let proto = if udp { Proto::Udp } else { Proto::Tcp };
+        let row = inet(proto, State::ESTABLISHED, &format!("127.0.0.1:{local}"), &format!("127.0.0.1:{remote}"));
+        let flt = f(&e);
+        if let Some(ports) = flt.local_ports(proto) {
+            proptest::prop_assert!(!flt.matches(&row) || ports.contains(&local), "{} {:?}", e, ports);
+        }
+    }
+}

@@ -357,10 +357,52 @@ impl Filter {
 }
 
 impl Filter {
+    /// The local ports every socket of `proto` this filter matches is on (sorted), when it
+    /// restricts them (`sport = :P`, `src :P`, or an `or` of those, under any `and`); `None`
+    /// when a match may be on any port. Call after `resolve`: an unresolved name is any port.
+    pub fn local_ports(&self, proto: Proto) -> Option<Vec<u16>> {
+        let mut ports = local_ports(self.expr.as_ref()?, proto)?;
+        ports.sort_unstable();
+        ports.dedup();
+        // A kernel filter of many ports costs more to run than it saves.
+        (ports.len() <= MAX_LOCAL_PORTS).then_some(ports)
+    }
+
     /// The states to ask the backend for: the expression's states, else `default` (the set
     /// -l / -a / neither select).
     pub fn states_or(&self, default: StateSet) -> StateSet {
         self.state_override().unwrap_or(default)
+    }
+}
+
+/// The most local ports `Filter::local_ports` gives.
+const MAX_LOCAL_PORTS: usize = 16;
+
+/// A superset of the local ports of the `proto` sockets `e` matches (unsorted), `None` for
+/// any port.
+fn local_ports(e: &Expr, proto: Proto) -> Option<Vec<u16>> {
+    match e {
+        Expr::Pred(Pred::Port {
+            end: End::Local,
+            cmp: Cmp::Eq,
+            port,
+        })
+        | Expr::Pred(Pred::Host {
+            end: End::Local,
+            cond: HostCond::Inet {
+                port: Some(port), ..
+            },
+        }) => Some(vec![port.for_proto(proto)?]),
+        Expr::Pred(_) | Expr::Not(_) => None,
+        Expr::And(a, b) => match (local_ports(a, proto), local_ports(b, proto)) {
+            (Some(a), Some(b)) => Some(a.into_iter().filter(|p| b.contains(p)).collect()),
+            (one, other) => one.or(other),
+        },
+        Expr::Or(a, b) => {
+            let mut a = local_ports(a, proto)?;
+            a.extend(local_ports(b, proto)?);
+            Some(a)
+        }
     }
 }
 

@@ -325,6 +325,29 @@ pub struct Query {
     /// Extras to read with each socket (-i, -m, -o, -e): sock_diag only; sockets from other
     /// sources have none.
     pub detail: Detail,
+    /// The local ports the sockets wanted are on, when the filter says (`sport = :P`).
+    pub local_ports: LocalPorts,
+}
+
+/// The local ports every socket a listing can show is on, per protocol, as its filter says
+/// (`sport = :P`, `src :P`): a backend may read only sockets on those ports (netlink has the
+/// kernel filter its dump, as ss does), and may return more: the filter still decides.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalPorts {
+    /// Sorted; `None`: any port. `Some(empty)`: no socket can match.
+    pub tcp: Option<Vec<u16>>,
+    pub udp: Option<Vec<u16>>,
+}
+
+impl LocalPorts {
+    /// The ports of `proto`'s sockets (`None`: any; raw and unix sockets are not narrowed).
+    pub fn of(&self, proto: Proto) -> Option<&[u16]> {
+        match proto {
+            Proto::Tcp => self.tcp.as_deref(),
+            Proto::Udp => self.udp.as_deref(),
+            Proto::Unix | Proto::Raw => None,
+        }
+    }
 }
 
 impl Query {
@@ -340,6 +363,7 @@ impl Query {
             ipv6: true,
             states,
             detail: Detail::default(),
+            local_ports: LocalPorts::default(),
         }
     }
 

@@ -7,7 +7,7 @@ use super::{holds_listeners, into_rows, listening_set, Request};
 use crate::error::Result;
 use crate::filter::Filter;
 use crate::join;
-use crate::model::{Proto, Row, Snapshot, Warning};
+use crate::model::{LocalPorts, Proto, Query, Row, Snapshot, Warning};
 use crate::platform::{ProcessSource, SocketSource};
 use crate::registry::{AnnotateCtx, AnnotationCache, Registry};
 use std::collections::HashSet;
@@ -61,8 +61,18 @@ fn read_one<'a>(
 ) -> Result<Read<'a>> {
     // The listener set needs a read of its own when the query does not hold the listeners:
     // it runs beside the main read (a core is usually free while the kernel fills a dump).
+    // The kernel may leave out sockets on other local ports than the filter's: none of them
+    // could be shown, and the listener set, which the read gives when it holds the
+    // listeners, is asked only about the shown sockets' own ports.
+    let narrowed = Query {
+        local_ports: LocalPorts {
+            tcp: base.local_ports(Proto::Tcp),
+            udp: base.local_ports(Proto::Udp),
+        },
+        ..req.query.clone()
+    };
     let (read, listening) = if holds_listeners(&req.query) {
-        let read = src.read_sockets(&req.query)?;
+        let read = src.read_sockets(&narrowed)?;
         let listening = listening_set(src, &req.query, &read.sockets);
         (Ok(read), listening)
     } else {
@@ -70,7 +80,7 @@ fn read_one<'a>(
             let side = std::thread::Builder::new()
                 .spawn_scoped(s, || listening_set(src, &req.query, &[]))
                 .ok();
-            let read = src.read_sockets(&req.query);
+            let read = src.read_sockets(&narrowed);
             let listening = side
                 .and_then(|h| h.join().ok())
                 .unwrap_or_else(|| listening_set(src, &req.query, &[]));

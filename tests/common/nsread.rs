@@ -90,6 +90,7 @@ pub fn query(unix: bool) -> Query {
         ipv6: true,
         states: StateSet::ALL,
         detail: Default::default(),
+        local_ports: Default::default(),
     }
 }
 

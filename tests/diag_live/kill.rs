@@ -96,6 +96,7 @@ fn tcp4() -> Query {
         ipv6: false,
         states: StateSet::ALL,
         detail: Default::default(),
+        local_ports: Default::default(),
     }
 }
 

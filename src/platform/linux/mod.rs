@@ -52,7 +52,13 @@ pub fn read_sockets_netlink(proc_root: &Path, q: &Query) -> Result<Snapshot> {
     let dump = |(proto, family): (Proto, Family)| match proto {
         Proto::Raw => None,
         Proto::Unix => Some(netlink::dump_unix_detail(q.states, detail)),
-        _ => Some(netlink::dump_inet_detail(proto, family, q.states, detail)),
+        _ => Some(netlink::dump_inet_ports(
+            proto,
+            family,
+            q.states,
+            detail,
+            q.local_ports.of(proto),
+        )),
     };
     let dumped = in_parallel(&tables, dump);
     let mut snap = Snapshot::default();

@@ -64,6 +64,18 @@ pub fn dump_inet_detail(
     states: StateSet,
     detail: Detail,
 ) -> Result<Vec<Socket>, DumpError> {
+    dump_inet_ports(proto, family, states, detail, None)
+}
+
+/// `dump_inet_detail` of the sockets whose local port is one of `ports` (`None`: any), the
+/// kernel filtering (an empty list dumps nothing).
+pub fn dump_inet_ports(
+    proto: Proto,
+    family: Family,
+    states: StateSet,
+    detail: Detail,
+    ports: Option<&[u16]>,
+) -> Result<Vec<Socket>, DumpError> {
     if matches!(proto, Proto::Unix) || matches!(family, Family::Unix) {
         return Err(DumpError::Kernel(libc::EINVAL));
     }
@@ -72,7 +84,11 @@ pub fn dump_inet_detail(
         family,
         detail,
     };
-    let req = inet::request(t, states);
+    let req = match ports {
+        None => inet::request(t, states).to_vec(),
+        Some([]) => return Ok(Vec::new()),
+        Some(ports) => inet::request_ports(t, states, ports),
+    };
     dump(&req, |buf, seq, out| parse_inet_msgs(buf, seq, t, out))
 }
 

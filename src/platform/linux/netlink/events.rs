@@ -211,6 +211,7 @@ mod tests {
             ipv6,
             states: StateSet::ALL,
             detail: Default::default(),
+            local_ports: Default::default(),
         }
     }
 

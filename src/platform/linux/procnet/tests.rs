@@ -282,6 +282,7 @@ fn read_table_warns_once_per_file() {
         ipv6: true,
         states: StateSet::ALL,
         detail: Default::default(),
+        local_ports: Default::default(),
     };
     let snap = read_sockets(&root, &q).unwrap_or_default();
     let files = ["tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix"];
