@@ -30,7 +30,9 @@ and c means (a or b) and c. and may be written && or &, or as || or |, not as !.
 STATE is an ss state name (established, syn-sent, syn-recv, fin-wait-1, fin-wait-2, \
 time-wait, closed, close-wait, last-ack, listening, closing) or group (all, connected, \
 synchronized, bucket, big). As in ss, state and exclude replace the set chosen by -l or -a, \
-and the set is sent to the kernel.
+and the set is sent to the kernel. So is a local port the expression pins (sport = :P, src \
+ADDR:P, an or of those under any and): the kernel then replies only for sockets on those \
+ports, as it does for ss.
 
 proc and pid match the processes holding the socket and run the owner scan even without -p. \
 service matches the name shown in the Service column. scope classifies the local address; \
@@ -200,7 +202,10 @@ file. From Linux 6.1 a host with many open files per process is read process by 
 several threads. It always reads every process (owner_scan \"all-processes\"), and also \
 finds a thread that unshared its fd table (listed under its process), which /proc/PID/fd \
 does not show. Loading it costs a fixed 2-20 ms, so it pays from about 2000 open files on \
-the host. --owners proc is the /proc scan above. \
+the host. The holders of up to 8 TCP listeners (a one-port query such as -lntp sport = :P) \
+are found faster still: a TCP iterator gives each listener's file, and a program compares \
+every fd slot with those files without reading what is behind the slot. \
+--owners proc is the /proc scan above. \
 The default, --owners auto, uses BPF when the host has that many open files \
 (/proc/sys/fs/file-nr) and the program loads, else /proc, without a word; the owners are the \
 same either way. --owners bpf where BPF cannot run is an error (exit 1) with the reason. JSON \
