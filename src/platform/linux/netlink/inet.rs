@@ -69,16 +69,21 @@ pub(crate) fn af(family: Family) -> u8 {
 /// established hash for `-l` (LISTEN and CLOSE, as ss asks): 15 ms of a listener listing
 /// among 70k connections.
 pub(crate) fn request(t: InetTable, states: StateSet) -> [u8; REQ_LEN] {
-    let states = match t.proto {
-        Proto::Tcp => states.0 & !(1 << State::CLOSE.0),
-        _ => states.0,
-    };
+    let states = kernel_states(t.proto, states);
     let mut r = [0u8; REQ_LEN];
     r[0] = af(t.family);
     r[1] = t.ipproto();
     r[2] = ext_bits(t.detail);
     r[4..8].copy_from_slice(&states.to_ne_bytes());
     r
+}
+
+/// The state mask sent for `proto`'s table (`request`: TCP without CLOSE); 0 asks for nothing.
+pub(crate) fn kernel_states(proto: Proto, states: StateSet) -> u32 {
+    match proto {
+        Proto::Tcp => states.0 & !(1 << State::CLOSE.0),
+        _ => states.0,
+    }
 }
 
 /// Request attribute: a filter program the kernel runs on each socket before filling it.
