@@ -249,6 +249,7 @@ pub fn request(a: &ListingArgs) -> Result<Request> {
         attribution: false,
         cgroups: a.extended || a.cgroup,
         sort,
+        sorted: true,
     })
 }
 

@@ -69,6 +69,9 @@ pub fn watch_config(a: &WatchArgs, env: &Env) -> Result<WatchConfig> {
     };
     // Events carry the same socket objects as the listing's JSON, user names included.
     req.user_names |= mode == WatchMode::Stream;
+    // Events come in the listing's order and the view sorts what it shows: the rows of a
+    // read need no order of their own.
+    req.sorted = false;
     Ok(WatchConfig {
         columns: columns(&req.query, a.listing.extended, a.listing.processes),
         request: req,
@@ -91,9 +94,13 @@ pub fn refilter(listing: &ListingArgs, text: &str) -> Result<Request> {
     } else {
         vec![text.to_string()]
     };
-    request(&ListingArgs {
+    let req = request(&ListingArgs {
         filter: words,
         ..listing.clone()
+    })?;
+    Ok(Request {
+        sorted: false,
+        ..req
     })
 }
 

@@ -57,6 +57,9 @@ pub struct Request {
     pub cgroups: bool,
     /// The order of the rows: by a metric (--sort), else by protocol and address.
     pub sort: Option<SortKey>,
+    /// Whether to sort the rows at all: a caller that orders only what it shows (watch's
+    /// events) leaves them in the tables' order and saves sorting every row.
+    pub sorted: bool,
 }
 
 impl Request {
@@ -72,6 +75,7 @@ impl Request {
             attribution: false,
             cgroups: false,
             sort: None,
+            sorted: true,
         }
     }
 
@@ -177,9 +181,11 @@ fn run_with(
     }
     all.each_part(|p, rows| {
         join::attach_ifaces(rows, |i| p.src.iface_name(i));
-        join::sort_rows(rows);
-        if let Some(key) = req.sort {
-            detail::sort(rows, key);
+        if req.sorted {
+            join::sort_rows(rows);
+            if let Some(key) = req.sort {
+                detail::sort(rows, key);
+            }
         }
     });
     if req.cgroups {

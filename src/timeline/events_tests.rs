@@ -146,3 +146,38 @@ fn only_sockets_no_read_saw_are_unseen() {
     assert_eq!(u.len(), 1);
     assert_eq!(u[0].local, ep(50002));
 }
+
+#[test]
+fn events_come_in_listing_order_whatever_order_the_rows_are_in() {
+    // watch reads its rows unsorted (the tables' order); its events are still ordered: the
+    // closed ones first, then opened and changed ones, each by local and remote end.
+    let web = [owner(10, "web")];
+    let prev = reading(vec![
+        row(tcp(State::ESTABLISHED, 205, 8080, 50005), &web),
+        row(tcp(State::ESTABLISHED, 201, 8080, 50001), &web),
+        row(tcp(State::ESTABLISHED, 203, 8080, 50003), &web),
+        row(tcp(State::ESTABLISHED, 204, 8080, 50004), &web),
+    ]);
+    let next = reading(vec![
+        row(tcp(State::ESTABLISHED, 209, 8080, 50009), &web),
+        row(tcp(State::CLOSE_WAIT, 204, 8080, 50004), &web),
+        row(tcp(State::ESTABLISHED, 207, 8080, 50007), &web),
+        row(tcp(State::ESTABLISHED, 203, 8080, 50003), &web),
+        row(tcp(State::ESTABLISHED, 208, 8080, 50008), &web),
+    ]);
+    let got: Vec<(Change, u64)> = diff(&prev, &next, Compare::default())
+        .iter()
+        .map(|e| (e.change, e.row.sock.inode))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Change::Closed, 201),
+            (Change::Closed, 205),
+            (Change::Changed, 204),
+            (Change::Opened, 207),
+            (Change::Opened, 208),
+            (Change::Opened, 209),
+        ]
+    );
+}
