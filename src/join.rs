@@ -111,17 +111,7 @@ pub fn sort_rows(rows: &mut [Row]) {
     rows.sort_unstable_by(|a, b| listing_order(&a.sock, &b.sock));
 }
 
-/// The listing's order: protocol, family, type, local end, remote end, inode.
-pub fn listing_order(x: &Socket, y: &Socket) -> std::cmp::Ordering {
-    (x.proto, x.family, x.sock_type, &x.local, &x.remote, x.inode).cmp(&(
-        y.proto,
-        y.family,
-        y.sock_type,
-        &y.local,
-        &y.remote,
-        y.inode,
-    ))
-}
+pub use crate::model::listing_order;
 
 #[cfg(test)]
 mod tests {

@@ -329,6 +329,18 @@ pub struct Query {
     pub local_ports: LocalPorts,
 }
 
+/// The listing's order: protocol, family, type, local end, remote end, inode.
+pub fn listing_order(x: &Socket, y: &Socket) -> std::cmp::Ordering {
+    (x.proto, x.family, x.sock_type, &x.local, &x.remote, x.inode).cmp(&(
+        y.proto,
+        y.family,
+        y.sock_type,
+        &y.local,
+        &y.remote,
+        y.inode,
+    ))
+}
+
 /// The local ports every socket a listing can show is on, per protocol, as its filter says
 /// (`sport = :P`, `src :P`): a backend may read only sockets on those ports (netlink has the
 /// kernel filter its dump, as ss does), and may return more: the filter still decides.

@@ -2,8 +2,7 @@
 //! in, events out; the watch command adds the clock, the close stream and the output.
 
 use super::key::{key, Ends, Reading};
-use crate::join::listing_order;
-use crate::model::{Row, Socket};
+use crate::model::{listing_order, Row, Socket};
 use std::collections::{HashMap, HashSet};
 
 /// The kind of an event (JSON `"event"`).
@@ -67,7 +66,7 @@ pub fn differs(a: &Row, b: &Row, cmp: Compare) -> bool {
 }
 
 /// The events that turn `prev` into `next`: closed sockets first, then opened and changed
-/// ones, each group in the listing's order (`join::listing_order`) whatever order the
+/// ones, each group in the listing's order (`model::listing_order`) whatever order the
 /// readings' rows are in (watch reads them unsorted: sorting 100k rows a read to order a
 /// few hundred events cost more than the diff).
 ///
