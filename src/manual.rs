@@ -202,7 +202,7 @@ file. From Linux 6.1 a host with many open files per process is read process by 
 several threads. It always reads every process (owner_scan \"all-processes\"), and also \
 finds a thread that unshared its fd table (listed under its process), which /proc/PID/fd \
 does not show. Loading it costs a fixed 2-20 ms, so it pays from about 2000 open files on \
-the host. The holders of up to 8 TCP listeners (a one-port query such as -lntp sport = :P) \
+the host. The holders of up to 16 TCP listeners (a one-port query such as -lntp sport = :P) \
 are found faster still: a TCP iterator gives each listener's file, and a program compares \
 every fd slot with those files without reading what is behind the slot. \
 --owners proc is the /proc scan above. \

@@ -576,6 +576,36 @@ fn a_process_iterator_sees_that_process_only() {
     assert_eq!(none.expect("iterate a process that is not there"), 0);
 }
 
+/// The one-port shortcut takes up to 16 listeners (a port on many addresses, or a
+/// SO_REUSEPORT group): each compared address is patched in and finds its holder; one more
+/// is left to the whole scan.
+#[test]
+fn the_listener_shortcut_takes_sixteen_listeners() {
+    let _serial = serial();
+    let Some(iter) = loaded() else { return };
+    let me = std::process::id();
+    let listeners: Vec<TcpListener> = (0..17)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    let sixteen: InodeSet = listeners[..16].iter().map(inode_of).collect();
+    let scan = iter.scan_listeners(&sixteen).expect("listener scan");
+    let owners = scan.expect("16 listeners: the shortcut applies").owners;
+    for l in &listeners[..16] {
+        let got: Vec<(u32, u32)> = owners
+            .get(inode_of(l))
+            .iter()
+            .map(|o| (o.pid, o.fd))
+            .collect();
+        let fd = u32::try_from(l.as_raw_fd()).unwrap_or(u32::MAX);
+        assert_eq!(got, [(me, fd)], "listener on fd {fd}");
+    }
+    let seventeen: InodeSet = listeners.iter().map(inode_of).collect();
+    assert!(iter
+        .scan_listeners(&seventeen)
+        .expect("listener scan")
+        .is_none());
+}
+
 /// An O_PATH fd of a unix socket's path is an S_IFSOCK inode of the file system, not a
 /// socket: /proc shows its path, and neither scan may list it as a socket.
 #[test]

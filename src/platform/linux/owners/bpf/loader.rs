@@ -32,7 +32,7 @@ const FUNC_MARK: u32 = 0x4f57_4e46;
 const WANTED_MARK: u32 = 0x4f57_4e57;
 
 /// How many file addresses the wanted-files program compares each fd slot with.
-pub const WANTED_MAX: usize = 8;
+pub const WANTED_MAX: usize = 16;
 
 /// `ld_imm64` (BPF_LD | BPF_IMM | BPF_DW): a 64-bit immediate over two instructions.
 const LD_IMM64: u8 = 0x18;

@@ -355,7 +355,7 @@ int socket_owners_by_task(struct bpf_iter__task *ctx)
 // as any slot is (emit_socket), so a file freed and reused since is its new self, not the
 // socket.
 #define WANTED_MARK 0x4f574e5700000000ULL
-#define WANTED_MAX 8
+#define WANTED_MAX 16
 #define WANTED(I)                                                                   \
 	({                                                                          \
 		__u64 __w;                                                          \
@@ -370,7 +370,9 @@ int socket_owners_by_task(struct bpf_iter__task *ctx)
 static __attribute__((always_inline)) int wanted(__u64 f)
 {
 	return f == WANTED(0) || f == WANTED(1) || f == WANTED(2) || f == WANTED(3) ||
-	       f == WANTED(4) || f == WANTED(5) || f == WANTED(6) || f == WANTED(7);
+	       f == WANTED(4) || f == WANTED(5) || f == WANTED(6) || f == WANTED(7) ||
+	       f == WANTED(8) || f == WANTED(9) || f == WANTED(10) || f == WANTED(11) ||
+	       f == WANTED(12) || f == WANTED(13) || f == WANTED(14) || f == WANTED(15);
 }
 
 // Slot i of an fd table (bpf_loop's callback), from the chunk read at its first slot. One
