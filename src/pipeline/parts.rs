@@ -59,8 +59,6 @@ fn read_one<'a>(
     base: &Filter,
     filter_now: bool,
 ) -> Result<Read<'a>> {
-    // The listener set needs a read of its own when the query does not hold the listeners:
-    // it runs beside the main read (a core is usually free while the kernel fills a dump).
     // The kernel may leave out sockets on other local ports than the filter's: none of them
     // could be shown, and the listener set, which the read gives when it holds the
     // listeners, is asked only about the shown sockets' own ports.
@@ -71,6 +69,8 @@ fn read_one<'a>(
         },
         ..req.query.clone()
     };
+    // The listener set needs a read of its own when the query does not hold the listeners:
+    // it runs beside the main read (a core is usually free while the kernel fills a dump).
     let (read, listening) = if holds_listeners(&req.query) {
         let read = src.read_sockets(&narrowed)?;
         let listening = listening_set(src, &req.query, &read.sockets);

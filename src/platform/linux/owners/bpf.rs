@@ -345,16 +345,16 @@ impl OwnerIter {
                 return Ok(scan);
             }
         }
-        let mut cores = crate::platform::linux::cores();
-        if keep.is_none() && walk == Walk::Auto {
+        let cores = match (walk, keep) {
             // Every socket's owners are asked for beside the tables' dump (the pipeline's
             // `scan_during_dump`, the only such caller), which keeps two threads busy on a
             // big host: the kernel filling replies and the parser. Threads of this scan
             // beyond the cores left only take time from it: on 2 cores, -antp at the large
             // scale took 234 ms with one walk and 259 by process (alternating runs, medians
             // of 40), where after the dump the split wins by far (-lntp: 50 against 85).
-            cores = cores.saturating_sub(2);
-        }
+            (Walk::Auto, None) => crate::platform::linux::cores().saturating_sub(2),
+            _ => crate::platform::linux::cores(),
+        };
         let pids = match walk {
             Walk::Auto if self.per_process => {
                 let per_process = match self.program {
@@ -371,12 +371,8 @@ impl OwnerIter {
                 ))
             })?),
         };
-        let threads = match walk {
-            Walk::ByProcess => crate::platform::linux::cores(),
-            _ => cores,
-        };
         let (found, records) = match pids {
-            Some(pids) => self.scan_by_process(&pids, keep, threads)?,
+            Some(pids) => self.scan_by_process(&pids, keep, cores)?,
             None => {
                 let mut found = Found::new(keep);
                 let records = self.for_each_record(|r| found.add(r))?;

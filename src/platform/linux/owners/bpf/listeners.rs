@@ -52,7 +52,7 @@ impl OwnerIter {
             .as_ref()
             .map_err(|why| Unavailable::Load(format!("the TCP listener program: {why}")))?;
         let file = loader::iterate_process(listeners, None).map_err(from_load_error)?;
-        listener_files(file, inodes).map_err(Unavailable::Read)
+        read_listener_files(file, inodes).map_err(Unavailable::Read)
     }
 }
 
@@ -68,7 +68,10 @@ const READ_SIZE: usize = 4096;
 
 /// The file of each of `inodes`, in the set's order, read from `src` up to the end of the
 /// listeners; `None` when one of them is not among the listeners.
-pub fn listener_files(mut src: impl Read, inodes: &InodeSet) -> std::io::Result<Option<Vec<u64>>> {
+pub fn read_listener_files(
+    mut src: impl Read,
+    inodes: &InodeSet,
+) -> std::io::Result<Option<Vec<u64>>> {
     let mut files = vec![0u64; inodes.len()];
     let mut missing = inodes.len();
     let mut buf = [0u8; READ_SIZE];
@@ -139,13 +142,13 @@ mod tests {
         ]);
         let set: InodeSet = [5, 3].into_iter().collect();
         assert_eq!(
-            listener_files(&s[..], &set).ok(),
+            read_listener_files(&s[..], &set).ok(),
             Some(Some(vec![0x30, 0x50]))
         );
         // 9 comes after the end of the listeners: a connection's, say.
         let set: InodeSet = [3, 9].into_iter().collect();
-        assert_eq!(listener_files(&s[..], &set).ok(), Some(None));
-        assert_eq!(listener_files(&[][..], &set).ok(), Some(None));
+        assert_eq!(read_listener_files(&s[..], &set).ok(), Some(None));
+        assert_eq!(read_listener_files(&[][..], &set).ok(), Some(None));
     }
 
     proptest! {
@@ -155,7 +158,7 @@ mod tests {
             let mut s = stream(&pairs);
             s.extend(std::iter::repeat_n(0xa5, junk));
             let set: InodeSet = [599, 2, 300].into_iter().collect();
-            let got = listener_files(Trickle(s, step, 0), &set).expect("read");
+            let got = read_listener_files(Trickle(s, step, 0), &set).expect("read");
             prop_assert_eq!(got, Some(vec![2 << 12, 300 << 12, 599 << 12]));
         }
     }

@@ -239,6 +239,11 @@ struct fd_rec {
 // the cut mark must still fit.
 #define TASK_BYTES_MAX (32768 - 2 * sizeof(struct fd_rec))
 
+// Slots read at once: one probe read per 8 slots rather than per slot. fd tables hold a
+// multiple of 64 slots (the kernel sizes them so); a chunk that cannot be read whole (the
+// end of any other) is read slot by slot.
+#define CHUNK 8
+
 // What `each_fd` works on: one fd table, its process, and where its output starts in the
 // seq_file buffer. The callback counts from the buffer's fill (a value the verifier cannot
 // know) rather than in a counter of its own: the verifier follows a bpf_loop callback until
@@ -247,7 +252,7 @@ struct fd_walk {
 	struct file **fd;
 	__u32 max_fds;
 	// The wanted-files program's current chunk of slots (each_wanted_fd).
-	__u64 chunk[8];
+	__u64 chunk[CHUNK];
 	struct seq_file *seq;
 	__u64 start;
 	struct owner_rec head;
@@ -362,10 +367,6 @@ int socket_owners_by_task(struct bpf_iter__task *ctx)
 		asm volatile("%0 = %1 ll" : "=r"(__w) : "i"(WANTED_MARK | (I)));   \
 		__w;                                                                \
 	})
-// Slots read at once: one probe read per 8 slots rather than per slot. fd tables hold a
-// multiple of 64 slots (the kernel sizes them so); a chunk that cannot be read whole (the
-// end of any other) is read slot by slot.
-#define CHUNK 8
 
 static __attribute__((always_inline)) int wanted(__u64 f)
 {
