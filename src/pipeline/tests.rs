@@ -230,3 +230,50 @@ fn a_remembering_source_is_asked_for_the_inodes_even_for_every_connection() {
     let web = l.rows.iter().find(|r| r.sock.inode == 100).unwrap();
     assert_eq!(web.owners.as_ref().unwrap().len(), 2);
 }
+
+/// A socket source that says which query each read was.
+struct Recording {
+    host: Fake,
+    queries: std::sync::Mutex<Vec<Query>>,
+}
+
+impl SocketSource for Recording {
+    fn read_sockets(&self, q: &Query) -> crate::error::Result<crate::model::Snapshot> {
+        self.queries.lock().unwrap().push(q.clone());
+        self.host.read_sockets(q)
+    }
+
+    fn ephemeral_range(&self) -> Option<(u16, u16)> {
+        self.host.ephemeral_range()
+    }
+
+    fn iface_name(&self, index: u32) -> Option<String> {
+        self.host.iface_name(index)
+    }
+}
+
+#[test]
+fn a_filter_that_pins_the_local_port_narrows_the_read() {
+    let src = Recording {
+        host: host(),
+        queries: Default::default(),
+    };
+    let reg = Registry::builtin();
+    let l = run(
+        &request(StateSet::ALL, "sport = :8080"),
+        &src,
+        &src.host,
+        &reg,
+    )
+    .unwrap();
+    assert_eq!(ports(&l), [(8080, 0), (8080, 50000), (8080, 50001)]);
+    let asked = std::mem::take(&mut *src.queries.lock().unwrap());
+    assert_eq!(asked.len(), 1, "-a holds the listeners: one read");
+    assert_eq!(asked[0].local_ports.tcp.as_deref(), Some(&[8080][..]));
+    // The remote end, or a port on either end, does not narrow the read.
+    for f in ["dport = :8080", "port = :8080", "not sport = :8080"] {
+        run(&request(StateSet::ALL, f), &src, &src.host, &reg).unwrap();
+        let asked = std::mem::take(&mut *src.queries.lock().unwrap());
+        assert!(asked.iter().all(|q| q.local_ports.tcp.is_none()), "{f}");
+    }
+}

@@ -46,6 +46,11 @@ impl SocketSource for Fake {
             .iter()
             .filter(|s| q.wants(s.proto) && wanted_family(s.family))
             .filter(|s| s.proto == Proto::Raw || q.states.contains(s.state))
+            // The kernel's port filter (netlink's bytecode): only the local ports asked for.
+            .filter(|s| match (q.local_ports.of(s.proto), s.local.as_ref()) {
+                (None, _) => true,
+                (Some(ports), local) => ports.contains(&local.and_then(|l| l.port()).unwrap_or(0)),
+            })
             .cloned()
             .collect();
         Ok(Snapshot {
