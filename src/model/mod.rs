@@ -3,6 +3,7 @@
 
 mod container;
 mod extras;
+mod glimpse;
 mod host;
 pub mod kill;
 mod ownermap;
@@ -17,6 +18,7 @@ mod text;
 
 pub use container::{Attribution, BadNetnsSpec, Container, Netns, NetnsSpec, Runtime, Unit};
 pub use extras::{CcInfo, CongName, Detail, Extras, Shutdown, SkMem, TcpInfo, Timer, TimerKind};
+pub use glimpse::{Fingerprint, Glimpse};
 pub use host::{ExeInfo, HostFacts, Interface};
 pub use ownermap::{InodeSet, OwnerMap, Wanted};
 pub use owners::Owners;

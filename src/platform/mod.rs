@@ -7,6 +7,7 @@ pub mod atomic;
 mod diag;
 pub mod fake;
 pub mod filelock;
+mod glimpse;
 #[cfg(target_os = "linux")]
 pub mod linux;
 pub mod portable;
@@ -15,6 +16,7 @@ pub mod runtime;
 mod source;
 
 pub use diag::{catch_interrupts, interrupted, Arrived, CloseStream, Closer, Refusal, RefusalKind};
+pub use glimpse::Glimpser;
 pub use source::{ProcessSource, SocketSource};
 
 use crate::error::{Error, Result};

@@ -106,30 +106,28 @@ fn cookie(s: &Socket) -> Option<NonZeroU64> {
     s.cookie
 }
 
-/// The rows of one read, found by identity.
+/// The rows of one read, found by identity; each key once.
 #[derive(Debug, Default)]
 pub struct Reading {
     rows: Vec<Row>,
+    /// The key of each row, at the row's index.
+    keys: Vec<Key>,
     index: KeyMap<u32>,
-    /// Each key once with its row, in row order (a key seen twice keeps its first row).
-    order: Vec<(Key, u32)>,
 }
 
 impl Reading {
     /// Index `rows` by identity. A key seen twice (a dump that caught a socket twice while
     /// the table changed) keeps its first row.
     pub fn new(rows: Vec<Row>) -> Reading {
-        let mut index = KeyMap::with_capacity_and_hasher(rows.len(), Default::default());
-        let mut order = Vec::with_capacity(rows.len());
-        for (i, r) in rows.iter().enumerate() {
-            let Ok(i) = u32::try_from(i) else { break };
-            let k = key(&r.sock);
-            if let std::collections::hash_map::Entry::Vacant(e) = index.entry(k.clone()) {
-                e.insert(i);
-                order.push((k, i));
-            }
+        let mut r = Reading {
+            rows: Vec::with_capacity(rows.len()),
+            keys: Vec::with_capacity(rows.len()),
+            index: KeyMap::with_capacity_and_hasher(rows.len(), Default::default()),
+        };
+        for row in rows {
+            r.insert(row);
         }
-        Reading { rows, index, order }
+        r
     }
 
     pub fn rows(&self) -> &[Row] {
@@ -140,23 +138,57 @@ impl Reading {
         self.index.get(k).and_then(|&i| self.rows.get(i as usize))
     }
 
+    pub fn get_mut(&mut self, k: &Key) -> Option<&mut Row> {
+        self.index
+            .get(k)
+            .and_then(|&i| self.rows.get_mut(i as usize))
+    }
+
     pub fn contains(&self, k: &Key) -> bool {
         self.index.contains_key(k)
     }
 
-    /// The rows and their keys, in row order, each key once.
+    /// Add `row` under its key; `false` (and nothing added) when the key is there already.
+    pub fn insert(&mut self, row: Row) -> bool {
+        let Ok(i) = u32::try_from(self.rows.len()) else {
+            return false;
+        };
+        match self.index.entry(key(&row.sock)) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                self.keys.push(e.key().clone());
+                e.insert(i);
+                self.rows.push(row);
+                true
+            }
+        }
+    }
+
+    /// Take out the row of `k`. The last row takes its place: rows are in no order once
+    /// one was removed.
+    pub fn remove(&mut self, k: &Key) -> Option<Row> {
+        let i = self.index.remove(k)? as usize;
+        let row = self.rows.swap_remove(i);
+        self.keys.swap_remove(i);
+        if let Some(moved) = self.keys.get(i) {
+            if let Some(slot) = self.index.get_mut(moved) {
+                *slot = i as u32;
+            }
+        }
+        Some(row)
+    }
+
+    /// The rows and their keys, in row order.
     pub fn keyed(&self) -> impl Iterator<Item = (&Key, &Row)> {
-        self.order
-            .iter()
-            .filter_map(|(k, i)| Some((k, self.rows.get(*i as usize)?)))
+        self.keys.iter().zip(&self.rows)
     }
 
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.rows.is_empty()
     }
 
     pub fn into_rows(self) -> Vec<Row> {
@@ -217,5 +249,33 @@ mod tests {
         assert_eq!(first.sock.state, State::ESTABLISHED);
         let order: Vec<u64> = r.keyed().map(|(_, row)| row.sock.inode).collect();
         assert_eq!(order, [5, 6]);
+    }
+
+    #[test]
+    fn rows_removed_and_added_stay_found_by_their_keys() {
+        let mut r = Reading::new(
+            (1..=5)
+                .map(|i| Row::new(tcp(State::LISTEN, i, 80, 0)))
+                .collect(),
+        );
+        let k = |i| Key::Inode(Proto::Tcp, i);
+        assert_eq!(r.remove(&k(2)).map(|row| row.sock.inode), Some(2));
+        assert_eq!(r.remove(&k(2)), None);
+        assert!(r.insert(Row::new(tcp(State::LISTEN, 9, 80, 0))));
+        assert!(!r.insert(Row::new(tcp(State::ESTABLISHED, 9, 80, 1))));
+        r.get_mut(&k(5)).expect("5").sock.recv_q = Some(3);
+        assert_eq!(r.remove(&k(1)).map(|row| row.sock.inode), Some(1));
+        let mut left: Vec<u64> = r
+            .keyed()
+            .map(|(key, row)| {
+                assert_eq!(key, &k(row.sock.inode));
+                assert_eq!(r.get(key).map(|x| x.sock.inode), Some(row.sock.inode));
+                row.sock.inode
+            })
+            .collect();
+        left.sort_unstable();
+        assert_eq!(left, [3, 4, 5, 9]);
+        assert_eq!(r.len(), 4);
+        assert_eq!(r.get(&k(5)).and_then(|x| x.sock.recv_q), Some(3));
     }
 }

@@ -13,6 +13,7 @@
 
 mod destroy;
 mod events;
+mod fetch;
 mod inet;
 mod info;
 mod unix;
@@ -20,6 +21,7 @@ mod wire;
 
 pub use destroy::{destroy, DestroyError, Destroyer};
 pub use events::{CloseEvents, EventsError, Received};
+pub use fetch::Fetcher;
 pub use inet::{parse_inet_msgs, InetTable};
 pub use unix::parse_unix_msgs;
 pub use wire::Progress;
@@ -308,27 +310,7 @@ fn send(sock: &OwnedFd, ty: u16, flags: u16, seq: u32, payload: &[u8]) -> io::Re
     msg.extend_from_slice(&seq.to_ne_bytes());
     msg.extend_from_slice(&0u32.to_ne_bytes());
     msg.extend_from_slice(payload);
-    let addr = kernel_addr();
-    loop {
-        // SAFETY: msg and addr outlive the call; the lengths are theirs.
-        let n = unsafe {
-            libc::sendto(
-                sock.as_raw_fd(),
-                msg.as_ptr().cast(),
-                msg.len(),
-                0,
-                (&addr as *const libc::sockaddr_nl).cast(),
-                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-            )
-        };
-        if n >= 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
+    fetch::send_all(sock, &msg)
 }
 
 /// Receive one datagram from the kernel. MSG_TRUNC makes the kernel report the full length,

@@ -38,6 +38,7 @@
 
 pub mod btf;
 mod found;
+pub mod glimpse;
 mod listeners;
 mod loader;
 mod prog_btf;

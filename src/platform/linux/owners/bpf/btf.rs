@@ -1,5 +1,5 @@
 //! The little the owner program needs from the kernel's BTF (`/sys/kernel/btf/vmlinux`): the
-//! byte offsets of twenty-three struct fields and the type ids of the `bpf_iter_task_file`,
+//! byte offsets of thirty-seven struct fields (fourteen only for the TCP glimpse) and the type ids of the `bpf_iter_task_file`,
 //! `bpf_iter_task` and `bpf_iter_tcp` iterators, found in one pass over the raw type section without building
 //! the type graph.
 //!
@@ -19,10 +19,13 @@ struct Field {
     /// found through it, as C writes it).
     path: &'static [&'static str],
     size: u32,
+    /// Only the TCP glimpse reads it: a kernel without it (no IPv6, say) loses the glimpse,
+    /// not the owner scan.
+    optional: bool,
 }
 
 /// The fields, in the order of `offsets[]` in owners.bpf.c (`enum off`).
-const FIELDS: [Field; 23] = [
+const FIELDS: [Field; 37] = [
     field("bpf_iter_meta", &["seq"], 8),
     field("task_struct", &["group_leader"], 8),
     field("task_struct", &["thread_pid"], 8),
@@ -48,10 +51,38 @@ const FIELDS: [Field; 23] = [
     // (checked in `layout`).
     field("sock", &["sk_socket"], 8),
     field("socket", &["file"], 8),
+    glimpse("sock_common", &["skc_family"], 2),
+    glimpse("sock_common", &["skc_num"], 2),
+    glimpse("sock_common", &["skc_dport"], 2),
+    glimpse("sock_common", &["skc_bound_dev_if"], 4),
+    glimpse("sock_common", &["skc_daddr"], 4),
+    glimpse("sock_common", &["skc_rcv_saddr"], 4),
+    glimpse("sock_common", &["skc_v6_daddr"], 16),
+    glimpse("sock_common", &["skc_v6_rcv_saddr"], 16),
+    glimpse("sock", &["sk_ack_backlog"], 4),
+    glimpse("sock", &["sk_max_ack_backlog"], 4),
+    glimpse("tcp_sock", &["rcv_nxt"], 4),
+    glimpse("tcp_sock", &["copied_seq"], 4),
+    glimpse("tcp_sock", &["write_seq"], 4),
+    glimpse("tcp_sock", &["snd_una"], 4),
 ];
 
 const fn field(strukt: &'static str, path: &'static [&'static str], size: u32) -> Field {
-    Field { strukt, path, size }
+    Field {
+        strukt,
+        path,
+        size,
+        optional: false,
+    }
+}
+
+const fn glimpse(strukt: &'static str, path: &'static [&'static str], size: u32) -> Field {
+    Field {
+        strukt,
+        path,
+        size,
+        optional: true,
+    }
 }
 
 /// Number of entries in `offsets[]`: the fields, then the size of `struct upid`.
@@ -68,6 +99,8 @@ pub struct Layout {
     /// kernel has it.
     pub tcp_func: Option<u32>,
     pub offsets: [u32; OFFSETS],
+    /// Whether every field of the TCP glimpse is there (`Field::optional`).
+    pub glimpse: bool,
     /// Whether an iterator can be limited to one process (`bpf_iter_link_info` has a `task`
     /// member: Linux 6.1+). Older kernels accept the parameter and ignore it, so it is asked
     /// for only where the BTF says it is understood.
@@ -267,17 +300,25 @@ pub fn layout(blob: &[u8]) -> Result<Layout, BtfError> {
             .ok_or_else(|| BtfError::Field(format!("no struct {name} in BTF")))
     };
     let mut offsets = [0u32; OFFSETS];
+    let mut glimpse = true;
     for (slot, f) in offsets.iter_mut().zip(FIELDS.iter()) {
-        let (off, ty) = btf.member_path(struct_id(f.strukt)?, f.path)?;
-        if f.size != 0 && btf.size_of(ty)? != f.size {
-            return Err(BtfError::Field(format!(
-                "{}.{} is not {} bytes",
-                f.strukt,
-                f.path.join("."),
-                f.size
-            )));
+        let found = struct_id(f.strukt).and_then(|id| {
+            let (off, ty) = btf.member_path(id, f.path)?;
+            if f.size != 0 && btf.size_of(ty)? != f.size {
+                return Err(BtfError::Field(format!(
+                    "{}.{} is not {} bytes",
+                    f.strukt,
+                    f.path.join("."),
+                    f.size
+                )));
+            }
+            Ok(off)
+        });
+        match found {
+            Ok(off) => *slot = off,
+            Err(_) if f.optional => glimpse = false,
+            Err(e) => return Err(e),
         }
-        *slot = off;
     }
     offsets[FIELDS.len()] = btf.size_of(struct_id("upid")?)?;
     if btf.member_path(struct_id("sock")?, &["__sk_common"])?.0 != 0 {
@@ -290,6 +331,7 @@ pub fn layout(blob: &[u8]) -> Result<Layout, BtfError> {
         task_func,
         tcp_func,
         offsets,
+        glimpse,
         per_process,
     })
 }

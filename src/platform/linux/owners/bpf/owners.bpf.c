@@ -76,6 +76,21 @@ enum off {
 	SKC_STATE,
 	SOCK_SK_SOCKET,
 	SOCKET_FILE,
+	// The TCP glimpse's (tcp_glimpse), optional in btf.rs.
+	SKC_FAMILY,
+	SKC_NUM,
+	SKC_DPORT,
+	SKC_BOUND_DEV_IF,
+	SKC_DADDR,
+	SKC_RCV_SADDR,
+	SKC_V6_DADDR,
+	SKC_V6_RCV_SADDR,
+	SK_ACK_BACKLOG,
+	SK_MAX_ACK_BACKLOG,
+	TP_RCV_NXT,
+	TP_COPIED_SEQ,
+	TP_WRITE_SEQ,
+	TP_SND_UNA,
 	UPID_SIZE,
 	N_OFFSETS,
 };
@@ -105,6 +120,7 @@ static long (*bpf_seq_write)(struct seq_file *m, const void *data, __u32 len) = 
 static struct task_struct *(*bpf_get_current_task_btf)(void) = (void *)158;
 static __u64 (*bpf_get_current_task)(void) = (void *)35;
 static long (*bpf_loop)(__u32 nr, void *fn, void *ctx, __u64 flags) = (void *)181;
+static __u64 (*bpf_get_socket_cookie)(void *sk) = (void *)46;
 
 // A field of type T at the offset of field X in the object at P.
 #define FIELD(T, P, X) (*(T *)((char *)(P) + OFF(X)))
@@ -440,5 +456,76 @@ int tcp_listener_files(struct bpf_iter__tcp *ctx)
 	rec.inode = READ(__u64, inode, INODE_I_INO);
 	rec.file = (__u64)file;
 	bpf_seq_write(seq, &rec, sizeof(rec));
+	return 0;
+}
+
+// The TCP glimpse (glimpse.rs): what a repeated read (`watch`) needs to tell which sockets
+// are new or changed, for every TCP socket of the reader's network namespace, without the
+// fill of a sock_diag reply: the identity (cookie, addresses), the state, whether a file
+// holds it (an accepted connection gains one), and the queues. Fields of sock_common are
+// loaded directly (the verifier checks them against its BTF); those beyond it through
+// probe reads, only for full sockets (request and TIME-WAIT sockets are smaller).
+#define TCP_TIME_WAIT 6
+#define TCP_NEW_SYN_RECV 12
+#define AF_INET 2
+
+// Layout shared with glimpse.rs: 64 bytes, native endian but for dport (network order).
+struct glimpse_rec {
+	__u64 cookie;
+	__u32 rqueue;
+	__u32 wqueue;
+	__u32 ifindex;
+	__u16 sport;
+	__u16 dport;
+	unsigned char state;
+	unsigned char family;
+	unsigned char held;
+	unsigned char pad[5];
+	__u32 saddr[4];
+	__u32 daddr[4];
+};
+
+__attribute__((section("iter/tcp/glimpse"), used))
+int tcp_glimpse(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *sk = ctx->sk_common;
+	if (!sk)
+		return 0;
+	struct seq_file *seq = FIELD(struct seq_file *, ctx->meta, META_SEQ);
+	struct glimpse_rec r = {};
+	r.state = FIELD(unsigned char, sk, SKC_STATE);
+	r.family = FIELD(unsigned short, sk, SKC_FAMILY);
+	r.sport = FIELD(__u16, sk, SKC_NUM);
+	r.dport = FIELD(__u16, sk, SKC_DPORT);
+	r.ifindex = FIELD(__u32, sk, SKC_BOUND_DEV_IF);
+	if (r.family == AF_INET) {
+		r.saddr[0] = FIELD(__u32, sk, SKC_RCV_SADDR);
+		r.daddr[0] = FIELD(__u32, sk, SKC_DADDR);
+	} else {
+		char *s6 = (char *)sk + OFF(SKC_V6_RCV_SADDR);
+		char *d6 = (char *)sk + OFF(SKC_V6_DADDR);
+		r.saddr[0] = *(__u32 *)s6;
+		r.saddr[1] = *(__u32 *)(s6 + 4);
+		r.saddr[2] = *(__u32 *)(s6 + 8);
+		r.saddr[3] = *(__u32 *)(s6 + 12);
+		r.daddr[0] = *(__u32 *)d6;
+		r.daddr[1] = *(__u32 *)(d6 + 4);
+		r.daddr[2] = *(__u32 *)(d6 + 8);
+		r.daddr[3] = *(__u32 *)(d6 + 12);
+	}
+	r.cookie = bpf_get_socket_cookie(sk);
+	if (r.state != TCP_TIME_WAIT && r.state != TCP_NEW_SYN_RECV) {
+		r.held = READ(struct socket *, sk, SOCK_SK_SOCKET) != 0;
+		if (r.state == TCP_LISTEN) {
+			r.rqueue = READ(__u32, sk, SK_ACK_BACKLOG);
+			r.wqueue = READ(__u32, sk, SK_MAX_ACK_BACKLOG);
+		} else {
+			// As tcp_diag_get_info: unread bytes (never below 0), unacknowledged ones.
+			int unread = READ(__u32, sk, TP_RCV_NXT) - READ(__u32, sk, TP_COPIED_SEQ);
+			r.rqueue = unread > 0 ? unread : 0;
+			r.wqueue = READ(__u32, sk, TP_WRITE_SEQ) - READ(__u32, sk, TP_SND_UNA);
+		}
+	}
+	bpf_seq_write(seq, &r, sizeof(r));
 	return 0;
 }

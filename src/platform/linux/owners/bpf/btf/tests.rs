@@ -74,6 +74,11 @@ fn kernel_like_with(ino_size: u32) -> (Blob, u32) {
 
 /// `kernel_like_with`, with `sock.__sk_common` at `common_at`.
 fn kernel_like_full(ino_size: u32, common_at: u32) -> (Blob, u32) {
+    kernel_like_opts(ino_size, common_at, false)
+}
+
+/// `kernel_like_full`, with the TCP glimpse's fields when `glimpse`.
+fn kernel_like_opts(ino_size: u32, common_at: u32, glimpse: bool) -> (Blob, u32) {
     let mut b = Blob::new();
     let u16t = b.ty("unsigned short", INT, 0, 2, &[16]);
     let u32t = b.ty("unsigned int", INT, 0, 4, &[32]);
@@ -117,24 +122,67 @@ fn kernel_like_full(ino_size: u32, common_at: u32) -> (Blob, u32) {
         &[("i_mode", u16t, 0), ("i_sb", ptr, 40), ("i_ino", ino, 64)],
     );
     b.strukt("super_block", 1000, &[("s_magic", u64t, 96)]);
-    sockets(&mut b, common_at);
+    sockets(&mut b, common_at, glimpse);
     let proto = b.ty("", FUNC_PROTO, 0, 0, &[]);
     let func = b.ty("bpf_iter_task_file", FUNC, 0, proto, &[]);
     (b, func)
 }
 
 /// `sock_common`, and a `sock` with it at `common_at` (0 in every kernel).
-fn sockets(b: &mut Blob, common_at: u32) {
+fn sockets(b: &mut Blob, common_at: u32, glimpse: bool) {
     let u8t = b.ty("unsigned char", INT, 0, 1, &[8]);
     let volatile = b.ty("", VOLATILE, 0, u8t, &[]);
     let ptr = b.ty("", PTR, 0, 0, &[]);
-    let common = b.strukt("sock_common", 136, &[("skc_state", volatile, 18)]);
+    if !glimpse {
+        let common = b.strukt("sock_common", 136, &[("skc_state", volatile, 18)]);
+        b.strukt(
+            "sock",
+            784,
+            &[("__sk_common", common, common_at), ("sk_socket", ptr, 288)],
+        );
+        b.strukt("socket", 128, &[("file", ptr, 16)]);
+        return;
+    }
+    let u16t = b.ty("short unsigned int", INT, 0, 2, &[16]);
+    let u32t = b.ty("unsigned int", INT, 0, 4, &[32]);
+    let in6 = b.strukt("in6_addr", 16, &[("s6_addr32", u32t, 0)]);
+    // skc_daddr and skc_rcv_saddr sit in an anonymous struct (of an anonymous union).
+    let pair = b.strukt("", 8, &[("skc_daddr", u32t, 0), ("skc_rcv_saddr", u32t, 4)]);
+    let common = b.strukt(
+        "sock_common",
+        136,
+        &[
+            ("", pair, 0),
+            ("skc_dport", u16t, 12),
+            ("skc_num", u16t, 14),
+            ("skc_family", u16t, 16),
+            ("skc_state", volatile, 18),
+            ("skc_bound_dev_if", u32t, 20),
+            ("skc_v6_daddr", in6, 56),
+            ("skc_v6_rcv_saddr", in6, 72),
+        ],
+    );
     b.strukt(
         "sock",
         784,
-        &[("__sk_common", common, common_at), ("sk_socket", ptr, 288)],
+        &[
+            ("__sk_common", common, common_at),
+            ("sk_ack_backlog", u32t, 276),
+            ("sk_max_ack_backlog", u32t, 280),
+            ("sk_socket", ptr, 288),
+        ],
     );
     b.strukt("socket", 128, &[("file", ptr, 16)]);
+    b.strukt(
+        "tcp_sock",
+        2300,
+        &[
+            ("copied_seq", u32t, 1500),
+            ("rcv_nxt", u32t, 1504),
+            ("snd_una", u32t, 1600),
+            ("write_seq", u32t, 1604),
+        ],
+    );
 }
 
 /// A `bpf_iter_link_info` union with the given members (each a 4-byte struct here).
@@ -182,8 +230,12 @@ fn offsets_of_a_kernel_like_blob() {
         l.offsets,
         [
             0, 1000, 1008, 1400, 1800, 1824, 8, 4, 144, 0, 32, 0, 64, 40, 96, 1900, 32, 0, 8, 24,
-            18, 288, 16, 16
+            18, 288, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16
         ]
+    );
+    assert!(
+        !l.glimpse,
+        "no glimpse fields: no glimpse, the rest as before"
     );
     assert_eq!(l.tcp_func, None, "no bpf_iter_tcp: no one-port shortcut");
     let proto = b.ty("", FUNC_PROTO, 0, 0, &[]);
@@ -253,4 +305,16 @@ proptest! {
         let bytes = b.bytes();
         let _ = layout(bytes.get(..cut.min(bytes.len())).unwrap_or_default());
     }
+}
+
+#[test]
+fn the_glimpse_fields_are_found_through_anonymous_members() {
+    let (b, _) = kernel_like_opts(8, 0, true);
+    let l = layout(&b.bytes()).expect("layout");
+    assert!(l.glimpse);
+    // After the 23 owner fields, in owners.bpf.c's order.
+    assert_eq!(
+        &l.offsets[23..37],
+        &[16, 14, 12, 20, 0, 4, 56, 72, 276, 280, 1504, 1500, 1604, 1600]
+    );
 }

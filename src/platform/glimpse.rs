@@ -1,0 +1,82 @@
+//! What a repeated read of the TCP table (`watch`) uses instead of a whole dump each time:
+//! a glimpse of every socket (a BPF TCP iterator, `linux::owners::bpf::glimpse`), and the
+//! full records of only the ones the caller finds new or changed (sock_diag's exact
+//! lookups, `linux::netlink::Fetcher`). Linux with BPF only; elsewhere, or without the
+//! privilege, `System::glimpser` says why and the caller reads in full.
+
+use super::System;
+use crate::error::{Error, Result};
+use crate::model::{Detail, Glimpse, Socket};
+
+/// A loaded glimpse program and a netlink socket for the fetches.
+pub struct Glimpser {
+    #[cfg(target_os = "linux")]
+    bpf: super::linux::owners::bpf::glimpse::TcpGlimpse,
+    #[cfg(target_os = "linux")]
+    fetcher: super::linux::netlink::Fetcher,
+}
+
+impl std::fmt::Debug for Glimpser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Glimpser")
+    }
+}
+
+impl System {
+    /// A glimpser of this host's network namespace, or why there is none (for
+    /// PORTWATCH_DEBUG: the caller reads in full instead, which is never wrong).
+    pub fn glimpser(&self) -> std::result::Result<Glimpser, String> {
+        let opts = self.options();
+        if opts.fixture {
+            return Err("a fixture tree has no kernel to glimpse".into());
+        }
+        if !matches!(opts.backend, super::Backend::Auto | super::Backend::Netlink) {
+            return Err("the backend is not netlink".into());
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let bpf = super::linux::owners::bpf::glimpse::TcpGlimpse::load()
+                .map_err(|e| e.to_string())?;
+            let fetcher = super::linux::netlink::Fetcher::new().map_err(|e| e.to_string())?;
+            Ok(Glimpser { bpf, fetcher })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Err("glimpses need Linux".into())
+        }
+    }
+}
+
+impl Glimpser {
+    /// A glimpse of every TCP socket, replacing `out`'s contents.
+    pub fn glimpse(&mut self, out: &mut Vec<Glimpse>) -> Result<()> {
+        out.clear();
+        #[cfg(target_os = "linux")]
+        {
+            self.bpf
+                .read(out)
+                .map_err(|e| Error::System(format!("the TCP glimpse failed: {e}")))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Err(Error::System("glimpses need Linux".into()))
+        }
+    }
+
+    /// The full records (with the extras `detail` names) of the glimpsed sockets still
+    /// there; those gone since are left out.
+    pub fn fetch(&mut self, which: &[Glimpse], detail: Detail) -> Result<Vec<Socket>> {
+        let mut out = Vec::with_capacity(which.len());
+        #[cfg(target_os = "linux")]
+        {
+            self.fetcher
+                .fetch_tcp(which, detail, &mut out)
+                .map_err(|e| Error::System(format!("reading sockets by identity: {e}")))?;
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (which, detail);
+        }
+        Ok(out)
+    }
+}
