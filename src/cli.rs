@@ -361,6 +361,11 @@ pub struct WatchArgs {
     #[arg(long)]
     pub queues: bool,
 
+    /// Dump every socket on each read. By default, where BPF is allowed (root), a TCP-only
+    /// watch glimpses every TCP socket and reads in full only the new and changed ones.
+    #[arg(long)]
+    pub full_reads: bool,
+
     /// NDJSON events, one object per line, even on a terminal.
     #[arg(long)]
     pub json: bool,

@@ -1,7 +1,9 @@
 //! `portwatch watch` live, on the test's own loopback sockets: the NDJSON stream has exactly
 //! the events of what the test did (a listener and a connection opened, driven to
-//! CLOSE-WAIT, closed), with the right sockets and owners; a connection that opens and closes
-//! between two reads is reported when root; SIGINT and --count end it cleanly.
+//! CLOSE-WAIT, closed; a connection accepted late; a second holder that comes and goes;
+//! queues with --queues), with the right sockets and owners, both with glimpsed reads (root:
+//! the default) and with --full-reads; a connection that opens and closes between two reads
+//! is reported when root; SIGINT and --count end it cleanly.
 
 mod common;
 #[path = "common/procs.rs"]
@@ -12,6 +14,7 @@ mod watching;
 use procs::{is_root, require};
 use serde_json::Value;
 use socket2::{Domain, Socket, Type};
+use std::io::Write;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
@@ -61,23 +64,62 @@ fn fd(s: &impl AsRawFd) -> u64 {
 /// Start watching `ports` (TCP, with owners; `states` as a filter prefix) and wait for the
 /// first read, which a sentinel listener reports as opened (--initial).
 fn watch(states: &str, ports: &[u16], sentinel: &TcpListener, interval: &str) -> Stream {
+    watch_with(&[], states, ports, sentinel, interval)
+}
+
+/// `watch` with more flags, and `--timings` (`Stream::modes`).
+fn watch_with(
+    flags: &[&str],
+    states: &str,
+    ports: &[u16],
+    sentinel: &TcpListener,
+    interval: &str,
+) -> Stream {
     let s = sentinel.local_addr().unwrap().port();
     let mut filter = format!("{states} ( port = :{s}");
     for p in ports {
         filter.push_str(&format!(" or port = :{p}"));
     }
     filter.push_str(" )");
-    let w = Stream::start(&["-tanp", "--initial", "--interval", interval, &filter]);
+    let mut args = vec!["-tanp", "--initial", "--interval", interval];
+    args.extend(flags);
+    args.push(&filter);
+    let w = Stream::start_timed(&args);
     let (first, _) = sorted(w.events(1, WAIT));
     assert_eq!(first, [ev("opened", "LISTEN", s, 0)]);
     w
 }
 
+/// How the reads after the first were made: glimpsed as root (unless --full-reads), else
+/// full.
+fn assert_modes(w: &Stream, full_reads: bool) {
+    let modes = w.modes();
+    let want = if full_reads || !is_root() {
+        "full"
+    } else {
+        "glimpsed"
+    };
+    assert!(modes.len() > 2, "{modes:?}");
+    assert_eq!(modes[0], "full", "the first read is a full one");
+    assert!(modes[1..].iter().all(|m| m == want), "{modes:?}");
+}
+
 #[test]
-fn a_listener_and_a_connection_from_open_to_close() {
+fn a_listener_and_a_connection_from_open_to_close_glimpsed() {
+    require(is_root(), "not root: reads are full ones, not glimpsed");
+    open_to_close(false);
+}
+
+#[test]
+fn a_listener_and_a_connection_from_open_to_close_full_reads() {
+    open_to_close(true);
+}
+
+fn open_to_close(full_reads: bool) {
+    let flags: &[&str] = if full_reads { &["--full-reads"] } else { &[] };
     let sentinel = TcpListener::bind("127.0.0.1:0").unwrap();
     let (l, p) = bound();
-    let w = watch("exclude closed", &[p], &sentinel, "200ms");
+    let w = watch_with(flags, "exclude closed", &[p], &sentinel, "200ms");
 
     l.listen(8).unwrap();
     let (got, e) = sorted(w.events(1, WAIT));
@@ -136,6 +178,145 @@ fn a_listener_and_a_connection_from_open_to_close() {
     // Nothing else happened to these ports: nothing else is reported.
     let more = w.events(1, Duration::from_millis(1200));
     assert!(more.is_empty(), "unexpected: {more:?}");
+    assert_modes(&w, full_reads);
+}
+
+#[test]
+fn late_accepts_holders_and_queues_glimpsed() {
+    require(is_root(), "not root: reads are full ones, not glimpsed");
+    late_accepts_holders_and_queues(false);
+}
+
+#[test]
+fn late_accepts_holders_and_queues_full_reads() {
+    late_accepts_holders_and_queues(true);
+}
+
+/// What a glimpse must notice besides a connection's state: a socket bound and not
+/// listening (which the TCP iterator does not see) that starts to listen, a connection
+/// accepted after it was first seen (it gains its file, and an owner), a second process
+/// that starts to hold a socket and exits; and, with --queues, bytes waiting to be read.
+fn late_accepts_holders_and_queues(full_reads: bool) {
+    let mut flags = vec!["--queues"];
+    if full_reads {
+        flags.push("--full-reads");
+    }
+    let sentinel = TcpListener::bind("127.0.0.1:0").unwrap();
+    // A port free now, for a socket bound after the watch started.
+    let p = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let w = watch_with(&flags, "", &[p], &sentinel, "200ms");
+    // Bound, not listening: only in the kernel's bind hash (UNCONN with -a).
+    let bound = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    bound
+        .bind(&SocketAddr::from(([127, 0, 0, 1], p)).into())
+        .unwrap();
+    let (got, _) = sorted(w.events(1, WAIT));
+    assert_eq!(got, [ev("opened", "UNCONN", p, 0)]);
+    bound.listen(8).unwrap();
+    let l: TcpListener = bound.into();
+    let (got, e) = sorted(w.events(1, WAIT));
+    assert_eq!(got, [ev("changed", "LISTEN", p, 0)]);
+    assert_eq!(e[0]["before"]["state"], "UNCONN");
+
+    // Connected, not accepted: the server end has no file, so no owner; the listener's
+    // Recv-Q (its accept queue) is 1, a change with --queues.
+    let mut client = TcpStream::connect(("127.0.0.1", p)).unwrap();
+    let c = client.local_addr().unwrap().port();
+    let (got, e) = sorted(w.events(3, WAIT));
+    let mut want = vec![
+        ev("opened", "ESTAB", p, c),
+        ev("opened", "ESTAB", c, p),
+        ev("changed", "LISTEN", p, 0),
+    ];
+    want.sort_by_key(|b| (b.2, b.3));
+    assert_eq!(got, want);
+    let server_end = e
+        .iter()
+        .find(|e| brief(e) == ev("opened", "ESTAB", p, c))
+        .unwrap();
+    assert_eq!(server_end["socket"]["inode"], 0, "{server_end}");
+    assert!(owners(server_end).is_empty(), "{server_end}");
+    let listener = e.iter().find(|e| brief(e).1 == "LISTEN").unwrap();
+    assert_eq!(listener["socket"]["recv_q"], 1, "{listener}");
+
+    // Accepted: the same socket, now held by us; the accept queue is empty again.
+    let (server, _) = l.accept().unwrap();
+    let (got, e) = sorted(w.events(2, WAIT));
+    assert_eq!(
+        got,
+        [ev("changed", "LISTEN", p, 0), ev("changed", "ESTAB", p, c)]
+    );
+    let accepted = e.iter().find(|e| brief(e).1 == "ESTAB").unwrap();
+    assert_eq!(owners(accepted), [(me(), fd(&server))]);
+    assert!(common::owner_pids(&accepted["before"]).is_empty());
+
+    // A second process holds the accepted end (on its fd 3), then exits.
+    let raw = server.as_raw_fd();
+    let mut holder = std::process::Command::new("sleep");
+    holder.arg("30");
+    // SAFETY: dup2 only, between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut holder, move || {
+            if libc::dup2(raw, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = Kid(holder.spawn().expect("sleep"));
+    let kid = u64::from(child.0.id());
+    let (got, e) = sorted(w.events(1, WAIT));
+    assert_eq!(got, [ev("changed", "ESTAB", p, c)]);
+    let mut held = owners(&e[0]);
+    held.sort_unstable();
+    let mut want = vec![(me(), fd(&server)), (kid, 3)];
+    want.sort_unstable();
+    assert_eq!(held, want);
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    let (got, e) = sorted(w.events(1, WAIT));
+    assert_eq!(got, [ev("changed", "ESTAB", p, c)]);
+    assert_eq!(owners(&e[0]), [(me(), fd(&server))]);
+
+    // Bytes the server has not read: with --queues, a change of its Recv-Q.
+    client.write_all(b"twelve bytes").unwrap();
+    let (got, e) = sorted(w.events(1, WAIT));
+    assert_eq!(got, [ev("changed", "ESTAB", p, c)]);
+    assert_eq!(e[0]["socket"]["recv_q"], 12, "{}", e[0]);
+    assert_eq!(e[0]["before"]["recv_q"], 0);
+
+    // Reset (no TIME-WAIT left): three sockets closed.
+    for end in [&client, &server] {
+        socket2::SockRef::from(end)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+    }
+    drop((client, server, l));
+    let (got, _) = sorted(w.events(3, WAIT));
+    let mut want = vec![
+        ev("closed", "ESTAB", p, c),
+        ev("closed", "ESTAB", c, p),
+        ev("closed", "LISTEN", p, 0),
+    ];
+    want.sort_by_key(|b| (b.2, b.3));
+    assert_eq!(got, want);
+    let more = w.events(1, Duration::from_millis(1000));
+    assert!(more.is_empty(), "unexpected: {more:?}");
+    assert_modes(&w, full_reads);
+}
+
+/// A child process, killed and reaped when dropped (also when the test fails).
+struct Kid(std::process::Child);
+
+impl Drop for Kid {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[test]

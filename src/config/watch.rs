@@ -47,6 +47,10 @@ pub struct WatchConfig {
     pub columns: Vec<Column>,
     /// Each read's timings to stderr.
     pub timings: bool,
+    /// Never glimpse: dump every socket on each read (`--full-reads`).
+    pub full_reads: bool,
+    /// PORTWATCH_DEBUG=1: say why reads are full.
+    pub debug: bool,
 }
 
 /// Resolve `watch`'s arguments.
@@ -83,6 +87,8 @@ pub fn watch_config(a: &WatchArgs, env: &Env) -> Result<WatchConfig> {
         compare: Compare { queues: a.queues },
         mode,
         timings: a.timings,
+        full_reads: a.full_reads,
+        debug: env.debug,
     })
 }
 

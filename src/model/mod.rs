@@ -20,7 +20,7 @@ pub use container::{Attribution, BadNetnsSpec, Container, Netns, NetnsSpec, Runt
 pub use extras::{CcInfo, CongName, Detail, Extras, Shutdown, SkMem, TcpInfo, Timer, TimerKind};
 pub use glimpse::{Fingerprint, Glimpse};
 pub use host::{ExeInfo, HostFacts, Interface};
-pub use ownermap::{InodeSet, OwnerMap, Wanted};
+pub use ownermap::{InodeSet, OwnerMap, U64Hasher, U64Map, U64Set, Wanted};
 pub use owners::Owners;
 pub use row::{Name, Row};
 pub use service::{Annotation, PortClass, ServiceName, Source};

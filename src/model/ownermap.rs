@@ -2,8 +2,36 @@
 //! as one shared table that rows hold windows into.
 
 use super::{Owner, OwnerMethod, Owners, Warning};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
+
+/// Fibonacci hashing of one u64 the kernel hands out (an inode, a socket cookie): a multiply
+/// instead of SipHash, for the sets and maps that hold every socket of a host and are
+/// looked up once per socket per read. Numbers no other user chooses need no keyed hash.
+#[derive(Default)]
+pub struct U64Hasher(u64);
+
+impl Hasher for U64Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A set of inodes or cookies (`U64Hasher`).
+pub type U64Set = HashSet<u64, BuildHasherDefault<U64Hasher>>;
+/// A map keyed by inode or cookie (`U64Hasher`).
+pub type U64Map<V> = HashMap<u64, V, BuildHasherDefault<U64Hasher>>;
 
 /// Socket inodes the owner scan looks for: sorted and distinct, searched by bisection. Half
 /// the memory of a hash set, and the index of an inode doubles as a slot for per-inode state.
@@ -31,6 +59,20 @@ impl InodeSet {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The inodes of this set that `other` lacks, ascending: one walk of both (a lookup of
+    /// each would be a bisection of `other` per inode).
+    pub fn minus(&self, other: &InodeSet) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut theirs = other.0.iter().peekable();
+        for &i in &self.0 {
+            while theirs.next_if(|&&o| o < i).is_some() {}
+            if theirs.peek() != Some(&&i) {
+                out.push(i);
+            }
+        }
+        out
     }
 }
 
@@ -142,5 +184,24 @@ impl OwnerMap {
 
     pub fn is_empty(&self) -> bool {
         self.inodes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn minus_is_the_set_difference(
+            a in proptest::collection::vec(0u64..64, 0..40),
+            b in proptest::collection::vec(0u64..64, 0..40),
+        ) {
+            let x: InodeSet = a.iter().copied().collect();
+            let y: InodeSet = b.iter().copied().collect();
+            let want: Vec<u64> = x.iter().copied().filter(|i| !y.contains(*i)).collect();
+            prop_assert_eq!(x.minus(&y), want);
+        }
     }
 }

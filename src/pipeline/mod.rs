@@ -281,6 +281,9 @@ impl<'a> Matcher<'a> {
 /// connection. Taken from the snapshot when it holds the listeners, else from one extra
 /// listeners-only read (a few ms: the kernel filters by state).
 fn listening_set(src: &dyn SocketSource, q: &Query, sockets: &[Socket]) -> HashSet<(Proto, u16)> {
+    if let Some(known) = src.listening() {
+        return known;
+    }
     if holds_listeners(q) {
         return listening_ports(sockets);
     }

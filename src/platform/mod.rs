@@ -21,9 +21,10 @@ pub use source::{ProcessSource, SocketSource};
 
 use crate::error::{Error, Result};
 use crate::model::{
-    HostFacts, Netns, NetnsSpec, OwnerMap, OwnerMethod, Query, Row, Snapshot, Wanted, Warning,
+    HostFacts, InodeSet, Netns, NetnsSpec, OwnerMap, OwnerMethod, Query, Row, Snapshot, Wanted,
+    Warning,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU64;
 use std::path::PathBuf;
 #[cfg(target_os = "linux")]
@@ -444,6 +445,8 @@ pub struct TrackedOwners {
     system: System,
     #[cfg(target_os = "linux")]
     tracker: std::sync::Mutex<linux::owners::Tracker>,
+    /// Set by `refresh`: owner scans are answered from it until `unprime`.
+    primed: std::sync::Mutex<Option<OwnerMap>>,
 }
 
 impl TrackedOwners {
@@ -452,12 +455,63 @@ impl TrackedOwners {
             system: system.clone(),
             #[cfg(target_os = "linux")]
             tracker: std::sync::Mutex::new(linux::owners::Tracker::new(&system.opts.proc_root)),
+            primed: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// For a read that keeps the rows of unchanged sockets (watch's glimpses): refresh the
+    /// remembered holders of `wanted` (every socket the read has), and answer owner scans
+    /// from then until `unprime` with the holders of `fresh` (the sockets read anew) and of
+    /// the sockets whose holders may have changed, which this returns. Off Linux, every
+    /// socket counts as changed.
+    pub fn refresh(
+        &self,
+        wanted: &InodeSet,
+        fresh: &InodeSet,
+        uids: Option<&HashSet<u32>>,
+    ) -> HashSet<u64> {
+        #[cfg(target_os = "linux")]
+        {
+            let Ok(mut tracker) = self.tracker.lock() else {
+                return wanted.iter().copied().collect();
+            };
+            let meta = tracker.update(wanted, uids, &InodeSet::default());
+            let changed: HashSet<u64> = tracker
+                .changed()
+                .iter()
+                .copied()
+                .filter(|i| wanted.contains(*i))
+                .collect();
+            let report: InodeSet = fresh.iter().chain(&changed).copied().collect();
+            let mut map = OwnerMap::from_pairs(tracker.holders(&report));
+            map.denied_pids = meta.denied_pids;
+            map.warnings = meta.warnings;
+            map.partial = meta.partial;
+            if let Ok(mut p) = self.primed.lock() {
+                *p = Some(with_visibility(&self.system.opts, map));
+            }
+            changed
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (fresh, uids);
+            wanted.iter().copied().collect()
+        }
+    }
+
+    /// Owner scans read the processes again (`refresh`).
+    pub fn unprime(&self) {
+        if let Ok(mut p) = self.primed.lock() {
+            *p = None;
         }
     }
 }
 
 impl ProcessSource for TrackedOwners {
     fn scan_owners(&self, wanted: Wanted<'_>) -> OwnerMap {
+        if let Some(map) = self.primed.lock().ok().and_then(|p| p.clone()) {
+            return map;
+        }
         #[cfg(target_os = "linux")]
         {
             let opts = &self.system.opts;

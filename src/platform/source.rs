@@ -3,8 +3,8 @@
 //! pure logic (the pipeline, diffs, audits, aggregations) is tested without a kernel.
 
 use crate::error::Result;
-use crate::model::{Attribution, Container, Netns, OwnerMap, Query, Snapshot, Wanted};
-use std::collections::HashMap;
+use crate::model::{Attribution, Container, Netns, OwnerMap, Proto, Query, Snapshot, Wanted};
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
@@ -20,6 +20,12 @@ pub trait SocketSource: Send + Sync {
     /// Which network namespace this is, when the source can tell (a live system can; a
     /// fixture tree cannot).
     fn netns(&self) -> Option<Netns> {
+        None
+    }
+    /// The local (protocol, port) pairs that have a listener, when the source knows them
+    /// without a read: one that hands out a few sockets standing for a whole table (watch's
+    /// glimpsed reads). `None`: the pipeline finds them in what it reads.
+    fn listening(&self) -> Option<HashSet<(Proto, u16)>> {
         None
     }
 }

@@ -8,7 +8,7 @@
 //! kernel's TIME-WAIT and request sockets, orphans whose process closed them) are told apart
 //! by their addresses, which are unique per connection at any one time.
 
-use crate::model::{Endpoint, Family, Proto, Row, Socket};
+use crate::model::{Endpoint, Family, Proto, Row, Socket, U64Hasher};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::num::NonZeroU64;
@@ -68,27 +68,8 @@ impl Hash for Key {
     }
 }
 
-/// Fibonacci hashing of the one u64 a `Key` writes (see `impl Hash for Key`).
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type KeyMap<V> = HashMap<Key, V, BuildHasherDefault<KeyHasher>>;
+/// Keys write one u64 (`impl Hash for Key`): the model's multiply hasher mixes it.
+type KeyMap<V> = HashMap<Key, V, BuildHasherDefault<U64Hasher>>;
 
 /// The identity of `s` (see the module comment).
 pub fn key(s: &Socket) -> Key {

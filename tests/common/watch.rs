@@ -12,22 +12,54 @@ use std::time::{Duration, Instant};
 pub struct Stream {
     child: std::process::Child,
     lines: Receiver<String>,
+    /// With `start_timed`: the `--timings` lines on stderr.
+    timings: Option<Receiver<String>>,
 }
 
 impl Stream {
     pub fn start(args: &[&str]) -> Stream {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_portwatch"))
-            .arg("watch")
-            .arg("--json")
-            .args(args)
+        Stream::spawn(args, false)
+    }
+
+    /// `start` with `--timings`, whose lines (`read N: ... (glimpsed)`) `modes` reads.
+    pub fn start_timed(args: &[&str]) -> Stream {
+        Stream::spawn(args, true)
+    }
+
+    fn spawn(args: &[&str], timed: bool) -> Stream {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portwatch"));
+        cmd.arg("watch").arg("--json").args(args);
+        if timed {
+            cmd.arg("--timings").stderr(Stdio::piped());
+        } else {
+            cmd.stderr(Stdio::inherit());
+        }
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("start portwatch watch");
         let out = child.stdout.take().expect("stdout");
         let lines = crate::common::lines_of(out);
-        Stream { child, lines }
+        let timings = child.stderr.take().map(crate::common::lines_of);
+        Stream {
+            child,
+            lines,
+            timings,
+        }
+    }
+
+    /// How each read so far was made ("glimpsed", "full"), from `--timings` (`start_timed`).
+    pub fn modes(&self) -> Vec<String> {
+        let Some(t) = &self.timings else {
+            return Vec::new();
+        };
+        t.try_iter()
+            .filter_map(|l| {
+                let mode = l.rsplit_once('(')?.1.strip_suffix(')')?;
+                Some(mode.to_string())
+            })
+            .collect()
     }
 
     pub fn pid(&self) -> u32 {

@@ -2,6 +2,7 @@
 //! (`terminal.rs`, state in `view.rs`), otherwise NDJSON events (`stream.rs`); the loop is
 //! `session.rs`, the events come from `timeline`.
 
+mod delta;
 mod session;
 mod stream;
 mod terminal;
@@ -25,10 +26,15 @@ pub fn run(cfg: &WatchConfig, ctx: Context, out: &mut dyn Write) -> Result<()> {
         registry: &ctx.registry,
     };
     let ch = session::channel(sys, &cfg.request)?;
+    // Loaded once; used while the request allows glimpsed reads (`delta.rs`).
+    let glimpser = match cfg.full_reads {
+        true => Err("--full-reads".to_string()),
+        false => sys.glimpser(),
+    };
     match cfg.mode {
         WatchMode::Stream => {
             let mut sink = stream::Stream { out };
-            session::run(cfg, &src, &mut sink, ch, ctx.warnings)
+            session::run(cfg, &src, &mut sink, ch, ctx.warnings, glimpser)
         }
         WatchMode::Terminal(color) => {
             let title: Vec<String> = std::env::args().skip(1).collect();
@@ -40,7 +46,7 @@ pub fn run(cfg: &WatchConfig, ctx: Context, out: &mut dyn Write) -> Result<()> {
             );
             v.color = color == Color::On;
             let mut sink = terminal::Terminal::enter(out, v, ch.tx.clone())?;
-            session::run(cfg, &src, &mut sink, ch, ctx.warnings)
+            session::run(cfg, &src, &mut sink, ch, ctx.warnings, glimpser)
         }
     }
 }

@@ -3,11 +3,12 @@
 //! wake-up (the next read, a key, a signal, a destroyed socket) arrives on one channel, so
 //! the loop never sleeps through a request to stop.
 
+use super::delta::{self, Delta, Recording};
 use crate::config::{refilter, WatchConfig};
 use crate::error::{Error, Result};
 use crate::model::{Socket, Warning};
 use crate::pipeline::{self, Matcher, Request};
-use crate::platform::{runtime, CloseStream, ProcessSource, SocketSource, System};
+use crate::platform::{runtime, CloseStream, Glimpser, SocketSource, System, TrackedOwners};
 use crate::registry::Registry;
 use crate::timeline::{self, Change, Event, Reading};
 use std::collections::HashSet;
@@ -65,7 +66,7 @@ pub(super) trait Sink {
 /// The sources a watch reads; the owner source keeps what earlier reads found.
 pub(super) struct Sources<'a> {
     pub sockets: &'a dyn SocketSource,
-    pub procs: &'a dyn ProcessSource,
+    pub procs: &'a TrackedOwners,
     pub registry: &'a Registry,
 }
 
@@ -80,6 +81,7 @@ pub(super) fn run(
     sink: &mut dyn Sink,
     ch: Channel,
     mut warnings: Vec<Warning>,
+    glimpser: std::result::Result<Glimpser, String>,
 ) -> Result<()> {
     let Channel { tx, rx, closes } = ch;
     let stop = tx.clone();
@@ -101,7 +103,14 @@ pub(super) fn run(
         dropped_closes: 0,
         reported: HashSet::new(),
         reads: 0,
+        glimpser: None,
+        delta: None,
     };
+    match glimpser {
+        Ok(g) => w.glimpser = Some(g),
+        Err(why) => w.debug(&format!("full reads: {why}")),
+    }
+    w.choose_reads();
     w.warn(sink, &warnings)?;
     let start = Instant::now();
     let end = cfg.duration.map(|d| start + d);
@@ -163,44 +172,108 @@ struct Watcher<'a> {
     /// warning with another count is not news).
     reported: HashSet<(&'static str, String)>,
     reads: u64,
+    /// Glimpsed reads (`delta.rs`) while the request allows them; the glimpser waits in
+    /// `glimpser` while it does not (a filter typed in the view may allow them again).
+    glimpser: Option<Glimpser>,
+    delta: Option<Delta>,
 }
 
 impl Watcher<'_> {
+    /// Glimpse when the request allows it and a glimpser loaded; else read in full. Called
+    /// at the start and after every new filter (the next read starts over either way).
+    fn choose_reads(&mut self) {
+        if let Some(d) = self.delta.take() {
+            self.glimpser = Some(d.into_glimpser());
+        }
+        if self.cfg.full_reads || self.glimpser.is_none() {
+            return;
+        }
+        match delta::eligible(&self.request) {
+            Ok(()) => self.delta = self.glimpser.take().map(Delta::new),
+            Err(why) => self.debug(&format!("full reads: {why}")),
+        }
+    }
+
+    /// PORTWATCH_DEBUG=1: a note on stderr (errors ignored: stderr may be closed).
+    fn debug(&self, what: &str) {
+        if self.cfg.debug {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "portwatch: watch: {what}");
+        }
+    }
+
     fn read(&mut self, sink: &mut dyn Sink) -> Result<()> {
         let (wall, cpu) = (Instant::now(), runtime::cpu_time());
-        let listing = pipeline::run(
-            &self.request,
-            self.src.sockets,
-            self.src.procs,
-            self.src.registry,
-        )?;
-        let at = SystemTime::now();
-        let next = Reading::new(listing.rows);
         let closed = std::mem::take(&mut self.closed);
+        let socks: Vec<Socket> = closed.iter().map(|(s, _)| s.clone()).collect();
+        let at;
         let mut events = Vec::new();
         let first = self.prev.is_none();
-        match &self.prev {
-            Some(prev) => {
-                let socks: Vec<Socket> = closed.iter().map(|(s, _)| s.clone()).collect();
-                let unseen: Vec<Socket> = timeline::unseen(prev, &next, &socks)
-                    .into_iter()
-                    .cloned()
-                    .collect();
-                for (row, when) in self.short_lived(&unseen, &closed)? {
-                    events.push(stamp(when, Event::opened(row.clone())));
-                    events.push(stamp(when, Event::closed(row)));
+        let mut warnings;
+        let glimpsed = matches!((&self.delta, &self.prev), (Some(d), Some(_)) if d.primed());
+        if let (true, Some(d), Some(prev)) = (glimpsed, self.delta.as_mut(), self.prev.as_mut()) {
+            let src = self.src;
+            let got = d.read(
+                &self.request,
+                self.cfg.compare,
+                src.sockets,
+                src.procs,
+                src.registry,
+                prev,
+                &socks,
+            )?;
+            at = SystemTime::now();
+            for (row, when) in self.short_lived(&got.unseen, &closed)? {
+                events.push(stamp(when, Event::opened(row.clone())));
+                events.push(stamp(when, Event::closed(row)));
+            }
+            events.extend(got.events.into_iter().map(|e| stamp(at, e)));
+            warnings = got.warnings;
+        } else {
+            let next = match self.delta.as_mut() {
+                Some(d) => {
+                    let rec = Recording::new(self.src.sockets, &self.request, self.cfg.compare);
+                    let listing =
+                        pipeline::run(&self.request, &rec, self.src.procs, self.src.registry)?;
+                    warnings = listing.warnings;
+                    let next = Reading::new(listing.rows);
+                    d.seed(rec, &next);
+                    next
                 }
-                let polled = timeline::diff(prev, &next, self.cfg.compare);
-                events.extend(polled.into_iter().map(|e| stamp(at, e)));
+                None => {
+                    let listing = pipeline::run(
+                        &self.request,
+                        self.src.sockets,
+                        self.src.procs,
+                        self.src.registry,
+                    )?;
+                    warnings = listing.warnings;
+                    Reading::new(listing.rows)
+                }
+            };
+            at = SystemTime::now();
+            match &self.prev {
+                Some(prev) => {
+                    let unseen: Vec<Socket> = timeline::unseen(prev, &next, &socks)
+                        .into_iter()
+                        .cloned()
+                        .collect();
+                    for (row, when) in self.short_lived(&unseen, &closed)? {
+                        events.push(stamp(when, Event::opened(row.clone())));
+                        events.push(stamp(when, Event::closed(row)));
+                    }
+                    let polled = timeline::diff(prev, &next, self.cfg.compare);
+                    events.extend(polled.into_iter().map(|e| stamp(at, e)));
+                }
+                None if self.cfg.initial && self.reads == 0 => {
+                    let all = timeline::diff(&Reading::default(), &next, self.cfg.compare);
+                    events.extend(all.into_iter().map(|e| stamp(at, e)));
+                }
+                None => {}
             }
-            None if self.cfg.initial && self.reads == 0 => {
-                let all = timeline::diff(&Reading::default(), &next, self.cfg.compare);
-                events.extend(all.into_iter().map(|e| stamp(at, e)));
-            }
-            None => {}
+            self.prev = Some(next);
         }
         self.reads += 1;
-        let mut warnings = listing.warnings;
         if self.dropped_closes > 0 {
             warnings.push(Warning::new(
                 "closes-dropped",
@@ -212,10 +285,14 @@ impl Watcher<'_> {
             self.dropped_closes = 0;
         }
         self.warn(sink, &warnings)?;
-        sink.read(&events, &next, first)?;
-        self.prev = Some(next);
+        let now = self
+            .prev
+            .as_ref()
+            .ok_or_else(|| crate::error::Error::System("watch: a read left no rows".into()))?;
+        sink.read(&events, now, first)?;
         if self.cfg.timings {
-            report_timings(self.reads, wall, cpu, &events);
+            let how = if glimpsed { "glimpsed" } else { "full" };
+            report_timings(self.reads, wall, cpu, &events, how);
         }
         Ok(())
     }
@@ -264,11 +341,14 @@ impl Watcher<'_> {
         // Resolve it now (service and user names), so a bad one is refused before it is used.
         let old = std::mem::replace(&mut self.request, req);
         let saved = self.prev.take();
+        self.choose_reads();
         match self.read(sink) {
             Ok(()) => Ok(()),
             Err(e @ Error::Filter { .. }) => {
                 self.request = old;
                 self.prev = saved;
+                // The old filter's reads start over too: the reading was taken out.
+                self.choose_reads();
                 Err(message(e))
             }
             Err(e) => Err(message(e)),
@@ -311,7 +391,7 @@ fn message(e: Error) -> String {
 }
 
 /// `--timings`: one line per read on stderr (errors ignored: stderr may be closed).
-fn report_timings(read: u64, wall: Instant, cpu: Option<Duration>, events: &[Stamped]) {
+fn report_timings(read: u64, wall: Instant, cpu: Option<Duration>, events: &[Stamped], how: &str) {
     use std::io::Write;
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let cpu = cpu
@@ -320,7 +400,7 @@ fn report_timings(read: u64, wall: Instant, cpu: Option<Duration>, events: &[Sta
     let count = |c: Change| events.iter().filter(|e| e.event.change == c).count();
     let _ = writeln!(
         std::io::stderr(),
-        "read {read}: wall {:.1} ms, cpu {cpu:.1} ms, opened {} closed {} changed {}",
+        "read {read}: wall {:.1} ms, cpu {cpu:.1} ms, opened {} closed {} changed {} ({how})",
         ms(wall.elapsed()),
         count(Change::Opened),
         count(Change::Closed),

@@ -27,7 +27,7 @@
 mod fdtable;
 
 use super::{list_pids, scan};
-use crate::model::{InodeSet, Owner, OwnerMap, Wanted};
+use crate::model::{InodeSet, Owner, OwnerMap, U64Set, Wanted};
 use fdtable::{counts_match, Proc, Refresh, Seen};
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
@@ -60,6 +60,9 @@ pub struct Tracker {
     links_read: usize,
     /// Worker threads: asked once (std reads the cgroup's CPU quota files on every call).
     cores: usize,
+    /// Inodes whose holders may differ from what the call before the last one gave: a
+    /// holding found or dropped, a holder that exited or changed its name.
+    changed: U64Set,
 }
 
 impl Tracker {
@@ -75,7 +78,15 @@ impl Tracker {
             counts_work: None,
             links_read: 0,
             cores: crate::platform::linux::cores(),
+            changed: U64Set::default(),
         }
+    }
+
+    /// The inodes whose holders may have changed in the last call (`owners` or `update`):
+    /// a caller that keeps the owners of the others from earlier calls need look only at
+    /// these. Over-reports at worst (a holding dropped and found again).
+    pub fn changed(&self) -> &U64Set {
+        &self.changed
     }
 
     /// How many fd links the last call read (not counting a fallback scan).
@@ -87,6 +98,28 @@ impl Tracker {
     /// (the sockets' uids) order the fallback scan as in `Wanted::Family`; `None` makes it
     /// read every process (`Wanted::Some`).
     pub fn owners(&mut self, wanted: &InodeSet, uids: Option<&HashSet<u32>>) -> OwnerMap {
+        self.owners_reporting(wanted, uids, None)
+    }
+
+    /// `owners`, with a map of only the holders of `report` (which `wanted` holds): every
+    /// wanted socket's holders are refreshed all the same (`changed` says whose moved), but
+    /// the map, one entry per holding, is built for the few a caller lacks.
+    pub fn update(
+        &mut self,
+        wanted: &InodeSet,
+        uids: Option<&HashSet<u32>>,
+        report: &InodeSet,
+    ) -> OwnerMap {
+        self.owners_reporting(wanted, uids, Some(report))
+    }
+
+    fn owners_reporting(
+        &mut self,
+        wanted: &InodeSet,
+        uids: Option<&HashSet<u32>>,
+        report: Option<&InodeSet>,
+    ) -> OwnerMap {
+        self.changed.clear();
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
         let root = match nix::fcntl::open(&self.root, flags, Mode::empty()) {
             Ok(fd) => fd,
@@ -110,31 +143,33 @@ impl Tracker {
                     self.procs.insert(*pid, p);
                 }
                 Seen::Read(p) => {
-                    // Both sorted by fd: a socket is new where the old table had another.
-                    let old = self
-                        .procs
-                        .get(pid)
-                        .map(|o| o.socks.as_slice())
-                        .unwrap_or(&[]);
-                    let known = |&(fd, inode): &(u32, u64)| {
-                        old.binary_search_by_key(&fd, |s| s.0)
-                            .is_ok_and(|i| old[i].1 == inode)
-                    };
-                    fresh.extend(
-                        p.socks
-                            .iter()
-                            .filter(|s| !known(s) && !wanted.contains(s.1))
-                            .map(|s| s.1),
-                    );
+                    // A socket is new where the old table had another at its fd.
+                    let before = self.procs.get(pid);
+                    let old = before.map(|o| o.socks.as_slice()).unwrap_or(&[]);
+                    let (added, removed) = diff_socks(old, &p.socks);
+                    let renamed = before.is_some_and(|b| b.comm != p.comm || b.uid != p.uid);
+                    if renamed {
+                        self.changed.extend(old.iter().chain(&p.socks).map(|s| s.1));
+                    } else {
+                        self.changed.extend(added.iter().chain(&removed));
+                    }
+                    fresh.extend(added.into_iter().filter(|&i| !wanted.contains(i)));
                     self.procs.insert(*pid, p);
                 }
             }
             alive.insert(*pid);
         }
         self.fresh = fresh;
-        self.procs.retain(|pid, _| alive.contains(pid));
+        let changed = &mut self.changed;
+        self.procs.retain(|pid, p| {
+            let keep = alive.contains(pid);
+            if !keep {
+                changed.extend(p.socks.iter().map(|s| s.1));
+            }
+            keep
+        });
         self.ownerless.retain(|i| wanted.contains(*i));
-        let mut map = self.look_for_missing(wanted, uids);
+        let mut map = self.look_for_missing(wanted, uids, report);
         map.denied_pids = map.denied_pids.max(denied);
         self.last_wanted = wanted.clone();
         map
@@ -145,12 +180,22 @@ impl Tracker {
     /// gone before the next: its slot holds another by now). Those holdings are dropped;
     /// reading the slot again finds whatever is there now.
     fn freed_slots(&mut self, wanted: &InodeSet) -> HashMap<u32, Vec<u32>> {
+        // Those sockets, as one small set: most holdings are still wanted, and a lookup in
+        // it is cheaper than a bisection of the wanted set per holding.
+        let fresh: InodeSet = self.fresh.iter().copied().collect();
+        let gone: U64Set = self
+            .last_wanted
+            .minus(wanted)
+            .into_iter()
+            .chain(fresh.minus(wanted))
+            .collect();
         let mut freed: HashMap<u32, Vec<u32>> = HashMap::new();
+        if gone.is_empty() {
+            return freed;
+        }
         for (pid, p) in self.procs.iter_mut() {
             p.socks.retain(|&(fd, inode)| {
-                // Most sockets are still wanted: that test first.
-                let gone = !wanted.contains(inode)
-                    && (self.last_wanted.contains(inode) || self.fresh.contains(&inode));
+                let gone = gone.contains(&inode);
                 if gone {
                     freed.entry(*pid).or_default().push(fd);
                 }
@@ -218,14 +263,38 @@ impl Tracker {
 
     /// The owner map of `wanted`; sockets without a known holder (new ones the pass did not
     /// find) are looked for with the ordinary scan first.
-    fn look_for_missing(&mut self, wanted: &InodeSet, uids: Option<&HashSet<u32>>) -> OwnerMap {
-        let mut pairs = self.pairs(wanted);
-        let held: InodeSet = pairs.iter().map(|(i, _)| *i).collect();
-        let missing: Vec<u64> = wanted
-            .iter()
-            .copied()
-            .filter(|i| !held.contains(*i) && !self.ownerless.contains(i))
+    fn look_for_missing(
+        &mut self,
+        wanted: &InodeSet,
+        uids: Option<&HashSet<u32>>,
+        report: Option<&InodeSet>,
+    ) -> OwnerMap {
+        let mut pairs = self.pairs(report.unwrap_or(wanted));
+        // Which wanted sockets may lack a holder: all of them the first time; after that only
+        // the new ones, those without one last time, and those whose holdings changed (every
+        // other one kept the holder it had).
+        let candidates: U64Set = if self.first {
+            wanted.iter().copied().collect()
+        } else {
+            wanted
+                .minus(&self.last_wanted)
+                .into_iter()
+                .chain(self.pending.iter().copied())
+                .chain(self.changed.iter().copied())
+                .filter(|&i| wanted.contains(i))
+                .collect()
+        };
+        let held: U64Set = self
+            .procs
+            .values()
+            .flat_map(|p| p.socks.iter().map(|s| s.1))
+            .filter(|i| candidates.contains(i))
             .collect();
+        let mut missing: Vec<u64> = candidates
+            .into_iter()
+            .filter(|i| !held.contains(i) && !self.ownerless.contains(i))
+            .collect();
+        missing.sort_unstable();
         if self.first {
             // Every process was read in full: what has no holder now has none visible.
             self.ownerless.extend(missing);
@@ -252,7 +321,10 @@ impl Tracker {
                 }
                 for o in found {
                     self.remember(*inode, &o);
-                    pairs.push((*inode, o));
+                    self.changed.insert(*inode);
+                    if report.is_none_or(|r| r.contains(*inode)) {
+                        pairs.push((*inode, o));
+                    }
                 }
             }
         }
@@ -279,6 +351,11 @@ impl Tracker {
         }
     }
 
+    /// The remembered holders of `inodes`, as the last call left them (no process read).
+    pub fn holders(&self, inodes: &InodeSet) -> Vec<(u64, Owner)> {
+        self.pairs(inodes)
+    }
+
     /// (inode, owner) for every remembered holding of a wanted inode.
     fn pairs(&self, wanted: &InodeSet) -> Vec<(u64, Owner)> {
         let mut v = Vec::new();
@@ -296,6 +373,44 @@ impl Tracker {
             }
         }
         v
+    }
+}
+
+/// The inodes held in `after` and not in `before` (at that fd), and those held in `before`
+/// and not in `after`: one walk of both, sorted by fd.
+fn diff_socks(before: &[(u32, u64)], after: &[(u32, u64)]) -> (Vec<u64>, Vec<u64>) {
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    let (mut b, mut a) = (before.iter().peekable(), after.iter().peekable());
+    loop {
+        match (b.peek(), a.peek()) {
+            (Some(x), Some(y)) if x == y => {
+                b.next();
+                a.next();
+            }
+            (Some(x), Some(y)) if x.0 == y.0 => {
+                removed.push(x.1);
+                added.push(y.1);
+                b.next();
+                a.next();
+            }
+            (Some(x), Some(y)) if x.0 < y.0 => {
+                removed.push(x.1);
+                b.next();
+            }
+            (Some(_), Some(y)) => {
+                added.push(y.1);
+                a.next();
+            }
+            (Some(x), None) => {
+                removed.push(x.1);
+                b.next();
+            }
+            (None, Some(y)) => {
+                added.push(y.1);
+                a.next();
+            }
+            (None, None) => return (added, removed),
+        }
     }
 }
 

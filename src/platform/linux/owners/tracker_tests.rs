@@ -255,3 +255,37 @@ fn the_full_scan_corrects_a_stale_slot() {
     assert_eq!(holders(&ask(&mut t, &[900, 904]), 904), [(12, 6)]);
     assert_eq!(t.links_read(), 0);
 }
+
+#[test]
+fn changed_names_the_inodes_whose_holders_moved_and_update_reports_only_those_asked() {
+    let tree = host();
+    let mut t = Tracker::new(tree.root());
+    ask(&mut t, &[900, 901]);
+    // Nothing moved.
+    ask(&mut t, &[900, 901]);
+    assert!(t.changed().is_empty(), "{:?}", t.changed());
+    // 11 exits (900 loses a holder); 12 opens 902 on a new fd.
+    tree.exit(11);
+    tree.set(12, 7, "socket:[902]");
+    let map = t.update(&set(&[900, 901, 902]), None, &set(&[902]));
+    let mut changed: Vec<u64> = t.changed().iter().copied().collect();
+    changed.sort_unstable();
+    assert_eq!(changed, [900, 902]);
+    assert_eq!(holders(&map, 902), [(12, 7)]);
+    assert!(map.get(901).is_empty(), "not asked to be reported");
+    // The memory still holds 901 and the one remaining holder of 900.
+    let map = ask(&mut t, &[900, 901, 902]);
+    assert_eq!(holders(&map, 900), [(10, 3)]);
+    assert_eq!(holders(&map, 901), [(12, 5)]);
+}
+
+#[test]
+fn diff_socks_pairs_holdings_by_fd() {
+    let before = [(3, 30), (4, 40), (6, 60), (9, 90)];
+    let after = [(3, 30), (4, 41), (5, 50), (9, 90), (12, 120)];
+    let (added, removed) = diff_socks(&before, &after);
+    assert_eq!(added, [41, 50, 120]);
+    assert_eq!(removed, [40, 60]);
+    assert_eq!(diff_socks(&[], &after).0.len(), 5);
+    assert_eq!(diff_socks(&before, &[]).1, [30, 40, 60, 90]);
+}

@@ -44,6 +44,7 @@ struct files_struct;
 struct fdtable;
 struct sock_common;
 struct socket;
+struct tcp_sock;
 
 struct bpf_iter__tcp {
 	struct bpf_iter_meta *meta;
@@ -121,6 +122,7 @@ static struct task_struct *(*bpf_get_current_task_btf)(void) = (void *)158;
 static __u64 (*bpf_get_current_task)(void) = (void *)35;
 static long (*bpf_loop)(__u32 nr, void *fn, void *ctx, __u64 flags) = (void *)181;
 static __u64 (*bpf_get_socket_cookie)(void *sk) = (void *)46;
+static struct tcp_sock *(*bpf_skc_to_tcp_sock)(void *sk) = (void *)137;
 
 // A field of type T at the offset of field X in the object at P.
 #define FIELD(T, P, X) (*(T *)((char *)(P) + OFF(X)))
@@ -462,9 +464,10 @@ int tcp_listener_files(struct bpf_iter__tcp *ctx)
 // The TCP glimpse (glimpse.rs): what a repeated read (`watch`) needs to tell which sockets
 // are new or changed, for every TCP socket of the reader's network namespace, without the
 // fill of a sock_diag reply: the identity (cookie, addresses), the state, whether a file
-// holds it (an accepted connection gains one), and the queues. Fields of sock_common are
-// loaded directly (the verifier checks them against its BTF); those beyond it through
-// probe reads, only for full sockets (request and TIME-WAIT sockets are smaller).
+// holds it (an accepted connection gains one), and the queues. Every field is a direct load
+// the verifier checks against the kernel's BTF: sock_common's from the iterator's pointer,
+// the rest from bpf_skc_to_tcp_sock's, which only full sockets have (request and
+// TIME-WAIT sockets are smaller).
 #define TCP_TIME_WAIT 6
 #define TCP_NEW_SYN_RECV 12
 #define AF_INET 2
@@ -514,16 +517,19 @@ int tcp_glimpse(struct bpf_iter__tcp *ctx)
 		r.daddr[3] = *(__u32 *)(d6 + 12);
 	}
 	r.cookie = bpf_get_socket_cookie(sk);
-	if (r.state != TCP_TIME_WAIT && r.state != TCP_NEW_SYN_RECV) {
-		r.held = READ(struct socket *, sk, SOCK_SK_SOCKET) != 0;
+	// A full socket (not a request or TIME-WAIT one), as a typed pointer: its fields are
+	// then plain loads the verifier checks, not a probe read each.
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	if (tp) {
+		r.held = FIELD(struct socket *, tp, SOCK_SK_SOCKET) != 0;
 		if (r.state == TCP_LISTEN) {
-			r.rqueue = READ(__u32, sk, SK_ACK_BACKLOG);
-			r.wqueue = READ(__u32, sk, SK_MAX_ACK_BACKLOG);
+			r.rqueue = FIELD(__u32, tp, SK_ACK_BACKLOG);
+			r.wqueue = FIELD(__u32, tp, SK_MAX_ACK_BACKLOG);
 		} else {
 			// As tcp_diag_get_info: unread bytes (never below 0), unacknowledged ones.
-			int unread = READ(__u32, sk, TP_RCV_NXT) - READ(__u32, sk, TP_COPIED_SEQ);
+			int unread = FIELD(__u32, tp, TP_RCV_NXT) - FIELD(__u32, tp, TP_COPIED_SEQ);
 			r.rqueue = unread > 0 ? unread : 0;
-			r.wqueue = READ(__u32, sk, TP_WRITE_SEQ) - READ(__u32, sk, TP_SND_UNA);
+			r.wqueue = FIELD(__u32, tp, TP_WRITE_SEQ) - FIELD(__u32, tp, TP_SND_UNA);
 		}
 	}
 	bpf_seq_write(seq, &r, sizeof(r));
