@@ -283,7 +283,10 @@ line: {\"schema\":1,\"event\":\"opened\"|\"closed\"|\"changed\",\"time\":RFC3339
 \"socket\":{...},\"before\":{...}|null}, and {\"event\":\"warning\",\"kind\",\"message\"} \
 once per warning. A connection that opens and closes between two reads is reported from the \
 kernel's close reports (TCP and UDP; owners unknown); nothing else between two reads is \
-seen. SIGINT, SIGTERM and SIGHUP end it with status 0.
+seen. SIGINT, SIGTERM and SIGHUP end it with status 0. As root, a TCP-only watch without -i, \
+-m, -o, -e or a process filter glimpses every TCP socket with a BPF iterator and reads in \
+full only the new and changed ones (the first read is a full one); --full-reads reads every \
+socket each time, and PORTWATCH_DEBUG=1 says why reads are full.
 
 snapshot writes the listing, with owners, as a baseline document; -o FILE writes it \
 atomically (a temp file renamed over FILE). diff BASELINE [NEW] compares the host now, or \

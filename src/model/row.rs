@@ -7,6 +7,13 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Name(Arc<Box<str>>);
 
+impl Name {
+    /// Whether this is the only holder of the name (no row shares it).
+    pub fn is_unique(&self) -> bool {
+        Arc::strong_count(&self.0) == 1
+    }
+}
+
 impl std::ops::Deref for Name {
     type Target = str;
 

@@ -11,10 +11,11 @@
 //! first, or after a new filter) is a full one, recorded (`Recording`) so that the next can
 //! compare with it.
 
+use super::shared::Shared;
 use crate::error::Result;
 use crate::model::{
-    Detail, Family, Fingerprint, Glimpse, InodeSet, LocalPorts, Netns, Proto, Query, Row, Snapshot,
-    Socket, State, StateSet, U64Map, U64Set, Warning,
+    Detail, Family, Fingerprint, Glimpse, InodeSet, LocalPorts, Netns, Owners, Proto, Query, Row,
+    Snapshot, Socket, State, StateSet, U64Map, U64Set, Warning,
 };
 use crate::pipeline::{self, Request};
 use crate::platform::{Glimpser, SocketSource, TrackedOwners};
@@ -87,6 +88,8 @@ pub(super) struct Delta {
     reads: u64,
     /// The last read's listener ports (their change re-annotates the rows on them).
     listening: HashSet<(Proto, u16)>,
+    /// One copy of what rows share, across reads (`shared.rs`).
+    shared: Shared,
     /// The uids of every socket read in full since the start: the owner scan of a socket
     /// still without a holder reads their processes first (`Wanted::Family`).
     uids: HashSet<u32>,
@@ -110,6 +113,7 @@ impl Delta {
             reads: 0,
             listening: HashSet::new(),
             uids: HashSet::new(),
+            shared: Shared::default(),
         }
     }
 
@@ -340,7 +344,12 @@ impl Delta {
         self.listening = listening;
 
         let mut rows: CookieMap<Row> = CookieMap::default();
-        for r in listing.rows {
+        for mut r in listing.rows {
+            // A row holds a window into its read's table of owners, which lives as long as
+            // any row kept from that read: a table per read would pile up for as long as
+            // the longest-lived connection of each read. Kept rows own their few owners.
+            r.owners = r.owners.map(|o| Owners::from(o.to_vec()));
+            self.shared.intern(&mut r);
             if let Some(c) = r.sock.cookie {
                 rows.insert(c.get(), r);
             }
@@ -389,6 +398,7 @@ impl Delta {
                 },
             );
         }
+        self.shared.purge();
         let in_order = |a: &Event, b: &Event| crate::model::listing_order(&a.row.sock, &b.row.sock);
         closed.sort_by(in_order);
         later.sort_by(in_order);

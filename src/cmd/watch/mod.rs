@@ -4,6 +4,7 @@
 
 mod delta;
 mod session;
+mod shared;
 mod stream;
 mod terminal;
 mod view;
