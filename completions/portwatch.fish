@@ -243,6 +243,7 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s 4 -l ipv4 
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l initial -d 'Report every socket of the first read as opened; otherwise the first read is the starting point and reports nothing'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l queues -d 'A change of Recv-Q or Send-Q is a change too (otherwise only state and owners are)'
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l full-reads -d 'Dump every socket on each read. By default, where BPF is allowed (root), a TCP-only watch glimpses every TCP socket and reads in full only the new and changed ones'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l json -d 'NDJSON events, one object per line, even on a terminal'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l timings -d 'Print each read\'s wall and CPU time to stderr (for benchmarks)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
