@@ -240,16 +240,15 @@ impl Delta {
             }
         }
 
-        let mut closed: Vec<Event> = Vec::new();
-        // Gone since the last read.
+        // Gone since the last read. Their rows leave `now` only once nothing more can fail:
+        // a read that fails leaves the reading as it was, for a full read to compare with.
+        let mut gone: Vec<NonZeroU64> = Vec::new();
         self.known.retain(|&c, k| {
-            let gone = k.seen != gen;
-            if gone && k.shown {
-                if let Some(row) = NonZeroU64::new(c).and_then(|c| now.remove(&Key::Cookie(c))) {
-                    closed.push(Event::closed(row));
-                }
+            let left = k.seen != gen;
+            if left && k.shown {
+                gone.extend(NonZeroU64::new(c));
             }
-            !gone
+            !left
         });
 
         let mut fetched = self.glimpser.fetch(&fetch, q.detail)?;
@@ -266,9 +265,7 @@ impl Delta {
                 continue;
             }
             if self.known.remove(&c).is_some_and(|k| k.shown) {
-                if let Some(row) = now.remove(&Key::Cookie(g.cookie)) {
-                    closed.push(Event::closed(row));
-                }
+                gone.push(g.cookie);
             }
         }
 
@@ -314,7 +311,9 @@ impl Delta {
                     .filter(|r| local_port(&r.sock).is_some_and(|p| ports.contains(&p)))
                     .filter_map(|r| r.sock.cookie)
                     .map(|c| c.get())
-                    .filter(|c| !got.contains(c)),
+                    // Still there (a row of a socket gone since leaves below) and not read
+                    // anew already.
+                    .filter(|c| self.known.contains_key(c) && !got.contains(c)),
             );
         }
         for c in &redo {
@@ -342,6 +341,11 @@ impl Delta {
             listing?
         };
         self.listening = listening;
+        let mut closed: Vec<Event> = gone
+            .into_iter()
+            .filter_map(|c| now.remove(&Key::Cookie(c)))
+            .map(Event::closed)
+            .collect();
 
         let mut rows: CookieMap<Row> = CookieMap::default();
         for mut r in listing.rows {

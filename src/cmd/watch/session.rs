@@ -210,10 +210,11 @@ impl Watcher<'_> {
         let mut events = Vec::new();
         let first = self.prev.is_none();
         let mut warnings;
-        let glimpsed = matches!((&self.delta, &self.prev), (Some(d), Some(_)) if d.primed());
+        let mut glimpsed = matches!((&self.delta, &self.prev), (Some(d), Some(_)) if d.primed());
+        let mut got = None;
         if let (true, Some(d), Some(prev)) = (glimpsed, self.delta.as_mut(), self.prev.as_mut()) {
             let src = self.src;
-            let got = d.read(
+            match d.read(
                 &self.request,
                 self.cfg.compare,
                 src.sockets,
@@ -221,7 +222,24 @@ impl Watcher<'_> {
                 src.registry,
                 prev,
                 &socks,
-            )?;
+            ) {
+                Ok(read) => got = Some(read),
+                Err(e) => {
+                    // Never the end of the watch: this read and the next ones are full.
+                    src.procs.unprime();
+                    self.delta = None;
+                    glimpsed = false;
+                    self.warn(
+                        sink,
+                        &[Warning::new(
+                            "glimpse-failed",
+                            format!("glimpsed reads failed ({e}); every read is a full one now"),
+                        )],
+                    )?;
+                }
+            }
+        }
+        if let Some(got) = got {
             at = SystemTime::now();
             for (row, when) in self.short_lived(&got.unseen, &closed)? {
                 events.push(stamp(when, Event::opened(row.clone())));
