@@ -13,7 +13,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU64;
 use std::os::fd::OwnedFd;
 
-const SECTION: &str = "iter/tcp/glimpse";
+/// The program's section in the object.
+pub(super) const SECTION: &str = "iter/tcp/glimpse";
 
 /// One socket's record (`struct glimpse_rec`).
 pub const RECORD_SIZE: usize = 64;

@@ -496,7 +496,9 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e:?}"));
         let listeners = object(super::super::OBJECT, super::super::TCP_LISTENERS)
             .unwrap_or_else(|e| panic!("{e:?}"));
-        for obj in [&by_file, &by_task, &of_files, &listeners] {
+        let glimpse = object(super::super::OBJECT, super::super::glimpse::SECTION)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        for obj in [&by_file, &by_task, &of_files, &listeners, &glimpse] {
             let mut insns = obj.insns.clone();
             patch_offsets(&mut insns, &table).expect("patch");
             each_ld_imm64(&mut insns, |_, insn| {
