@@ -36,7 +36,8 @@ impl std::fmt::Debug for TcpGlimpse {
 
 impl TcpGlimpse {
     /// Load the program, or say why it cannot be (as the owner scan's: privilege, BTF, a
-    /// kernel without the TCP iterator (5.9) or the fields, a refusal of the verifier).
+    /// kernel without the TCP iterator (5.9) or the fields, a refusal of the verifier: the cookie
+    /// helper is allowed in such programs from 5.12).
     pub fn load() -> Result<TcpGlimpse, Unavailable> {
         if !privileged() {
             return Err(Unavailable::NotPermitted);
