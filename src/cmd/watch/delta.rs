@@ -12,10 +12,11 @@
 //! compare with it.
 
 use super::shared::Shared;
+use super::sources::{Handed, Recording};
 use crate::error::Result;
 use crate::model::{
-    Detail, Family, Fingerprint, Glimpse, InodeSet, LocalPorts, Netns, Owners, Proto, Query, Row,
-    Snapshot, Socket, State, StateSet, U64Map, U64Set, Warning,
+    Detail, Family, Fingerprint, Glimpse, InodeSet, LocalPorts, Owners, Proto, Query, Row, Socket,
+    State, StateSet, U64Map, U64Set, Warning,
 };
 use crate::pipeline::{self, Request};
 use crate::platform::{Glimpser, SocketSource, TrackedOwners};
@@ -45,7 +46,7 @@ pub(super) fn eligible(req: &Request) -> std::result::Result<(), &'static str> {
 
 /// A socket read in full: what `Known` takes from it.
 #[derive(Debug, Clone, Copy)]
-struct Recorded {
+pub(super) struct Recorded {
     cookie: u64,
     fp: Fingerprint,
     queues: (u32, u32),
@@ -53,7 +54,7 @@ struct Recorded {
 }
 
 impl Recorded {
-    fn of(s: &Socket, cmp_queues: bool) -> Option<Recorded> {
+    pub(super) fn of(s: &Socket, cmp_queues: bool) -> Option<Recorded> {
         Some(Recorded {
             cookie: s.cookie?.get(),
             fp: Fingerprint::of(s, cmp_queues),
@@ -429,7 +430,7 @@ fn queues(s: &Socket) -> (u32, u32) {
     (s.recv_q.unwrap_or(0), s.send_q.unwrap_or(0))
 }
 
-fn local_port(s: &Socket) -> Option<u16> {
+pub(super) fn local_port(s: &Socket) -> Option<u16> {
     s.local.as_ref().and_then(|e| e.port())
 }
 
@@ -441,104 +442,4 @@ fn selected(q: &Query, g: &Glimpse) -> bool {
         Family::Unix => false,
     };
     family && q.states.contains(g.state)
-}
-
-/// A source that hands out the sockets a glimpsed read fetched, and knows the listeners
-/// from the glimpse; the rest (ephemeral range, interfaces, namespace) is the host's.
-struct Handed<'a> {
-    inner: &'a dyn SocketSource,
-    sockets: Mutex<Option<Vec<Socket>>>,
-    listening: HashSet<(Proto, u16)>,
-}
-
-impl SocketSource for Handed<'_> {
-    fn read_sockets(&self, _q: &Query) -> Result<Snapshot> {
-        let sockets = self
-            .sockets
-            .lock()
-            .ok()
-            .and_then(|mut s| s.take())
-            .unwrap_or_default();
-        Ok(Snapshot {
-            sockets,
-            warnings: Vec::new(),
-        })
-    }
-
-    fn ephemeral_range(&self) -> Option<(u16, u16)> {
-        self.inner.ephemeral_range()
-    }
-
-    fn iface_name(&self, index: u32) -> Option<String> {
-        self.inner.iface_name(index)
-    }
-
-    fn netns(&self) -> Option<Netns> {
-        self.inner.netns()
-    }
-
-    fn listening(&self) -> Option<HashSet<(Proto, u16)>> {
-        Some(self.listening.clone())
-    }
-}
-
-/// The host's source for a full read that a glimpsed one will compare with: it reads the
-/// whole tables the query names (not only the filter's ports) and records the fingerprint
-/// of every TCP socket in them, shown or not.
-pub(super) struct Recording<'a> {
-    inner: &'a dyn SocketSource,
-    queues: bool,
-    states: StateSet,
-    seen: Mutex<Vec<Recorded>>,
-    listening: Mutex<HashSet<(Proto, u16)>>,
-}
-
-impl<'a> Recording<'a> {
-    pub fn new(inner: &'a dyn SocketSource, req: &Request, cmp: Compare) -> Recording<'a> {
-        Recording {
-            inner,
-            queues: cmp.queues,
-            states: req.query.states,
-            seen: Mutex::new(Vec::new()),
-            listening: Mutex::new(HashSet::new()),
-        }
-    }
-}
-
-impl SocketSource for Recording<'_> {
-    fn read_sockets(&self, q: &Query) -> Result<Snapshot> {
-        let whole = Query {
-            local_ports: LocalPorts::default(),
-            ..q.clone()
-        };
-        let snap = self.inner.read_sockets(&whole)?;
-        if let (Ok(mut seen), Ok(mut listening)) = (self.seen.lock(), self.listening.lock()) {
-            for s in &snap.sockets {
-                if s.proto != Proto::Tcp {
-                    continue;
-                }
-                if s.state == State::LISTEN {
-                    if let Some(p) = local_port(s) {
-                        listening.insert((Proto::Tcp, p));
-                    }
-                }
-                if self.states.contains(s.state) {
-                    seen.extend(Recorded::of(s, self.queues));
-                }
-            }
-        }
-        Ok(snap)
-    }
-
-    fn ephemeral_range(&self) -> Option<(u16, u16)> {
-        self.inner.ephemeral_range()
-    }
-
-    fn iface_name(&self, index: u32) -> Option<String> {
-        self.inner.iface_name(index)
-    }
-
-    fn netns(&self) -> Option<Netns> {
-        self.inner.netns()
-    }
 }

@@ -5,6 +5,7 @@
 mod delta;
 mod session;
 mod shared;
+mod sources;
 mod stream;
 mod terminal;
 mod view;

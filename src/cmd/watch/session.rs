@@ -3,7 +3,8 @@
 //! wake-up (the next read, a key, a signal, a destroyed socket) arrives on one channel, so
 //! the loop never sleeps through a request to stop.
 
-use super::delta::{self, Delta, Recording};
+use super::delta::{self, Delta};
+use super::sources::Recording;
 use crate::config::{refilter, WatchConfig};
 use crate::error::{Error, Result};
 use crate::model::{Socket, Warning};
