@@ -106,7 +106,9 @@ fn assert_modes(w: &Stream, full_reads: bool) {
 
 #[test]
 fn a_listener_and_a_connection_from_open_to_close_glimpsed() {
-    require(is_root(), "not root: reads are full ones, not glimpsed");
+    if !require(is_root(), "not root: reads are full ones, not glimpsed") {
+        return;
+    }
     open_to_close(false);
 }
 
@@ -183,7 +185,9 @@ fn open_to_close(full_reads: bool) {
 
 #[test]
 fn late_accepts_holders_and_queues_glimpsed() {
-    require(is_root(), "not root: reads are full ones, not glimpsed");
+    if !require(is_root(), "not root: reads are full ones, not glimpsed") {
+        return;
+    }
     late_accepts_holders_and_queues(false);
 }
 

@@ -48,6 +48,24 @@ impl Event {
             before: None,
         }
     }
+
+    pub fn changed(before: Row, row: Row) -> Event {
+        Event {
+            change: Change::Changed,
+            row,
+            before: Some(before),
+        }
+    }
+}
+
+/// The events of one read as they are reported: `closed` ones first, then the others, each
+/// group in the listing's order (`model::listing_order`).
+pub fn in_order(mut closed: Vec<Event>, mut later: Vec<Event>) -> Vec<Event> {
+    let by_listing = |a: &Event, b: &Event| listing_order(&a.row.sock, &b.row.sock);
+    closed.sort_by(by_listing);
+    later.sort_by(by_listing);
+    closed.append(&mut later);
+    closed
 }
 
 /// What counts as a change of a socket that is still there.
@@ -110,25 +128,17 @@ pub fn diff(prev: &Reading, next: &Reading, cmp: Compare) -> Vec<Event> {
             None => later.push(Event::opened(row.clone())),
         }
     }
-    let mut events: Vec<Event> = gone
+    let closed: Vec<Event> = gone
         .iter()
         .zip(&paired)
         .filter(|(_, &p)| !p)
         .map(|(r, _)| Event::closed((*r).clone()))
         .collect();
-    let in_order = |a: &Event, b: &Event| listing_order(&a.row.sock, &b.row.sock);
-    events.sort_by(in_order);
-    later.sort_by(in_order);
-    events.append(&mut later);
-    events
+    in_order(closed, later)
 }
 
 fn changed(before: &Row, row: &Row) -> Event {
-    Event {
-        change: Change::Changed,
-        row: row.clone(),
-        before: Some(before.clone()),
-    }
+    Event::changed(before.clone(), row.clone())
 }
 
 /// The destroyed sockets (from the kernel's close stream) that neither read saw: they opened

@@ -11,5 +11,5 @@ mod testrows;
 
 pub use baseline::{parse as parse_baseline, Baseline, KIND as SNAPSHOT_KIND};
 pub use compare::{class, compare, summarize, Attrs, Delta, Difference, Ident, Options, What};
-pub use events::{diff, differs, unseen, Change, Compare, Event};
+pub use events::{diff, differs, in_order, unseen, Change, Compare, Event};
 pub use key::{key, Ends, Key, Reading};

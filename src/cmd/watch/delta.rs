@@ -21,7 +21,7 @@ use crate::model::{
 use crate::pipeline::{self, Request};
 use crate::platform::{Glimpser, SocketSource, TrackedOwners};
 use crate::registry::Registry;
-use crate::timeline::{differs, Compare, Event, Key, Reading};
+use crate::timeline::{differs, in_order, Compare, Event, Key, Reading};
 use std::collections::HashSet;
 use std::num::NonZeroU64;
 use std::sync::Mutex;
@@ -382,11 +382,7 @@ impl Delta {
                 (Some(before), None) => closed.push(Event::closed(before)),
                 (Some(before), Some(r)) => {
                     if differs(&before, &r, cmp) {
-                        later.push(Event {
-                            change: crate::timeline::Change::Changed,
-                            row: r.clone(),
-                            before: Some(before),
-                        });
+                        later.push(Event::changed(before, r.clone()));
                     }
                     now.insert(r);
                 }
@@ -404,10 +400,6 @@ impl Delta {
             );
         }
         self.shared.purge();
-        let in_order = |a: &Event, b: &Event| crate::model::listing_order(&a.row.sock, &b.row.sock);
-        closed.sort_by(in_order);
-        later.sort_by(in_order);
-        closed.append(&mut later);
         let unseen = destroyed
             .iter()
             .filter(|s| {
@@ -418,7 +410,7 @@ impl Delta {
             .collect();
         warnings.extend(listing.warnings);
         Ok(DeltaRead {
-            events: closed,
+            events: in_order(closed, later),
             warnings,
             unseen,
         })

@@ -208,7 +208,7 @@ impl Watcher<'_> {
         let closed = std::mem::take(&mut self.closed);
         let socks: Vec<Socket> = closed.iter().map(|(s, _)| s.clone()).collect();
         let at;
-        let mut events = Vec::new();
+        let mut events: Vec<Stamped> = Vec::new();
         let first = self.prev.is_none();
         let mut warnings;
         let mut glimpsed = matches!((&self.delta, &self.prev), (Some(d), Some(_)) if d.primed());
@@ -242,34 +242,25 @@ impl Watcher<'_> {
         }
         if let Some(got) = got {
             at = SystemTime::now();
-            for (row, when) in self.short_lived(&got.unseen, &closed)? {
-                events.push(stamp(when, Event::opened(row.clone())));
-                events.push(stamp(when, Event::closed(row)));
-            }
+            events = self.short_lived(&got.unseen, &closed)?;
             events.extend(got.events.into_iter().map(|e| stamp(at, e)));
             warnings = got.warnings;
         } else {
-            let next = match self.delta.as_mut() {
-                Some(d) => {
-                    let rec = Recording::new(self.src.sockets, &self.request, self.cfg.compare);
-                    let listing =
-                        pipeline::run(&self.request, &rec, self.src.procs, self.src.registry)?;
-                    warnings = listing.warnings;
-                    let next = Reading::new(listing.rows);
-                    d.seed(rec, &next);
-                    next
-                }
-                None => {
-                    let listing = pipeline::run(
-                        &self.request,
-                        self.src.sockets,
-                        self.src.procs,
-                        self.src.registry,
-                    )?;
-                    warnings = listing.warnings;
-                    Reading::new(listing.rows)
-                }
+            // A full read; one that glimpsed reads will compare with is recorded.
+            let rec = self
+                .delta
+                .as_ref()
+                .map(|_| Recording::new(self.src.sockets, &self.request, self.cfg.compare));
+            let source: &dyn SocketSource = match &rec {
+                Some(rec) => rec,
+                None => self.src.sockets,
             };
+            let listing = pipeline::run(&self.request, source, self.src.procs, self.src.registry)?;
+            warnings = listing.warnings;
+            let next = Reading::new(listing.rows);
+            if let (Some(d), Some(rec)) = (self.delta.as_mut(), rec) {
+                d.seed(rec, &next);
+            }
             at = SystemTime::now();
             match &self.prev {
                 Some(prev) => {
@@ -277,10 +268,7 @@ impl Watcher<'_> {
                         .into_iter()
                         .cloned()
                         .collect();
-                    for (row, when) in self.short_lived(&unseen, &closed)? {
-                        events.push(stamp(when, Event::opened(row.clone())));
-                        events.push(stamp(when, Event::closed(row)));
-                    }
+                    events = self.short_lived(&unseen, &closed)?;
                     let polled = timeline::diff(prev, &next, self.cfg.compare);
                     events.extend(polled.into_iter().map(|e| stamp(at, e)));
                 }
@@ -316,15 +304,16 @@ impl Watcher<'_> {
         Ok(())
     }
 
-    /// The unseen destroyed sockets that this watch selects, as rows (the flags and filter
-    /// apply as to a read, but for states: a socket's last state is CLOSE whatever it lived
-    /// in; a `state` word in the filter still applies to that last state), each with when
-    /// it was destroyed. Owners are unknown (`null`): the process let go before we looked.
+    /// The unseen destroyed sockets that this watch selects, each as an `opened` and a
+    /// `closed` event at when it was destroyed (the flags and filter apply as to a read, but
+    /// for states: a socket's last state is CLOSE whatever it lived in; a `state` word in the
+    /// filter still applies to that last state). Owners are unknown (`null`): the process
+    /// let go before we looked.
     fn short_lived(
         &self,
         unseen: &[Socket],
         closed: &[(Socket, SystemTime)],
-    ) -> Result<Vec<(crate::model::Row, SystemTime)>> {
+    ) -> Result<Vec<Stamped>> {
         if unseen.is_empty() {
             return Ok(Vec::new());
         }
@@ -333,12 +322,15 @@ impl Watcher<'_> {
         let rows = matcher.rows(unseen.to_vec());
         Ok(rows
             .into_iter()
-            .map(|r| {
+            .flat_map(|r| {
                 let when = closed
                     .iter()
                     .find(|(s, _)| timeline::key(s) == timeline::key(&r.sock))
                     .map_or_else(SystemTime::now, |(_, t)| *t);
-                (r, when)
+                [
+                    stamp(when, Event::opened(r.clone())),
+                    stamp(when, Event::closed(r)),
+                ]
             })
             .collect())
     }

@@ -163,18 +163,7 @@ impl OwnerIter {
     /// `load`, of program `which`, or (`None`) of the per-task program where the kernel takes
     /// it and else of the per-file one.
     pub fn load_program(which: Option<Program>) -> Result<OwnerIter, Unavailable> {
-        // Asked first, so that an unprivileged run costs one small read, not a read of the
-        // kernel's BTF.
-        if !privileged() {
-            return Err(Unavailable::NotPermitted);
-        }
-        let blob = btf::KernelBtf::open(VMLINUX)
-            .map_err(|e| Unavailable::NoBtf(format!("{VMLINUX}: {e}")))?;
-        let layout = btf::layout(blob.bytes()).map_err(|e| match e {
-            btf::BtfError::NoIterator => Unavailable::KernelTooOld,
-            e => Unavailable::Load(e.to_string()),
-        })?;
-        drop(blob);
+        let layout = kernel_layout()?;
         let made = |prog, program| OwnerIter {
             prog,
             program,
@@ -430,6 +419,20 @@ fn open_files(file_nr: &str) -> Option<u64> {
 
 /// Whether this process has the capabilities a tracing BPF program needs: CAP_BPF (39) and
 /// CAP_PERFMON (38), or CAP_SYS_ADMIN (21), in its effective set.
+/// The programs' layout in the running kernel's BTF, or why there is none. Privilege is
+/// asked first, so that an unprivileged run costs one small read, not a read of the BTF.
+fn kernel_layout() -> Result<btf::Layout, Unavailable> {
+    if !privileged() {
+        return Err(Unavailable::NotPermitted);
+    }
+    let blob =
+        btf::KernelBtf::open(VMLINUX).map_err(|e| Unavailable::NoBtf(format!("{VMLINUX}: {e}")))?;
+    btf::layout(blob.bytes()).map_err(|e| match e {
+        btf::BtfError::NoIterator => Unavailable::KernelTooOld,
+        e => Unavailable::Load(e.to_string()),
+    })
+}
+
 fn privileged() -> bool {
     let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
         // No way to tell: let the load itself say.

@@ -358,6 +358,9 @@ impl Tracker {
 
     /// (inode, owner) for every remembered holding of a wanted inode.
     fn pairs(&self, wanted: &InodeSet) -> Vec<(u64, Owner)> {
+        if wanted.is_empty() {
+            return Vec::new();
+        }
         let mut v = Vec::new();
         for (&pid, p) in &self.procs {
             for &(fd, inode) in &p.socks {

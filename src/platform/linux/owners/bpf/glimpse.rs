@@ -5,8 +5,8 @@
 //! sock_diag only about the new and changed ones.
 
 use super::record::read_more;
-use super::{btf, from_load_error, load_program, loader, privileged, Unavailable};
-use super::{OBJECT, VMLINUX};
+use super::OBJECT;
+use super::{from_load_error, kernel_layout, load_program, loader, Unavailable};
 use crate::model::{Family, Glimpse, State};
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -39,16 +39,7 @@ impl TcpGlimpse {
     /// kernel without the TCP iterator (5.9) or the fields, a refusal of the verifier: the cookie
     /// helper is allowed in such programs from 5.12).
     pub fn load() -> Result<TcpGlimpse, Unavailable> {
-        if !privileged() {
-            return Err(Unavailable::NotPermitted);
-        }
-        let blob = btf::KernelBtf::open(VMLINUX)
-            .map_err(|e| Unavailable::NoBtf(format!("{VMLINUX}: {e}")))?;
-        let layout = btf::layout(blob.bytes()).map_err(|e| match e {
-            btf::BtfError::NoIterator => Unavailable::KernelTooOld,
-            e => Unavailable::Load(e.to_string()),
-        })?;
-        drop(blob);
+        let layout = kernel_layout()?;
         let Some(tcp) = layout.tcp_func.filter(|_| layout.glimpse) else {
             return Err(Unavailable::Load(
                 "the kernel's BTF lacks the TCP iterator or a socket field it reads".into(),
