@@ -36,6 +36,17 @@ pub struct Fingerprint {
     queues: Option<(u32, u32)>,
 }
 
+/// A TCP socket's move from one state to another, as the kernel's `inet_sock_set_state`
+/// tracepoint reports it (watch's state feed): the socket as it is just after the move. Its
+/// queues are not read (0); a connect's first move (to SYN-SENT) may come before its local
+/// port is chosen (port 0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    pub old: State,
+    /// `now.state` is the new state.
+    pub now: Glimpse,
+}
+
 impl Glimpse {
     pub fn fingerprint(&self, queues: bool) -> Fingerprint {
         Fingerprint {

@@ -18,7 +18,7 @@ mod text;
 
 pub use container::{Attribution, BadNetnsSpec, Container, Netns, NetnsSpec, Runtime, Unit};
 pub use extras::{CcInfo, CongName, Detail, Extras, Shutdown, SkMem, TcpInfo, Timer, TimerKind};
-pub use glimpse::{Fingerprint, Glimpse};
+pub use glimpse::{Fingerprint, Glimpse, StateChange};
 pub use host::{ExeInfo, HostFacts, Interface};
 pub use ownermap::{InodeSet, OwnerMap, U64Hasher, U64Map, U64Set, Wanted};
 pub use owners::Owners;

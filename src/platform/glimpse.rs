@@ -6,7 +6,7 @@
 
 use super::System;
 use crate::error::{Error, Result};
-use crate::model::{Detail, Glimpse, Socket};
+use crate::model::{Detail, Glimpse, Socket, StateChange};
 
 /// A loaded glimpse program and a netlink socket for the fetches.
 pub struct Glimpser {
@@ -78,5 +78,20 @@ impl Glimpser {
             let _ = (which, detail);
         }
         Ok(out)
+    }
+
+    /// Start following TCP state changes of this network namespace (a BPF program on the
+    /// kernel's `inet_sock_set_state` tracepoint writing to a ring buffer); once started,
+    /// again is a no-op. Fails, saying why, where the kernel cannot (then glimpse).
+    pub fn follow(&mut self) -> Result<()> {
+        Err(Error::System("the state feed is not built yet".into()))
+    }
+
+    /// The state changes since the last call (since `follow` for the first), in the order
+    /// the kernel made them, appended to `out`; and how many were lost since the last call
+    /// (the ring was full): when not 0, what `out` holds is incomplete.
+    pub fn changes(&mut self, out: &mut Vec<StateChange>) -> Result<u64> {
+        let _ = out;
+        Err(Error::System("the state feed is not followed".into()))
     }
 }
