@@ -361,10 +361,12 @@ pub struct WatchArgs {
     #[arg(long)]
     pub queues: bool,
 
-    /// Dump every socket on each read. By default, where BPF is allowed (root), a TCP-only
-    /// watch glimpses every TCP socket and reads in full only the new and changed ones.
-    #[arg(long)]
-    pub full_reads: bool,
+    /// How reads after the first find what changed: auto (as root, a TCP-only watch takes
+    /// the kernel's state changes when it streams events without --queues, else glimpses
+    /// every TCP socket; both read in full only the new and changed ones), glimpse (never
+    /// the state changes), full (dump every socket on each read).
+    #[arg(long, value_enum, value_name = "HOW", default_value = "auto")]
+    pub reads: ReadsArg,
 
     /// NDJSON events, one object per line, even on a terminal.
     #[arg(long)]
@@ -377,6 +379,15 @@ pub struct WatchArgs {
     /// Print each read's wall and CPU time to stderr (for benchmarks).
     #[arg(long, hide = true)]
     pub timings: bool,
+}
+
+/// `watch --reads`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ReadsArg {
+    #[default]
+    Auto,
+    Glimpse,
+    Full,
 }
 
 /// `--color`.

@@ -2,7 +2,7 @@
 //! live view on a terminal, NDJSON otherwise). Pure, like the rest of `config`.
 
 use super::{columns, duration, request, Env};
-use crate::cli::{ColorArg, ListingArgs, WatchArgs};
+use crate::cli::{ColorArg, ListingArgs, ReadsArg, WatchArgs};
 use crate::error::{Error, Result};
 use crate::pipeline::Request;
 use crate::render::Column;
@@ -47,8 +47,8 @@ pub struct WatchConfig {
     pub columns: Vec<Column>,
     /// Each read's timings to stderr.
     pub timings: bool,
-    /// Never glimpse: dump every socket on each read (`--full-reads`).
-    pub full_reads: bool,
+    /// How reads find what changed (`--reads`).
+    pub reads: ReadsArg,
     /// PORTWATCH_DEBUG=1: say why reads are full.
     pub debug: bool,
 }
@@ -87,7 +87,7 @@ pub fn watch_config(a: &WatchArgs, env: &Env) -> Result<WatchConfig> {
         compare: Compare { queues: a.queues },
         mode,
         timings: a.timings,
-        full_reads: a.full_reads,
+        reads: a.reads,
         debug: env.debug,
     })
 }

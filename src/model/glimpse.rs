@@ -58,6 +58,10 @@ impl Glimpse {
 }
 
 impl Fingerprint {
+    pub fn state(&self) -> State {
+        self.state
+    }
+
     /// The fingerprint of a socket read in full (sock_diag). Unknown queues compare as 0, as
     /// the kernel reports minisockets'.
     pub fn of(s: &Socket, queues: bool) -> Fingerprint {

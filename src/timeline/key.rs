@@ -175,6 +175,14 @@ impl Reading {
     pub fn into_rows(self) -> Vec<Row> {
         self.rows
     }
+
+    /// Mark every row's queues unknown: they will not be read again (watch's fed reads).
+    pub fn forget_queues(&mut self) {
+        for r in &mut self.rows {
+            r.sock.recv_q = None;
+            r.sock.send_q = None;
+        }
+    }
 }
 
 #[cfg(test)]

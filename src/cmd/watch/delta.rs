@@ -7,16 +7,23 @@
 //! Closed sockets are the cookies no longer glimpsed. Owners come from the tracker, which
 //! says whose holders moved; those rows go through the pipeline again too.
 //!
+//! A watch that streams events and does not watch queues need not glimpse at all: the
+//! kernel reports every move of a full TCP socket from one state to another (the state feed,
+//! `Glimpser::follow`), so such a read takes the moves since the last one and dumps only
+//! the states no move reports (`collect.rs`). Changes lost to a full ring cost one glimpsed
+//! read.
+//!
 //! It applies to a TCP-only watch without extras (`eligible`); a read that starts over (the
 //! first, or after a new filter) is a full one, recorded (`Recording`) so that the next can
 //! compare with it.
 
+use super::collect::{awaiting_accept, glimpse_of, selected, Found};
 use super::shared::Shared;
 use super::sources::{Handed, Recording};
 use crate::error::Result;
 use crate::model::{
-    Detail, Family, Fingerprint, Glimpse, InodeSet, LocalPorts, Owners, Proto, Query, Row, Socket,
-    State, StateSet, U64Map, U64Set, Warning,
+    Detail, Fingerprint, Glimpse, InodeSet, Owners, Proto, Row, Socket, StateChange, StateSet,
+    U64Map, U64Set, Warning,
 };
 use crate::pipeline::{self, Request};
 use crate::platform::{Glimpser, SocketSource, TrackedOwners};
@@ -66,15 +73,15 @@ impl Recorded {
 
 /// What the last read knew of a socket, shown or not.
 #[derive(Debug, Clone, Copy)]
-struct Known {
-    fp: Fingerprint,
+pub(super) struct Known {
+    pub fp: Fingerprint,
     /// The queues its row shows (updated from each glimpse without an event).
-    queues: (u32, u32),
-    inode: u64,
+    pub queues: (u32, u32),
+    pub inode: u64,
     /// It has a row in the reading (the filter kept it).
-    shown: bool,
-    /// The read that last glimpsed it.
-    seen: u64,
+    pub shown: bool,
+    /// The read that last saw it (glimpsed, moved, dumped or read in full).
+    pub seen: u64,
 }
 
 type CookieMap<V> = U64Map<V>;
@@ -82,11 +89,20 @@ type CookieSet = U64Set;
 
 /// The glimpser and what the last read knew.
 pub(super) struct Delta {
-    glimpser: Glimpser,
-    known: CookieMap<Known>,
-    glimpses: Vec<Glimpse>,
+    pub(super) glimpser: Glimpser,
+    pub(super) known: CookieMap<Known>,
+    pub(super) glimpses: Vec<Glimpse>,
+    pub(super) changes: Vec<StateChange>,
+    /// Reads take the state feed's changes (`Delta::follow`) rather than glimpse.
+    pub(super) feeding: bool,
+    /// Fed reads that glimpsed instead because changes were lost.
+    pub(super) resyncs: u64,
     /// Reads done (the generation in `Known::seen`).
     reads: u64,
+    /// Every TCP listener now: cookie and port.
+    pub(super) listeners: CookieMap<u16>,
+    /// Known connections not yet accepted, as their fetches need them.
+    pub(super) unheld: CookieMap<Glimpse>,
     /// The last read's listener ports (their change re-annotates the rows on them).
     listening: HashSet<(Proto, u16)>,
     /// One copy of what rows share, across reads (`shared.rs`).
@@ -96,6 +112,15 @@ pub(super) struct Delta {
     uids: HashSet<u32>,
 }
 
+/// What a read goes by: the request, how rows compare, and the host's parts.
+pub(super) struct ReadWith<'a> {
+    pub req: &'a Request,
+    pub cmp: Compare,
+    pub sockets: &'a dyn SocketSource,
+    pub owners: &'a TrackedOwners,
+    pub reg: &'a Registry,
+}
+
 /// What a glimpsed read found.
 pub(super) struct DeltaRead {
     /// Closed first, then opened and changed, each in the listing's order.
@@ -103,6 +128,8 @@ pub(super) struct DeltaRead {
     pub warnings: Vec<Warning>,
     /// The destroyed sockets neither this read nor the last one saw.
     pub unseen: Vec<Socket>,
+    /// "fed" or "glimpsed" (`--timings`).
+    pub how: &'static str,
 }
 
 impl Delta {
@@ -111,7 +138,12 @@ impl Delta {
             glimpser,
             known: CookieMap::default(),
             glimpses: Vec::new(),
+            changes: Vec::new(),
+            feeding: false,
+            resyncs: 0,
             reads: 0,
+            listeners: CookieMap::default(),
+            unheld: CookieMap::default(),
             listening: HashSet::new(),
             uids: HashSet::new(),
             shared: Shared::default(),
@@ -123,13 +155,26 @@ impl Delta {
         self.glimpser
     }
 
+    /// Take the kernel's state changes rather than glimpse (a watch that streams events
+    /// and does not watch queues: the rows it keeps lose their queues). Says why not.
+    pub fn follow(&mut self) -> std::result::Result<(), String> {
+        self.glimpser.follow().map_err(|e| e.to_string())?;
+        self.feeding = true;
+        Ok(())
+    }
+
+    /// Fed reads that glimpsed because changes were lost (a full ring).
+    pub fn resyncs(&self) -> u64 {
+        self.resyncs
+    }
+
     /// Whether a read was recorded to compare with.
     pub fn primed(&self) -> bool {
         self.reads > 0
     }
 
     /// Take in a full read made through `rec`, whose rows are `now`.
-    pub fn seed(&mut self, rec: Recording<'_>, now: &Reading) {
+    pub fn seed(&mut self, rec: Recording<'_>, now: &mut Reading) {
         self.reads += 1;
         let seen = self.reads;
         self.known.clear();
@@ -146,30 +191,26 @@ impl Delta {
                 },
             );
         }
-        self.listening = rec.listening.into_inner().unwrap_or_default();
+        self.listeners = rec.listeners.into_inner().unwrap_or_default();
+        self.listening = self.listening_now();
+        self.unheld = rec.unheld.into_inner().unwrap_or_default();
         self.uids = now.rows().iter().filter_map(|r| r.sock.uid).collect();
+        if self.feeding {
+            now.forget_queues();
+        }
     }
 
-    /// One read: glimpse, read in full what is new or changed, update `now` in place.
-    #[allow(clippy::too_many_arguments)]
+    /// One read: learn what is new, changed or gone (`collect.rs`), read those in full, and
+    /// update `now` in place.
     pub fn read(
         &mut self,
-        req: &Request,
-        cmp: Compare,
-        sockets: &dyn SocketSource,
-        owners: &TrackedOwners,
-        reg: &Registry,
+        cx: &ReadWith<'_>,
         now: &mut Reading,
         destroyed: &[Socket],
     ) -> Result<DeltaRead> {
+        let (req, cmp, sockets) = (cx.req, cx.cmp, cx.sockets);
         self.reads += 1;
         let gen = self.reads;
-        let mut glimpses = std::mem::take(&mut self.glimpses);
-        let got = self.glimpser.glimpse(&mut glimpses);
-        if let Err(e) = got {
-            self.glimpses = glimpses;
-            return Err(e);
-        }
         let q = &req.query;
         // Destroyed sockets the last read knew (shown or filtered out); the rest, unless this
         // read comes to know them, opened and closed in between.
@@ -179,81 +220,55 @@ impl Delta {
             .map(|c| c.get())
             .filter(|c| self.known.contains_key(c))
             .collect();
-        let listening: HashSet<(Proto, u16)> = glimpses
+        let mut how = "glimpsed";
+        let mut found = None;
+        if self.feeding {
+            found = self.fed(q, cmp, sockets, gen)?;
+            match found {
+                Some(_) => how = "fed",
+                None => self.resyncs += 1,
+            }
+        }
+        let found = match found {
+            Some(f) => f,
+            None => self.glimpsed(q, cmp, sockets, now, gen)?,
+        };
+        let (events, warnings) = self.apply(cx, now, found, gen)?;
+        let unseen = destroyed
             .iter()
-            .filter(|g| g.state == State::LISTEN)
-            .map(|g| (Proto::Tcp, g.local.1))
+            .filter(|s| {
+                s.cookie
+                    .is_none_or(|c| !knew.contains(&c.get()) && !self.known.contains_key(&c.get()))
+            })
+            .cloned()
             .collect();
+        Ok(DeltaRead {
+            events,
+            warnings,
+            unseen,
+            how,
+        })
+    }
 
-        // Compare each glimpse with what the last read knew. A socket the table walk met
-        // twice (it moved meanwhile) is asked for once.
-        let mut fetch: Vec<Glimpse> = Vec::new();
-        let mut asked: HashSet<u64> = HashSet::new();
-        for g in glimpses.iter().filter(|g| selected(q, g)) {
-            let c = g.cookie.get();
-            match self.known.get_mut(&c) {
-                Some(k) if k.seen == gen => {}
-                Some(k) => {
-                    k.seen = gen;
-                    let queues = (g.recv_q, g.send_q);
-                    if k.fp != g.fingerprint(cmp.queues) {
-                        fetch.push(g.clone());
-                    } else if k.shown && k.queues != queues {
-                        k.queues = queues;
-                        if let Some(r) = now.get_mut(&Key::Cookie(g.cookie)) {
-                            r.sock.recv_q = Some(g.recv_q);
-                            r.sock.send_q = Some(g.send_q);
-                        }
-                    }
-                }
-                None if asked.insert(c) => fetch.push(g.clone()),
-                None => {}
-            }
-        }
-        self.glimpses = glimpses;
-        // TCP sockets bound and not listening (shown as UNCONN with -a) sit in the bind
-        // hash only, which the TCP iterator does not walk: the kernel's dump of them alone
-        // walks that hash only, and gives full records.
-        let mut bound: Vec<Socket> = Vec::new();
-        let mut warnings = Vec::new();
-        if q.states.contains(State::CLOSE) {
-            let bq = Query {
-                states: StateSet(State::BOUND_INACTIVE.bit()),
-                local_ports: LocalPorts::default(),
-                ..q.clone()
-            };
-            let snap = sockets.read_sockets(&bq)?;
-            warnings = snap.warnings;
-            for s in snap.sockets {
-                let Some(c) = s.cookie.filter(|_| s.proto == Proto::Tcp) else {
-                    continue;
-                };
-                match self.known.get_mut(&c.get()) {
-                    Some(k) if k.seen == gen => {}
-                    Some(k) if k.fp == Fingerprint::of(&s, cmp.queues) => k.seen = gen,
-                    Some(k) => {
-                        k.seen = gen;
-                        bound.push(s);
-                    }
-                    None if asked.insert(c.get()) => bound.push(s),
-                    None => {}
-                }
-            }
-        }
-
-        // Gone since the last read. Their rows leave `now` only once nothing more can fail:
-        // a read that fails leaves the reading as it was, for a full read to compare with.
-        let mut gone: Vec<NonZeroU64> = Vec::new();
-        self.known.retain(|&c, k| {
-            let left = k.seen != gen;
-            if left && k.shown {
-                gone.extend(NonZeroU64::new(c));
-            }
-            !left
-        });
-
+    /// Read in full what `found` names, run it and the rows it affects through the
+    /// pipeline, and turn the differences into events.
+    fn apply(
+        &mut self,
+        cx: &ReadWith<'_>,
+        now: &mut Reading,
+        found: Found,
+        gen: u64,
+    ) -> Result<(Vec<Event>, Vec<Warning>)> {
+        let (req, cmp, sockets, owners) = (cx.req, cx.cmp, cx.sockets, cx.owners);
+        let q = &req.query;
+        let Found {
+            fetch,
+            full,
+            mut gone,
+            listening,
+            mut warnings,
+        } = found;
         let mut fetched = self.glimpser.fetch(&fetch, q.detail)?;
-        fetched.extend(bound);
         let got: HashSet<u64> = fetched
             .iter()
             .filter_map(|s| s.cookie)
@@ -269,6 +284,28 @@ impl Delta {
                 gone.push(g.cookie);
             }
         }
+        // Read and no longer what the query lists (a move out of its states), or read and
+        // the same as the last read knew it (a move and back, a connection still waiting
+        // to be accepted): the first leave, the second stay as they are.
+        fetched.retain(|s| {
+            let Some(c) = s.cookie else { return false };
+            if !selected(q, s.family, Some(s.state)) {
+                if self.known.remove(&c.get()).is_some_and(|k| k.shown) {
+                    gone.push(c);
+                }
+                return false;
+            }
+            match self.known.get(&c.get()) {
+                Some(k) => k.fp != Fingerprint::of(s, cmp.queues),
+                None => true,
+            }
+        });
+        fetched.extend(full);
+        let got: HashSet<u64> = fetched
+            .iter()
+            .filter_map(|s| s.cookie)
+            .map(|c| c.get())
+            .collect();
 
         // Rows to go through the pipeline again besides the fetched ones: those whose
         // holders moved, and those on a port that gained or lost a listener.
@@ -329,6 +366,13 @@ impl Delta {
             .iter()
             .filter_map(|s| Recorded::of(s, cmp.queues))
             .collect();
+        for s in &inputs {
+            let Some(c) = s.cookie else { continue };
+            match glimpse_of(s).filter(|_| awaiting_accept(s)) {
+                Some(g) => self.unheld.insert(c.get(), g),
+                None => self.unheld.remove(&c.get()),
+            };
+        }
         let listing = if inputs.is_empty() {
             pipeline::Listing::default()
         } else {
@@ -337,7 +381,7 @@ impl Delta {
                 sockets: Mutex::new(Some(inputs)),
                 listening: listening.clone(),
             };
-            let listing = pipeline::run(req, &handed, owners, reg);
+            let listing = pipeline::run(req, &handed, owners, cx.reg);
             owners.unprime();
             listing?
         };
@@ -377,14 +421,14 @@ impl Delta {
             match (now.remove(&key), row) {
                 (None, Some(r)) => {
                     later.push(Event::opened(r.clone()));
-                    now.insert(r);
+                    now.insert(self.kept(r));
                 }
                 (Some(before), None) => closed.push(Event::closed(before)),
                 (Some(before), Some(r)) => {
                     if differs(&before, &r, cmp) {
                         later.push(Event::changed(before, r.clone()));
                     }
-                    now.insert(r);
+                    now.insert(self.kept(r));
                 }
                 (None, None) => {}
             }
@@ -400,20 +444,20 @@ impl Delta {
             );
         }
         self.shared.purge();
-        let unseen = destroyed
-            .iter()
-            .filter(|s| {
-                s.cookie
-                    .is_none_or(|c| !knew.contains(&c.get()) && !self.known.contains_key(&c.get()))
-            })
-            .cloned()
-            .collect();
+        let known = &self.known;
+        self.unheld.retain(|c, _| known.contains_key(c));
         warnings.extend(listing.warnings);
-        Ok(DeltaRead {
-            events: in_order(closed, later),
-            warnings,
-            unseen,
-        })
+        Ok((in_order(closed, later), warnings))
+    }
+
+    /// A row as the reading keeps it: fed reads never read its queues again, so they are
+    /// unknown from now on rather than stale.
+    fn kept(&self, mut r: Row) -> Row {
+        if self.feeding {
+            r.sock.recv_q = None;
+            r.sock.send_q = None;
+        }
+        r
     }
 }
 
@@ -424,14 +468,4 @@ fn queues(s: &Socket) -> (u32, u32) {
 
 pub(super) fn local_port(s: &Socket) -> Option<u16> {
     s.local.as_ref().and_then(|e| e.port())
-}
-
-/// Whether the query reads `g`'s table and state (as a dump for `q` would list it).
-fn selected(q: &Query, g: &Glimpse) -> bool {
-    let family = match g.family {
-        Family::Ipv4 => q.ipv4,
-        Family::Ipv6 => q.ipv6,
-        Family::Unix => false,
-    };
-    family && q.states.contains(g.state)
 }

@@ -2,6 +2,7 @@
 //! (`terminal.rs`, state in `view.rs`), otherwise NDJSON events (`stream.rs`); the loop is
 //! `session.rs`, the events come from `timeline`.
 
+mod collect;
 mod delta;
 mod session;
 mod shared;
@@ -11,6 +12,7 @@ mod terminal;
 mod view;
 
 use super::Context;
+use crate::cli::ReadsArg;
 use crate::config::{Color, WatchConfig, WatchMode};
 use crate::error::Result;
 use crate::platform::TrackedOwners;
@@ -29,9 +31,9 @@ pub fn run(cfg: &WatchConfig, ctx: Context, out: &mut dyn Write) -> Result<()> {
     };
     let ch = session::channel(sys, &cfg.request)?;
     // Loaded once; used while the request allows glimpsed reads (`delta.rs`).
-    let glimpser = match cfg.full_reads {
-        true => Err("--full-reads".to_string()),
-        false => sys.glimpser(),
+    let glimpser = match cfg.reads {
+        ReadsArg::Full => Err("--reads full".to_string()),
+        ReadsArg::Auto | ReadsArg::Glimpse => sys.glimpser(),
     };
     match cfg.mode {
         WatchMode::Stream => {

@@ -5,7 +5,8 @@
 
 use super::delta::{self, Delta};
 use super::sources::Recording;
-use crate::config::{refilter, WatchConfig};
+use crate::cli::ReadsArg;
+use crate::config::{refilter, WatchConfig, WatchMode};
 use crate::error::{Error, Result};
 use crate::model::{Socket, Warning};
 use crate::pipeline::{self, Matcher, Request};
@@ -186,11 +187,23 @@ impl Watcher<'_> {
         if let Some(d) = self.delta.take() {
             self.glimpser = Some(d.into_glimpser());
         }
-        if self.cfg.full_reads || self.glimpser.is_none() {
+        if self.glimpser.is_none() {
             return;
         }
         match delta::eligible(&self.request) {
-            Ok(()) => self.delta = self.glimpser.take().map(Delta::new),
+            Ok(()) => {
+                let mut d = self.glimpser.take().map(Delta::new);
+                // The live view shows every row's queues as they are now: only a stream of
+                // events can do without reading them (its rows' queues become unknown).
+                let streams = matches!(self.cfg.mode, WatchMode::Stream);
+                let auto = self.cfg.reads == ReadsArg::Auto;
+                if let (Some(d), true) = (d.as_mut(), auto && streams && !self.cfg.compare.queues) {
+                    if let Err(why) = d.follow() {
+                        self.debug(&format!("glimpsed reads: no state feed: {why}"));
+                    }
+                }
+                self.delta = d;
+            }
             Err(why) => self.debug(&format!("full reads: {why}")),
         }
     }
@@ -211,25 +224,32 @@ impl Watcher<'_> {
         let mut events: Vec<Stamped> = Vec::new();
         let first = self.prev.is_none();
         let mut warnings;
-        let mut glimpsed = matches!((&self.delta, &self.prev), (Some(d), Some(_)) if d.primed());
+        let glimpsed = matches!((&self.delta, &self.prev), (Some(d), Some(_)) if d.primed());
         let mut got = None;
+        let mut how = "full";
+        let mut lost = None;
         if let (true, Some(d), Some(prev)) = (glimpsed, self.delta.as_mut(), self.prev.as_mut()) {
             let src = self.src;
-            match d.read(
-                &self.request,
-                self.cfg.compare,
-                src.sockets,
-                src.procs,
-                src.registry,
-                prev,
-                &socks,
-            ) {
-                Ok(read) => got = Some(read),
+            let resyncs = d.resyncs();
+            let cx = delta::ReadWith {
+                req: &self.request,
+                cmp: self.cfg.compare,
+                sockets: src.sockets,
+                owners: src.procs,
+                reg: src.registry,
+            };
+            match d.read(&cx, prev, &socks) {
+                Ok(read) => {
+                    if d.resyncs() > resyncs {
+                        let n = d.resyncs();
+                        lost = Some(format!("state changes were lost: glimpsed instead ({n})"));
+                    }
+                    got = Some(read)
+                }
                 Err(e) => {
                     // Never the end of the watch: this read and the next ones are full.
                     src.procs.unprime();
                     self.delta = None;
-                    glimpsed = false;
                     self.warn(
                         sink,
                         &[Warning::new(
@@ -240,7 +260,11 @@ impl Watcher<'_> {
                 }
             }
         }
+        if let Some(note) = lost {
+            self.debug(&note);
+        }
         if let Some(got) = got {
+            how = got.how;
             at = SystemTime::now();
             events = self.short_lived(&got.unseen, &closed)?;
             events.extend(got.events.into_iter().map(|e| stamp(at, e)));
@@ -257,9 +281,9 @@ impl Watcher<'_> {
             };
             let listing = pipeline::run(&self.request, source, self.src.procs, self.src.registry)?;
             warnings = listing.warnings;
-            let next = Reading::new(listing.rows);
+            let mut next = Reading::new(listing.rows);
             if let (Some(d), Some(rec)) = (self.delta.as_mut(), rec) {
-                d.seed(rec, &next);
+                d.seed(rec, &mut next);
             }
             at = SystemTime::now();
             match &self.prev {
@@ -298,7 +322,6 @@ impl Watcher<'_> {
             .ok_or_else(|| crate::error::Error::System("watch: a read left no rows".into()))?;
         sink.read(&events, now, first)?;
         if self.cfg.timings {
-            let how = if glimpsed { "glimpsed" } else { "full" };
             report_timings(self.reads, wall, cpu, &events, how);
         }
         Ok(())

@@ -2,9 +2,12 @@
 //! sockets a glimpsed read fetched, and one that records a full read for the next to compare
 //! with. Both are the host's for the rest (ephemeral range, interfaces, namespace).
 
+use super::collect::{awaiting_accept, glimpse_of};
 use super::delta::{local_port, Recorded};
 use crate::error::Result;
-use crate::model::{LocalPorts, Netns, Proto, Query, Snapshot, Socket, State, StateSet};
+use crate::model::{
+    Glimpse, LocalPorts, Netns, Proto, Query, Snapshot, Socket, State, StateSet, U64Map,
+};
 use crate::pipeline::Request;
 use crate::platform::SocketSource;
 use crate::timeline::Compare;
@@ -65,7 +68,10 @@ pub(super) struct Recording<'a> {
     queues: bool,
     states: StateSet,
     pub(super) seen: Mutex<Vec<Recorded>>,
-    pub(super) listening: Mutex<HashSet<(Proto, u16)>>,
+    /// Every TCP listener read: cookie and port.
+    pub(super) listeners: Mutex<U64Map<u16>>,
+    /// Connections not yet accepted (`awaiting_accept`).
+    pub(super) unheld: Mutex<U64Map<Glimpse>>,
 }
 
 impl<'a> Recording<'a> {
@@ -75,7 +81,8 @@ impl<'a> Recording<'a> {
             queues: cmp.queues,
             states: req.query.states,
             seen: Mutex::new(Vec::new()),
-            listening: Mutex::new(HashSet::new()),
+            listeners: Mutex::new(U64Map::default()),
+            unheld: Mutex::new(U64Map::default()),
         }
     }
 }
@@ -87,18 +94,23 @@ impl SocketSource for Recording<'_> {
             ..q.clone()
         };
         let snap = self.inner.read_sockets(&whole)?;
-        if let (Ok(mut seen), Ok(mut listening)) = (self.seen.lock(), self.listening.lock()) {
+        if let (Ok(mut seen), Ok(mut listeners), Ok(mut unheld)) =
+            (self.seen.lock(), self.listeners.lock(), self.unheld.lock())
+        {
             for s in &snap.sockets {
-                if s.proto != Proto::Tcp {
+                let Some(c) = s.cookie.filter(|_| s.proto == Proto::Tcp) else {
                     continue;
-                }
+                };
                 if s.state == State::LISTEN {
                     if let Some(p) = local_port(s) {
-                        listening.insert((Proto::Tcp, p));
+                        listeners.insert(c.get(), p);
                     }
                 }
                 if self.states.contains(s.state) {
                     seen.extend(Recorded::of(s, self.queues));
+                    if awaiting_accept(s) {
+                        unheld.extend(glimpse_of(s).map(|g| (c.get(), g)));
+                    }
                 }
             }
         }
