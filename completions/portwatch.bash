@@ -1254,7 +1254,7 @@ _portwatch() {
             return 0
             ;;
         portwatch__subcmd__watch)
-            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -N -h --backend --owners --services --labels --proc-root --etc-services --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --interval --count --duration --initial --queues --full-reads --json --color --timings --netns --help"
+            opts="-l -a -n -t -u -x -w -p -e -i -m -o -4 -6 -c -U -N -h --backend --owners --services --labels --proc-root --etc-services --listening --all --numeric --tcp --udp --unix --raw --processes --all-owners --extended --info --memory --options --cgroup --sort --ipv4 --ipv6 --pid --command --user --interval --count --duration --initial --queues --reads --json --color --timings --netns --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1318,6 +1318,10 @@ _portwatch() {
                     ;;
                 --duration)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reads)
+                    COMPREPLY=($(compgen -W "auto glimpse full" -- "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -221,6 +221,9 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s U -l user 
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l interval -d 'Time between reads: 1s, 200ms, 2s, 1m; a plain number is seconds' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l count -d 'Stop after N reads' -r
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l duration -d 'Stop after this long (30s, 10m, 1h30m; a plain number is seconds)' -r
+complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l reads -d 'How reads after the first find what changed: auto (as root, a TCP-only watch takes the kernel\'s state changes when it streams events without --queues, else glimpses every TCP socket; both read in full only the new and changed ones), glimpse (never the state changes), full (dump every socket on each read)' -r -f -a "auto\t''
+glimpse\t''
+full\t''"
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l color -d 'Colour in the live view: auto (unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -243,7 +246,6 @@ complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s 4 -l ipv4 
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s 6 -l ipv6 -d 'IPv6 sockets only, except those bound to v4-mapped addresses (they carry IPv4)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l initial -d 'Report every socket of the first read as opened; otherwise the first read is the starting point and reports nothing'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l queues -d 'A change of Recv-Q or Send-Q is a change too (otherwise only state and owners are)'
-complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l full-reads -d 'Dump every socket on each read. By default, where BPF is allowed (root), a TCP-only watch glimpses every TCP socket and reads in full only the new and changed ones'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l json -d 'NDJSON events, one object per line, even on a terminal'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -l timings -d 'Print each read\'s wall and CPU time to stderr (for benchmarks)'
 complete -c portwatch -n "__fish_portwatch_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'

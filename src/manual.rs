@@ -285,8 +285,12 @@ once per warning. A connection that opens and closes between two reads is report
 kernel's close reports (TCP and UDP; owners unknown); nothing else between two reads is \
 seen. SIGINT, SIGTERM and SIGHUP end it with status 0. As root, a TCP-only watch without -i, \
 -m, -o, -e or a process filter glimpses every TCP socket with a BPF iterator and reads in \
-full only the new and changed ones (the first read is a full one); --full-reads reads every \
-socket each time, and PORTWATCH_DEBUG=1 says why reads are full.
+full only the new and changed ones (the first read is a full one); a watch that streams \
+events without --queues instead takes the kernel's TCP state changes since the last read \
+(a BPF program on the inet_sock_set_state tracepoint) and dumps only the states no change \
+reports (SYN-SENT, SYN-RECV, TIME-WAIT, bound sockets); rows kept by such reads have \
+unknown (null) queues. --reads auto|glimpse|full picks the way (full: every socket each \
+time), and PORTWATCH_DEBUG=1 says why reads are not fed or glimpsed.
 
 snapshot writes the listing, with owners, as a baseline document; -o FILE writes it \
 atomically (a temp file renamed over FILE). diff BASELINE [NEW] compares the host now, or \
