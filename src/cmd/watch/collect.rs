@@ -143,6 +143,7 @@ impl Delta {
         q: &Query,
         cmp: Compare,
         sockets: &dyn SocketSource,
+        now: &Reading,
         gen: u64,
     ) -> Result<Option<Found>> {
         // The dump before the drain: a socket that moves after the dump read it has its
@@ -190,17 +191,37 @@ impl Delta {
             } else {
                 self.listeners.remove(&c);
             }
-            // A connect before its port is chosen: the dump reads it, or its next move.
-            if ch.now.local.1 == 0 || !selected(q, ch.now.family, None) {
+            if !selected(q, ch.now.family, None) {
                 continue;
             }
+            let mut id = ch.now.clone();
+            if id.local.1 == 0 {
+                // No port to read it by: the kernel releases an unbound socket's port before
+                // it reports the move to CLOSE, and a connect reports SYN-SENT before its
+                // port is chosen. A shown socket is read by its row's ends (it may live on
+                // as a TIME-WAIT socket); one not shown is forgotten, and one unknown is
+                // left to the dump or its next move.
+                let row = now.get(&Key::Cookie(ch.now.cookie));
+                match row.and_then(|r| glimpse_of(&r.sock)) {
+                    Some(g) if self.known.get(&c).is_some_and(|k| k.shown) => {
+                        id = Glimpse {
+                            state: ch.now.state,
+                            ..g
+                        };
+                    }
+                    _ => {
+                        self.known.remove(&c);
+                        continue;
+                    }
+                }
+            }
             let known = self.known.get_mut(&c);
-            let wanted = known.is_some() || q.states.contains(ch.now.state);
+            let wanted = known.is_some() || q.states.contains(id.state);
             if let Some(k) = known {
                 k.seen = gen;
             }
             if wanted && asked.insert(c) {
-                found.fetch.push(ch.now.clone());
+                found.fetch.push(id);
             }
         }
         self.changes = changes;

@@ -223,7 +223,7 @@ impl Delta {
         let mut how = "glimpsed";
         let mut found = None;
         if self.feeding {
-            found = self.fed(q, cmp, sockets, gen)?;
+            found = self.fed(q, cmp, sockets, now, gen)?;
             match found {
                 Some(_) => how = "fed",
                 None => self.resyncs += 1,
