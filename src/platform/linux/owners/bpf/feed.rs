@@ -32,13 +32,16 @@ pub(super) const SECTION: &str = "tp_btf/inet_sock_set_state";
 /// One change's record (`struct change_rec`); 64 bytes in the ring with its header.
 pub const RECORD_SIZE: usize = 56;
 
-/// The ring's data size: 8 MiB, 131,072 records. watch reads once a second by default, and a
-/// loopback connection opened and closed makes ten changes (five per end; a connection with
-/// a remote peer, five): this holds a second of 13k loopback (26k remote) connections per
-/// second, more than this machine kind makes (the figures are in the commit that set it),
-/// for 8 MiB of kernel memory, charged to the reader's memory cgroup while it follows.
-/// Beyond that the program counts what it drops, and the caller knows its feed is
-/// incomplete. The kernel wants a power of two and a multiple of the page size.
+/// The ring's data size: 8 MiB, 131,072 records. watch reads once a second by default; a
+/// connection makes five changes at each end the host sees (ten on loopback, where both
+/// are), so this holds a second of ~26k connections/s with remote peers or 13k on loopback.
+/// A synthetic loop of loopback connect/accept/reset on this project's 2-core machine kind
+/// makes ~35k connections (210k changes) a second and does overflow it: then the program
+/// counts what it drops and the caller, told its feed is incomplete, glimpses instead,
+/// which is never wrong. 4 MiB would halve what a second holds; 16 would double the kernel
+/// memory (not swappable, charged to the reader's memory cgroup while it follows) for
+/// hosts that busy, which the glimpse serves anyway. The kernel wants a power of two and a
+/// multiple of the page size.
 pub const RING_BYTES: u32 = 8 << 20;
 
 /// The maps, in the order of the program's `MAP(i)` references (`MAP_RING`, `MAP_LOST`).
