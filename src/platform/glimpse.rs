@@ -1,8 +1,10 @@
 //! What a repeated read of the TCP table (`watch`) uses instead of a whole dump each time:
 //! a glimpse of every socket (a BPF TCP iterator, `linux::owners::bpf::glimpse`), and the
 //! full records of only the ones the caller finds new or changed (sock_diag's exact
-//! lookups, `linux::netlink::Fetcher`). Linux with BPF only; elsewhere, or without the
-//! privilege, `System::glimpser` says why and the caller reads in full.
+//! lookups, `linux::netlink::Fetcher`); and, once followed, the TCP state changes in
+//! between (a BPF program on a tracepoint, `linux::owners::bpf::feed`). Linux with BPF only;
+//! elsewhere, or without the privilege, `System::glimpser` says why and the caller reads in
+//! full.
 
 use super::System;
 use crate::error::{Error, Result};
@@ -14,6 +16,9 @@ pub struct Glimpser {
     bpf: super::linux::owners::bpf::glimpse::TcpGlimpse,
     #[cfg(target_os = "linux")]
     fetcher: super::linux::netlink::Fetcher,
+    /// The state feed, once `follow` started it.
+    #[cfg(target_os = "linux")]
+    feed: Option<super::linux::owners::bpf::feed::TcpFeed>,
 }
 
 impl std::fmt::Debug for Glimpser {
@@ -38,7 +43,11 @@ impl System {
             let bpf = super::linux::owners::bpf::glimpse::TcpGlimpse::load()
                 .map_err(|e| e.to_string())?;
             let fetcher = super::linux::netlink::Fetcher::new().map_err(|e| e.to_string())?;
-            Ok(Glimpser { bpf, fetcher })
+            Ok(Glimpser {
+                bpf,
+                fetcher,
+                feed: None,
+            })
         }
         #[cfg(not(target_os = "linux"))]
         {
@@ -84,14 +93,38 @@ impl Glimpser {
     /// kernel's `inet_sock_set_state` tracepoint writing to a ring buffer); once started,
     /// again is a no-op. Fails, saying why, where the kernel cannot (then glimpse).
     pub fn follow(&mut self) -> Result<()> {
-        Err(Error::System("the state feed is not built yet".into()))
+        #[cfg(target_os = "linux")]
+        {
+            if self.feed.is_none() {
+                let feed = super::linux::owners::bpf::feed::TcpFeed::start()
+                    .map_err(|e| Error::System(format!("the TCP state feed: {e}")))?;
+                self.feed = Some(feed);
+            }
+            Ok(())
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Err(Error::System("the state feed needs Linux".into()))
+        }
     }
 
     /// The state changes since the last call (since `follow` for the first), in the order
     /// the kernel made them, appended to `out`; and how many were lost since the last call
     /// (the ring was full): when not 0, what `out` holds is incomplete.
     pub fn changes(&mut self, out: &mut Vec<StateChange>) -> Result<u64> {
-        let _ = out;
-        Err(Error::System("the state feed is not followed".into()))
+        #[cfg(target_os = "linux")]
+        {
+            let feed = self
+                .feed
+                .as_mut()
+                .ok_or_else(|| Error::System("the state feed is not followed".into()))?;
+            feed.read(out)
+                .map_err(|e| Error::System(format!("reading the TCP state feed: {e}")))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = out;
+            Err(Error::System("the state feed is not followed".into()))
+        }
     }
 }

@@ -37,6 +37,7 @@
 //! small host (`expected_faster`).
 
 pub mod btf;
+pub mod feed;
 mod found;
 pub mod glimpse;
 mod listeners;
@@ -465,7 +466,7 @@ fn load_program(
     loader::patch_offsets(&mut obj.insns, offsets)?;
     let license = CStr::from_bytes_until_nul(&obj.license)
         .map_err(|_| loader::LoadError::Object("the object's license is not a C string".into()))?;
-    loader::load(&obj.insns, license, func, obj.callback)
+    loader::load(&obj.insns, license, loader::ITERATOR, func, obj.callback)
 }
 
 fn is_eperm(e: &loader::LoadError) -> bool {

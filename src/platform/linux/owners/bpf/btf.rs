@@ -1,7 +1,8 @@
 //! The little the owner program needs from the kernel's BTF (`/sys/kernel/btf/vmlinux`): the
-//! byte offsets of thirty-seven struct fields (fourteen only for the TCP glimpse) and the type ids of the `bpf_iter_task_file`,
-//! `bpf_iter_task` and `bpf_iter_tcp` iterators, found in one pass over the raw type section without building
-//! the type graph.
+//! byte offsets of forty struct fields (fourteen only for the TCP glimpse, three more only for
+//! the TCP state feed), the type ids of the `bpf_iter_task_file`, `bpf_iter_task` and
+//! `bpf_iter_tcp` iterators and of the `inet_sock_set_state` tracepoint, found in one pass
+//! over the raw type section without building the type graph.
 //!
 //! Why not CO-RE: aya relocates by parsing all ~150k types into owned values and then, for
 //! each struct the program touches, comparing every type's name; that is 40-70 ms per run,
@@ -19,13 +20,24 @@ struct Field {
     /// found through it, as C writes it).
     path: &'static [&'static str],
     size: u32,
-    /// Only the TCP glimpse reads it: a kernel without it (no IPv6, say) loses the glimpse,
-    /// not the owner scan.
-    optional: bool,
+    /// Which programs need it: a kernel without a field of the glimpse (no IPv6, say) loses
+    /// the glimpse and the feed, not the owner scan.
+    group: Group,
+}
+
+/// Who reads a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    /// The owner programs: without it, nothing loads.
+    Owners,
+    /// The TCP glimpse (and the state feed, which reports sockets as the glimpse does).
+    Glimpse,
+    /// Only the TCP state feed.
+    Feed,
 }
 
 /// The fields, in the order of `offsets[]` in owners.bpf.c (`enum off`).
-const FIELDS: [Field; 37] = [
+const FIELDS: [Field; 40] = [
     field("bpf_iter_meta", &["seq"], 8),
     field("task_struct", &["group_leader"], 8),
     field("task_struct", &["thread_pid"], 8),
@@ -65,6 +77,12 @@ const FIELDS: [Field; 37] = [
     glimpse("tcp_sock", &["copied_seq"], 4),
     glimpse("tcp_sock", &["write_seq"], 4),
     glimpse("tcp_sock", &["snd_una"], 4),
+    // u16 since Linux 5.6 (a bitfield before: refused as one, so such a kernel has no feed).
+    feed("sock", &["sk_protocol"], 2),
+    // `possible_net_t` (a struct of one pointer; without CONFIG_NET_NS there is no member
+    // and no feed, which could only see the one namespace anyway).
+    feed("sock_common", &["skc_net", "net"], 8),
+    feed("net", &["ns", "inum"], 4),
 ];
 
 const fn field(strukt: &'static str, path: &'static [&'static str], size: u32) -> Field {
@@ -72,7 +90,7 @@ const fn field(strukt: &'static str, path: &'static [&'static str], size: u32) -
         strukt,
         path,
         size,
-        optional: false,
+        group: Group::Owners,
     }
 }
 
@@ -81,7 +99,16 @@ const fn glimpse(strukt: &'static str, path: &'static [&'static str], size: u32)
         strukt,
         path,
         size,
-        optional: true,
+        group: Group::Glimpse,
+    }
+}
+
+const fn feed(strukt: &'static str, path: &'static [&'static str], size: u32) -> Field {
+    Field {
+        strukt,
+        path,
+        size,
+        group: Group::Feed,
     }
 }
 
@@ -99,8 +126,12 @@ pub struct Layout {
     /// kernel has it.
     pub tcp_func: Option<u32>,
     pub offsets: [u32; OFFSETS],
-    /// Whether every field of the TCP glimpse is there (`Field::optional`).
+    /// Whether every field of the TCP glimpse is there (`Group::Glimpse`).
     pub glimpse: bool,
+    /// The BTF type id of the typedef `btf_trace_inet_sock_set_state` (a tp_btf program's
+    /// attach point, Linux 4.16+ for the tracepoint, 5.5+ for tp_btf), when the kernel has
+    /// it and every field the state feed reads (the glimpse's and `Group::Feed`'s).
+    pub state_tracepoint: Option<u32>,
     /// Whether an iterator can be limited to one process (`bpf_iter_link_info` has a `task`
     /// member: Linux 6.1+). Older kernels accept the parameter and ignore it, so it is asked
     /// for only where the BTF says it is understood.
@@ -259,6 +290,7 @@ pub fn layout(blob: &[u8]) -> Result<Layout, BtfError> {
     let mut tcp_func = None;
     let mut per_process = false;
     let mut link_info = false;
+    let mut tracepoint = None;
     for id in 1..=btf.starts.len() as u32 {
         // Names only of the kinds wanted: most of the ~130k types are none of them. A name is
         // compared in place: finding each name's end first read every string it passed, half
@@ -270,6 +302,11 @@ pub fn layout(blob: &[u8]) -> Result<Layout, BtfError> {
             task_func = Some(id);
         } else if kind == FUNC && tcp_func.is_none() && btf.name_is(id, b"bpf_iter_tcp")? {
             tcp_func = Some(id);
+        } else if kind == TYPEDEF
+            && tracepoint.is_none()
+            && btf.name_is(id, b"btf_trace_inet_sock_set_state")?
+        {
+            tracepoint = Some(id);
         } else if kind == UNION && !link_info && btf.name_is(id, b"bpf_iter_link_info")? {
             link_info = true;
             per_process = btf.member(id, b"task", 0)?.is_some();
@@ -286,6 +323,7 @@ pub fn layout(blob: &[u8]) -> Result<Layout, BtfError> {
             && task_func.is_some()
             && tcp_func.is_some()
             && link_info
+            && tracepoint.is_some()
             && structs.len() == wanted.len()
         {
             break;
@@ -300,7 +338,7 @@ pub fn layout(blob: &[u8]) -> Result<Layout, BtfError> {
             .ok_or_else(|| BtfError::Field(format!("no struct {name} in BTF")))
     };
     let mut offsets = [0u32; OFFSETS];
-    let mut glimpse = true;
+    let (mut glimpse, mut feed) = (true, true);
     for (slot, f) in offsets.iter_mut().zip(FIELDS.iter()) {
         let found = struct_id(f.strukt).and_then(|id| {
             let (off, ty) = btf.member_path(id, f.path)?;
@@ -316,7 +354,8 @@ pub fn layout(blob: &[u8]) -> Result<Layout, BtfError> {
         });
         match found {
             Ok(off) => *slot = off,
-            Err(_) if f.optional => glimpse = false,
+            Err(_) if f.group == Group::Glimpse => glimpse = false,
+            Err(_) if f.group == Group::Feed => feed = false,
             Err(e) => return Err(e),
         }
     }
@@ -332,6 +371,7 @@ pub fn layout(blob: &[u8]) -> Result<Layout, BtfError> {
         tcp_func,
         offsets,
         glimpse,
+        state_tracepoint: tracepoint.filter(|_| glimpse && feed),
         per_process,
     })
 }

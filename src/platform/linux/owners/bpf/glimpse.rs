@@ -82,13 +82,53 @@ pub fn read_glimpses(
 /// One record; `None` for one without a cookie (none is ever 0) or of another family.
 pub fn parse(r: &[u8]) -> Option<Glimpse> {
     let u32_at = |at: usize| Some(u32::from_ne_bytes(r.get(at..at + 4)?.try_into().ok()?));
+    let (local, remote) = ends(r, *r.get(25)?, 20, 22, 32, 48)?;
+    Some(Glimpse {
+        cookie: NonZeroU64::new(u64::from_ne_bytes(r.get(..8)?.try_into().ok()?))?,
+        state: as_diag_reports(*r.get(24)?),
+        family: family_of(*r.get(25)?)?,
+        local,
+        remote,
+        iface: u32_at(16)?,
+        held: *r.get(26)? != 0,
+        recv_q: u32_at(8)?,
+        send_q: u32_at(12)?,
+    })
+}
+
+/// The family of a record's `family` byte (`skc_family`); `None` for one neither IPv4 nor
+/// IPv6.
+pub(super) fn family_of(byte: u8) -> Option<Family> {
+    match i32::from(byte) {
+        libc::AF_INET => Some(Family::Ipv4),
+        libc::AF_INET6 => Some(Family::Ipv6),
+        _ => None,
+    }
+}
+
+/// A state as sock_diag reports it: a request socket (NEW_SYN_RECV) is SYN-RECV
+/// (inet_req_diag_fill).
+pub(super) fn as_diag_reports(state: u8) -> State {
+    match State(state) {
+        State::NEW_SYN_RECV => State::SYN_RECV,
+        s => s,
+    }
+}
+
+/// A record's local and remote ends, as the programs write them (the glimpse's and the
+/// feed's alike): the local port in native order at `sport`, the remote one in network order
+/// at `dport`, 16-byte addresses at `saddr` and `daddr` of which IPv4 uses the first 4 (an
+/// IPv6 socket's v4-mapped address stays IPv6, as sock_diag reports it).
+pub(super) fn ends(
+    r: &[u8],
+    family: u8,
+    sport: usize,
+    dport: usize,
+    saddr: usize,
+    daddr: usize,
+) -> Option<((IpAddr, u16), (IpAddr, u16))> {
+    let family = family_of(family)?;
     let u16_at = |at: usize| r.get(at..at + 2).map(|b| [b[0], b[1]]);
-    let cookie = NonZeroU64::new(u64::from_ne_bytes(r.get(..8)?.try_into().ok()?))?;
-    let family = match i32::from(*r.get(25)?) {
-        libc::AF_INET => Family::Ipv4,
-        libc::AF_INET6 => Family::Ipv6,
-        _ => return None,
-    };
     let addr = |at: usize| -> Option<IpAddr> {
         let b: [u8; 16] = r.get(at..at + 16)?.try_into().ok()?;
         Some(match family {
@@ -96,22 +136,10 @@ pub fn parse(r: &[u8]) -> Option<Glimpse> {
             _ => IpAddr::V6(Ipv6Addr::from(b)),
         })
     };
-    let state = match State(*r.get(24)?) {
-        // A request socket: sock_diag reports it as SYN-RECV (inet_req_diag_fill).
-        State::NEW_SYN_RECV => State::SYN_RECV,
-        s => s,
-    };
-    Some(Glimpse {
-        cookie,
-        state,
-        family,
-        local: (addr(32)?, u16::from_ne_bytes(u16_at(20)?)),
-        remote: (addr(48)?, u16::from_be_bytes(u16_at(22)?)),
-        iface: u32_at(16)?,
-        held: *r.get(26)? != 0,
-        recv_q: u32_at(8)?,
-        send_q: u32_at(12)?,
-    })
+    Some((
+        (addr(saddr)?, u16::from_ne_bytes(u16_at(sport)?)),
+        (addr(daddr)?, u16::from_be_bytes(u16_at(dport)?)),
+    ))
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! Loading the owner program: its instructions out of the embedded ELF object (with its
 //! bpf_loop callback after it), the kernel's field offsets and the callback's address patched
 //! in, and four bpf(2) commands (BTF_LOAD for a callback's types, PROG_LOAD, LINK_CREATE,
-//! ITER_CREATE).
+//! ITER_CREATE); for the TCP state feed (feed.rs), also MAP_CREATE, the maps' fds and a
+//! load-time constant patched in, RAW_TRACEPOINT_OPEN and MAP_LOOKUP_ELEM.
 //!
-//! Why not a BPF library: the program needs nothing one offers (no maps, no relocations,
-//! helpers called by number), and aya 0.14, the newest that builds on the project's
+//! Why not a BPF library: the programs need little one offers (two maps made here, no
+//! relocations, helpers called by number), and aya 0.14, the newest that builds on the project's
 //! rust-version, parses the kernel's whole BTF in `EbpfLoader::new` whether it is used or not:
 //! 10-15 ms and 18 MiB of peak memory per run, more than the rest of a one-port query.
 
@@ -14,11 +15,17 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 // include/uapi/linux/bpf.h
+const BPF_MAP_CREATE: libc::c_long = 0;
+const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_RAW_TRACEPOINT_OPEN: libc::c_long = 17;
 const BPF_LINK_CREATE: libc::c_long = 28;
 const BPF_ITER_CREATE: libc::c_long = 33;
 const BPF_PROG_TYPE_TRACING: u32 = 26;
+const BPF_TRACE_RAW_TP: u32 = 23;
 const BPF_TRACE_ITER: u32 = 28;
+pub const BPF_MAP_TYPE_ARRAY: u32 = 2;
+pub const BPF_MAP_TYPE_RINGBUF: u32 = 27;
 
 /// The high half of a marked offset immediate (`OFF_MARK` in owners.bpf.c, "OWNR"); the low
 /// half is the field's index.
@@ -31,6 +38,14 @@ const FUNC_MARK: u32 = 0x4f57_4e46;
 /// the low half is its index, below `WANTED_MAX`.
 const WANTED_MARK: u32 = 0x4f57_4e57;
 
+/// The high half of a marked map reference (`MAP_MARK` in owners.bpf.c, "OWNM"); the low
+/// half is the map's index in what the loader made.
+const MAP_MARK: u32 = 0x4f57_4e4d;
+
+/// The high half of a marked load-time constant (`CONST_MARK` in owners.bpf.c, "OWNC"); the
+/// low half is its index.
+const CONST_MARK: u32 = 0x4f57_4e43;
+
 /// How many file addresses the wanted-files program compares each fd slot with.
 pub const WANTED_MAX: usize = 16;
 
@@ -39,6 +54,30 @@ const LD_IMM64: u8 = 0x18;
 
 /// The source register of an `ld_imm64` that holds a function's address (bpf_loop callbacks).
 const BPF_PSEUDO_FUNC: u8 = 4;
+
+/// The source register of an `ld_imm64` whose immediate is a map's fd (the verifier turns it
+/// into the map's address).
+const BPF_PSEUDO_MAP_FD: u8 = 1;
+
+/// What a program is and where it attaches: what PROG_LOAD needs besides its instructions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    expected_attach_type: u32,
+    /// As `bpftool prog` shows it (15 bytes at most, NUL-padded).
+    name: [u8; 16],
+}
+
+/// A BPF iterator (the owner programs and the glimpse).
+pub const ITERATOR: Kind = Kind {
+    expected_attach_type: BPF_TRACE_ITER,
+    name: *b"portwatch_owner\0",
+};
+
+/// A BTF-typed raw tracepoint program (tp_btf: Linux 5.5+), the state feed.
+pub const TRACEPOINT: Kind = Kind {
+    expected_attach_type: BPF_TRACE_RAW_TP,
+    name: *b"portwatch_feed\0\0",
+};
 
 /// The program as it leaves the object: instructions and license.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +206,42 @@ pub fn patch_wanted(insns: &mut [u8], files: &[u64]) -> Result<usize, LoadError>
     })
 }
 
+/// Turn every marked map reference (`MAP_MARK | index`) into a reference to the map whose fd
+/// is `maps[index]` (BPF_PSEUDO_MAP_FD). Errors on an index past `maps`; returns how many
+/// were patched.
+pub fn patch_maps(insns: &mut [u8], maps: &[i32]) -> Result<usize, LoadError> {
+    each_ld_imm64(insns, |_, insn| {
+        let (lo, hi) = (u32_of(&insn[4..8]), u32_of(&insn[12..16]));
+        if hi != MAP_MARK {
+            return Ok(false);
+        }
+        let fd = maps.get(lo as usize).ok_or_else(|| {
+            LoadError::Object(format!("BPF object: map index {lo} past the maps"))
+        })?;
+        insn[1] = (insn[1] & 0x0f) | (BPF_PSEUDO_MAP_FD << 4);
+        insn[4..8].copy_from_slice(&fd.to_le_bytes());
+        insn[12..16].copy_from_slice(&0u32.to_le_bytes());
+        Ok(true)
+    })
+}
+
+/// Replace every marked constant (`CONST_MARK | index`) with `values[index]`. Errors on an
+/// index past `values`; returns how many were patched.
+pub fn patch_constants(insns: &mut [u8], values: &[u64]) -> Result<usize, LoadError> {
+    each_ld_imm64(insns, |_, insn| {
+        let (lo, hi) = (u32_of(&insn[4..8]), u32_of(&insn[12..16]));
+        if hi != CONST_MARK {
+            return Ok(false);
+        }
+        let value = values.get(lo as usize).ok_or_else(|| {
+            LoadError::Object(format!("BPF object: constant index {lo} past the values"))
+        })?;
+        insn[4..8].copy_from_slice(&(*value as u32).to_le_bytes());
+        insn[12..16].copy_from_slice(&((*value >> 32) as u32).to_le_bytes());
+        Ok(true)
+    })
+}
+
 /// Point every marked function address (`FUNC_MARK`) at the function that starts at
 /// instruction `target`: a BPF_PSEUDO_FUNC immediate, relative to the instruction after it.
 /// Returns how many were patched.
@@ -253,6 +328,41 @@ struct ProgLoadAttr {
     attach_btf_id: u32,
 }
 
+/// `union bpf_attr` for BPF_MAP_CREATE, up to `map_name`.
+#[repr(C)]
+#[derive(Default)]
+struct MapCreateAttr {
+    map_type: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    map_flags: u32,
+    inner_map_fd: u32,
+    numa_node: u32,
+    map_name: [u8; 16],
+}
+
+/// `union bpf_attr` for BPF_MAP_LOOKUP_ELEM.
+#[repr(C)]
+#[derive(Default)]
+struct MapElemAttr {
+    map_fd: u32,
+    _pad: u32,
+    key: u64,
+    value: u64,
+    flags: u64,
+}
+
+/// `union bpf_attr` for BPF_RAW_TRACEPOINT_OPEN.
+#[repr(C)]
+#[derive(Default)]
+struct RawTracepointAttr {
+    /// NULL for a tp_btf program: the kernel takes the tracepoint from its attach_btf_id.
+    name: u64,
+    prog_fd: u32,
+    _pad: u32,
+}
+
 /// `union bpf_attr` for BPF_LINK_CREATE of an iterator.
 #[repr(C)]
 #[derive(Default)]
@@ -280,15 +390,25 @@ struct IterCreateAttr {
 /// `attr` must be the prefix of `union bpf_attr` that `cmd` reads, and every pointer in it
 /// must be valid for what the kernel does with it during the call.
 pub(super) unsafe fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<OwnedFd> {
+    // SAFETY: as this function's.
+    let r = unsafe { bpf_call(cmd, attr) }?;
+    let fd = i32::try_from(r).map_err(|_| io::Error::other("bpf(2) fd out of range"))?;
+    // SAFETY: these commands return a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// bpf(2) with `attr`: its non-negative result.
+///
+/// # Safety
+/// As `bpf`'s.
+unsafe fn bpf_call<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<libc::c_long> {
     let size = std::mem::size_of::<T>() as libc::c_uint;
     loop {
         // SAFETY: the caller vouches for `attr`; `size` is its exact size, so the kernel reads
         // no further (and zero-fills the rest of its own copy).
         let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut T, size) };
         if r >= 0 {
-            let fd = i32::try_from(r).map_err(|_| io::Error::other("bpf(2) fd out of range"))?;
-            // SAFETY: these commands return a new fd that nothing else owns.
-            return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+            return Ok(r);
         }
         let e = io::Error::last_os_error();
         // EAGAIN: the verifier was interrupted (libbpf retries it too).
@@ -298,12 +418,68 @@ pub(super) unsafe fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<Owned
     }
 }
 
-/// Load `insns` as an iterator program attached to BTF function `attach_btf_id`, with a
+/// A new map (`BPF_MAP_TYPE_*`) named `name` (15 bytes at most, as `bpftool map` shows it).
+pub fn create_map(
+    map_type: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    name: &str,
+) -> Result<OwnedFd, LoadError> {
+    let mut attr = MapCreateAttr {
+        map_type,
+        key_size,
+        value_size,
+        max_entries,
+        ..MapCreateAttr::default()
+    };
+    let n = name.len().min(attr.map_name.len() - 1);
+    attr.map_name[..n].copy_from_slice(&name.as_bytes()[..n]);
+    // SAFETY: a MAP_CREATE attr without pointers.
+    unsafe { bpf(BPF_MAP_CREATE, &mut attr) }.map_err(|error| LoadError::Syscall {
+        what: "BPF_MAP_CREATE",
+        error,
+        log: String::new(),
+    })
+}
+
+/// The u64 value of element `key` of an array map of u64s.
+pub fn lookup_u64(map: &OwnedFd, key: u32) -> io::Result<u64> {
+    let mut value = 0u64;
+    let mut attr = MapElemAttr {
+        map_fd: map.as_raw_fd() as u32,
+        key: &key as *const u32 as u64,
+        value: &mut value as *mut u64 as u64,
+        ..MapElemAttr::default()
+    };
+    // SAFETY: a MAP_LOOKUP_ELEM attr whose key and value point at a u32 and a u64 that
+    // outlive the call: the sizes of the map's key and value (the caller's map).
+    unsafe { bpf_call(BPF_MAP_LOOKUP_ELEM, &mut attr) }?;
+    Ok(value)
+}
+
+/// Attach the tp_btf program `prog` to its tracepoint: the link, which detaches it when
+/// closed.
+pub fn open_raw_tracepoint(prog: &OwnedFd) -> Result<OwnedFd, LoadError> {
+    let mut attr = RawTracepointAttr {
+        prog_fd: prog.as_raw_fd() as u32,
+        ..RawTracepointAttr::default()
+    };
+    // SAFETY: a RAW_TRACEPOINT_OPEN attr with no pointer (name NULL).
+    unsafe { bpf(BPF_RAW_TRACEPOINT_OPEN, &mut attr) }.map_err(|error| LoadError::Syscall {
+        what: "BPF_RAW_TRACEPOINT_OPEN",
+        error,
+        log: String::new(),
+    })
+}
+
+/// Load `insns` as a tracing program of `kind` attached to BTF type `attach_btf_id`, with a
 /// callback function from instruction `callback` on. On a refusal other than EPERM, loads
 /// again with the verifier's log and keeps its last lines.
 pub fn load(
     insns: &[u8],
     license: &CStr,
+    kind: Kind,
     attach_btf_id: u32,
     callback: Option<usize>,
 ) -> Result<OwnedFd, LoadError> {
@@ -327,9 +503,9 @@ pub fn load(
             insn_cnt: (insns.len() / 8) as u32,
             insns: insns.as_ptr() as u64,
             license: license.as_ptr() as u64,
-            expected_attach_type: BPF_TRACE_ITER,
+            expected_attach_type: kind.expected_attach_type,
             attach_btf_id,
-            prog_name: *b"portwatch_owner\0",
+            prog_name: kind.name,
             ..ProgLoadAttr::default()
         };
         if let Some((btf, info)) = &funcs {
@@ -445,6 +621,10 @@ mod tests {
         assert_eq!(offset_of!(LinkCreateAttr, iter_info), 16);
         assert_eq!(size_of::<LinkCreateAttr>(), 32);
         assert_eq!(size_of::<IterCreateAttr>(), 8);
+        assert_eq!(offset_of!(MapCreateAttr, map_name), 28);
+        assert_eq!(offset_of!(MapElemAttr, value), 16);
+        assert_eq!(size_of::<MapElemAttr>(), 32);
+        assert_eq!(size_of::<RawTracepointAttr>(), 16);
     }
 
     /// An ld_imm64 of `value`, then `exit`.
@@ -498,7 +678,9 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e:?}"));
         let glimpse = object(super::super::OBJECT, super::super::glimpse::SECTION)
             .unwrap_or_else(|e| panic!("{e:?}"));
-        for obj in [&by_file, &by_task, &of_files, &listeners, &glimpse] {
+        let feed = object(super::super::OBJECT, super::super::feed::SECTION)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        for obj in [&by_file, &by_task, &of_files, &listeners, &glimpse, &feed] {
             let mut insns = obj.insns.clone();
             patch_offsets(&mut insns, &table).expect("patch");
             each_ld_imm64(&mut insns, |_, insn| {
@@ -566,6 +748,56 @@ mod tests {
         .expect("walk");
         assert_eq!(seen, [true; WANTED_MAX]);
         assert!(patch_wanted(&mut obj.insns, &files).expect("patch") >= WANTED_MAX);
+    }
+
+    #[test]
+    fn maps_and_constants_are_patched_in() {
+        let (map, konst) = (u64::from(MAP_MARK) << 32, u64::from(CONST_MARK) << 32);
+        let mut insns = [
+            ld_imm64(map | 1),
+            ld_imm64(konst),
+            ld_imm64(map),
+            ld_imm64(7),
+        ]
+        .concat();
+        assert_eq!(patch_maps(&mut insns, &[30, 31]).ok(), Some(2));
+        assert_eq!(insns[1] >> 4, BPF_PSEUDO_MAP_FD);
+        assert_eq!((u32_of(&insns[4..8]), u32_of(&insns[12..16])), (31, 0));
+        assert_eq!(insns[33] >> 4, BPF_PSEUDO_MAP_FD);
+        assert_eq!(u32_of(&insns[36..40]), 30);
+        assert_eq!(patch_constants(&mut insns, &[0x1_f000_0001]).ok(), Some(1));
+        assert_eq!(insns[16..32], ld_imm64(0x1_f000_0001)[..]);
+        assert_eq!(insns[48..], ld_imm64(7)[..], "an unmarked immediate stays");
+        assert!(patch_maps(&mut ld_imm64(map | 2), &[1, 2]).is_err());
+        assert!(patch_constants(&mut ld_imm64(konst | 1), &[1]).is_err());
+        // The feed refers to both its maps and to the reader's namespace; nothing is left
+        // marked once patched.
+        let mut feed = object(super::super::OBJECT, super::super::feed::SECTION)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let mut seen = [false; 2];
+        each_ld_imm64(&mut feed.insns, |_, insn| {
+            if u32_of(&insn[12..16]) == MAP_MARK {
+                if let Some(s) = seen.get_mut(u32_of(&insn[4..8]) as usize) {
+                    *s = true;
+                }
+            }
+            Ok(false)
+        })
+        .expect("walk");
+        assert_eq!(seen, [true; 2]);
+        assert_eq!(patch_maps(&mut feed.insns, &[5, 6]).ok(), Some(2));
+        assert_eq!(patch_constants(&mut feed.insns, &[1]).ok(), Some(1));
+        let offsets = [0; super::super::btf::OFFSETS];
+        assert!(patch_offsets(&mut feed.insns, &offsets).expect("patch") > 0);
+        each_ld_imm64(&mut feed.insns, |_, insn| {
+            let hi = u32_of(&insn[12..16]);
+            assert!(
+                ![MAP_MARK, CONST_MARK, OFFSET_MARK].contains(&hi),
+                "left marked"
+            );
+            Ok(false)
+        })
+        .expect("walk");
     }
 
     #[test]

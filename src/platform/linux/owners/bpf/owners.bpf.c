@@ -92,6 +92,10 @@ enum off {
 	TP_COPIED_SEQ,
 	TP_WRITE_SEQ,
 	TP_SND_UNA,
+	// The state feed's (tcp_state_change), optional in btf.rs.
+	SK_PROTOCOL,
+	SKC_NET,
+	NET_NS_INUM,
 	UPID_SIZE,
 	N_OFFSETS,
 };
@@ -123,6 +127,9 @@ static __u64 (*bpf_get_current_task)(void) = (void *)35;
 static long (*bpf_loop)(__u32 nr, void *fn, void *ctx, __u64 flags) = (void *)181;
 static __u64 (*bpf_get_socket_cookie)(void *sk) = (void *)46;
 static struct tcp_sock *(*bpf_skc_to_tcp_sock)(void *sk) = (void *)137;
+static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
+static void *(*bpf_ringbuf_reserve)(void *ringbuf, __u64 size, __u64 flags) = (void *)131;
+static void (*bpf_ringbuf_submit)(void *data, __u64 flags) = (void *)132;
 
 // A field of type T at the offset of field X in the object at P.
 #define FIELD(T, P, X) (*(T *)((char *)(P) + OFF(X)))
@@ -533,5 +540,115 @@ int tcp_glimpse(struct bpf_iter__tcp *ctx)
 		}
 	}
 	bpf_seq_write(seq, &r, sizeof(r));
+	return 0;
+}
+
+// The TCP state feed (feed.rs): every state change of a TCP socket of the reader's network
+// namespace, from the kernel's `inet_sock_set_state` tracepoint (tp_btf, Linux 5.5+; the
+// cookie helper is allowed in tracing programs from 5.12), written to a ring buffer
+// (Linux 5.8+). The sockets are identified as the glimpse identifies them, so a change and
+// a glimpse of the same socket agree on cookie, family, ends and interface. The tracepoint
+// fires as the new state is stored (inet_sk_state_store), after tcp_set_state did what the
+// state entails: a socket moving to CLOSE has let go of a port the kernel chose for it
+// (inet_put_port), so its local port reads 0, as a connect's move to SYN-SENT reads 0 before
+// the port is chosen. The cookie says which socket it is.
+//
+// Maps are not ELF maps (that would need relocations): the loader creates them and rewrites
+// `rN = MAP_MARK | index ll` into a reference to the map's fd (BPF_PSEUDO_MAP_FD), and
+// `rN = CONST_MARK | index ll` into a value known at load time (the reader's netns).
+#define MAP_MARK 0x4f574e4d00000000ULL
+#define MAP_RING 0
+#define MAP_LOST 1
+#define MAP(I)                                                                    \
+	({                                                                        \
+		void *__m;                                                        \
+		asm volatile("%0 = %1 ll" : "=r"(__m) : "i"(MAP_MARK | (I)));     \
+		__m;                                                              \
+	})
+#define CONST_MARK 0x4f574e4300000000ULL
+#define CONST_NETNS 0
+#define CONST(I)                                                                  \
+	({                                                                        \
+		__u64 __c;                                                        \
+		asm volatile("%0 = %1 ll" : "=r"(__c) : "i"(CONST_MARK | (I)));   \
+		__c;                                                              \
+	})
+
+#define IPPROTO_TCP 6
+// The reader polls the ring (watch reads once per interval) and never sleeps on its fd, so
+// no wakeup is sent: that would queue an irq_work for nobody on every change that finds the
+// ring empty.
+#define BPF_RB_NO_WAKEUP 1
+
+struct sock;
+struct net;
+
+// Layout shared with feed.rs: 56 bytes (64 with the ring's 8-byte header), native endian
+// but for dport (network order).
+struct change_rec {
+	__u64 cookie;
+	__u32 ifindex;
+	__u16 sport;
+	__u16 dport;
+	unsigned char old;
+	unsigned char state;
+	unsigned char family;
+	unsigned char held;
+	__u32 pad;
+	__u32 saddr[4];
+	__u32 daddr[4];
+};
+
+// The tracepoint's arguments (include/trace/events/sock.h): const struct sock *sk,
+// const int oldstate, const int newstate; a tp_btf program gets each as a u64.
+__attribute__((section("tp_btf/inet_sock_set_state"), used))
+int tcp_state_change(__u64 *ctx)
+{
+	struct sock *sk = (struct sock *)ctx[0];
+	if (!sk)
+		return 0;
+	// SCTP and MPTCP sockets change state through the same tracepoint.
+	if (FIELD(__u16, sk, SK_PROTOCOL) != IPPROTO_TCP)
+		return 0;
+	struct net *net = FIELD(struct net *, sk, SKC_NET);
+	if (!net || FIELD(__u32, net, NET_NS_INUM) != (__u32)CONST(CONST_NETNS))
+		return 0;
+	struct change_rec *r = bpf_ringbuf_reserve(MAP(MAP_RING), sizeof(*r), 0);
+	if (!r) {
+		// The ring is full (the reader is behind): count it, so the reader knows that
+		// what it has is incomplete.
+		__u32 zero = 0;
+		__u64 *lost = bpf_map_lookup_elem(MAP(MAP_LOST), &zero);
+		if (lost)
+			__sync_fetch_and_add(lost, 1);
+		return 0;
+	}
+	r->old = ctx[1];
+	r->state = ctx[2];
+	r->family = FIELD(unsigned short, sk, SKC_FAMILY);
+	r->sport = FIELD(__u16, sk, SKC_NUM);
+	r->dport = FIELD(__u16, sk, SKC_DPORT);
+	r->ifindex = FIELD(__u32, sk, SKC_BOUND_DEV_IF);
+	r->held = FIELD(struct socket *, sk, SOCK_SK_SOCKET) != 0;
+	r->pad = 0;
+	if (r->family == AF_INET) {
+		r->saddr[0] = FIELD(__u32, sk, SKC_RCV_SADDR);
+		r->daddr[0] = FIELD(__u32, sk, SKC_DADDR);
+		r->saddr[1] = r->saddr[2] = r->saddr[3] = 0;
+		r->daddr[1] = r->daddr[2] = r->daddr[3] = 0;
+	} else {
+		char *s6 = (char *)sk + OFF(SKC_V6_RCV_SADDR);
+		char *d6 = (char *)sk + OFF(SKC_V6_DADDR);
+		r->saddr[0] = *(__u32 *)s6;
+		r->saddr[1] = *(__u32 *)(s6 + 4);
+		r->saddr[2] = *(__u32 *)(s6 + 8);
+		r->saddr[3] = *(__u32 *)(s6 + 12);
+		r->daddr[0] = *(__u32 *)d6;
+		r->daddr[1] = *(__u32 *)(d6 + 4);
+		r->daddr[2] = *(__u32 *)(d6 + 8);
+		r->daddr[3] = *(__u32 *)(d6 + 12);
+	}
+	r->cookie = bpf_get_socket_cookie(sk);
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 	return 0;
 }

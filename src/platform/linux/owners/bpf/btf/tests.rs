@@ -79,6 +79,11 @@ fn kernel_like_full(ino_size: u32, common_at: u32) -> (Blob, u32) {
 
 /// `kernel_like_full`, with the TCP glimpse's fields when `glimpse`.
 fn kernel_like_opts(ino_size: u32, common_at: u32, glimpse: bool) -> (Blob, u32) {
+    kernel_like_feed(ino_size, common_at, glimpse, false)
+}
+
+/// `kernel_like_opts`, with the state feed's fields too when `feed` (and `glimpse`).
+fn kernel_like_feed(ino_size: u32, common_at: u32, glimpse: bool, feed: bool) -> (Blob, u32) {
     let mut b = Blob::new();
     let u16t = b.ty("unsigned short", INT, 0, 2, &[16]);
     let u32t = b.ty("unsigned int", INT, 0, 4, &[32]);
@@ -122,14 +127,16 @@ fn kernel_like_opts(ino_size: u32, common_at: u32, glimpse: bool) -> (Blob, u32)
         &[("i_mode", u16t, 0), ("i_sb", ptr, 40), ("i_ino", ino, 64)],
     );
     b.strukt("super_block", 1000, &[("s_magic", u64t, 96)]);
-    sockets(&mut b, common_at, glimpse);
+    sockets(&mut b, common_at, glimpse, feed);
     let proto = b.ty("", FUNC_PROTO, 0, 0, &[]);
     let func = b.ty("bpf_iter_task_file", FUNC, 0, proto, &[]);
     (b, func)
 }
 
-/// `sock_common`, and a `sock` with it at `common_at` (0 in every kernel).
-fn sockets(b: &mut Blob, common_at: u32, glimpse: bool) {
+/// `sock_common`, and a `sock` with it at `common_at` (0 in every kernel); with the
+/// glimpse's fields, and the feed's (`possible_net_t` a typedef of an anonymous struct, as
+/// in the kernel).
+fn sockets(b: &mut Blob, common_at: u32, glimpse: bool, feed: bool) {
     let u8t = b.ty("unsigned char", INT, 0, 1, &[8]);
     let volatile = b.ty("", VOLATILE, 0, u8t, &[]);
     let ptr = b.ty("", PTR, 0, 0, &[]);
@@ -146,6 +153,12 @@ fn sockets(b: &mut Blob, common_at: u32, glimpse: bool) {
     let u16t = b.ty("short unsigned int", INT, 0, 2, &[16]);
     let u32t = b.ty("unsigned int", INT, 0, 4, &[32]);
     let in6 = b.strukt("in6_addr", 16, &[("s6_addr32", u32t, 0)]);
+    let net_anon = b.strukt("", 8, &[("net", ptr, 0)]);
+    let possible = b.ty("possible_net_t", TYPEDEF, 0, net_anon, &[]);
+    if feed {
+        let ns = b.strukt("ns_common", 80, &[("ns_type", u32t, 0), ("inum", u32t, 24)]);
+        b.strukt("net", 4288, &[("passive", u32t, 0), ("ns", ns, 120)]);
+    }
     // skc_daddr and skc_rcv_saddr sit in an anonymous struct (of an anonymous union).
     let pair = b.strukt("", 8, &[("skc_daddr", u32t, 0), ("skc_rcv_saddr", u32t, 4)]);
     let common = b.strukt(
@@ -160,6 +173,7 @@ fn sockets(b: &mut Blob, common_at: u32, glimpse: bool) {
             ("skc_bound_dev_if", u32t, 20),
             ("skc_v6_daddr", in6, 56),
             ("skc_v6_rcv_saddr", in6, 72),
+            ("skc_net", possible, 48),
         ],
     );
     b.strukt(
@@ -170,6 +184,7 @@ fn sockets(b: &mut Blob, common_at: u32, glimpse: bool) {
             ("sk_ack_backlog", u32t, 276),
             ("sk_max_ack_backlog", u32t, 280),
             ("sk_socket", ptr, 288),
+            ("sk_protocol", u16t, 300),
         ],
     );
     b.strukt("socket", 128, &[("file", ptr, 16)]);
@@ -230,7 +245,7 @@ fn offsets_of_a_kernel_like_blob() {
         l.offsets,
         [
             0, 1000, 1008, 1400, 1800, 1824, 8, 4, 144, 0, 32, 0, 64, 40, 96, 1900, 32, 0, 8, 24,
-            18, 288, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16
+            18, 288, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16
         ]
     );
     assert!(
@@ -289,6 +304,11 @@ fn this_kernels_btf() {
     assert!(l.iter_func > 0);
     assert!(l.task_func.is_some(), "Linux 5.8+ has bpf_iter_task");
     assert!(l.tcp_func.is_some(), "Linux 5.9+ has bpf_iter_tcp");
+    assert!(l.glimpse);
+    assert!(
+        l.state_tracepoint.is_some(),
+        "Linux 5.6+ has the tracepoint's typedef and a u16 sk_protocol"
+    );
     assert_eq!(l.offsets[FIELDS.len()], 16, "struct upid on 64-bit");
     assert_eq!(l.offsets[0], 0, "bpf_iter_meta.seq comes first");
 }
@@ -317,4 +337,32 @@ fn the_glimpse_fields_are_found_through_anonymous_members() {
         &l.offsets[23..37],
         &[16, 14, 12, 20, 0, 4, 56, 72, 276, 280, 1504, 1500, 1604, 1600]
     );
+}
+
+#[test]
+fn the_feed_needs_its_tracepoint_its_fields_and_the_glimpses() {
+    let typedef = |b: &mut Blob| {
+        let proto = b.ty("", FUNC_PROTO, 0, 0, &[]);
+        let ptr = b.ty("", PTR, 0, proto, &[]);
+        b.ty("btf_trace_inet_sock_set_state", TYPEDEF, 0, ptr, &[])
+    };
+    let (mut b, _) = kernel_like_feed(8, 0, true, true);
+    let l = layout(&b.bytes()).expect("layout");
+    assert_eq!(l.state_tracepoint, None, "no tracepoint typedef: no feed");
+    assert!(l.glimpse, "the glimpse does not need the tracepoint");
+    let id = typedef(&mut b);
+    let l = layout(&b.bytes()).expect("layout");
+    assert_eq!(l.state_tracepoint, Some(id));
+    // sk_protocol, skc_net.net, net.ns.inum: after the glimpse's fields.
+    assert_eq!(&l.offsets[37..40], &[300, 48, 144]);
+    // Without `struct net`'s namespace: a glimpse, no feed.
+    let (mut b, _) = kernel_like_feed(8, 0, true, false);
+    typedef(&mut b);
+    let l = layout(&b.bytes()).expect("layout");
+    assert!(l.glimpse);
+    assert_eq!(l.state_tracepoint, None);
+    // Without the glimpse's fields (the blob then has none of the feed's either): no feed.
+    let (mut b, _) = kernel_like_feed(8, 0, false, true);
+    typedef(&mut b);
+    assert_eq!(layout(&b.bytes()).expect("layout").state_tracepoint, None);
 }
