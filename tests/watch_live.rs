@@ -271,8 +271,8 @@ fn late_accepts_holders_and_queues(reads: Reads, queues: bool) {
         // A dump that walked the listening table before the socket entered it and the
         // bind table after it left the bound state missed it (as ss would): it shows up
         // as a listener the read after.
-        let (got, _) = sorted(w.events(1, WAIT));
-        assert_eq!(got, [ev("opened", "LISTEN", p, 0)]);
+        let (got, e) = sorted(w.events(1, WAIT));
+        assert_eq!(got, [ev("opened", "LISTEN", p, 0)], "{e:?}");
     } else {
         assert_eq!(got, [ev("changed", "LISTEN", p, 0)]);
         assert_eq!(e[0]["before"]["state"], "UNCONN");
