@@ -326,7 +326,7 @@ fn attach_cgroups(rows: &mut [Row], procs: &dyn ProcessSource) {
         };
         if let Some(p) = paths.get(&id) {
             let n = names.entry(id).or_insert_with(|| p.as_str().into());
-            r.cgroup = Some(n.clone());
+            r.rare.cgroup = Some(n.clone());
         }
     }
 }
