@@ -1,6 +1,6 @@
 //! Joins a snapshot with owners, user names and the port registry into display rows. Pure.
 
-use crate::model::{Endpoint, Name, OwnerMap, Proto, Row, Socket, Warning};
+use crate::model::{Endpoint, Name, OwnerMap, Proto, Rare, Row, Socket, Warning};
 use std::collections::HashMap;
 
 /// Give each connected unix socket its peer's name (ss prints the peer's path, or `*`).
@@ -38,14 +38,14 @@ pub fn attach_owners(rows: &mut [Row], map: &OwnerMap) {
 fn attach_names(
     rows: &mut [Row],
     key: impl Fn(&Socket) -> Option<u32>,
-    slot: impl Fn(&mut Row) -> &mut Option<Name>,
+    slot: impl Fn(&mut Rare) -> &mut Option<Name>,
     mut lookup: impl FnMut(u32) -> Option<String>,
 ) {
     let mut cache: HashMap<u32, Option<Name>> = HashMap::new();
     for r in rows.iter_mut() {
         if let Some(k) = key(&r.sock) {
             let name = cache.entry(k).or_insert_with(|| lookup(k).map(Name::from));
-            *slot(r) = name.clone();
+            r.rare.set(&slot, name.clone());
         }
     }
 }

@@ -15,7 +15,7 @@ fn row(proto: Proto, state: State, local: u16, remote: u16, comm: &[u8]) -> Row 
             port,
         })
     };
-    Row {
+    let mut r = Row {
         owners: Some(
             vec![Owner {
                 pid: 99,
@@ -25,7 +25,6 @@ fn row(proto: Proto, state: State, local: u16, remote: u16, comm: &[u8]) -> Row 
             }]
             .into(),
         ),
-        user: Some("alice".into()),
         ..Row::new(Socket {
             local: ep(local),
             remote: ep(remote),
@@ -33,7 +32,9 @@ fn row(proto: Proto, state: State, local: u16, remote: u16, comm: &[u8]) -> Row 
             uid: Some(1000),
             ..Socket::new(proto, Family::Ipv4, SockType::Stream, state)
         })
-    }
+    };
+    r.rare.user = Some("alice".into());
+    r
 }
 
 fn registry_with_label(dir: &std::path::Path) -> Registry {

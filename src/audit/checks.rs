@@ -89,7 +89,7 @@ fn socket_ref(r: &Row) -> Option<SocketRef> {
         port: *port,
         v6only: r.sock.v6only,
         inode: r.sock.inode,
-        device: r.iface.as_deref().map(String::from),
+        device: r.rare.iface.as_deref().map(String::from),
     })
 }
 
@@ -127,7 +127,7 @@ fn placement(rows: &[&Row]) -> (Option<NetnsRef>, Option<ContainerRef>, Option<S
         })
     });
     let container = agreed(rows, |r| {
-        r.container.as_deref().map(|c| ContainerRef {
+        r.rare.container.as_deref().map(|c| ContainerRef {
             runtime: c.runtime.name(),
             id: c.id.clone(),
             name: c.name.clone(),
@@ -135,7 +135,7 @@ fn placement(rows: &[&Row]) -> (Option<NetnsRef>, Option<ContainerRef>, Option<S
             namespace: c.namespace.clone(),
         })
     });
-    let unit = agreed(rows, |r| r.unit.as_deref().map(|u| u.name.clone()));
+    let unit = agreed(rows, |r| r.rare.unit.as_deref().map(|u| u.name.clone()));
     (netns, container, unit)
 }
 
@@ -236,7 +236,12 @@ fn group_findings(
     let exposures: Vec<(&Row, Exposure)> = g
         .rows
         .iter()
-        .filter_map(|r| Some((*r, exposure(&r.sock, r.iface.as_deref(), &ns.interfaces)?)))
+        .filter_map(|r| {
+            Some((
+                *r,
+                exposure(&r.sock, r.rare.iface.as_deref(), &ns.interfaces)?,
+            ))
+        })
         .collect();
     let exposed: Vec<&(&Row, Exposure)> = exposures
         .iter()
@@ -250,7 +255,7 @@ fn group_findings(
     let user = g
         .rows
         .iter()
-        .find_map(|r| r.user.as_deref().map(String::from));
+        .find_map(|r| r.rare.user.as_deref().map(String::from));
     let (netns, container, unit) = placement(&g.rows);
     let probed = facts
         .probes
@@ -363,7 +368,8 @@ pub fn run(rows: &[Row], facts: &Facts, allow: &AllowList) -> Report {
         let ifaces = ns.map(|n| n.interfaces.as_slice()).unwrap_or_default();
         for r in &g.rows {
             listeners += 1;
-            if exposure(&r.sock, r.iface.as_deref(), ifaces).is_some_and(|e| e.reach.exposed()) {
+            if exposure(&r.sock, r.rare.iface.as_deref(), ifaces).is_some_and(|e| e.reach.exposed())
+            {
                 exposed += 1;
             }
         }
@@ -388,7 +394,7 @@ pub fn probe_targets(
             .get(&r.sock.netns)
             .map(|n| n.interfaces.as_slice())
             .unwrap_or_default();
-        let Some(e) = exposure(&r.sock, r.iface.as_deref(), ifaces) else {
+        let Some(e) = exposure(&r.sock, r.rare.iface.as_deref(), ifaces) else {
             continue;
         };
         let Some(Endpoint::Inet { addr, port }) = r.sock.local.as_ref() else {

@@ -371,8 +371,8 @@ fn findings_carry_the_namespace_container_and_unit_the_rows_agree_on() {
     });
     let place = |mut r: Row, c: Option<&Arc<Container>>| {
         r.netns = Some(Arc::clone(&ns));
-        r.container = c.cloned();
-        r.unit = Some(Arc::new(Unit {
+        r.rare.container = c.cloned();
+        r.rare.unit = Some(Arc::new(Unit {
             name: "web.service".into(),
             user: None,
         }));

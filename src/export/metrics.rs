@@ -46,13 +46,13 @@ fn placement(row: &Row, v: &mut Values) -> Placement {
         }),
         None => v.get(""),
     };
-    let container = match &row.container {
+    let container = match &row.rare.container {
         Some(c) => v.shared(Arc::as_ptr(c).cast(), || {
             escape(c.label().as_bytes()).into()
         }),
         None => v.get(""),
     };
-    let unit = match &row.unit {
+    let unit = match &row.rare.unit {
         Some(u) => v.shared(Arc::as_ptr(u).cast(), || escape(u.name.as_bytes()).into()),
         None => v.get(""),
     };
@@ -176,14 +176,14 @@ pub fn build(c: &Collected, host: &Host) -> Vec<Family> {
             proto: r.sock.proto,
             addr: *addr,
             port: *port,
-            iface: r.iface.as_ref().map(|i| v.get(&escape(i.as_bytes()))),
+            iface: r.rare.iface.as_ref().map(|i| v.get(&escape(i.as_bytes()))),
             netns: place.netns,
         };
         let service = match r.service.as_ref().and_then(|a| a.service.as_ref()) {
             Some(s) => v.get(&escape(s.name.as_bytes())),
             None => v.get(""),
         };
-        let user = match (&r.user, r.sock.uid) {
+        let user = match (&r.rare.user, r.sock.uid) {
             (Some(name), _) => v.get(&escape(name.as_bytes())),
             // A uid without a name (no passwd entry: a container's user) is still a fact.
             (None, Some(uid)) => v.num(uid),

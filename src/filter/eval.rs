@@ -197,7 +197,7 @@ fn pred(p: &Pred, row: &Row, ctx: &Ctx) -> bool {
         Pred::User(UserSpec::Uid(u)) | Pred::User(UserSpec::Name { uid: Some(u), .. }) => {
             sock.uid == Some(*u)
         }
-        Pred::User(UserSpec::Name { name, uid: None }) => row.user.as_deref() == Some(name),
+        Pred::User(UserSpec::Name { name, uid: None }) => row.rare.user.as_deref() == Some(name),
         Pred::Service(g) => row
             .service
             .as_ref()
@@ -224,13 +224,14 @@ fn pred(p: &Pred, row: &Row, ctx: &Ctx) -> bool {
                     .as_ref()
                     .is_some_and(|name| glob::matches(pattern.as_bytes(), name.as_bytes()))
         }),
-        Pred::Container(pattern) => row.container.as_ref().is_some_and(|c| {
+        Pred::Container(pattern) => row.rare.container.as_ref().is_some_and(|c| {
             c.name
                 .as_ref()
                 .is_some_and(|n| glob::matches(pattern.as_bytes(), n.as_bytes()))
                 || (!pattern.is_empty() && c.id.starts_with(pattern.as_str()))
         }),
         Pred::Unit(pattern) => row
+            .rare
             .unit
             .as_ref()
             .is_some_and(|u| glob::matches(pattern.as_bytes(), u.name.as_bytes())),

@@ -250,7 +250,7 @@ fn user_names_compare_with_the_row_or_the_resolved_uid() {
     let by_name = parse_str("user alice").unwrap();
     assert!(by_name.needs_users());
     assert!(!by_name.matches(&row));
-    row.user = Some("alice".into());
+    row.rare.user = Some("alice".into());
     assert!(by_name.matches(&row));
 
     let mut resolved = parse_str("user bob").unwrap();

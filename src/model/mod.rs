@@ -22,7 +22,7 @@ pub use glimpse::{Fingerprint, Glimpse, StateChange};
 pub use host::{ExeInfo, HostFacts, Interface};
 pub use ownermap::{InodeSet, OwnerMap, U64Hasher, U64Map, U64Set, Wanted};
 pub use owners::Owners;
-pub use row::{Name, Row};
+pub use row::{Name, Rare, RareBox, Row};
 pub use service::{Annotation, PortClass, ServiceName, Source};
 pub use sockstat::{SockStat, Split, SsTotals};
 pub use state::{State, StateSet};

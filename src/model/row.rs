@@ -41,16 +41,39 @@ pub struct Row {
     /// Processes holding the socket; `None` when the owner scan did not run, empty when it ran
     /// and found none visible.
     pub owners: Option<Owners>,
-    /// Name of the socket's uid, when known (shared: many sockets have one user).
-    pub user: Option<Name>,
     /// What the socket's service port is, when annotated (shared between sockets of one
     /// service port: a busy server's 10k connections hold one annotation).
     pub service: Option<Arc<Annotation>>,
-    /// Name of the interface the socket is bound to (`Socket::iface`), when known.
-    pub iface: Option<Name>,
     /// The network namespace the socket was read in (shared by its rows); `None` where the
     /// source cannot tell (fixture trees, other systems).
     pub netns: Option<Arc<Netns>>,
+    /// What only some listings look up (names, where the holders run): behind one pointer,
+    /// allocated for the rows that have any of it.
+    pub rare: RareBox,
+}
+
+impl Row {
+    pub fn new(sock: Socket) -> Row {
+        Row {
+            sock,
+            owners: None,
+            service: None,
+            netns: None,
+            rare: RareBox::default(),
+        }
+    }
+}
+
+/// The parts of a row that a plain listing leaves empty: user names (-e, user filters),
+/// interface names (sockets bound to a device), attribution (JSON, CSV, the Container column,
+/// container filters) and cgroup paths (--cgroup). Inline they were 56 of a row's 216 bytes,
+/// which a 100k-socket `-antp` held for nothing (issue #17).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rare {
+    /// Name of the socket's uid, when known (shared: many sockets have one user).
+    pub user: Option<Name>,
+    /// Name of the interface the socket is bound to (`Socket::iface`), when known.
+    pub iface: Option<Name>,
     /// The container of the socket's holders; when no holder is known, its namespace's (every
     /// process there is in it). `None`: none, or not worked out for this listing.
     pub container: Option<Arc<Container>>,
@@ -64,22 +87,62 @@ pub struct Row {
     pub cgroup: Option<Name>,
 }
 
-impl Row {
-    pub fn new(sock: Socket) -> Row {
-        Row {
-            sock,
-            owners: None,
-            user: None,
-            service: None,
-            iface: None,
-            netns: None,
-            container: None,
-            unit: None,
-            holder_netns_differs: None,
-            cgroup: None,
+/// Nothing known: what a row without a box reads.
+static NO_RARE: Rare = Rare {
+    user: None,
+    iface: None,
+    container: None,
+    unit: None,
+    holder_netns_differs: None,
+    cgroup: None,
+};
+
+/// A row's `Rare` parts: read through `Deref` (all `None` when nothing is stored), written
+/// through `DerefMut` (which allocates) or `set` (which does not, to store `None`). Equal
+/// when the parts are, boxed or not.
+#[derive(Clone, Default)]
+pub struct RareBox(Option<Box<Rare>>);
+
+impl RareBox {
+    /// The parts, when a box holds any (to change them in place without allocating).
+    pub fn get_mut(&mut self) -> Option<&mut Rare> {
+        self.0.as_deref_mut()
+    }
+
+    /// Set one part; storing `None` in a row that has no box allocates none.
+    pub fn set<T>(&mut self, field: impl FnOnce(&mut Rare) -> &mut Option<T>, value: Option<T>) {
+        if value.is_some() || self.0.is_some() {
+            *field(self) = value;
         }
     }
 }
+
+impl std::ops::Deref for RareBox {
+    type Target = Rare;
+
+    fn deref(&self) -> &Rare {
+        self.0.as_deref().unwrap_or(&NO_RARE)
+    }
+}
+
+impl std::ops::DerefMut for RareBox {
+    fn deref_mut(&mut self) -> &mut Rare {
+        self.0.get_or_insert_with(Box::default)
+    }
+}
+
+impl PartialEq for RareBox {
+    fn eq(&self, other: &RareBox) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for RareBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
 #[cfg(test)]
 mod size {
     /// A large listing holds one row per socket (100k and more), so every byte here is
@@ -87,6 +150,19 @@ mod size {
     #[test]
     fn rows_and_sockets_stay_small() {
         assert!(std::mem::size_of::<crate::model::Socket>() <= 136);
-        assert!(std::mem::size_of::<super::Row>() <= 216);
+        assert!(std::mem::size_of::<super::Row>() <= 176);
+    }
+
+    #[test]
+    fn rare_parts_cost_nothing_until_set() {
+        let mut r = super::RareBox::default();
+        r.set(|x| &mut x.user, None);
+        assert!(r.0.is_none(), "storing None allocates nothing");
+        assert_eq!(r, super::RareBox::default());
+        r.set(|x| &mut x.user, Some("alice".into()));
+        assert_eq!(r.user.as_deref(), Some("alice"));
+        r.set(|x| &mut x.user, None);
+        assert!(r.0.is_some());
+        assert_eq!(r, super::RareBox::default(), "an empty box equals no box");
     }
 }

@@ -29,10 +29,11 @@ pub(super) fn attribute(rows: &mut [Row], procs: &dyn ProcessSource) {
         }
         if pids.is_empty() {
             if let Some(ns) = &r.netns {
-                r.container = ns_container
+                let c = ns_container
                     .entry(ns.inode)
                     .or_insert_with(|| procs.namespace_container(ns.inode))
                     .clone();
+                r.rare.set(|x| &mut x.container, c);
             }
             continue;
         }
@@ -43,15 +44,15 @@ pub(super) fn attribute(rows: &mut [Row], procs: &dyn ProcessSource) {
                 .clone(),
             many => procs.attribute(many),
         };
-        r.container = a.container;
-        r.unit = a.unit;
+        r.rare.set(|x| &mut x.container, a.container);
+        r.rare.set(|x| &mut x.unit, a.unit);
         if let Some(ns) = &r.netns {
             let known: Vec<NonZeroU64> = pids
                 .iter()
                 .filter_map(|&p| *pid_ns.entry(p).or_insert_with(|| procs.netns_of_pid(p)))
                 .collect();
-            r.holder_netns_differs =
-                (!known.is_empty()).then(|| known.iter().any(|n| *n != ns.inode));
+            let differs = (!known.is_empty()).then(|| known.iter().any(|n| *n != ns.inode));
+            r.rare.set(|x| &mut x.holder_netns_differs, differs);
         }
     }
 }
@@ -121,9 +122,9 @@ mod tests {
             .iter()
             .map(|r| {
                 (
-                    r.container.as_ref().map(|c| c.id.as_str()),
-                    r.unit.is_some(),
-                    r.holder_netns_differs,
+                    r.rare.container.as_ref().map(|c| c.id.as_str()),
+                    r.rare.unit.is_some(),
+                    r.rare.holder_netns_differs,
                 )
             })
             .collect();

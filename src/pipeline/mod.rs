@@ -19,6 +19,7 @@ pub mod hint;
 mod owners;
 mod parts;
 pub mod summary;
+mod widen;
 
 pub use detail::{alerts, Alert, SortKey};
 pub use hint::{near_misses, NearMiss};
@@ -304,22 +305,11 @@ fn holds_listeners(q: &Query) -> bool {
         && (!q.udp || q.states.contains(State::CLOSE))
 }
 
-/// Turn sockets into rows without holding both tables whole: sockets are taken from the end
-/// and their vector shrunk as it empties, so peak memory is about the rows alone. Order does
-/// not matter: rows are sorted later.
-fn into_rows(mut sockets: Vec<Socket>) -> Vec<Row> {
-    let mut rows: Vec<Row> = Vec::with_capacity(sockets.len());
-    platform::advise_huge_pages(&mut rows);
-    while let Some(s) = sockets.pop() {
-        rows.push(Row::new(s));
-        // Give back each MiB as it empties: with both tables mapped on their own (see
-        // `platform::tune_allocator`) that is an in-place mremap, and the two never overlap
-        // by more than a MiB.
-        if (sockets.capacity() - sockets.len()) * std::mem::size_of::<Socket>() >= 1 << 20 {
-            sockets.shrink_to_fit();
-        }
-    }
-    rows
+/// Turn sockets into rows without holding both tables whole: in the sockets' own buffer,
+/// grown to the rows' size (`widen`), so peak memory is the rows alone. The rows' pages
+/// beyond the sockets' are fresh: huge pages for those save thousands of page faults.
+fn into_rows(sockets: Vec<Socket>) -> Vec<Row> {
+    widen::widen(sockets, Row::new, platform::advise_huge_pages)
 }
 
 /// Name each row's cgroup, one walk of the cgroup2 mount for all. A cgroup not found (removed
@@ -336,7 +326,7 @@ fn attach_cgroups(rows: &mut [Row], procs: &dyn ProcessSource) {
         };
         if let Some(p) = paths.get(&id) {
             let n = names.entry(id).or_insert_with(|| p.as_str().into());
-            r.cgroup = Some(n.clone());
+            r.rare.cgroup = Some(n.clone());
         }
     }
 }

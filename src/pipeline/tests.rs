@@ -82,7 +82,7 @@ fn listeners_with_every_holder_named_by_the_registry() {
     let r = &l.rows[0];
     let pids: Vec<u32> = r.owners.as_ref().unwrap().iter().map(|o| o.pid).collect();
     assert_eq!(pids, [10, 11], "both fork-shared holders");
-    assert_eq!(r.user.as_deref(), Some("alice"));
+    assert_eq!(r.rare.user.as_deref(), Some("alice"));
     assert_eq!(
         r.service
             .as_ref()

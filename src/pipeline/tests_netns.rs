@@ -203,7 +203,7 @@ fn namespaces_in_order_each_with_its_own_facts_one_owner_scan() {
                 r.netns.as_ref().map(|n| n.inode.get()) == Some(ns)
                     && r.sock.local.as_ref().and_then(Endpoint::port) == Some(port)
             })
-            .and_then(|r| r.iface.as_deref().map(String::from))
+            .and_then(|r| r.rare.iface.as_deref().map(String::from))
     };
     assert_eq!(iface(1, 8080).as_deref(), Some("eth0"));
     assert_eq!(
@@ -262,15 +262,19 @@ fn rows_carry_container_unit_and_the_holder_namespace() {
     let by_inode = |i: u64| l.rows.iter().find(|r| r.sock.inode == i).unwrap();
     let listener = by_inode(200);
     assert_eq!(
-        listener.container.as_ref().and_then(|c| c.name.as_deref()),
+        listener
+            .rare
+            .container
+            .as_ref()
+            .and_then(|c| c.name.as_deref()),
         Some("web")
     );
-    assert_eq!(listener.holder_netns_differs, Some(false));
+    assert_eq!(listener.rare.holder_netns_differs, Some(false));
     let nginx = by_inode(100);
     assert_eq!(
         (
-            nginx.container.is_none(),
-            nginx.unit.as_ref().map(|u| u.name.as_str())
+            nginx.rare.container.is_none(),
+            nginx.rare.unit.as_ref().map(|u| u.name.as_str())
         ),
         (true, Some("nginx.service"))
     );
@@ -279,6 +283,9 @@ fn rows_carry_container_unit_and_the_holder_namespace() {
         .iter()
         .find(|r| r.sock.state == State::TIME_WAIT)
         .unwrap();
-    assert_eq!(tw.container.as_ref().map(|c| c.label()), Some("web"));
-    assert_eq!((tw.unit.is_none(), tw.holder_netns_differs), (true, None));
+    assert_eq!(tw.rare.container.as_ref().map(|c| c.label()), Some("web"));
+    assert_eq!(
+        (tw.rare.unit.is_none(), tw.rare.holder_netns_differs),
+        (true, None)
+    );
 }

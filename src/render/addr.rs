@@ -19,7 +19,7 @@ pub fn endpoint(out: &mut String, row: &Row, local: bool) {
     }
     match ep {
         Some(Endpoint::Inet { addr, port }) => {
-            let device = row.iface.as_deref().filter(|_| local);
+            let device = row.rare.iface.as_deref().filter(|_| local);
             inet_endpoint(out, addr, *port, s.v6only, device);
         }
         Some(Endpoint::Unix(_)) | None => out.push('*'),

@@ -53,7 +53,7 @@ pub fn cell(out: &mut String, row: &Row, col: Column) {
         Column::Local => endpoint(out, row, true),
         Column::Peer => endpoint(out, row, false),
         Column::Service => service(out, row),
-        Column::User => match (&row.user, s.uid) {
+        Column::User => match (&row.rare.user, s.uid) {
             (Some(u), _) => out.push_str(&escape(u.as_bytes())),
             (None, Some(uid)) => push_u64(out, uid.into()),
             (None, None) => out.push('-'),
@@ -64,7 +64,7 @@ pub fn cell(out: &mut String, row: &Row, col: Column) {
             Some(n) => out.push_str(&escape(n.label().as_bytes())),
             None => out.push('-'),
         },
-        Column::Container => match &row.container {
+        Column::Container => match &row.rare.container {
             Some(c) => out.push_str(&escape(c.label().as_bytes())),
             None => out.push('-'),
         },

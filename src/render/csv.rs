@@ -83,7 +83,7 @@ pub fn write(rows: &[Row], header: bool, out: &mut dyn Write) -> io::Result<()> 
             cells::owners(&mut owners, r);
         }
         let ns = r.netns.as_deref();
-        let c = r.container.as_deref();
+        let c = r.rare.container.as_deref();
         let text = |t: Option<&String>| {
             t.map(|t| escape(t.as_bytes()).into_owned())
                 .unwrap_or_default()
@@ -101,7 +101,8 @@ pub fn write(rows: &[Row], header: bool, out: &mut dyn Write) -> io::Result<()> 
             opt(s.send_q),
             s.inode.to_string(),
             opt(s.uid),
-            r.user
+            r.rare
+                .user
                 .as_deref()
                 .map(|u| escape(u.as_bytes()).into_owned())
                 .unwrap_or_default(),
@@ -120,8 +121,8 @@ pub fn write(rows: &[Row], header: bool, out: &mut dyn Write) -> io::Result<()> 
             text(c.and_then(|c| c.name.as_ref())),
             text(c.and_then(|c| c.pod.as_ref())),
             text(c.and_then(|c| c.namespace.as_ref())),
-            text(r.unit.as_ref().map(|u| &u.name)),
-            opt(r.holder_netns_differs),
+            text(r.rare.unit.as_ref().map(|u| &u.name)),
+            opt(r.rare.holder_netns_differs),
         ];
         for (i, v) in vals.iter().enumerate() {
             field(out, v, i == 0)?;

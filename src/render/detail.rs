@@ -58,7 +58,7 @@ pub fn text(out: &mut String, row: &Row, show: &Show) {
     if show.extended || show.cgroup {
         if let Some(id) = s.cgroup {
             sep(out);
-            match &row.cgroup {
+            match &row.rare.cgroup {
                 Some(p) => {
                     let _ = write!(out, "cgroup:{}", escape(p.as_bytes()));
                 }
@@ -602,7 +602,7 @@ mod tests {
             )
         };
         let mut row = Row::new(sock);
-        row.cgroup = Some("/".into());
+        row.rare.cgroup = Some("/".into());
         let all = Show {
             timers: true,
             extended: true,
@@ -623,7 +623,7 @@ mod tests {
         let mut s = String::new();
         text(&mut s, &row, &Show::default());
         assert_eq!(s, "", "nothing asked, nothing shown");
-        row.cgroup = None;
+        row.rare.cgroup = None;
         let mut s = String::new();
         text(
             &mut s,

@@ -122,7 +122,7 @@ fn usage(row: &Row, port: u16, proto: Option<&str>) -> Option<Usage> {
                 })
                 .collect()
         }),
-        user: row.user.as_deref().map(str::to_string),
+        user: row.rare.user.as_deref().map(str::to_string),
     })
 }
 

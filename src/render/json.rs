@@ -125,17 +125,17 @@ impl Serialize for SocketJson<'_> {
         m.serialize_entry("send_q", &s.send_q)?;
         m.serialize_entry("inode", &s.inode)?;
         m.serialize_entry("uid", &s.uid)?;
-        m.serialize_entry("user", &r.user.as_deref())?;
+        m.serialize_entry("user", &r.rare.user.as_deref())?;
         m.serialize_entry("v6only", &s.v6only)?;
-        m.serialize_entry("iface", &r.iface.as_deref())?;
+        m.serialize_entry("iface", &r.rare.iface.as_deref())?;
         if s.proto == Proto::Unix {
             m.serialize_entry("peer_inode", &s.peer_inode)?;
         }
         m.serialize_entry("owners", &r.owners.as_deref().map(OwnersJ))?;
         m.serialize_entry("netns", &r.netns.as_deref().map(NetnsJ))?;
-        m.serialize_entry("container", &r.container.as_deref().map(ContainerJ))?;
-        m.serialize_entry("unit", &r.unit.as_ref().map(|u| u.name.as_str()))?;
-        m.serialize_entry("holder_netns_differs", &r.holder_netns_differs)?;
+        m.serialize_entry("container", &r.rare.container.as_deref().map(ContainerJ))?;
+        m.serialize_entry("unit", &r.rare.unit.as_ref().map(|u| u.name.as_str()))?;
+        m.serialize_entry("holder_netns_differs", &r.rare.holder_netns_differs)?;
         let svc = r.service.as_ref().and_then(|a| a.service.as_ref());
         m.serialize_entry("service", &svc)?;
         m.serialize_entry(

@@ -162,7 +162,7 @@ pub(super) fn entries<M: SerializeMap>(m: &mut M, r: &Row) -> Result<(), M::Erro
     m.serialize_entry(
         "cgroup",
         &s.cgroup
-            .map(|id| serde_json::json!({"id": id, "path": r.cgroup.as_deref()})),
+            .map(|id| serde_json::json!({"id": id, "path": r.rare.cgroup.as_deref()})),
     )?;
     m.serialize_entry(
         "tcp_info",

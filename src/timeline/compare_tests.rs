@@ -31,14 +31,13 @@ fn row(
         }
         _ => 0,
     };
-    Row {
+    let mut r = Row {
         owners: Some(Owners::from(vec![Owner {
             pid,
             comm: comm.into(),
             fd: 3,
             uid: Some(0),
         }])),
-        user: Some(Name::from("root")),
         service: Some(Arc::new(Annotation {
             port: service_port,
             service: None,
@@ -53,7 +52,9 @@ fn row(
             uid: Some(0),
             ..Socket::new(Proto::Tcp, Family::Ipv4, SockType::Stream, state)
         })
-    }
+    };
+    r.rare.user = Some(Name::from("root"));
+    r
 }
 
 fn listener(port: u16, comm: &str, pid: u32) -> Row {
@@ -130,7 +131,7 @@ fn another_program_on_the_port_is_a_removal_and_an_addition() {
 fn users_dual_stack_and_socket_counts_are_changes_of_a_listener() {
     let old = [listener(80, "nginx", 10)];
     let mut other_user = listener(80, "nginx", 10);
-    other_user.user = Some(Name::from("www-data"));
+    other_user.rare.user = Some(Name::from("www-data"));
     let d = compare(&old, &[other_user], BOTH);
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].delta, Delta::Changed);

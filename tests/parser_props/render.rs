@@ -58,7 +58,7 @@ fn row(unix_name: Option<(bool, Vec<u8>)>, comm: Vec<u8>, user: Option<String>, 
         }]
         .into(),
     );
-    r.user = user.map(Into::into);
+    r.rare.user = user.map(Into::into);
     r
 }
 

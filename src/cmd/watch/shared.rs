@@ -27,7 +27,17 @@ impl Shared {
                 None => same.push(Arc::clone(a)),
             }
         }
-        for n in [&mut row.user, &mut row.iface, &mut row.cgroup]
+        if let Some(ns) = row.netns.as_mut() {
+            match self.netns.iter().find(|x| **x == *ns) {
+                Some(x) => *ns = Arc::clone(x),
+                None => self.netns.push(Arc::clone(ns)),
+            }
+        }
+        // Rows without rare parts have nothing more to share (and get no box here).
+        let Some(rare) = row.rare.get_mut() else {
+            return;
+        };
+        for n in [&mut rare.user, &mut rare.iface, &mut rare.cgroup]
             .into_iter()
             .flatten()
         {
@@ -38,14 +48,8 @@ impl Shared {
                 }
             }
         }
-        if let Some(ns) = row.netns.as_mut() {
-            match self.netns.iter().find(|x| **x == *ns) {
-                Some(x) => *ns = Arc::clone(x),
-                None => self.netns.push(Arc::clone(ns)),
-            }
-        }
-        intern_arc(&mut self.containers, &mut row.container);
-        intern_arc(&mut self.units, &mut row.unit);
+        intern_arc(&mut self.containers, &mut rare.container);
+        intern_arc(&mut self.units, &mut rare.unit);
     }
 
     /// Let go of the copies no row holds any more.
@@ -86,7 +90,7 @@ mod tests {
             ephemeral: false,
             hint: None,
         }));
-        r.user = Some(user.into());
+        r.rare.user = Some(user.into());
         r
     }
 
@@ -98,7 +102,7 @@ mod tests {
         s.intern(&mut b);
         let (sa, sb) = (a.service.clone().unwrap(), b.service.clone().unwrap());
         assert!(Arc::ptr_eq(&sa, &sb));
-        assert_eq!(a.user, b.user);
+        assert_eq!(a.rare.user, b.rare.user);
         let mut c = row(9090, "www");
         s.intern(&mut c);
         assert!(!Arc::ptr_eq(&sa, c.service.as_ref().unwrap()));
