@@ -497,3 +497,38 @@ fn bad_intervals_are_usage_errors() {
         assert!(err.contains("--interval"), "{err}");
     }
 }
+
+/// A connect that waits in SYN-SENT (its SYN dropped: the listener's accept queue is full)
+/// made no move with its port in it (the kernel reports SYN-SENT before choosing the port):
+/// fed reads see it from their dump of the states no move reports.
+#[test]
+fn a_connect_waiting_in_syn_sent_is_reported_fed() {
+    if !require(is_root(), "not root: reads are full ones, not fed") {
+        return;
+    }
+    let sentinel = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (l, p) = bound();
+    let w = watch_with(&[], "exclude closed", &[p], &sentinel, "200ms");
+    l.listen(0).unwrap();
+    let (got, _) = sorted(w.events(1, WAIT));
+    assert_eq!(got, [ev("opened", "LISTEN", p, 0)]);
+    // Backlog 0 holds one connection; the next SYN is dropped and retried.
+    let first = TcpStream::connect(("127.0.0.1", p)).unwrap();
+    let c1 = first.local_addr().unwrap().port();
+    let (got, _) = sorted(w.events(2, WAIT));
+    let mut want = vec![ev("opened", "ESTAB", p, c1), ev("opened", "ESTAB", c1, p)];
+    want.sort_by_key(|b| (b.2, b.3));
+    assert_eq!(got, want);
+    let waiting = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    waiting.set_nonblocking(true).unwrap();
+    let to: SocketAddr = ([127, 0, 0, 1], p).into();
+    match waiting.connect(&to.into()) {
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        other => panic!("a connect to a full accept queue should wait: {other:?}"),
+    }
+    let c2 = waiting.local_addr().unwrap().as_socket().unwrap().port();
+    let (got, e) = sorted(w.events(1, WAIT));
+    assert_eq!(got, [ev("opened", "SYN-SENT", c2, p)]);
+    assert_eq!(owners(&e[0]), [(me(), fd(&waiting))]);
+    assert_modes(&w, Reads::Fed);
+}

@@ -225,7 +225,9 @@ impl Delta {
             }
         }
         self.changes = changes;
-        let moved: HashSet<u64> = last.keys().copied().collect();
+        // Only what is read by identity: a move without a port to read it by (a connect
+        // stuck before its port) is the dump's to report.
+        let moved: HashSet<u64> = asked.clone();
         self.take_dumped(dumped, &moved, &mut asked, cmp, gen, &mut found);
         // Connections waiting to be accepted gain a file without a move: asked each read.
         for (c, g) in &self.unheld {
