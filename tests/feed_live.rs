@@ -8,38 +8,20 @@
 
 #[path = "common/procs.rs"]
 mod procs;
+#[path = "common/tcp_kernel.rs"]
+mod tcp_kernel;
 
-use portwatch::model::{Endpoint, Family, Proto, Socket, State, StateChange, StateSet};
-use portwatch::platform::linux::netlink::dump_inet;
-use portwatch::platform::{Glimpser, SourceOptions, System};
+use tcp_kernel::{dumped, ends, End};
+
+use portwatch::model::{Family, Socket, State, StateChange};
+use portwatch::platform::Glimpser;
 use std::io::Read;
 use std::net::{IpAddr, TcpListener, TcpStream};
 use std::num::NonZeroU64;
 use std::time::Duration;
 
 fn glimpser() -> Option<Glimpser> {
-    if !procs::require(procs::is_root(), "the TCP state feed needs root (BPF)") {
-        return None;
-    }
-    let sys = System::new(SourceOptions::default()).expect("system");
-    Some(sys.glimpser().expect("a glimpser as root"))
-}
-
-type End = (IpAddr, u16);
-
-fn ends(s: &Socket) -> (End, End) {
-    let e = |e: &Option<Endpoint>| match e {
-        Some(Endpoint::Inet { addr, port }) => (*addr, *port),
-        other => panic!("not an inet end: {other:?}"),
-    };
-    (e(&s.local), e(&s.remote))
-}
-
-/// Every TCP socket of both families in this thread's network namespace, dumped.
-fn dumped() -> Vec<Socket> {
-    let mut v = dump_inet(Proto::Tcp, Family::Ipv4, StateSet::ALL).expect("dump");
-    v.extend(dump_inet(Proto::Tcp, Family::Ipv6, StateSet::ALL).expect("dump"));
-    v
+    tcp_kernel::glimpser("the TCP state feed needs root (BPF)")
 }
 
 /// The dumped socket with these ends.

@@ -7,36 +7,18 @@
 
 #[path = "common/procs.rs"]
 mod procs;
+#[path = "common/tcp_kernel.rs"]
+mod tcp_kernel;
 
-use portwatch::model::{
-    Detail, Endpoint, Family, Fingerprint, Glimpse, Proto, Socket, State, StateSet,
-};
-use portwatch::platform::linux::netlink::dump_inet;
-use portwatch::platform::{Glimpser, SourceOptions, System};
+use tcp_kernel::{dumped, ends};
+
+use portwatch::model::{Detail, Fingerprint, Glimpse, State};
+use portwatch::platform::Glimpser;
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 
 fn glimpser() -> Option<Glimpser> {
-    if !procs::require(procs::is_root(), "the TCP glimpse needs root (BPF)") {
-        return None;
-    }
-    let sys = System::new(SourceOptions::default()).expect("system");
-    Some(sys.glimpser().expect("a glimpser as root"))
-}
-
-fn ends(s: &Socket) -> ((std::net::IpAddr, u16), (std::net::IpAddr, u16)) {
-    let e = |e: &Option<Endpoint>| match e {
-        Some(Endpoint::Inet { addr, port }) => (*addr, *port),
-        other => panic!("not an inet end: {other:?}"),
-    };
-    (e(&s.local), e(&s.remote))
-}
-
-/// Every TCP socket of both families, dumped.
-fn dumped() -> Vec<Socket> {
-    let mut v = dump_inet(Proto::Tcp, Family::Ipv4, StateSet::ALL).expect("dump");
-    v.extend(dump_inet(Proto::Tcp, Family::Ipv6, StateSet::ALL).expect("dump"));
-    v
+    tcp_kernel::glimpser("the TCP glimpse needs root (BPF)")
 }
 
 fn mine<'a>(g: &'a [Glimpse], ports: &[u16]) -> Vec<&'a Glimpse> {
