@@ -194,14 +194,28 @@ pub fn patch_wanted(insns: &mut [u8], files: &[u64]) -> Result<usize, LoadError>
             files.len()
         )));
     }
+    patch_marked(insns, WANTED_MARK, |i| {
+        Ok((i < WANTED_MAX).then(|| files.get(i).copied().unwrap_or(0)))
+    })
+}
+
+/// Set the 64-bit immediate of every `mark | index` to `value(index)`; `None` leaves it.
+/// Returns how many were patched.
+fn patch_marked(
+    insns: &mut [u8],
+    mark: u32,
+    value: impl Fn(usize) -> Result<Option<u64>, LoadError>,
+) -> Result<usize, LoadError> {
     each_ld_imm64(insns, |_, insn| {
         let (lo, hi) = (u32_of(&insn[4..8]), u32_of(&insn[12..16]));
-        if hi != WANTED_MARK || lo as usize >= WANTED_MAX {
+        if hi != mark {
             return Ok(false);
         }
-        let value = files.get(lo as usize).copied().unwrap_or(0);
-        insn[4..8].copy_from_slice(&(value as u32).to_le_bytes());
-        insn[12..16].copy_from_slice(&((value >> 32) as u32).to_le_bytes());
+        let Some(v) = value(lo as usize)? else {
+            return Ok(false);
+        };
+        insn[4..8].copy_from_slice(&(v as u32).to_le_bytes());
+        insn[12..16].copy_from_slice(&((v >> 32) as u32).to_le_bytes());
         Ok(true)
     })
 }
@@ -228,17 +242,10 @@ pub fn patch_maps(insns: &mut [u8], maps: &[i32]) -> Result<usize, LoadError> {
 /// Replace every marked constant (`CONST_MARK | index`) with `values[index]`. Errors on an
 /// index past `values`; returns how many were patched.
 pub fn patch_constants(insns: &mut [u8], values: &[u64]) -> Result<usize, LoadError> {
-    each_ld_imm64(insns, |_, insn| {
-        let (lo, hi) = (u32_of(&insn[4..8]), u32_of(&insn[12..16]));
-        if hi != CONST_MARK {
-            return Ok(false);
-        }
-        let value = values.get(lo as usize).ok_or_else(|| {
-            LoadError::Object(format!("BPF object: constant index {lo} past the values"))
-        })?;
-        insn[4..8].copy_from_slice(&(*value as u32).to_le_bytes());
-        insn[12..16].copy_from_slice(&((*value >> 32) as u32).to_le_bytes());
-        Ok(true)
+    patch_marked(insns, CONST_MARK, |i| {
+        values.get(i).copied().map(Some).ok_or_else(|| {
+            LoadError::Object(format!("BPF object: constant index {i} past the values"))
+        })
     })
 }
 
