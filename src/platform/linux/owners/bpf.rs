@@ -32,7 +32,7 @@
 //! (an S_IFSOCK inode of a file system) is not one, as /proc's `socket:[N]` agrees.
 //!
 //! Loading: one pass over the kernel's BTF for the offsets of the fields the programs read
-//! (btf.rs), patched into their instructions (loader.rs), then the verifier, which checks
+//! (btf.rs), patched into their instructions (loader/patch.rs), then the verifier, which checks
 //! each read against the same BTF. It costs a few ms, still more than a /proc scan of a
 //! small host (`expected_faster`).
 
