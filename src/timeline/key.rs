@@ -8,11 +8,11 @@
 //! kernel's TIME-WAIT and request sockets, orphans whose process closed them) are told apart
 //! by their addresses, which are unique per connection at any one time.
 
-use crate::model::{Endpoint, Family, Proto, Row, Socket, U64Hasher};
+use crate::model::{Endpoint, Family, Owner, Owners, Proto, Row, Socket, U64Hasher};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::num::NonZeroU64;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// A socket's identity across reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,6 +176,30 @@ impl Reading {
         self.rows
     }
 
+    /// Put every row's owners into one new table. A row holds a window into the table of
+    /// owners of the read that made it, and that table lives as long as any of its rows:
+    /// kept across reads, a few long-lived connections would keep many reads' tables. The
+    /// rows' order and everything else stays.
+    pub fn compact_owners(&mut self) {
+        let n = self
+            .rows
+            .iter()
+            .filter_map(|r| r.owners.as_ref())
+            .map(|o| o.len())
+            .sum();
+        let mut table: Vec<Owner> = Vec::with_capacity(n);
+        for r in &self.rows {
+            table.extend(r.owners.iter().flat_map(|o| o.iter()).cloned());
+        }
+        let table = Arc::new(table);
+        let mut start = 0;
+        for owners in self.rows.iter_mut().filter_map(|r| r.owners.as_mut()) {
+            let end = start + owners.len();
+            *owners = Owners::new(&table, start..end);
+            start = end;
+        }
+    }
+
     /// Mark every row's queues unknown: they will not be read again (watch's fed reads).
     pub fn forget_queues(&mut self) {
         for r in &mut self.rows {
@@ -238,6 +262,53 @@ mod tests {
         assert_eq!(first.sock.state, State::ESTABLISHED);
         let order: Vec<u64> = r.keyed().map(|(_, row)| row.sock.inode).collect();
         assert_eq!(order, [5, 6]);
+    }
+
+    #[test]
+    fn compacted_owners_are_the_same_and_let_go_of_their_reads_tables() {
+        use crate::timeline::testrows::owner;
+        // Two reads' tables, each kept alive only by one row of the three.
+        let first = Arc::new(vec![owner(1, "a"), owner(2, "b"), owner(3, "c")]);
+        let second = Arc::new(vec![owner(4, "d"), owner(5, "e")]);
+        let with = |inode, owners: Option<Owners>| Row {
+            owners,
+            ..Row::new(tcp(State::ESTABLISHED, inode, 1, inode as u16))
+        };
+        let mut r = Reading::new(vec![
+            with(1, Some(Owners::new(&first, 1..3))),
+            with(2, None),
+            with(3, Some(Owners::new(&second, 0..0))),
+            with(4, Some(Owners::new(&second, 1..2))),
+        ]);
+        let before: Vec<Option<Vec<Owner>>> = r
+            .rows()
+            .iter()
+            .map(|row| row.owners.as_ref().map(|o| o.to_vec()))
+            .collect();
+        r.compact_owners();
+        let after: Vec<Option<Vec<Owner>>> = r
+            .rows()
+            .iter()
+            .map(|row| row.owners.as_ref().map(|o| o.to_vec()))
+            .collect();
+        assert_eq!(after, before);
+        assert_eq!(
+            Arc::strong_count(&first),
+            1,
+            "the first read's table is let go"
+        );
+        assert_eq!(
+            Arc::strong_count(&second),
+            1,
+            "the second read's table is let go"
+        );
+        assert!(r
+            .get(&Key::Inode(Proto::Tcp, 3))
+            .unwrap()
+            .owners
+            .as_ref()
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

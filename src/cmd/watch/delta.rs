@@ -22,7 +22,7 @@ use super::shared::Shared;
 use super::sources::{Handed, Recording};
 use crate::error::Result;
 use crate::model::{
-    Detail, Fingerprint, Glimpse, InodeSet, Owners, Proto, Row, Socket, StateChange, StateSet,
+    Detail, Fingerprint, Glimpse, InodeSet, Proto, Row, Socket, StateChange, StateSet,
     U64Map, U64Set, Warning,
 };
 use crate::pipeline::{self, Request};
@@ -85,6 +85,10 @@ pub(super) struct Known {
 }
 
 type CookieMap<V> = U64Map<V>;
+
+/// Reads between two compactions of the kept rows' owners (`Reading::compact_owners`): at
+/// most this many small tables are held besides the one they are put into.
+const COMPACT_EVERY: u64 = 16;
 type CookieSet = U64Set;
 
 /// The glimpser and what the last read knew.
@@ -394,10 +398,6 @@ impl Delta {
 
         let mut rows: CookieMap<Row> = CookieMap::default();
         for mut r in listing.rows {
-            // A row holds a window into its read's table of owners, which lives as long as
-            // any row kept from that read: a table per read would pile up for as long as
-            // the longest-lived connection of each read. Kept rows own their few owners.
-            r.owners = r.owners.map(|o| Owners::from(o.to_vec()));
             self.shared.intern(&mut r);
             if let Some(c) = r.sock.cookie {
                 rows.insert(c.get(), r);
@@ -444,6 +444,14 @@ impl Delta {
             );
         }
         self.shared.purge();
+        // The rows kept from each read hold that read's table of owners (small: the owners
+        // of what it read) for as long as any of them lives, so the tables of reads whose
+        // last connection has not closed pile up: put them together now and then. (A
+        // table of its own for each kept row did not pile up, but cost two allocations a
+        // row, and a watch's memory grew for minutes as they replaced the first read's.)
+        if gen.is_multiple_of(COMPACT_EVERY) {
+            now.compact_owners();
+        }
         let known = &self.known;
         self.unheld.retain(|c, _| known.contains_key(c));
         warnings.extend(listing.warnings);
