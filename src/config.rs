@@ -42,6 +42,9 @@ pub struct Env {
     pub term: Option<String>,
     /// `PORTWATCH_DEBUG=1`: say on stderr how the owners were read and why.
     pub debug: bool,
+    /// `PORTWATCH_FEED_RING`: the size of watch's first state-feed ring, in bytes (tests
+    /// make it small to fill it).
+    pub feed_ring: Option<String>,
 }
 
 /// Output format of the listing.

@@ -26,6 +26,7 @@ fn read_env() -> Env {
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         term: std::env::var("TERM").ok(),
         debug: std::env::var_os("PORTWATCH_DEBUG").is_some_and(|v| v == "1"),
+        feed_ring: std::env::var("PORTWATCH_FEED_RING").ok(),
     }
 }
 

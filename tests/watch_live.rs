@@ -76,6 +76,18 @@ fn watch_with(
     sentinel: &TcpListener,
     interval: &str,
 ) -> Stream {
+    watch_env(flags, &[], states, ports, sentinel, interval)
+}
+
+/// `watch_with` with variables set in its environment.
+fn watch_env(
+    flags: &[&str],
+    env: &[(&str, &str)],
+    states: &str,
+    ports: &[u16],
+    sentinel: &TcpListener,
+    interval: &str,
+) -> Stream {
     let s = sentinel.local_addr().unwrap().port();
     let mut filter = format!("{states} ( port = :{s}");
     for p in ports {
@@ -85,7 +97,7 @@ fn watch_with(
     let mut args = vec!["-tanp", "--initial", "--interval", interval];
     args.extend(flags);
     args.push(&filter);
-    let w = Stream::start_timed(&args);
+    let w = Stream::start_timed_env(&args, env);
     let (first, _) = sorted(w.events(1, WAIT));
     assert_eq!(first, [ev("opened", "LISTEN", s, 0)]);
     w
@@ -531,4 +543,86 @@ fn a_connect_waiting_in_syn_sent_is_reported_fed() {
     assert_eq!(got, [ev("opened", "SYN-SENT", c2, p)]);
     assert_eq!(owners(&e[0]), [(me(), fd(&waiting))]);
     assert_modes(&w, Reads::Fed);
+}
+
+/// A burst of state changes that overflows the feed's ring (made one page by
+/// PORTWATCH_FEED_RING: 64 records) costs one glimpsed read, which still reports exactly
+/// what happened on the watched port in between; the feed starts over with a ring four
+/// times the size and the reads after are fed again.
+#[test]
+fn changes_lost_to_a_full_ring_cost_one_glimpsed_read_and_the_ring_grows() {
+    if !require(is_root(), "not root: reads are full ones, not fed") {
+        return;
+    }
+    let sentinel = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (l, p) = bound();
+    let env = [("PORTWATCH_FEED_RING", "4096"), ("PORTWATCH_DEBUG", "1")];
+    let w = watch_env(&[], &env, "exclude closed", &[p], &sentinel, "300ms");
+    l.listen(8).unwrap();
+    let (got, _) = sorted(w.events(1, WAIT));
+    assert_eq!(got, [ev("opened", "LISTEN", p, 0)]);
+
+    // Ten moves a loopback connection (five at each end), on a port the watch leaves out:
+    // 200 connections are 2,000 records, far more than a read's 64 in any split of reads.
+    let other = TcpListener::bind("127.0.0.1:0").unwrap();
+    for _ in 0..200 {
+        let c = TcpStream::connect(other.local_addr().unwrap()).unwrap();
+        let (s, _) = other.accept().unwrap();
+        drop((c, s));
+    }
+    let client = TcpStream::connect(("127.0.0.1", p)).unwrap();
+    let (server, _) = l.accept().unwrap();
+    let c = client.local_addr().unwrap().port();
+    let (got, e) = sorted(w.events(2, WAIT));
+    let mut want = vec![ev("opened", "ESTAB", p, c), ev("opened", "ESTAB", c, p)];
+    want.sort_by_key(|b| (b.2, b.3));
+    assert_eq!(got, want);
+    for e in &e {
+        let local = e["socket"]["local"]["port"].as_u64().unwrap();
+        let held = if local == u64::from(p) {
+            fd(&server)
+        } else {
+            fd(&client)
+        };
+        assert_eq!(owners(e), [(me(), held)], "{e}");
+    }
+    // Reads after the resync are fed again, and see the connection go (reset: both ends
+    // close at once).
+    std::thread::sleep(Duration::from_millis(700));
+    socket2::SockRef::from(&client)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(client);
+    let closed = closes(&w, &want_closed(p, c));
+    assert_eq!(closed.len(), 2);
+    drop(server);
+    std::thread::sleep(Duration::from_millis(700));
+    let said = w.stderr();
+    let modes = watching::modes_of(&said);
+    let glimpsed = modes.iter().position(|m| m == "glimpsed");
+    let Some(g) = glimpsed else {
+        panic!("no read glimpsed after the ring overflowed: {said:?}");
+    };
+    assert!(modes[1..g].iter().all(|m| m == "fed"), "{modes:?}");
+    assert!(
+        modes[g + 1..].iter().any(|m| m == "fed"),
+        "fed again after: {modes:?}"
+    );
+    assert!(
+        modes[g + 1..].iter().all(|m| m == "fed" || m == "glimpsed"),
+        "{modes:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|l| l.contains("state changes lost: the ring grows to 16 KiB")),
+        "{said:?}"
+    );
+}
+
+/// The closes of a connection between ports `p` (the listener's) and `c`, in the order
+/// `closes` sorts them.
+fn want_closed(p: u16, c: u16) -> Vec<Brief> {
+    let mut want = vec![ev("closed", "ESTAB", p, c), ev("closed", "ESTAB", c, p)];
+    want.sort_by_key(|b| (b.2, b.3));
+    want
 }

@@ -51,6 +51,28 @@ pub struct WatchConfig {
     pub reads: ReadsArg,
     /// PORTWATCH_DEBUG=1: say why reads are full.
     pub debug: bool,
+    /// PORTWATCH_FEED_RING: the state feed's first ring size (else the default).
+    pub feed_ring: Option<u32>,
+}
+
+/// The ring sizes PORTWATCH_FEED_RING takes: a page (the kernel's least) to 8 MiB (the
+/// most a ring grows to).
+const FEED_RING: std::ops::RangeInclusive<u32> = 4096..=8 << 20;
+
+/// PORTWATCH_FEED_RING's value: a power of two in `FEED_RING`.
+fn feed_ring(text: Option<&str>) -> Result<Option<u32>> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    match text.trim().parse::<u32>() {
+        Ok(n) if n.is_power_of_two() && FEED_RING.contains(&n) => Ok(Some(n)),
+        _ => Err(Error::Usage(format!(
+            "PORTWATCH_FEED_RING: expected a power of two from {} to {} (bytes), got '{}'",
+            FEED_RING.start(),
+            FEED_RING.end(),
+            crate::render::sanitize::escape_str(text)
+        ))),
+    }
 }
 
 /// Resolve `watch`'s arguments.
@@ -89,6 +111,7 @@ pub fn watch_config(a: &WatchArgs, env: &Env) -> Result<WatchConfig> {
         timings: a.timings,
         reads: a.reads,
         debug: env.debug,
+        feed_ring: feed_ring(env.feed_ring.as_deref())?,
     })
 }
 
@@ -137,6 +160,28 @@ mod tests {
             stdout_tty: true,
             term: Some("xterm".into()),
             ..Env::default()
+        }
+    }
+
+    #[test]
+    fn feed_ring_takes_powers_of_two_from_a_page_to_8_mib() {
+        let with = |v: &str| Env {
+            feed_ring: Some(v.into()),
+            ..tty()
+        };
+        assert_eq!(cfg(&[], &tty()).unwrap().feed_ring, None);
+        for (v, bytes) in [("4096", 4096), ("8388608", 8 << 20), (" 65536\n", 65536)] {
+            assert_eq!(cfg(&[], &with(v)).unwrap().feed_ring, Some(bytes), "{v:?}");
+        }
+        for v in ["2048", "5000", "16777216", "1M", "", "-4096", "\u{1b}[2J"] {
+            let e = cfg(&[], &with(v)).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{v:?}: {e}");
+            let msg = e.to_string();
+            assert!(
+                msg.starts_with("PORTWATCH_FEED_RING: expected a power of two"),
+                "{msg}"
+            );
+            assert!(!msg.contains('\u{1b}'), "escaped: {msg:?}");
         }
     }
 

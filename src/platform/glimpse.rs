@@ -19,6 +19,21 @@ pub struct Glimpser {
     /// The state feed, once `follow` started it.
     #[cfg(target_os = "linux")]
     feed: Option<super::linux::owners::bpf::feed::TcpFeed>,
+    /// The feed's ring size.
+    #[cfg(target_os = "linux")]
+    ring_bytes: u32,
+}
+
+/// The state feed's first ring size (`Glimpser::follow`); it grows when changes are lost.
+#[cfg(target_os = "linux")]
+pub const FEED_RING_START: u32 = super::linux::owners::bpf::feed::RING_START_BYTES;
+#[cfg(not(target_os = "linux"))]
+pub const FEED_RING_START: u32 = 1 << 20;
+
+#[cfg(target_os = "linux")]
+fn start_feed(ring_bytes: u32) -> Result<super::linux::owners::bpf::feed::TcpFeed> {
+    super::linux::owners::bpf::feed::TcpFeed::start(ring_bytes)
+        .map_err(|e| Error::System(format!("the TCP state feed: {e}")))
 }
 
 impl std::fmt::Debug for Glimpser {
@@ -47,6 +62,7 @@ impl System {
                 bpf,
                 fetcher,
                 feed: None,
+                ring_bytes: FEED_RING_START,
             })
         }
         #[cfg(not(target_os = "linux"))]
@@ -90,21 +106,50 @@ impl Glimpser {
     }
 
     /// Start following TCP state changes of this network namespace (a BPF program on the
-    /// kernel's `inet_sock_set_state` tracepoint writing to a ring buffer); once started,
-    /// again is a no-op. Fails, saying why, where the kernel cannot (then glimpse).
+    /// kernel's `inet_sock_set_state` tracepoint writing to a ring buffer of
+    /// `FEED_RING_START` bytes); once started, again is a no-op. Fails, saying why, where
+    /// the kernel cannot (then glimpse).
     pub fn follow(&mut self) -> Result<()> {
+        self.follow_with(FEED_RING_START)
+    }
+
+    /// `follow` with a first ring of `ring_bytes` (a power of two, whole pages: the kernel
+    /// refuses others, and this fails saying so).
+    pub fn follow_with(&mut self, ring_bytes: u32) -> Result<()> {
         #[cfg(target_os = "linux")]
         {
             if self.feed.is_none() {
-                let feed = super::linux::owners::bpf::feed::TcpFeed::start()
-                    .map_err(|e| Error::System(format!("the TCP state feed: {e}")))?;
-                self.feed = Some(feed);
+                self.feed = Some(start_feed(ring_bytes)?);
+                self.ring_bytes = ring_bytes;
             }
             Ok(())
         }
         #[cfg(not(target_os = "linux"))]
         {
+            let _ = ring_bytes;
             Err(Error::System("the state feed needs Linux".into()))
+        }
+    }
+
+    /// After changes were lost: follow on with a ring four times the size (the old feed's
+    /// records are to be taken first: they are gone with it). `Ok(None)` when the ring is
+    /// as large as it grows, or nothing is followed; an error keeps the old feed.
+    pub fn grow_feed(&mut self) -> Result<Option<u32>> {
+        #[cfg(target_os = "linux")]
+        {
+            use super::linux::owners::bpf::feed::grown;
+            let (Some(_), Some(bytes)) = (&self.feed, grown(self.ring_bytes)) else {
+                return Ok(None);
+            };
+            // The new feed is attached before the old one goes: a change in between is in
+            // one of them, and the caller's next glimpse covers what went with the old.
+            self.feed = Some(start_feed(bytes)?);
+            self.ring_bytes = bytes;
+            Ok(Some(bytes))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Ok(None)
         }
     }
 

@@ -8,6 +8,15 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
+/// How each read was made, from the `--timings` lines among `lines`.
+pub fn modes_of(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| l.starts_with("read "))
+        .filter_map(|l| Some(l.rsplit_once('(')?.1.strip_suffix(')')?.to_string()))
+        .collect()
+}
+
 /// A running `portwatch watch --json ...`, its lines read on a thread.
 pub struct Stream {
     child: std::process::Child,
@@ -18,17 +27,23 @@ pub struct Stream {
 
 impl Stream {
     pub fn start(args: &[&str]) -> Stream {
-        Stream::spawn(args, false)
+        Stream::spawn(args, false, &[])
     }
 
     /// `start` with `--timings`, whose lines (`read N: ... (glimpsed)`) `modes` reads.
     pub fn start_timed(args: &[&str]) -> Stream {
-        Stream::spawn(args, true)
+        Stream::spawn(args, true, &[])
     }
 
-    fn spawn(args: &[&str], timed: bool) -> Stream {
+    /// `start_timed` with variables set in its environment.
+    pub fn start_timed_env(args: &[&str], env: &[(&str, &str)]) -> Stream {
+        Stream::spawn(args, true, env)
+    }
+
+    fn spawn(args: &[&str], timed: bool, env: &[(&str, &str)]) -> Stream {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_portwatch"));
         cmd.arg("watch").arg("--json").args(args);
+        cmd.envs(env.iter().copied());
         if timed {
             cmd.arg("--timings").stderr(Stdio::piped());
         } else {
@@ -51,15 +66,15 @@ impl Stream {
 
     /// How each read so far was made ("glimpsed", "full"), from `--timings` (`start_timed`).
     pub fn modes(&self) -> Vec<String> {
-        let Some(t) = &self.timings else {
-            return Vec::new();
-        };
-        t.try_iter()
-            .filter_map(|l| {
-                let mode = l.rsplit_once('(')?.1.strip_suffix(')')?;
-                Some(mode.to_string())
-            })
-            .collect()
+        modes_of(&self.stderr())
+    }
+
+    /// The lines on stderr since the last call (`start_timed`: the timings, and whatever
+    /// else was said there).
+    pub fn stderr(&self) -> Vec<String> {
+        self.timings
+            .as_ref()
+            .map_or_else(Vec::new, |t| t.try_iter().collect())
     }
 
     pub fn pid(&self) -> u32 {

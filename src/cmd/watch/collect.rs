@@ -169,6 +169,14 @@ impl Delta {
         };
         if lost > 0 {
             self.changes = changes;
+            self.feed_note = Some(match self.glimpser.grow_feed() {
+                Ok(Some(b)) => format!(
+                    "{lost} state changes lost: the ring grows to {} KiB",
+                    b >> 10
+                ),
+                Ok(None) => format!("{lost} state changes lost (the ring grows no larger)"),
+                Err(e) => format!("{lost} state changes lost; a larger ring failed: {e}"),
+            });
             return Ok(None);
         }
         let mut found = Found {

@@ -22,8 +22,8 @@ use super::shared::Shared;
 use super::sources::{Handed, Recording};
 use crate::error::Result;
 use crate::model::{
-    Detail, Fingerprint, Glimpse, InodeSet, Proto, Row, Socket, StateChange, StateSet,
-    U64Map, U64Set, Warning,
+    Detail, Fingerprint, Glimpse, InodeSet, Proto, Row, Socket, StateChange, StateSet, U64Map,
+    U64Set, Warning,
 };
 use crate::pipeline::{self, Request};
 use crate::platform::{Glimpser, SocketSource, TrackedOwners};
@@ -101,6 +101,8 @@ pub(super) struct Delta {
     pub(super) feeding: bool,
     /// Fed reads that glimpsed instead because changes were lost.
     pub(super) resyncs: u64,
+    /// What the last lost changes did to the ring (PORTWATCH_DEBUG).
+    pub(super) feed_note: Option<String>,
     /// Reads done (the generation in `Known::seen`).
     reads: u64,
     /// Every TCP listener now: cookie and port.
@@ -145,6 +147,7 @@ impl Delta {
             changes: Vec::new(),
             feeding: false,
             resyncs: 0,
+            feed_note: None,
             reads: 0,
             listeners: CookieMap::default(),
             unheld: CookieMap::default(),
@@ -160,9 +163,14 @@ impl Delta {
     }
 
     /// Take the kernel's state changes rather than glimpse (a watch that streams events
-    /// and does not watch queues: the rows it keeps lose their queues). Says why not.
-    pub fn follow(&mut self) -> std::result::Result<(), String> {
-        self.glimpser.follow().map_err(|e| e.to_string())?;
+    /// and does not watch queues: the rows it keeps lose their queues), with a first ring
+    /// of `ring_bytes` (the default when `None`). Says why not.
+    pub fn follow(&mut self, ring_bytes: Option<u32>) -> std::result::Result<(), String> {
+        let follow = match ring_bytes {
+            Some(b) => self.glimpser.follow_with(b),
+            None => self.glimpser.follow(),
+        };
+        follow.map_err(|e| e.to_string())?;
         self.feeding = true;
         Ok(())
     }
@@ -170,6 +178,11 @@ impl Delta {
     /// Fed reads that glimpsed because changes were lost (a full ring).
     pub fn resyncs(&self) -> u64 {
         self.resyncs
+    }
+
+    /// What the last loss of changes did to the ring, once.
+    pub fn take_feed_note(&mut self) -> Option<String> {
+        self.feed_note.take()
     }
 
     /// Whether a read was recorded to compare with.

@@ -198,7 +198,7 @@ impl Watcher<'_> {
                 let streams = matches!(self.cfg.mode, WatchMode::Stream);
                 let auto = self.cfg.reads == ReadsArg::Auto;
                 if let (Some(d), true) = (d.as_mut(), auto && streams && !self.cfg.compare.queues) {
-                    if let Err(why) = d.follow() {
+                    if let Err(why) = d.follow(self.cfg.feed_ring) {
                         self.debug(&format!("glimpsed reads: no state feed: {why}"));
                     }
                 }
@@ -242,7 +242,8 @@ impl Watcher<'_> {
                 Ok(read) => {
                     if d.resyncs() > resyncs {
                         let n = d.resyncs();
-                        lost = Some(format!("state changes were lost: glimpsed instead ({n})"));
+                        let what = d.take_feed_note().unwrap_or_default();
+                        lost = Some(format!("glimpsed instead (resync {n}): {what}"));
                     }
                     got = Some(read)
                 }

@@ -32,17 +32,33 @@ pub(super) const SECTION: &str = "tp_btf/inet_sock_set_state";
 /// One change's record (`struct change_rec`); 64 bytes in the ring with its header.
 pub const RECORD_SIZE: usize = 56;
 
-/// The ring's data size: 8 MiB, 131,072 records. watch reads once a second by default; a
-/// connection makes five changes at each end the host sees (ten on loopback, where both
-/// are), so this holds a second of ~26k connections/s with remote peers or 13k on loopback.
-/// A synthetic loop of loopback connect/accept/reset on this project's 2-core machine kind
-/// makes ~35k connections (210k changes) a second and does overflow it: then the program
-/// counts what it drops and the caller, told its feed is incomplete, glimpses instead,
-/// which is never wrong. 4 MiB would halve what a second holds; 16 would double the kernel
-/// memory (not swappable, charged to the reader's memory cgroup while it follows) for
-/// hosts that busy, which the glimpse serves anyway. The kernel wants a power of two and a
-/// multiple of the page size.
-pub const RING_BYTES: u32 = 8 << 20;
+/// The ring's first data size: 1 MiB, 16,384 records. A connection makes five changes at
+/// each end the host sees (ten on loopback, where both are), so a one-second read holds
+/// ~3k connections/s with remote peers, 1.6k on loopback: a host replacing 1% of 75k
+/// connections a second uses under half of it. A full ring costs one glimpsed read (exact)
+/// and the feed starts over with a ring four times the size (`RING_MAX_BYTES` at most): the
+/// ring grows to what the host needs instead of every watch paying for the busiest host.
+/// What a ring costs: the kernel's memory (not swappable, charged to the reader's memory
+/// cgroup) and twice its size in the reader's RSS (the data pages are mapped twice).
+pub const RING_START_BYTES: u32 = 1 << 20;
+
+/// The largest ring a feed grows to: 8 MiB, 131,072 records, a second of ~26k connections/s
+/// with remote peers or 13k on loopback. A synthetic loop of loopback connect/accept/reset
+/// on this project's 2-core machine kind makes ~35k connections (210k changes) a second and
+/// does overflow it; a host that busy is served by the glimpse, which is never wrong.
+pub const RING_MAX_BYTES: u32 = 8 << 20;
+
+/// The ring size for a feed that lost changes in a ring of `bytes`: four times it, up to
+/// `RING_MAX_BYTES`; `None` when it is that already.
+pub fn grown(bytes: u32) -> Option<u32> {
+    (bytes < RING_MAX_BYTES).then(|| bytes.saturating_mul(4).min(RING_MAX_BYTES))
+}
+
+fn page_size() -> std::io::Result<usize> {
+    // SAFETY: sysconf has no preconditions.
+    usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+        .map_err(|_| std::io::Error::other("no page size"))
+}
 
 /// The maps, in the order of the program's `MAP(i)` references (`MAP_RING`, `MAP_LOST`).
 const MAP_RING: usize = 0;
@@ -72,10 +88,10 @@ impl std::fmt::Debug for TcpFeed {
 }
 
 impl TcpFeed {
-    /// Make the maps, load the program for this thread's network namespace and attach it,
-    /// or say why it cannot be (as the glimpse's load: privilege, BTF, a kernel without the
+    /// Make the maps (a ring of `ring_bytes`: a power of two, whole pages), load the program for this
+    /// thread's network namespace and attach it, or say why it cannot be (as the glimpse's load: privilege, BTF, a kernel without the
     /// tracepoint's type or a field, the verifier's refusal).
-    pub fn start() -> Result<TcpFeed, Unavailable> {
+    pub fn start(ring_bytes: u32) -> Result<TcpFeed, Unavailable> {
         let layout = kernel_layout()?;
         let Some(tracepoint) = layout.state_tracepoint else {
             return Err(Unavailable::Load(
@@ -89,7 +105,7 @@ impl TcpFeed {
             loader::BPF_MAP_TYPE_RINGBUF,
             0,
             0,
-            RING_BYTES,
+            ring_bytes,
             "portwatch_feed",
         )
         .map_err(|e| from_load_error(e).with_context("a ring buffer (Linux 5.8 or later)"))?;
@@ -108,7 +124,7 @@ impl TcpFeed {
         let prog = loader::load(&obj.insns, license, loader::TRACEPOINT, tracepoint, None)
             .map_err(from_load_error)?;
         // Mapped before attaching: a failure leaves nothing attached.
-        let ring = Ring::map(ring, RING_BYTES as usize).map_err(Unavailable::Read)?;
+        let ring = Ring::map(ring, ring_bytes as usize).map_err(Unavailable::Read)?;
         let link = loader::open_raw_tracepoint(&prog).map_err(from_load_error)?;
         Ok(TcpFeed {
             _link: link,
@@ -169,9 +185,7 @@ struct Ring {
 
 impl Ring {
     fn map(map: OwnedFd, size: usize) -> std::io::Result<Ring> {
-        // SAFETY: sysconf has no preconditions.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
-            .map_err(|_| std::io::Error::other("no page size"))?;
+        let page = page_size()?;
         let mmap = |len: usize, prot: libc::c_int, offset: usize| {
             // SAFETY: a new shared mapping of the ring map's fd, at the offsets and lengths
             // the kernel lays the ring out in (ringbuf_map_mmap_kern/user); checked below.

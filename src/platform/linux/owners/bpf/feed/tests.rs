@@ -182,3 +182,12 @@ fn a_header_larger_than_the_ring_stops_the_read() {
     assert_eq!(f.cookies(), Vec::<u64>::new());
     assert_eq!(f.consumer.load(Ordering::Relaxed), 0);
 }
+
+#[test]
+fn a_ring_grows_fourfold_to_its_largest_and_no_further() {
+    assert_eq!(grown(4096), Some(16384));
+    assert_eq!(grown(RING_START_BYTES), Some(4 << 20));
+    assert_eq!(grown(4 << 20), Some(RING_MAX_BYTES), "capped, not 16 MiB");
+    assert_eq!(grown(RING_MAX_BYTES), None);
+    assert!(RING_START_BYTES.is_power_of_two() && RING_MAX_BYTES.is_power_of_two());
+}
