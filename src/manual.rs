@@ -289,7 +289,8 @@ full only the new and changed ones (the first read is a full one); a watch that 
 events without --queues instead takes the kernel's TCP state changes since the last read \
 (a BPF program on the inet_sock_set_state tracepoint) and dumps only the states no change \
 reports (SYN-SENT, SYN-RECV, TIME-WAIT, bound sockets); rows kept by such reads have \
-unknown (null) queues. --reads auto|glimpse|full picks the way (full: every socket each \
+unknown (null) queues. Its ring starts at 1 MiB; when changes were lost that read glimpses \
+(exact) and the ring grows fourfold, up to 8 MiB. --reads auto|glimpse|full picks the way (full: every socket each \
 time), and PORTWATCH_DEBUG=1 says why reads are not fed or glimpsed.
 
 snapshot writes the listing, with owners, as a baseline document; -o FILE writes it \
@@ -313,7 +314,9 @@ read portwatch's own network namespace and refuse -N (run them inside it: ip net
 default ($XDG_CONFIG_HOME/portwatch/labels, else ~/.config/portwatch/labels). COLUMNS: the \
 terminal width to fit the table to. NO_COLOR: no colour in the watch view (unless \
 --color always). TERM: dumb makes watch print NDJSON. PORTWATCH_DEBUG=1: say on stderr how socket owners were \
-read (BPF or /proc) and why.",
+read (BPF or /proc) and why, and why watch reads are not fed or glimpsed. \
+PORTWATCH_FEED_RING=BYTES: the first size of watch's state-feed ring (a power of two from \
+4096 to 8388608; default 1048576).",
     ),
     (
         "FILES",
