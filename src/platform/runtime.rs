@@ -55,3 +55,16 @@ pub fn cpu_time() -> Option<Duration> {
         None
     }
 }
+
+/// Hand the memory that reads freed back to the system. glibc keeps freed chunks in its
+/// heaps, and a heap only shrinks from its top: the reads' short-lived tables, freed between
+/// long-lived ones (and on the threads' own arenas, which a read's scoped threads fill and
+/// the main thread frees), stay in a long-running watch's RSS. `malloc_trim` returns every
+/// free page inside the heaps too. Elsewhere (musl, other systems) this does nothing.
+pub fn give_back_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointers and only rearranges the allocator's free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

@@ -322,6 +322,9 @@ impl Watcher<'_> {
             .as_ref()
             .ok_or_else(|| crate::error::Error::System("watch: a read left no rows".into()))?;
         sink.read(&events, now, first)?;
+        if self.reads.is_multiple_of(TRIM_EVERY) {
+            runtime::give_back_free_memory();
+        }
         if self.cfg.timings {
             report_timings(self.reads, wall, cpu, &events, how);
         }
@@ -424,6 +427,11 @@ fn stamp(at: SystemTime, event: Event) -> Stamped {
 fn message(e: Error) -> String {
     e.to_string()
 }
+
+/// Reads between two returns of freed memory to the system (`give_back_free_memory`): after
+/// each read it kept a fed watch at the large scale 2-3 MiB lower but cost 4-5 ms a read
+/// (7%; the pages it gives back are faulted in again by the next read).
+const TRIM_EVERY: u64 = 16;
 
 /// `--timings`: one line per read on stderr (errors ignored: stderr may be closed).
 fn report_timings(read: u64, wall: Instant, cpu: Option<Duration>, events: &[Stamped], how: &str) {
