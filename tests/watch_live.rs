@@ -103,6 +103,60 @@ fn watch_env(
     w
 }
 
+/// A watch of one port (`flags`, `env`, `interval`; reads fed unless a flag says otherwise)
+/// whose listener, made with `backlog`, it reported opened. The sentinel (the first
+/// element) must live as long as the watch.
+fn watched_listener(
+    flags: &[&str],
+    env: &[(&str, &str)],
+    backlog: i32,
+    interval: &str,
+) -> (TcpListener, Stream, Socket, u16) {
+    let sentinel = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (l, p) = bound();
+    let w = watch_env(flags, env, "exclude closed", &[p], &sentinel, interval);
+    l.listen(backlog).unwrap();
+    let (got, _) = sorted(w.events(1, WAIT));
+    assert_eq!(got, [ev("opened", "LISTEN", p, 0)]);
+    (sentinel, w, l, p)
+}
+
+/// `event` of both ends of a connection between ports `p` and `c`, in `sorted`'s order.
+fn both_ends(event: &str, state: &str, p: u16, c: u16) -> Vec<Brief> {
+    let mut want = vec![ev(event, state, p, c), ev(event, state, c, p)];
+    want.sort_by_key(|b| (b.2, b.3));
+    want
+}
+
+/// Connect to the watched listener `l` on port `p` and accept: both ends are reported
+/// opened, each with its holder. The client, the server and the client's port.
+fn connect_and_accept(w: &Stream, l: &Socket, p: u16) -> (TcpStream, TcpStream, u16) {
+    let client = TcpStream::connect(("127.0.0.1", p)).unwrap();
+    let (server, _) = l.accept().unwrap();
+    let server = TcpStream::from(server);
+    let c = client.local_addr().unwrap().port();
+    let (got, e) = sorted(w.events(2, WAIT));
+    assert_eq!(got, both_ends("opened", "ESTAB", p, c));
+    for e in &e {
+        let local = e["socket"]["local"]["port"].as_u64().unwrap();
+        let held = if local == u64::from(p) {
+            fd(&server)
+        } else {
+            fd(&client)
+        };
+        if local == u64::from(p) && owners(e).is_empty() {
+            // A read between the connect and the accept: the server's end, not accepted
+            // yet, has no file; it changes when it gains one.
+            let (got, later) = sorted(w.events(1, WAIT));
+            assert_eq!(got, [ev("changed", "ESTAB", p, c)]);
+            assert_eq!(owners(&later[0]), [(me(), held)], "{}", later[0]);
+            continue;
+        }
+        assert_eq!(owners(e), [(me(), held)], "{e}");
+    }
+    (client, server, c)
+}
+
 /// How a scenario's reads after the first are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reads {
@@ -168,31 +222,7 @@ fn open_to_close(reads: Reads) {
     assert_eq!(owners(&e[0]), [(me(), fd(&l))]);
     assert_eq!(e[0]["before"], Value::Null);
 
-    let client = TcpStream::connect(("127.0.0.1", p)).unwrap();
-    let (server, _) = l.accept().unwrap();
-    let c = client.local_addr().unwrap().port();
-    let (got, e) = sorted(w.events(2, WAIT));
-    let (lo, hi) = (ev("opened", "ESTAB", p, c), ev("opened", "ESTAB", c, p));
-    // Sorted by local port: the server end (p) and the client end (c), whichever is lower.
-    let want = if p < c { [lo, hi] } else { [hi, lo] };
-    assert_eq!(got, want);
-    for e in &e {
-        let local = e["socket"]["local"]["port"].as_u64().unwrap();
-        let held = if local == u64::from(p) {
-            fd(&server)
-        } else {
-            fd(&client)
-        };
-        if local == u64::from(p) && owners(e).is_empty() {
-            // A read between the connect and the accept: the server's end, not accepted
-            // yet, has no file; it changes when it gains one.
-            let (got, later) = sorted(w.events(1, WAIT));
-            assert_eq!(got, [ev("changed", "ESTAB", p, c)]);
-            assert_eq!(owners(&later[0]), [(me(), held)], "{}", later[0]);
-            continue;
-        }
-        assert_eq!(owners(e), [(me(), held)], "{e}");
-    }
+    let (client, server, c) = connect_and_accept(&w, &l, p);
 
     // The client sends FIN: its end waits in FIN-WAIT-2, the server's in CLOSE-WAIT.
     client.shutdown(Shutdown::Write).unwrap();
@@ -518,19 +548,12 @@ fn a_connect_waiting_in_syn_sent_is_reported_fed() {
     if !require(is_root(), "not root: reads are full ones, not fed") {
         return;
     }
-    let sentinel = TcpListener::bind("127.0.0.1:0").unwrap();
-    let (l, p) = bound();
-    let w = watch_with(&[], "exclude closed", &[p], &sentinel, "200ms");
-    l.listen(0).unwrap();
-    let (got, _) = sorted(w.events(1, WAIT));
-    assert_eq!(got, [ev("opened", "LISTEN", p, 0)]);
     // Backlog 0 holds one connection; the next SYN is dropped and retried.
+    let (_sentinel, w, _l, p) = watched_listener(&[], &[], 0, "200ms");
     let first = TcpStream::connect(("127.0.0.1", p)).unwrap();
     let c1 = first.local_addr().unwrap().port();
     let (got, _) = sorted(w.events(2, WAIT));
-    let mut want = vec![ev("opened", "ESTAB", p, c1), ev("opened", "ESTAB", c1, p)];
-    want.sort_by_key(|b| (b.2, b.3));
-    assert_eq!(got, want);
+    assert_eq!(got, both_ends("opened", "ESTAB", p, c1));
     let waiting = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
     waiting.set_nonblocking(true).unwrap();
     let to: SocketAddr = ([127, 0, 0, 1], p).into();
@@ -554,13 +577,8 @@ fn changes_lost_to_a_full_ring_cost_one_glimpsed_read_and_the_ring_grows() {
     if !require(is_root(), "not root: reads are full ones, not fed") {
         return;
     }
-    let sentinel = TcpListener::bind("127.0.0.1:0").unwrap();
-    let (l, p) = bound();
     let env = [("PORTWATCH_FEED_RING", "4096"), ("PORTWATCH_DEBUG", "1")];
-    let w = watch_env(&[], &env, "exclude closed", &[p], &sentinel, "300ms");
-    l.listen(8).unwrap();
-    let (got, _) = sorted(w.events(1, WAIT));
-    assert_eq!(got, [ev("opened", "LISTEN", p, 0)]);
+    let (_sentinel, w, l, p) = watched_listener(&[], &env, 8, "300ms");
 
     // Ten moves a loopback connection (five at each end), on a port the watch leaves out:
     // 200 connections are 2,000 records, far more than a read's 64 in any split of reads.
@@ -570,22 +588,7 @@ fn changes_lost_to_a_full_ring_cost_one_glimpsed_read_and_the_ring_grows() {
         let (s, _) = other.accept().unwrap();
         drop((c, s));
     }
-    let client = TcpStream::connect(("127.0.0.1", p)).unwrap();
-    let (server, _) = l.accept().unwrap();
-    let c = client.local_addr().unwrap().port();
-    let (got, e) = sorted(w.events(2, WAIT));
-    let mut want = vec![ev("opened", "ESTAB", p, c), ev("opened", "ESTAB", c, p)];
-    want.sort_by_key(|b| (b.2, b.3));
-    assert_eq!(got, want);
-    for e in &e {
-        let local = e["socket"]["local"]["port"].as_u64().unwrap();
-        let held = if local == u64::from(p) {
-            fd(&server)
-        } else {
-            fd(&client)
-        };
-        assert_eq!(owners(e), [(me(), held)], "{e}");
-    }
+    let (client, server, c) = connect_and_accept(&w, &l, p);
     // Reads after the resync are fed again, and see the connection go (reset: both ends
     // close at once).
     std::thread::sleep(Duration::from_millis(700));
@@ -593,7 +596,7 @@ fn changes_lost_to_a_full_ring_cost_one_glimpsed_read_and_the_ring_grows() {
         .set_linger(Some(Duration::ZERO))
         .unwrap();
     drop(client);
-    let closed = closes(&w, &want_closed(p, c));
+    let closed = closes(&w, &both_ends("closed", "ESTAB", p, c));
     assert_eq!(closed.len(), 2);
     drop(server);
     std::thread::sleep(Duration::from_millis(700));
@@ -617,12 +620,4 @@ fn changes_lost_to_a_full_ring_cost_one_glimpsed_read_and_the_ring_grows() {
             .any(|l| l.contains("state changes lost: the ring grows to 16 KiB")),
         "{said:?}"
     );
-}
-
-/// The closes of a connection between ports `p` (the listener's) and `c`, in the order
-/// `closes` sorts them.
-fn want_closed(p: u16, c: u16) -> Vec<Brief> {
-    let mut want = vec![ev("closed", "ESTAB", p, c), ev("closed", "ESTAB", c, p)];
-    want.sort_by_key(|b| (b.2, b.3));
-    want
 }
