@@ -25,11 +25,13 @@ pub fn attach_unix_peers(socks: &mut [Socket]) {
 /// Attach owners found by the scan; a socket with no holder gets an empty list.
 pub fn attach_owners(rows: &mut [Row], map: &OwnerMap) {
     for r in rows.iter_mut() {
-        r.owners = Some(if r.sock.inode == 0 {
-            map.none()
+        r.owners = if r.sock.inode == 0 {
+            Some(map.none())
+        } else if map.unsure.contains(&r.sock.inode) {
+            None
         } else {
-            map.owners(r.sock.inode)
-        });
+            Some(map.owners(r.sock.inode))
+        };
     }
 }
 
@@ -142,5 +144,32 @@ mod tests {
         attach_unix_peers(&mut v);
         assert_eq!(v[1].remote, Some(name));
         assert_eq!(v[0].remote, None, "unnamed peer stays unnamed");
+    }
+
+    #[test]
+    fn owners_are_found_none_or_unknown() {
+        let owner = |pid| crate::model::Owner {
+            pid,
+            comm: "x".into(),
+            fd: 3,
+            uid: None,
+        };
+        let mut map = OwnerMap::from_pairs(vec![(5, owner(1))]);
+        map.unsure.insert(6);
+        let mut rows: Vec<Row> = [5, 6, 7, 0]
+            .into_iter()
+            .map(|inode| {
+                Row::new(Socket {
+                    inode,
+                    ..sock(Family::Unix, None)
+                })
+            })
+            .collect();
+        attach_owners(&mut rows, &map);
+        let got: Vec<Option<Vec<u32>>> = rows
+            .iter()
+            .map(|r| r.owners.as_ref().map(|o| o.iter().map(|o| o.pid).collect()))
+            .collect();
+        assert_eq!(got, [Some(vec![1]), None, Some(vec![]), Some(vec![])]);
     }
 }

@@ -118,6 +118,10 @@ pub struct OwnerMap {
     pub warnings: Vec<Warning>,
     /// The scan stopped before reading every process (`Wanted::Family`).
     pub partial: bool,
+    /// Sockets whose holders are not known yet: watch's tracker looks only where a new
+    /// socket can be, found none for these, and reads every process for them next time.
+    /// Their rows' owners are unknown (`None`), not "none": the socket may well be held.
+    pub unsure: U64Set,
     /// The proc mount option that hides other users' processes from us (`hidepid=invisible`):
     /// their sockets have no visible owner, yet no read was refused.
     pub hidden_by: Option<String>,

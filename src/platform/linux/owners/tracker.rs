@@ -82,6 +82,12 @@ impl Tracker {
         }
     }
 
+    /// The wanted sockets the last call found no holder for, which the next one looks for
+    /// in every process (`OwnerMap::unsure`).
+    pub fn pending(&self) -> &HashSet<u64> {
+        &self.pending
+    }
+
     /// The inodes whose holders may have changed in the last call (`owners` or `update`):
     /// a caller that keeps the owners of the others from earlier calls need look only at
     /// these. Over-reports at worst (a holding dropped and found again).
@@ -318,6 +324,9 @@ impl Tracker {
                 let found = extra.get(*inode);
                 if found.is_empty() {
                     self.ownerless.insert(*inode);
+                    // Unknown until now (`pending`): a caller that kept it so learns it is
+                    // held by nothing visible.
+                    self.changed.insert(*inode);
                 }
                 for o in found {
                     self.remember(*inode, &o);
@@ -329,6 +338,12 @@ impl Tracker {
             }
         }
         let mut map = OwnerMap::from_pairs(pairs);
+        map.unsure = self
+            .pending
+            .iter()
+            .copied()
+            .filter(|&i| report.unwrap_or(wanted).contains(i))
+            .collect();
         map.denied_pids = extra.denied_pids;
         map.warnings = extra.warnings;
         // After the first read, a holder on a reused fd number may be missed or found a read
