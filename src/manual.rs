@@ -277,7 +277,9 @@ when a finding is at or above --fail-on (default medium).",
         "WATCH, SNAPSHOT, DIFF",
         "watch reads the selected sockets every --interval and reports each socket opened, \
 closed or changed (state, owners; queues with --queues). Sockets are followed by the kernel's \
-socket cookie, else by inode, else by both ends. On a terminal it shows a live view (keys: q \
+socket cookie, else by inode, else by both ends. Owners are looked for only where a new \
+socket can be; one that look misses has owners null (unknown) until every process is read \
+for it at the next read. On a terminal it shows a live view (keys: q \
 quit, space pause, / filter, s sort, ? help); otherwise, or with --json, one JSON object per \
 line: {\"schema\":1,\"event\":\"opened\"|\"closed\"|\"changed\",\"time\":RFC3339,\
 \"socket\":{...},\"before\":{...}|null}, and {\"event\":\"warning\",\"kind\",\"message\"} \
