@@ -45,6 +45,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
         Some(Command::Completions(a)) => Ok(cmd::completions::write(a.shell, out).map(|()| 0)?),
         Some(Command::Watch(a)) => {
             let cfg = config::watch_config(&a, &env)?;
+            // Before any thread allocates (`one_heap`).
+            portwatch::platform::runtime::one_heap();
             cmd::watch::run(&cfg, Context::new(g, &env)?, out).map(|()| 0)
         }
         Some(Command::Snapshot(a)) => {
