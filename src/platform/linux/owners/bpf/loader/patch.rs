@@ -40,17 +40,11 @@ const BPF_PSEUDO_MAP_FD: u8 = 1;
 /// Replace every marked offset immediate with `offsets[index]`. Errors on an index past the
 /// table; returns how many were patched.
 pub fn patch_offsets(insns: &mut [u8], offsets: &[u32]) -> Result<usize, LoadError> {
-    each_ld_imm64(insns, |_, insn| {
-        let (lo, hi) = (u32_of(&insn[4..8]), u32_of(&insn[12..16]));
-        if hi != OFFSET_MARK {
-            return Ok(false);
-        }
-        let value = offsets.get(lo as usize).ok_or_else(|| {
-            LoadError::Object(format!("BPF object: offset index {lo} past the table"))
-        })?;
-        insn[4..8].copy_from_slice(&value.to_le_bytes());
-        insn[12..16].copy_from_slice(&0u32.to_le_bytes());
-        Ok(true)
+    patch_marked(insns, OFFSET_MARK, |i| match offsets.get(i) {
+        Some(&v) => Ok(Some(u64::from(v))),
+        None => Err(LoadError::Object(format!(
+            "BPF object: offset index {i} past the table"
+        ))),
     })
 }
 
