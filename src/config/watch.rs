@@ -55,9 +55,9 @@ pub struct WatchConfig {
     pub feed_ring: Option<u32>,
 }
 
-/// The ring sizes PORTWATCH_FEED_RING takes: a page (the kernel's least) to 8 MiB (the
-/// most a ring grows to).
-const FEED_RING: std::ops::RangeInclusive<u32> = 4096..=8 << 20;
+/// The ring sizes PORTWATCH_FEED_RING takes: a page (the kernel's least) to the most a
+/// ring grows to.
+const FEED_RING: std::ops::RangeInclusive<u32> = 4096..=crate::platform::FEED_RING_MAX;
 
 /// PORTWATCH_FEED_RING's value: a power of two in `FEED_RING`.
 fn feed_ring(text: Option<&str>) -> Result<Option<u32>> {

@@ -24,11 +24,16 @@ pub struct Glimpser {
     ring_bytes: u32,
 }
 
-/// The state feed's first ring size (`Glimpser::follow`); it grows when changes are lost.
 #[cfg(target_os = "linux")]
-pub const FEED_RING_START: u32 = super::linux::owners::bpf::feed::RING_START_BYTES;
+pub use super::linux::owners::bpf::feed::RING_MAX_BYTES as FEED_RING_MAX;
+/// The state feed's first ring size (`Glimpser::follow`); it grows when changes are lost,
+/// up to `FEED_RING_MAX`.
+#[cfg(target_os = "linux")]
+use super::linux::owners::bpf::feed::RING_START_BYTES as FEED_RING_START;
 #[cfg(not(target_os = "linux"))]
-pub const FEED_RING_START: u32 = 1 << 20;
+const FEED_RING_START: u32 = 1 << 20;
+#[cfg(not(target_os = "linux"))]
+pub const FEED_RING_MAX: u32 = 8 << 20;
 
 #[cfg(target_os = "linux")]
 fn start_feed(ring_bytes: u32) -> Result<super::linux::owners::bpf::feed::TcpFeed> {

@@ -16,7 +16,7 @@ pub mod runtime;
 mod source;
 
 pub use diag::{catch_interrupts, interrupted, Arrived, CloseStream, Closer, Refusal, RefusalKind};
-pub use glimpse::Glimpser;
+pub use glimpse::{Glimpser, FEED_RING_MAX};
 pub use source::{ProcessSource, SocketSource};
 
 use crate::error::{Error, Result};

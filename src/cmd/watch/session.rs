@@ -230,7 +230,6 @@ impl Watcher<'_> {
         let mut lost = None;
         if let (true, Some(d), Some(prev)) = (glimpsed, self.delta.as_mut(), self.prev.as_mut()) {
             let src = self.src;
-            let resyncs = d.resyncs();
             let cx = delta::ReadWith {
                 req: &self.request,
                 cmp: self.cfg.compare,
@@ -240,9 +239,8 @@ impl Watcher<'_> {
             };
             match d.read(&cx, prev, &socks) {
                 Ok(read) => {
-                    if d.resyncs() > resyncs {
+                    if let Some(what) = d.take_feed_note() {
                         let n = d.resyncs();
-                        let what = d.take_feed_note().unwrap_or_default();
                         lost = Some(format!("glimpsed instead (resync {n}): {what}"));
                     }
                     got = Some(read)
