@@ -202,7 +202,10 @@ file. From Linux 6.1 a host with many open files per process is read process by 
 several threads. It always reads every process (owner_scan \"all-processes\"), and also \
 finds a thread that unshared its fd table (listed under its process), which /proc/PID/fd \
 does not show. Loading it costs a fixed 2-20 ms, so it pays from about 2000 open files on \
-the host. The holders of up to 16 TCP listeners (a one-port query such as -lntp sport = :P) \
+the host. Most of that is a pass over the kernel's BTF for the offsets of the fields the \
+program reads; its result is kept in /run/portwatch/btf-layout (keyed by the kernel's build \
+id; a file that does not match or parse is replaced), after which loading is the \
+verifier's ~1 ms and BPF pays from about 500 open files. The holders of up to 16 TCP listeners (a one-port query such as -lntp sport = :P) \
 are found faster still: a TCP iterator gives each listener's file, and a program compares \
 every fd slot with those files without reading what is behind the slot. \
 --owners proc is the /proc scan above. \
@@ -318,13 +321,15 @@ terminal width to fit the table to. NO_COLOR: no colour in the watch view (unles
 --color always). TERM: dumb makes watch print NDJSON. PORTWATCH_DEBUG=1: say on stderr how socket owners were \
 read (BPF or /proc) and why, and why watch reads are not fed or glimpsed. \
 PORTWATCH_FEED_RING=BYTES: the first size of watch's state-feed ring (a power of two from \
-4096 to 8388608; default 1048576).",
+4096 to 8388608; default 1048576). PORTWATCH_CACHE_DIR: where the BPF programs' \
+layout for the running kernel is kept (default /run/portwatch; empty: not kept).",
     ),
     (
         "FILES",
         "/etc/services (service names, read at run time); \
 /proc/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}; /proc/net/{sockstat,sockstat6,snmp} (-s); \
-/proc/PID/fd; /proc/sys/fs/file-nr; /sys/kernel/btf/vmlinux (--owners bpf); \
+/proc/PID/fd; /proc/sys/fs/file-nr; /sys/kernel/btf/vmlinux, /sys/kernel/notes and \
+/run/portwatch/btf-layout (--owners bpf, written by portwatch, safe to delete); \
 /proc/sys/net/ipv4/ip_local_port_range; the cgroup2 mount (-e, --cgroup); \
 /proc/PID/ns/net, /run/netns, /run/docker/netns, /proc/PID/mountinfo (-N); /proc/PID/cgroup, \
 /var/lib/docker/containers/ID/config.v2.json, \

@@ -236,3 +236,60 @@ fn bpf_by_name_needs_privilege_and_the_live_kernel() {
     let d = doc(&out);
     assert_eq!(d["owner_method"], "proc", "{d}");
 }
+
+/// The BPF layout kept between runs (PORTWATCH_CACHE_DIR, /run/portwatch by default): made by
+/// the first run, used or replaced by the next; a garbled file or one for another kernel is
+/// read again from the BTF and replaced whole, and the owners are the same every time.
+#[test]
+fn the_kept_layout_is_made_replaced_when_wrong_and_never_changes_owners() {
+    if !root() {
+        return;
+    }
+    let (l, port) = listener();
+    let fd = u64::try_from(l.as_raw_fd()).unwrap_or(u64::MAX);
+    let want = (
+        vec![(u64::from(std::process::id()), fd)],
+        Value::from("bpf"),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = dir.path().join("portwatch");
+    let file = cache.join("btf-layout");
+    let owners_with = |cache_dir: &std::path::Path| {
+        let mut cmd = common::bin();
+        cmd.args(["--owners", "bpf", "-ltnp", "--json"])
+            .env("PORTWATCH_CACHE_DIR", cache_dir);
+        let out = debug_env(&mut cmd, false).output().expect("run portwatch");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+        owners_and_method(&doc(&out), port)
+    };
+
+    // Turned off (empty): the same owners, read from the BTF.
+    assert_eq!(owners_with(std::path::Path::new("")), want);
+    assert_eq!(owners_with(&cache), want, "made by the first run");
+    let kept = std::fs::read_to_string(&file).expect("the layout is kept");
+    assert!(kept.starts_with("portwatch btf-layout 1\nkey "), "{kept}");
+    let mode = std::fs::metadata(&cache).expect("dir").permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o700
+    );
+    assert_eq!(owners_with(&cache), want, "read from the file");
+    assert_eq!(std::fs::read_to_string(&file).expect("kept"), kept);
+
+    let key_line = kept.lines().nth(1).expect("a key line").to_string();
+    let garbled = [
+        kept[..kept.len() / 2].to_string(),
+        kept.replace(&key_line, "key another-kernel 1 2 0.1.0"),
+        "not a layout\n".to_string(),
+    ];
+    for text in garbled {
+        std::fs::write(&file, &text).expect("garble the file");
+        assert_eq!(owners_with(&cache), want, "with {text:?} in the file");
+        assert_eq!(
+            std::fs::read_to_string(&file).expect("kept"),
+            kept,
+            "replaced by the layout read from the BTF"
+        );
+    }
+    drop(l);
+}

@@ -34,12 +34,14 @@
 //! Loading: one pass over the kernel's BTF for the offsets of the fields the programs read
 //! (btf.rs), patched into their instructions (loader/patch.rs), then the verifier, which checks
 //! each read against the same BTF. It costs a few ms, still more than a /proc scan of a
-//! small host (`expected_faster`).
+//! small host (`expected_faster`); the BTF pass is done once per kernel, its result kept in
+//! /run/portwatch (layout_cache.rs), after which loading is the verifier's ~1 ms.
 
 pub mod btf;
 pub mod feed;
 mod found;
 pub mod glimpse;
+mod layout_cache;
 mod listeners;
 mod loader;
 mod prog_btf;
@@ -397,20 +399,34 @@ pub fn scan_with_starts(wanted: Wanted<'_>) -> Result<Scan, Unavailable> {
 /// 7.2 by /proc (hyperfine medians of 60 runs).
 pub const PAYS_FROM_OPEN_FILES: u64 = 2_000;
 
+/// The same when the layout was kept by an earlier run (layout_cache.rs), so that loading is
+/// the verifier's part alone: `-antp` by BPF and by /proc took 3.5 and 3.3 ms with 304 open
+/// files, 5.1 and 7.5 with 2,334 (hyperfine means of 300 runs): even at ~460.
+pub const PAYS_FROM_OPEN_FILES_KEPT: u64 = 500;
+
 fn no_per_process() -> Unavailable {
     Unavailable::Read(io::Error::other(
         "this kernel cannot limit a task iterator to one process (Linux 6.1+)",
     ))
 }
 
+/// The open files from which BPF is expected to be the faster method here.
+pub fn pays_from() -> u64 {
+    if kept_layout().is_some() {
+        PAYS_FROM_OPEN_FILES_KEPT
+    } else {
+        PAYS_FROM_OPEN_FILES
+    }
+}
+
 /// Whether the BPF scan is expected to be the faster method here: the kernel's count of
-/// allocated files (`/proc/sys/fs/file-nr`, one small read) is past `PAYS_FROM_OPEN_FILES`.
+/// allocated files (`/proc/sys/fs/file-nr`, one small read) is past `pays_from()`.
 /// Unknown counts as yes. Both methods give the same owners; this is only about speed.
 pub fn expected_faster() -> bool {
     let Ok(text) = std::fs::read_to_string("/proc/sys/fs/file-nr") else {
         return true;
     };
-    open_files(&text).is_none_or(|n| n >= PAYS_FROM_OPEN_FILES)
+    open_files(&text).is_none_or(|n| n >= pays_from())
 }
 
 /// The first field of `file-nr` ("allocated  free  max").
@@ -418,23 +434,56 @@ fn open_files(file_nr: &str) -> Option<u64> {
     file_nr.split_whitespace().next()?.parse().ok()
 }
 
-/// Whether this process has the capabilities a tracing BPF program needs: CAP_BPF (39) and
-/// CAP_PERFMON (38), or CAP_SYS_ADMIN (21), in its effective set.
 /// The programs' layout in the running kernel's BTF, or why there is none. Privilege is
 /// asked first, so that an unprivileged run costs one small read, not a read of the BTF.
+/// A layout is found once per process (a watch loads several programs) and kept on disk
+/// between runs (layout_cache.rs), where finding it is a fifth of a small host's `-antp`.
 fn kernel_layout() -> Result<btf::Layout, Unavailable> {
     if !privileged() {
         return Err(Unavailable::NotPermitted);
     }
+    if let Some(kept) = kept_layout() {
+        return Ok(kept.clone());
+    }
+    static FOUND: OnceLock<btf::Layout> = OnceLock::new();
+    if let Some(found) = FOUND.get() {
+        return Ok(found.clone());
+    }
     let blob =
         btf::KernelBtf::open(VMLINUX).map_err(|e| Unavailable::NoBtf(format!("{VMLINUX}: {e}")))?;
-    btf::layout(blob.bytes()).map_err(|e| match e {
+    let layout = btf::layout(blob.bytes()).map_err(|e| match e {
         btf::BtfError::NoIterator => Unavailable::KernelTooOld,
         e => Unavailable::Load(e.to_string()),
-    })
+    })?;
+    // No key without the BTF file: a kernel without BTF has no layout, kept or not.
+    if let Some((dir, key)) = layout_cache::dir().zip(layout_cache::key(VMLINUX)) {
+        layout_cache::store(&dir, &key, &layout);
+    }
+    Ok(FOUND.get_or_init(|| layout).clone())
 }
 
+/// The layout an earlier run kept for this kernel, read once per process; `None` when
+/// there is none (or it may not be used: not privileged, `PORTWATCH_CACHE_DIR` empty).
+fn kept_layout() -> Option<&'static btf::Layout> {
+    static KEPT: OnceLock<Option<btf::Layout>> = OnceLock::new();
+    KEPT.get_or_init(|| {
+        if !privileged() {
+            return None;
+        }
+        layout_cache::load(&layout_cache::dir()?, &layout_cache::key(VMLINUX)?)
+    })
+    .as_ref()
+}
+
+/// Whether this process has the capabilities a tracing BPF program needs: CAP_BPF (39) and
+/// CAP_PERFMON (38), or CAP_SYS_ADMIN (21), in its effective set. Read once: capabilities
+/// are not dropped while portwatch runs.
 fn privileged() -> bool {
+    static PRIVILEGED: OnceLock<bool> = OnceLock::new();
+    *PRIVILEGED.get_or_init(read_privileged)
+}
+
+fn read_privileged() -> bool {
     let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
         // No way to tell: let the load itself say.
         return true;

@@ -60,7 +60,7 @@ impl Method {
             },
             None if !bpf::expected_faster() => format!(
                 "fewer than {} open files on the host: /proc is read faster than BPF loads",
-                bpf::PAYS_FROM_OPEN_FILES
+                bpf::pays_from()
             ),
             None => match self.bpf_scan(wanted.clone()) {
                 Ok(map) => return map,

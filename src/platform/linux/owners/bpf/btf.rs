@@ -115,6 +115,24 @@ const fn feed(strukt: &'static str, path: &'static [&'static str], size: u32) ->
 /// Number of entries in `offsets[]`: the fields, then the size of `struct upid`.
 pub const OFFSETS: usize = FIELDS.len() + 1;
 
+/// A hash of the fields asked for (names, sizes, order): a layout kept on disk
+/// (layout_cache.rs) is for the portwatch that asked for the same fields.
+pub fn fields_fingerprint() -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes.iter().chain(b"\0") {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for f in &FIELDS {
+        eat(f.strukt.as_bytes());
+        f.path.iter().for_each(|p| eat(p.as_bytes()));
+        eat(&f.size.to_le_bytes());
+        eat(&[f.group as u8]);
+    }
+    h
+}
+
 /// What the program is configured with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
