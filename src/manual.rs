@@ -206,8 +206,9 @@ the host. Most of that is a pass over the kernel's BTF for the offsets of the fi
 program reads; its result is kept in /run/portwatch/btf-layout (keyed by the kernel's build \
 id; a file that does not match or parse is replaced), after which loading is the \
 verifier's ~1 ms and BPF pays from about 500 open files. The holders of up to 16 TCP listeners (a one-port query such as -lntp sport = :P) \
-are found faster still: a TCP iterator gives each listener's file, and a program compares \
-every fd slot with those files without reading what is behind the slot. \
+are found faster still on a host with 20000 open files or more: a TCP iterator gives each \
+listener's file, and a program compares every fd slot with those files without reading what \
+is behind the slot (on a smaller host the whole scan costs less than loading those two). \
 --owners proc is the /proc scan above. \
 The default, --owners auto, uses BPF when the host has that many open files \
 (/proc/sys/fs/file-nr) and the program loads, else /proc, without a word; the owners are the \
