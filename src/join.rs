@@ -85,6 +85,19 @@ pub fn owner_visibility_warning(rows: &[Row], map: &OwnerMap) -> Option<Warning>
     } else {
         "processes"
     };
+    if map.privileged && map.hidden_by.is_none() {
+        // Root refused by a few processes (e.g. pid 1 under some container runtimes): which
+        // of the ownerless sockets they hold, if any, is not known, and the others may have
+        // closed between the table's dump and the scan. Said as what it is, not as the cause.
+        return Some(Warning::new(
+            "owners-hidden",
+            format!(
+                "{hidden} {socks} no visible owner; {} {procs} refused access even to root \
+                 and may hold some of them",
+                map.denied_pids
+            ),
+        ));
+    }
     let why = match (map.denied_pids, &map.hidden_by) {
         (0, Some(opt)) => {
             format!("/proc is mounted with {opt}, which hides other users' processes")
@@ -171,5 +184,45 @@ mod tests {
             .map(|r| r.owners.as_ref().map(|o| o.iter().map(|o| o.pid).collect()))
             .collect();
         assert_eq!(got, [Some(vec![1]), None, Some(vec![]), Some(vec![])]);
+    }
+
+    #[test]
+    fn hidden_owners_are_counted_and_root_refused_is_not_called_the_cause() {
+        let rows: Vec<Row> = [5, 6, 0]
+            .into_iter()
+            .map(|inode| {
+                let mut r = Row::new(Socket {
+                    inode,
+                    ..sock(Family::Unix, None)
+                });
+                r.owners = Some(Default::default());
+                r
+            })
+            .collect();
+        let mut map = OwnerMap::default();
+        assert_eq!(
+            owner_visibility_warning(&rows, &map),
+            None,
+            "nothing refused"
+        );
+        map.denied_pids = 1;
+        let said = |map: &OwnerMap| owner_visibility_warning(&rows, map).map(|w| w.message);
+        assert_eq!(
+            said(&map).as_deref(),
+            Some(
+                "2 sockets have no visible owner: 1 process could not be read; run as root \
+                 (or grant cap_dac_read_search,cap_sys_ptrace+ep) to see them"
+            ),
+            "inode 0 never has an owner and is not counted"
+        );
+        map.privileged = true;
+        map.denied_pids = 2;
+        assert_eq!(
+            said(&map).as_deref(),
+            Some(
+                "2 sockets have no visible owner; 2 processes refused access even to root and \
+                 may hold some of them"
+            )
+        );
     }
 }

@@ -206,7 +206,8 @@ fn check_stderr(stderr: &str, json: bool, what: &str) -> usize {
         .iter()
         .filter(|m| {
             assert!(
-                textfmt::is_owners_hidden(m) && m.ends_with("they refused access even to root"),
+                textfmt::is_owners_hidden(m)
+                    && m.ends_with("refused access even to root and may hold some of them"),
                 "undocumented warning {m:?}\n{what}"
             );
             true

@@ -141,8 +141,29 @@ pub fn warning_lines(stderr: &str) -> Result<Vec<&str>, String> {
 }
 
 /// Whether `msg` is the documented owners-hidden hint: `N socket(s) has/have no visible
-/// owner: M process(es) could not be read; ...`, with singular/plural agreeing with N and M.
+/// owner: M process(es) could not be read; ...`, or, as root, `...no visible owner; M
+/// process(es) refused access even to root and may hold some of them`, with singular/plural
+/// agreeing with N and M.
 pub fn is_owners_hidden(msg: &str) -> bool {
+    if let Some((head, tail)) = msg.split_once(" no visible owner; ") {
+        let (Some((n, what)), Some((m, rest))) = (head.split_once(' '), tail.split_once(' '))
+        else {
+            return false;
+        };
+        fn agree(count: &str, one: &'static str, many: &'static str) -> &'static str {
+            match count.parse::<u64>() {
+                Ok(1) => one,
+                Ok(c) if c > 1 => many,
+                _ => "\0",
+            }
+        }
+        return what == agree(n, "socket has", "sockets have")
+            && rest
+                == format!(
+                    "{} refused access even to root and may hold some of them",
+                    agree(m, "process", "processes")
+                );
+    }
     let Some((head, tail)) = msg.split_once(" no visible owner: ") else {
         return false;
     };
