@@ -4,7 +4,8 @@
 //! queues with --queues), with the right sockets and owners, with each way of reading: the
 //! kernel's state changes (root, no --queues: the default), glimpses (root: the default with
 //! --queues, or --reads glimpse) and full reads (--reads full); a connection that opens and
-//! closes between two reads is reported when root; SIGINT and --count end it cleanly.
+//! closes between two reads is reported when root; SIGINT and --count end it cleanly. The
+//! tests take turns whatever `--test-threads` says (`one_at_a_time`: they share a process).
 
 mod common;
 #[path = "common/procs.rs"]
@@ -191,6 +192,7 @@ fn assert_modes(w: &Stream, reads: Reads) {
 
 #[test]
 fn a_listener_and_a_connection_from_open_to_close_fed() {
+    let _one = watching::one_at_a_time();
     if !require(is_root(), "not root: reads are full ones, not fed") {
         return;
     }
@@ -199,6 +201,7 @@ fn a_listener_and_a_connection_from_open_to_close_fed() {
 
 #[test]
 fn a_listener_and_a_connection_from_open_to_close_glimpsed() {
+    let _one = watching::one_at_a_time();
     if !require(is_root(), "not root: reads are full ones, not glimpsed") {
         return;
     }
@@ -207,6 +210,7 @@ fn a_listener_and_a_connection_from_open_to_close_glimpsed() {
 
 #[test]
 fn a_listener_and_a_connection_from_open_to_close_full_reads() {
+    let _one = watching::one_at_a_time();
     open_to_close(Reads::Full);
 }
 
@@ -262,6 +266,7 @@ fn open_to_close(reads: Reads) {
 
 #[test]
 fn late_accepts_holders_and_queues_glimpsed() {
+    let _one = watching::one_at_a_time();
     if !require(is_root(), "not root: reads are full ones, not glimpsed") {
         return;
     }
@@ -270,6 +275,7 @@ fn late_accepts_holders_and_queues_glimpsed() {
 
 #[test]
 fn late_accepts_and_holders_fed() {
+    let _one = watching::one_at_a_time();
     if !require(is_root(), "not root: reads are full ones, not fed") {
         return;
     }
@@ -278,6 +284,7 @@ fn late_accepts_and_holders_fed() {
 
 #[test]
 fn late_accepts_holders_and_queues_full_reads() {
+    let _one = watching::one_at_a_time();
     late_accepts_holders_and_queues(Reads::Full, true);
 }
 
@@ -456,6 +463,7 @@ impl Drop for Kid {
 
 #[test]
 fn a_connection_that_lives_less_than_one_interval_is_reported_when_root() {
+    let _one = watching::one_at_a_time();
     if !require(is_root(), "not root: the kernel's close reports need root") {
         return;
     }
@@ -492,6 +500,7 @@ fn a_connection_that_lives_less_than_one_interval_is_reported_when_root() {
 
 #[test]
 fn sigint_and_count_end_cleanly() {
+    let _one = watching::one_at_a_time();
     let sentinel = TcpListener::bind("127.0.0.1:0").unwrap();
     let mut w = watch("", &[], &sentinel, "100ms");
     // SAFETY: kill(2) on the child we started.
@@ -529,6 +538,7 @@ fn sigint_and_count_end_cleanly() {
 
 #[test]
 fn bad_intervals_are_usage_errors() {
+    let _one = watching::one_at_a_time();
     for bad in ["0", "soon", "-1s"] {
         let out = common::bin()
             .args(["watch", "--json", &format!("--interval={bad}")])
@@ -545,6 +555,7 @@ fn bad_intervals_are_usage_errors() {
 /// fed reads see it from their dump of the states no move reports.
 #[test]
 fn a_connect_waiting_in_syn_sent_is_reported_fed() {
+    let _one = watching::one_at_a_time();
     if !require(is_root(), "not root: reads are full ones, not fed") {
         return;
     }
@@ -574,6 +585,7 @@ fn a_connect_waiting_in_syn_sent_is_reported_fed() {
 /// times the size and the reads after are fed again.
 #[test]
 fn changes_lost_to_a_full_ring_cost_one_glimpsed_read_and_the_ring_grows() {
+    let _one = watching::one_at_a_time();
     if !require(is_root(), "not root: reads are full ones, not fed") {
         return;
     }

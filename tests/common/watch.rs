@@ -8,6 +8,17 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
+/// Held for the whole of a live watch test: the tests share one process, whose fd table and
+/// sockets each watch sees. Run side by side (`cargo test` without `--test-threads=1`), one
+/// test's fork holds the other's fds until it execs, a closed fd's number is reused by
+/// another test's socket between two reads, and a socket between bind and listen shows up:
+/// the events are right for the process, not for the test that reads them.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A failed test poisons the lock; the next one starts from fresh sockets of its own.
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// How each read was made, from the `--timings` lines among `lines`.
 pub fn modes_of(lines: &[String]) -> Vec<String> {
     lines
