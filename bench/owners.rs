@@ -31,7 +31,11 @@ fn main() -> std::io::Result<()> {
     });
     report(out, "kernel BTF read + offsets pass", &btf_times)?;
     // Each program, then the one a scan loads (per task where the kernel takes it).
-    for program in [bpf::Program::ByTask, bpf::Program::ByFile] {
+    for program in [
+        bpf::Program::ByTask,
+        bpf::Program::ByTaskChunked,
+        bpf::Program::ByFile,
+    ] {
         let (load_times, loaded) = time(runs, || bpf::OwnerIter::load_program(Some(program)));
         let mut it = match loaded {
             Ok(it) => it,

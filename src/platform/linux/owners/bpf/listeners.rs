@@ -21,8 +21,7 @@ impl OwnerIter {
         let Some(task) = self.task_func else {
             return Ok(None);
         };
-        if inodes.is_empty() || inodes.len() > loader::WANTED_MAX || self.program != Program::ByTask
-        {
+        if inodes.is_empty() || inodes.len() > loader::WANTED_MAX || !self.program.per_task() {
             return Ok(None);
         }
         let Some(files) = self.listener_files(inodes)? else {

@@ -265,8 +265,7 @@ struct fd_rec {
 #define TASK_BYTES_MAX (32768 - 2 * sizeof(struct fd_rec))
 
 // Slots read at once: one probe read per 8 slots rather than per slot. fd tables hold a
-// multiple of 64 slots (the kernel sizes them so); a chunk that cannot be read whole (the
-// end of any other) is read slot by slot.
+// multiple of 64 slots (the kernel sizes them so), so a chunk never runs past the end.
 #define CHUNK 8
 
 // What `each_fd` works on: one fd table, its process, and where its output starts in the
@@ -276,39 +275,82 @@ struct fd_rec {
 struct fd_walk {
 	struct file **fd;
 	__u32 max_fds;
-	// The wanted-files program's current chunk of slots (each_wanted_fd).
+	// The current chunk of slots (slot_at).
 	__u64 chunk[CHUNK];
+	// The superblock last found to be sockfs (one per kernel): its magic is not read again.
+	__u64 sockfs_sb;
 	struct seq_file *seq;
 	__u64 start;
 	struct owner_rec head;
 };
 
+// The inode's fields read at once, from its start: i_mode, i_sb and i_ino lie in its first
+// 128 bytes in every kernel with BTF iterators (a layout where they do not is refused by
+// the verifier, and the per-file program is used). One probe read instead of three: the
+// helper call, not the bytes, is the cost.
+#define INODE_WINDOW 128
+
+// The walk's process ends here: a cut mark (after its head, if nothing was written yet), for
+// the reader to read the process again with the per-file program. Returns 1: the walk stops.
+static __attribute__((always_inline)) long cut_short(struct fd_walk *w)
+{
+	if (READ(__u64, w->seq, SEQ_FILE_COUNT) == w->start)
+		bpf_seq_write(w->seq, &w->head, sizeof(w->head));
+	struct fd_rec rec = { 0, CUT_MARK };
+	bpf_seq_write(w->seq, &rec, sizeof(rec));
+	return 1;
+}
+
 // Socket fd `fd` of the walk's table, open as `file`, into the output, after the process's
 // head if it is the first. Every read is a probe read, so a slot closed meanwhile yields
 // nothing or what the slot held a moment ago, never a fault. Returns 1 when the output is
 // full (a cut mark written): the walk stops.
+// With `window` (the chunked walk, for big hosts), the inode's fields come from one read and
+// sockfs's superblock is remembered once seen: three probe reads fewer per socket fd. Without
+// (small hosts), each field is read on its own, which the verifier checks in less time, and a
+// small host's scan is mostly its load.
 static __attribute__((always_inline)) long emit_socket(struct fd_walk *w, __u32 fd,
-						       struct file *file)
+						       struct file *file, const int window)
 {
 	struct inode *inode = 0;
 	if (bpf_probe_read_kernel(&inode, sizeof(inode), (char *)file + OFF(FILE_F_INODE)) ||
 	    !inode)
 		return 0;
-	__u16 mode = 0;
-	bpf_probe_read_kernel(&mode, sizeof(mode), (char *)inode + OFF(INODE_I_MODE));
-	if ((mode & S_IFMT) != S_IFSOCK)
-		return 0;
-	struct super_block *sb = 0;
-	unsigned long magic = 0;
-	bpf_probe_read_kernel(&sb, sizeof(sb), (char *)inode + OFF(INODE_I_SB));
-	if (!sb)
-		return 0;
-	bpf_probe_read_kernel(&magic, sizeof(magic), (char *)sb + OFF(SB_S_MAGIC));
-	if (magic != SOCKFS_MAGIC)
-		return 0;
 	__u64 ino = 0;
-	if (bpf_probe_read_kernel(&ino, sizeof(ino), (char *)inode + OFF(INODE_I_INO)))
-		return 0;
+	if (window) {
+		__u64 win[INODE_WINDOW / 8];
+		if (bpf_probe_read_kernel(win, sizeof(win), inode))
+			return 0;
+		__u16 mode = *(__u16 *)((char *)win + OFF(INODE_I_MODE));
+		if ((mode & S_IFMT) != S_IFSOCK)
+			return 0;
+		__u64 sb = *(__u64 *)((char *)win + OFF(INODE_I_SB));
+		if (!sb)
+			return 0;
+		if (sb != w->sockfs_sb) {
+			unsigned long magic = 0;
+			bpf_probe_read_kernel(&magic, sizeof(magic), (char *)sb + OFF(SB_S_MAGIC));
+			if (magic != SOCKFS_MAGIC)
+				return 0;
+			w->sockfs_sb = sb;
+		}
+		ino = *(__u64 *)((char *)win + OFF(INODE_I_INO));
+	} else {
+		__u16 mode = 0;
+		bpf_probe_read_kernel(&mode, sizeof(mode), (char *)inode + OFF(INODE_I_MODE));
+		if ((mode & S_IFMT) != S_IFSOCK)
+			return 0;
+		struct super_block *sb = 0;
+		unsigned long magic = 0;
+		bpf_probe_read_kernel(&sb, sizeof(sb), (char *)inode + OFF(INODE_I_SB));
+		if (!sb)
+			return 0;
+		bpf_probe_read_kernel(&magic, sizeof(magic), (char *)sb + OFF(SB_S_MAGIC));
+		if (magic != SOCKFS_MAGIC)
+			return 0;
+		if (bpf_probe_read_kernel(&ino, sizeof(ino), (char *)inode + OFF(INODE_I_INO)))
+			return 0;
+	}
 	__u64 used = READ(__u64, w->seq, SEQ_FILE_COUNT) - w->start;
 	if (!used)
 		bpf_seq_write(w->seq, &w->head, sizeof(w->head));
@@ -324,6 +366,17 @@ static __attribute__((always_inline)) long emit_socket(struct fd_walk *w, __u32 
 	return 0;
 }
 
+// Slot i of the walk's fd table into *f, from the CHUNK slots read at the chunk's first one.
+// 0 when the chunk cannot be read (never seen: the table is read under RCU and holds a
+// multiple of 64 slots): the caller cuts the process short.
+static __attribute__((always_inline)) int slot_at(__u32 i, struct fd_walk *w, __u64 *f)
+{
+	if (!(i % CHUNK) && bpf_probe_read_kernel(w->chunk, sizeof(w->chunk), &w->fd[i]))
+		return 0;
+	*f = w->chunk[i & (CHUNK - 1)];
+	return 1;
+}
+
 // One slot of an fd table (bpf_loop's callback). The table is read as /proc reads it: under
 // RCU (the iterator runs the program under rcu_read_lock), but without a reference on the
 // file. Returns 1 to stop the loop.
@@ -333,7 +386,21 @@ long each_fd(__u32 i, struct fd_walk *w)
 	struct file *file = 0;
 	if (bpf_probe_read_kernel(&file, sizeof(file), &w->fd[i]) || !file)
 		return 0;
-	return emit_socket(w, i, file);
+	return emit_socket(w, i, file, 0);
+}
+
+// The same for a big host: slots read 8 at a time and the inode's fields in one read (half
+// the probe reads per open file, a quarter less kernel time at 200k open files), for 0.4 ms
+// more in the verifier (bpf.rs, CHUNKED_FROM_OPEN_FILES).
+__attribute__((section("iter/task/each_fd_chunked"), used, noinline))
+long each_fd_chunked(__u32 i, struct fd_walk *w)
+{
+	__u64 f = 0;
+	if (!slot_at(i, w, &f))
+		return cut_short(w);
+	if (!f)
+		return 0;
+	return emit_socket(w, i, (struct file *)f, 1);
 }
 
 // The walk of `task`'s fd table: 0 when it has none of its own to walk (a thread sharing its
@@ -407,18 +474,13 @@ static __attribute__((always_inline)) int wanted(__u64 f)
 __attribute__((section("iter/task/each_wanted_fd"), used, noinline))
 long each_wanted_fd(__u32 i, struct fd_walk *w)
 {
-	__u32 j = i % CHUNK;
-	if (!j && bpf_probe_read_kernel(w->chunk, sizeof(w->chunk), &w->fd[i])) {
-		for (int k = 0; k < CHUNK; k++) {
-			w->chunk[k] = 0;
-			if (i + k < w->max_fds)
-				bpf_probe_read_kernel(&w->chunk[k], sizeof(w->chunk[k]), &w->fd[i + k]);
-		}
-	}
-	__u64 f = w->chunk[j & (CHUNK - 1)];
+	__u64 f = 0;
+	if (!slot_at(i, w, &f))
+		return cut_short(w);
 	if (!f || !wanted(f))
 		return 0;
-	return emit_socket(w, i, (struct file *)f);
+	// Few slots match: the per-field reads, which verify faster, cost nothing here.
+	return emit_socket(w, i, (struct file *)f, 0);
 }
 
 __attribute__((section("iter/task/wanted"), used))
