@@ -202,12 +202,20 @@ impl OwnerIter {
         let per_task = match which {
             Some(Program::ByFile) => vec![],
             Some(p) => vec![p],
-            None if host_open_files().is_some_and(|n| n >= CHUNKED_FROM_OPEN_FILES) => {
+            None if host_open_files().is_some_and(|n| n >= CHUNKED_FROM_OPEN_FILES)
+                && btf::inode_window_fits(&layout.offsets) =>
+            {
                 vec![Program::ByTaskChunked, Program::ByTask]
             }
             None => vec![Program::ByTask],
         };
         for program in per_task {
+            if program == Program::ByTaskChunked && !btf::inode_window_fits(&layout.offsets) {
+                return Err(Unavailable::Load(format!(
+                    "the inode's fields are not in the first {} bytes of struct inode",
+                    btf::INODE_WINDOW
+                )));
+            }
             let callback = match program {
                 Program::ByTaskChunked => BY_TASK_CHUNKED_CALLBACK,
                 _ => BY_TASK_CALLBACK,

@@ -133,6 +133,24 @@ pub fn fields_fingerprint() -> u64 {
     h
 }
 
+/// Bytes of an inode the chunked walk reads at once (`INODE_WINDOW` in owners.bpf.c).
+pub const INODE_WINDOW: u32 = 128;
+
+/// Whether the inode fields the chunked walk takes from its window (i_mode, i_sb, i_ino)
+/// lie inside it in this layout. The verifier cannot tell: a read past the window is a read
+/// of whatever the stack holds beyond it, so a kernel where they do not fit gets the
+/// per-field walk.
+pub fn inode_window_fits(offsets: &[u32; OFFSETS]) -> bool {
+    FIELDS
+        .iter()
+        .zip(offsets)
+        .filter(|(f, _)| f.strukt == "inode")
+        .all(|(f, &off)| {
+            let size = if f.size == 0 { 8 } else { f.size };
+            off.checked_add(size).is_some_and(|end| end <= INODE_WINDOW)
+        })
+}
+
 /// What the program is configured with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {

@@ -284,10 +284,11 @@ struct fd_walk {
 	struct owner_rec head;
 };
 
-// The inode's fields read at once, from its start: i_mode, i_sb and i_ino lie in its first
-// 128 bytes in every kernel with BTF iterators (a layout where they do not is refused by
-// the verifier, and the per-file program is used). One probe read instead of three: the
-// helper call, not the bytes, is the cost.
+// The inode's fields read at once, from its start (each_fd_chunked): i_mode, i_sb and i_ino
+// lie in its first 128 bytes in the kernels seen. The verifier cannot tell a read past the
+// window from one of the stack beyond it, so the loader checks the layout first
+// (btf::inode_window_fits, with the same INODE_WINDOW) and loads each_fd where they do not
+// fit. One probe read instead of three: the helper call, not the bytes, is the cost.
 #define INODE_WINDOW 128
 
 // The walk's process ends here: a cut mark (after its head, if nothing was written yet), for

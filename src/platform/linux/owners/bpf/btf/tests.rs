@@ -294,6 +294,26 @@ fn wrong_field_size_is_refused() {
 }
 
 #[test]
+fn the_inode_window_holds_the_fields_or_is_refused() {
+    let (b, _) = kernel_like();
+    let mut offsets = layout(&b.bytes()).expect("layout").offsets;
+    assert!(inode_window_fits(&offsets));
+    let ino = FIELDS
+        .iter()
+        .position(|f| f.strukt == "inode" && f.path == ["i_ino"])
+        .expect("i_ino is read");
+    offsets[ino] = INODE_WINDOW - 8;
+    assert!(inode_window_fits(&offsets), "the last 8 bytes are inside");
+    offsets[ino] = INODE_WINDOW - 4;
+    assert!(
+        !inode_window_fits(&offsets),
+        "an i_ino running past the window"
+    );
+    offsets[ino] = u32::MAX - 2;
+    assert!(!inode_window_fits(&offsets), "no overflow");
+}
+
+#[test]
 fn this_kernels_btf() {
     let Ok(blob) = KernelBtf::open("/sys/kernel/btf/vmlinux") else {
         return; // no BTF here: the live tests say so under CI
@@ -311,6 +331,10 @@ fn this_kernels_btf() {
     );
     assert_eq!(l.offsets[FIELDS.len()], 16, "struct upid on 64-bit");
     assert_eq!(l.offsets[0], 0, "bpf_iter_meta.seq comes first");
+    assert!(
+        inode_window_fits(&l.offsets),
+        "the chunked walk's window fits here"
+    );
 }
 
 proptest! {
