@@ -98,9 +98,9 @@ impl Program {
 
 /// Open files on the host from which the per-task program reads fd slots in chunks
 /// (`Program::ByTaskChunked`): the verifier takes 0.4 ms more (0.80 against 0.36 ms, minima
-/// of 15 loads), and the kernel iteration takes a quarter less, ~0.05 us per open file (at
-/// 200k open files 32-34 against 43-45 ms, bench/owners.rs): even at ~8k; above it where a
-/// whole scan's time starts to matter.
+/// of 15 loads), and the kernel iteration a quarter less, ~0.05 us per open file (at 200k
+/// open files 32-34 against 43-45 ms, bench/owners.rs). That evens out at ~8k open files;
+/// the margin keeps small hosts, where the load is most of a scan, on the cheaper load.
 pub const CHUNKED_FROM_OPEN_FILES: u64 = 20_000;
 
 /// Bytes asked for per `read`. The kernel fills at most its seq_file buffer (8 pages) per
@@ -199,23 +199,24 @@ impl OwnerIter {
         let mut by_task_refused = None;
         // Under auto: the chunked per-task program on a big host, the plain one (which a
         // kernel refusing the chunked one may still take) on any, then the per-file one.
+        let window_fits = btf::inode_window_fits(&layout.offsets);
         let per_task = match which {
             Some(Program::ByFile) => vec![],
+            Some(Program::ByTaskChunked) if !window_fits => {
+                return Err(Unavailable::Load(format!(
+                    "the inode's fields are not in the first {} bytes of struct inode",
+                    btf::INODE_WINDOW
+                )))
+            }
             Some(p) => vec![p],
-            None if host_open_files().is_some_and(|n| n >= CHUNKED_FROM_OPEN_FILES)
-                && btf::inode_window_fits(&layout.offsets) =>
+            None if window_fits
+                && host_open_files().is_some_and(|n| n >= CHUNKED_FROM_OPEN_FILES) =>
             {
                 vec![Program::ByTaskChunked, Program::ByTask]
             }
             None => vec![Program::ByTask],
         };
         for program in per_task {
-            if program == Program::ByTaskChunked && !btf::inode_window_fits(&layout.offsets) {
-                return Err(Unavailable::Load(format!(
-                    "the inode's fields are not in the first {} bytes of struct inode",
-                    btf::INODE_WINDOW
-                )));
-            }
             let callback = match program {
                 Program::ByTaskChunked => BY_TASK_CHUNKED_CALLBACK,
                 _ => BY_TASK_CALLBACK,
