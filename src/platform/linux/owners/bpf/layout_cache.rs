@@ -5,13 +5,18 @@
 //! The file is keyed by the kernel's build id (`/sys/kernel/notes`, which covers the BTF
 //! linked into the image) and the BTF's size, and by the fields this portwatch asks for; a
 //! key that differs, a file that does not parse, or one that anybody but this user could
-//! have written is not used, and the layout is read from the BTF and the file replaced
-//! (atomically). /run is emptied at boot, which is also when the kernel changes. A kernel
+//! have written (the file or its directory) is not used, and the layout is read from the BTF
+//! and the file replaced (atomically). Both are opened relative to the directory checked,
+//! without following links. /run is emptied at boot, which is also when the kernel changes. A kernel
 //! without a build id gets no file. `PORTWATCH_CACHE_DIR` moves it; empty turns it off.
 
 use super::btf::{self, Layout, OFFSETS};
+use nix::fcntl::{openat, renameat, OFlag};
+use nix::sys::stat::Mode;
+use nix::unistd::{unlinkat, UnlinkatFlags};
 use std::fmt::Write as _;
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -76,27 +81,53 @@ fn build_id(notes: &[u8]) -> Option<&[u8]> {
 /// The layout kept in `dir` for `key`, if the file is there, this user's alone, and for
 /// this key.
 pub fn load(dir: &Path, key: &str) -> Option<Layout> {
-    let path = dir.join(FILE);
-    let file = std::fs::File::open(&path).ok()?;
-    if !owned_by_us(&std::fs::metadata(dir).ok()?) || !owned_by_us(&file.metadata().ok()?) {
+    let dir = open_ours(dir)?;
+    let fd = openat(
+        &dir,
+        FILE,
+        OFlag::O_RDONLY | OFlag::O_NOFOLLOW,
+        Mode::empty(),
+    )
+    .ok()?;
+    let file = std::fs::File::from(fd);
+    if !owned_by_us(&file.metadata().ok()?) {
         return None;
     }
     let mut text = String::new();
-    std::io::Read::read_to_string(&mut (&file).take(64 * 1024), &mut text).ok()?;
+    (&file).take(64 * 1024).read_to_string(&mut text).ok()?;
     parse(&text, key)
 }
 
 /// Keep `layout` for `key` in `dir` (made, mode 0700, if missing); best effort: a listing
-/// never fails for want of the file.
+/// never fails for want of the file. Written to a temp file beside it and renamed over it,
+/// both relative to the directory checked, so a reader sees the old file or the new one.
 pub fn store(dir: &Path, key: &str, layout: &Layout) {
-    let made = std::fs::DirBuilder::new().mode(0o700).create(dir);
-    if made.is_err() && !dir.is_dir() {
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(dir);
+    let Some(dir) = open_ours(dir) else {
         return;
-    }
-    if !std::fs::metadata(dir).is_ok_and(|m| owned_by_us(&m)) {
+    };
+    let tmp = format!("{FILE}.tmp.{}", std::process::id());
+    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW;
+    let Ok(fd) = openat(&dir, tmp.as_str(), flags, Mode::from_bits_truncate(0o644)) else {
         return;
+    };
+    let mut file = std::fs::File::from(fd);
+    let written = file.write_all(render(key, layout).as_bytes()).is_ok()
+        && renameat(&dir, tmp.as_str(), &dir, FILE).is_ok();
+    if !written {
+        let _ = unlinkat(&dir, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
     }
-    let _ = crate::platform::atomic::write(&dir.join(FILE), render(key, layout).as_bytes());
+}
+
+/// `dir`, opened (not followed if a link) when only this user could have written in it:
+/// every later step is relative to this descriptor, so the directory checked is the one used.
+fn open_ours(dir: &Path) -> Option<OwnedFd> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW;
+    let fd = nix::fcntl::open(dir, flags, Mode::empty()).ok()?;
+    let st = nix::sys::stat::fstat(&fd).ok()?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    (st.st_uid == me && st.st_mode & 0o022 == 0).then_some(fd)
 }
 
 /// Whether only this user could have written it: ours, and not writable by group or others.

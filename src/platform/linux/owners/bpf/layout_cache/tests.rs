@@ -139,3 +139,38 @@ fn this_kernel_has_a_key() {
     assert!(k.contains(&format!(" {size} ")), "{k}");
     assert_eq!(key("/nonexistent/vmlinux"), None);
 }
+
+#[test]
+fn links_are_not_followed_to_a_layout_or_a_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let real = tmp.path().join("real");
+    store(&real, "k", &a_layout());
+    assert_eq!(load(&real, "k"), Some(a_layout()));
+    // A link in the directory's place: neither read nor written through.
+    let linked_dir = tmp.path().join("linked");
+    std::os::unix::fs::symlink(&real, &linked_dir).unwrap();
+    assert_eq!(load(&linked_dir, "k"), None);
+    store(&linked_dir, "k2", &a_layout());
+    assert_eq!(
+        load(&real, "k"),
+        Some(a_layout()),
+        "not written through the link"
+    );
+    // A link in the file's place, to a layout elsewhere: not read, and replaced by a file.
+    let other = tmp.path().join("other");
+    store(&other, "k", &a_layout());
+    let dir = tmp.path().join("dir");
+    std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+    std::os::unix::fs::symlink(other.join(FILE), dir.join(FILE)).unwrap();
+    assert_eq!(load(&dir, "k"), None);
+    store(&dir, "k", &a_layout());
+    assert!(!std::fs::symlink_metadata(dir.join(FILE))
+        .unwrap()
+        .is_symlink());
+    assert_eq!(load(&dir, "k"), Some(a_layout()));
+    assert_eq!(
+        load(&other, "k"),
+        Some(a_layout()),
+        "the link's target is untouched"
+    );
+}
