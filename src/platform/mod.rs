@@ -484,12 +484,7 @@ impl TrackedOwners {
                 .collect();
             let report: InodeSet = fresh.iter().chain(&changed).copied().collect();
             let mut map = OwnerMap::from_pairs(tracker.holders(&report));
-            map.unsure = tracker
-                .pending()
-                .iter()
-                .copied()
-                .filter(|&i| report.contains(i))
-                .collect();
+            map.unsure = tracker.unsure_in(&report);
             map.denied_pids = meta.denied_pids;
             map.warnings = meta.warnings;
             map.partial = meta.partial;

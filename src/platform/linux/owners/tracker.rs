@@ -82,10 +82,14 @@ impl Tracker {
         }
     }
 
-    /// The wanted sockets the last call found no holder for, which the next one looks for
-    /// in every process (`OwnerMap::unsure`).
-    pub fn pending(&self) -> &HashSet<u64> {
-        &self.pending
+    /// Those of `of` the last call found no holder for, which the next one looks for in
+    /// every process: their owners are not known yet (`OwnerMap::unsure`).
+    pub fn unsure_in(&self, of: &InodeSet) -> U64Set {
+        self.pending
+            .iter()
+            .copied()
+            .filter(|&i| of.contains(i))
+            .collect()
     }
 
     /// The inodes whose holders may have changed in the last call (`owners` or `update`):
@@ -338,12 +342,7 @@ impl Tracker {
             }
         }
         let mut map = OwnerMap::from_pairs(pairs);
-        map.unsure = self
-            .pending
-            .iter()
-            .copied()
-            .filter(|&i| report.unwrap_or(wanted).contains(i))
-            .collect();
+        map.unsure = self.unsure_in(report.unwrap_or(wanted));
         map.denied_pids = extra.denied_pids;
         map.warnings = extra.warnings;
         // After the first read, a holder on a reused fd number may be missed or found a read

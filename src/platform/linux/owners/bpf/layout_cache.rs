@@ -7,8 +7,9 @@
 //! key that differs, a file that does not parse, or one that anybody but this user could
 //! have written (the file or its directory) is not used, and the layout is read from the BTF
 //! and the file replaced (atomically). Both are opened relative to the directory checked,
-//! without following links. /run is emptied at boot, which is also when the kernel changes. A kernel
-//! without a build id gets no file. `PORTWATCH_CACHE_DIR` moves it; empty turns it off.
+//! without following links. /run is emptied at boot, which is also when the kernel changes.
+//! A kernel without a build id gets no file. `PORTWATCH_CACHE_DIR` moves it; empty turns it
+//! off.
 
 use super::btf::{self, Layout, OFFSETS};
 use nix::fcntl::{openat, renameat, OFlag};
@@ -17,7 +18,7 @@ use nix::unistd::{unlinkat, UnlinkatFlags};
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 const DEFAULT_DIR: &str = "/run/portwatch";
@@ -89,10 +90,7 @@ pub fn load(dir: &Path, key: &str) -> Option<Layout> {
         Mode::empty(),
     )
     .ok()?;
-    let file = std::fs::File::from(fd);
-    if !owned_by_us(&file.metadata().ok()?) {
-        return None;
-    }
+    let file = std::fs::File::from(only_ours(fd)?);
     let mut text = String::new();
     (&file).take(64 * 1024).read_to_string(&mut text).ok()?;
     parse(&text, key)
@@ -123,18 +121,14 @@ pub fn store(dir: &Path, key: &str, layout: &Layout) {
 /// every later step is relative to this descriptor, so the directory checked is the one used.
 fn open_ours(dir: &Path) -> Option<OwnedFd> {
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW;
-    let fd = nix::fcntl::open(dir, flags, Mode::empty()).ok()?;
-    let st = nix::sys::stat::fstat(&fd).ok()?;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    (st.st_uid == me && st.st_mode & 0o022 == 0).then_some(fd)
+    only_ours(nix::fcntl::open(dir, flags, Mode::empty()).ok()?)
 }
 
-/// Whether only this user could have written it: ours, and not writable by group or others.
-fn owned_by_us(m: &std::fs::Metadata) -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    m.uid() == me && m.mode() & 0o022 == 0
+/// `fd` when only this user could have written what it is open on: ours, and not writable
+/// by group or others.
+fn only_ours(fd: OwnedFd) -> Option<OwnedFd> {
+    let st = nix::sys::stat::fstat(&fd).ok()?;
+    (st.st_uid == nix::unistd::geteuid().as_raw() && st.st_mode & 0o022 == 0).then_some(fd)
 }
 
 fn render(key: &str, l: &Layout) -> String {
