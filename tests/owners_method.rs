@@ -50,6 +50,17 @@ fn owners_and_method(d: &Value, port: u16) -> (Vec<(u64, u64)>, Value) {
 /// Run portwatch in a private mount namespace where /proc/sys/fs/file-nr says the host has
 /// `files` open files and, unless `btf`, /sys/kernel/btf is empty.
 fn run_staged(files: u64, btf: bool, args: &[&str], debug: bool) -> Output {
+    run_staged_env(files, btf, args, debug, &[])
+}
+
+/// `run_staged` with `env` set for portwatch.
+fn run_staged_env(
+    files: u64,
+    btf: bool,
+    args: &[&str],
+    debug: bool,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Output {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = dir.path().join("file-nr");
     std::fs::write(&fake, format!("{files}\t0\t9999999\n")).expect("fake file-nr");
@@ -66,7 +77,8 @@ fn run_staged(files: u64, btf: bool, args: &[&str], debug: bool) -> Output {
         .arg("sh")
         .arg(&fake)
         .arg(env!("CARGO_BIN_EXE_portwatch"))
-        .args(args);
+        .args(args)
+        .envs(env.iter().copied());
     debug_env(&mut cmd, debug)
         .output()
         .expect("unshare (util-linux) is required by the owner method tests")
@@ -292,4 +304,52 @@ fn the_kept_layout_is_made_replaced_when_wrong_and_never_changes_owners() {
         );
     }
     drop(l);
+}
+
+/// With the layout kept by an earlier run, loading BPF is the verifier's part alone and auto
+/// uses it from 500 open files (`PAYS_FROM_OPEN_FILES_KEPT`); without one, from 2,000.
+#[test]
+fn a_kept_layout_makes_bpf_pay_on_a_smaller_host() {
+    if !root() {
+        return;
+    }
+    let (_l, port) = listener();
+    let filter = format!(":{port}");
+    let args = ["-ltnp", "--json", "sport", "=", &filter];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = dir.path().join("portwatch");
+    let method_with = |cache: &std::path::Path| {
+        let env = [("PORTWATCH_CACHE_DIR", cache.as_os_str())];
+        let out = run_staged_env(1_000, true, &args, false, &env);
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+        owners_and_method(&doc(&out), port).1
+    };
+    assert_eq!(method_with(std::path::Path::new("")), "proc", "none kept");
+    assert_eq!(
+        method_with(&cache),
+        "proc",
+        "none kept yet: this run reads /proc"
+    );
+    assert!(
+        !cache.join("btf-layout").exists(),
+        "a /proc run finds no layout"
+    );
+    // A BPF run keeps it; auto then takes BPF at the same size.
+    let env = [("PORTWATCH_CACHE_DIR", cache.as_os_str())];
+    let out = run_staged_env(1_000, true, &["--owners", "bpf", "-ltnp"], false, &env);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(cache.join("btf-layout").exists());
+    assert_eq!(method_with(&cache), "bpf", "the layout is kept");
+    let env = [("PORTWATCH_CACHE_DIR", cache.as_os_str())];
+    let out = run_staged_env(100, true, &args, true, &env);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("owners read by proc: fewer than 500 open files"),
+        "{stderr}"
+    );
 }
