@@ -54,12 +54,12 @@ fn attach_names(
 
 /// Resolve user names once per uid.
 pub fn attach_users(rows: &mut [Row], lookup: impl FnMut(u32) -> Option<String>) {
-    attach_names(rows, |s| s.uid, |r| &mut r.user, lookup);
+    attach_names(rows, |s| s.uid.get(), |r| &mut r.user, lookup);
 }
 
 /// Resolve interface names once per index.
 pub fn attach_ifaces(rows: &mut [Row], lookup: impl FnMut(u32) -> Option<String>) {
-    attach_names(rows, |s| s.iface, |r| &mut r.iface, lookup);
+    attach_names(rows, |s| s.iface.get(), |r| &mut r.iface, lookup);
 }
 
 /// The one line that says which owners could not be seen, why, and how to see them.

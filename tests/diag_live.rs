@@ -240,7 +240,7 @@ fn tcp_skmem_matches_ss() {
     c.write_all(&[7u8; 3000]).unwrap();
     let ino = inode(&s);
     let deadline = Instant::now() + Duration::from_secs(5);
-    while ours(ino, ESTAB, Detail::default()).recv_q != Some(3000) {
+    while ours(ino, ESTAB, Detail::default()).recv_q.get() != Some(3000) {
         assert!(Instant::now() < deadline, "data never queued");
         std::thread::sleep(Duration::from_millis(10));
     }

@@ -2,6 +2,7 @@
 //! panic, and error spans always lie inside the expression on character boundaries.
 
 use portwatch::filter::{parse, parse_str, FilterError};
+use portwatch::model::OptU32;
 use portwatch::model::Row;
 use portwatch::model::{Endpoint, Family, Proto, SockType, Socket, State};
 use proptest::prelude::*;
@@ -113,7 +114,7 @@ fn row() -> Row {
                 port: 22,
             }),
             inode: 1,
-            uid: Some(0),
+            uid: OptU32::some(0),
             v6only: Some(false),
             ..Socket::new(
                 Proto::Tcp,

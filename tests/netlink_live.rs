@@ -73,9 +73,9 @@ fn tcp4_listener_with_backlog() {
     );
     assert_eq!(s.state, State::LISTEN);
     // ss prints a listener's backlog as Send-Q: what listen() was given (below somaxconn).
-    assert_eq!((s.recv_q, s.send_q), (Some(0), Some(37)));
+    assert_eq!((s.recv_q.get(), s.send_q.get()), (Some(0), Some(37)));
     assert_eq!(s.inode, inode(&l));
-    assert_eq!(s.uid, uid());
+    assert_eq!(s.uid.get(), uid());
     assert_eq!(s.v6only, None);
     assert_eq!(s.remote.as_ref().and_then(Endpoint::port), Some(0));
 
@@ -288,8 +288,8 @@ fn unix_listener_odd_path_and_queues() {
         (s.state, s.sock_type, s.proto),
         (State::LISTEN, SockType::Stream, Proto::Unix)
     );
-    assert_eq!((s.recv_q, s.send_q), (Some(1), Some(7)));
-    assert_eq!(s.uid, uid());
+    assert_eq!((s.recv_q.get(), s.send_q.get()), (Some(1), Some(7)));
+    assert_eq!(s.uid.get(), uid());
     assert!(socks.iter().all(|s| s.state == State::LISTEN));
 }
 

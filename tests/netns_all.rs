@@ -216,7 +216,7 @@ fn facts_are_each_namespaces_own() {
         .find(|s| s.local.as_ref().and_then(Endpoint::port) == Some(port))
         .expect("the bound listener");
     assert_eq!(
-        src.iface_name(s.iface.expect("bound")).as_deref(),
+        src.iface_name(s.iface.get().expect("bound")).as_deref(),
         Some("pwb0")
     );
     // The rows compare equal with ss's `%pwb0` spelling as well.

@@ -150,13 +150,13 @@ proptest! {
         prop_assert_eq!(s.state, State(v.state));
         prop_assert_eq!(&s.local, &Some(Endpoint::Inet { addr: ip(family, &la), port: lp }));
         prop_assert_eq!(&s.remote, &Some(Endpoint::Inet { addr: ip(family, &ra), port: rp }));
-        prop_assert_eq!(s.recv_q, Some(v.rx));
+        prop_assert_eq!(s.recv_q.get(), Some(v.rx));
         // A TCP TIME-WAIT row belongs to no one: the kernel prints uid 0 there, read as unknown.
         let tw = proto == Proto::Tcp && State(v.state) == State::TIME_WAIT;
-        prop_assert_eq!(s.uid, (!tw).then_some(v.uid));
+        prop_assert_eq!(s.uid.get(), (!tw).then_some(v.uid));
         prop_assert_eq!(s.inode, v.inode);
         if State(v.state) != State::LISTEN {
-            prop_assert_eq!(s.send_q, Some(v.tx));
+            prop_assert_eq!(s.send_q.get(), Some(v.tx));
         }
     }
 

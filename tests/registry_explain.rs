@@ -1,6 +1,7 @@
 //! `explain`: every name across protocols with sources, class, ephemeral flag, label, seed
 //! facts and current users; JSON and text; unknown ports still explained.
 
+use portwatch::model::OptU32;
 use portwatch::model::Row;
 use portwatch::model::{Endpoint, Family, Owner, Proto, SockType, Socket, State, Text};
 use portwatch::registry::explain;
@@ -29,7 +30,7 @@ fn row(proto: Proto, state: State, local: u16, remote: u16, comm: &[u8]) -> Row 
             local: ep(local),
             remote: ep(remote),
             inode: 7,
-            uid: Some(1000),
+            uid: OptU32::some(1000),
             ..Socket::new(proto, Family::Ipv4, SockType::Stream, state)
         })
     };

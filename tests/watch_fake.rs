@@ -1,6 +1,7 @@
 //! watch's core without a kernel: the pipeline reads a fake host twice around a change, and
 //! the events between the two readings are exactly what changed, with owners and before.
 
+use portwatch::model::OptU32;
 use portwatch::model::{Endpoint, Family, Owner, Proto, Query, SockType, Socket, State, StateSet};
 use portwatch::pipeline::{self, Request};
 use portwatch::platform::fake::Fake;
@@ -20,7 +21,7 @@ fn tcp(state: State, inode: u64, local: u16, remote: u16) -> Socket {
         inode,
         local: ep(local),
         remote: ep(remote),
-        uid: Some(1000),
+        uid: OptU32::some(1000),
         ..Socket::new(Proto::Tcp, Family::Ipv4, SockType::Stream, state)
     }
 }

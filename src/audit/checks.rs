@@ -61,7 +61,11 @@ fn groups(rows: &[Row]) -> Vec<Group<'_>> {
             .collect();
         comms.sort();
         comms.dedup();
-        let uid = if comms.is_empty() { r.sock.uid } else { None };
+        let uid = if comms.is_empty() {
+            r.sock.uid.get()
+        } else {
+            None
+        };
         map.entry((r.sock.netns, r.sock.proto, port, comms, uid))
             .or_default()
             .push(r);

@@ -2,6 +2,7 @@
 //! probe answers, firewall downgrade, allow file, holder executables, grouping, JSON shape.
 
 use super::*;
+use crate::model::OptU32;
 use crate::model::{Endpoint, Family, Owner, Proto, SockType, Socket, State, Text};
 use crate::registry::{AnnotateCtx, Registry};
 use std::collections::HashSet;
@@ -24,7 +25,7 @@ fn row(proto: Proto, addr: &str, port: u16, pid: u32, comm: &str) -> Row {
     let sock = Socket {
         local: Some(Endpoint::Inet { addr, port }),
         inode: u64::from(port) * 10 + u64::from(family == Family::Ipv6),
-        uid: Some(0),
+        uid: OptU32::some(0),
         v6only: (family == Family::Ipv6).then_some(false),
         ..Socket::new(proto, family, SockType::Stream, state)
     };

@@ -183,7 +183,7 @@ pub fn build(c: &Collected, host: &Host) -> Vec<Family> {
             Some(s) => v.get(&escape(s.name.as_bytes())),
             None => v.get(""),
         };
-        let user = match (&r.rare.user, r.sock.uid) {
+        let user = match (&r.rare.user, r.sock.uid.get()) {
             (Some(name), _) => v.get(&escape(name.as_bytes())),
             // A uid without a name (no passwd entry: a container's user) is still a fact.
             (None, Some(uid)) => v.num(uid),
@@ -207,8 +207,8 @@ pub fn build(c: &Collected, host: &Host) -> Vec<Family> {
                 limit: Some(0),
             });
             *q = Queue {
-                waiting: add(q.waiting, r.sock.recv_q),
-                limit: add(q.limit, r.sock.send_q),
+                waiting: add(q.waiting, r.sock.recv_q.get()),
+                limit: add(q.limit, r.sock.send_q.get()),
             };
         }
     }

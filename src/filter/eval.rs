@@ -195,7 +195,7 @@ fn pred(p: &Pred, row: &Row, ctx: &Ctx) -> bool {
             .as_ref()
             .is_some_and(|os| os.iter().any(|o| o.pid == *pid)),
         Pred::User(UserSpec::Uid(u)) | Pred::User(UserSpec::Name { uid: Some(u), .. }) => {
-            sock.uid == Some(*u)
+            sock.uid.get() == Some(*u)
         }
         Pred::User(UserSpec::Name { name, uid: None }) => row.rare.user.as_deref() == Some(name),
         Pred::Service(g) => row
@@ -211,7 +211,7 @@ fn pred(p: &Pred, row: &Row, ctx: &Ctx) -> bool {
             (Some(Endpoint::Inet { port, .. }), Some((lo, hi))) => lo <= *port && *port <= hi,
             _ => false,
         },
-        Pred::Dev(i) => sock.iface == Some(*i),
+        Pred::Dev(i) => sock.iface.get() == Some(*i),
         // `net:[N]` is compared as text: as a glob its brackets would be a character class.
         Pred::Netns(pattern) => row.netns.as_ref().is_some_and(|n| {
             let inode = n.inode.to_string();

@@ -1,6 +1,7 @@
 //! Evaluator table tests on hand-built rows.
 
 use super::{parse_str, Filter, Pred, UserSpec};
+use crate::model::OptU32;
 use crate::model::Row;
 use crate::model::{Annotation, PortClass, ServiceName, Source};
 use crate::model::{
@@ -30,10 +31,10 @@ fn inet(proto: Proto, state: State, local: &str, remote: &str) -> Row {
     Row::new(Socket {
         local,
         remote: ep(remote),
-        recv_q: Some(0),
-        send_q: Some(0),
+        recv_q: OptU32::some(0),
+        send_q: OptU32::some(0),
         inode: 1000,
-        uid: Some(1000),
+        uid: OptU32::some(1000),
         v6only: (family == Family::Ipv6).then_some(false),
         ..Socket::new(
             proto,

@@ -68,7 +68,7 @@ impl Fingerprint {
         Fingerprint {
             state: s.state,
             held: s.inode != 0,
-            queues: queues.then(|| (s.recv_q.unwrap_or(0), s.send_q.unwrap_or(0))),
+            queues: queues.then(|| (s.recv_q.get().unwrap_or(0), s.send_q.get().unwrap_or(0))),
         }
     }
 }
@@ -77,6 +77,7 @@ impl Fingerprint {
 mod tests {
     use super::*;
     use crate::model::testing;
+    use crate::model::OptU32;
 
     fn glimpse(state: State, held: bool, q: (u32, u32)) -> Glimpse {
         Glimpse {
@@ -96,8 +97,8 @@ mod tests {
     fn a_glimpse_and_a_full_read_of_one_socket_agree() {
         let mut s = testing::tcp(State::ESTABLISHED, "127.0.0.1:80", "127.0.0.1:4000");
         s.inode = 7;
-        s.recv_q = Some(3);
-        s.send_q = Some(0);
+        s.recv_q = OptU32::some(3);
+        s.send_q = OptU32::some(0);
         let g = glimpse(State::ESTABLISHED, true, (3, 0));
         assert_eq!(g.fingerprint(true), Fingerprint::of(&s, true));
         // Queues count only when watched.

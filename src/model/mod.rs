@@ -6,6 +6,7 @@ mod extras;
 mod glimpse;
 mod host;
 pub mod kill;
+mod optu32;
 mod ownermap;
 mod owners;
 mod row;
@@ -20,6 +21,7 @@ pub use container::{Attribution, BadNetnsSpec, Container, Netns, NetnsSpec, Runt
 pub use extras::{CcInfo, CongName, Detail, Extras, Shutdown, SkMem, TcpInfo, Timer, TimerKind};
 pub use glimpse::{Fingerprint, Glimpse, StateChange};
 pub use host::{ExeInfo, HostFacts, Interface};
+pub use optu32::OptU32;
 pub use ownermap::{InodeSet, OwnerMap, U64Hasher, U64Map, U64Set, Wanted};
 pub use owners::Owners;
 pub use row::{Name, Rare, RareBox, Row};
@@ -147,18 +149,18 @@ pub struct Socket {
     pub local: Option<Endpoint>,
     /// Remote end; for unix sockets the peer's name when it has one.
     pub remote: Option<Endpoint>,
-    pub recv_q: Option<u32>,
+    pub recv_q: OptU32,
     /// For listeners: the backlog (as ss prints it).
-    pub send_q: Option<u32>,
+    pub send_q: OptU32,
     /// Socket inode; 0 is a real value for TIME-WAIT and similar kernel-owned sockets.
     pub inode: u64,
-    pub uid: Option<u32>,
+    pub uid: OptU32,
     /// IPv6 only: whether the socket refuses IPv4 (v6only). `false` means dual-stack.
     pub v6only: Option<bool>,
     /// Unix only: inode of the connected peer, when known.
     pub peer_inode: Option<NonZeroU64>,
     /// Interface index the socket is bound to (SO_BINDTODEVICE / scope id), when non-zero.
-    pub iface: Option<u32>,
+    pub iface: OptU32,
     /// Network namespace inode the socket was read in, when known (seam for later issues).
     pub netns: Option<NonZeroU64>,
     /// cgroup v2 id of the socket, when the kernel reports it (seam for later issues).
@@ -183,13 +185,13 @@ impl Socket {
             state,
             local: None,
             remote: None,
-            recv_q: None,
-            send_q: None,
+            recv_q: OptU32::NONE,
+            send_q: OptU32::NONE,
             inode: 0,
-            uid: None,
+            uid: OptU32::NONE,
             v6only: None,
             peer_inode: None,
-            iface: None,
+            iface: OptU32::NONE,
             netns: None,
             cgroup: None,
             cookie: None,

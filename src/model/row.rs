@@ -149,8 +149,16 @@ mod size {
     /// 100 KB of peak memory there: grow these only on purpose (README, Performance).
     #[test]
     fn rows_and_sockets_stay_small() {
-        assert!(std::mem::size_of::<crate::model::Socket>() <= 136);
-        assert!(std::mem::size_of::<super::Row>() <= 176);
+        assert!(
+            std::mem::size_of::<crate::model::Socket>() <= 120,
+            "{}",
+            std::mem::size_of::<crate::model::Socket>()
+        );
+        assert!(
+            std::mem::size_of::<super::Row>() <= 160,
+            "{}",
+            std::mem::size_of::<super::Row>()
+        );
     }
 
     #[test]

@@ -57,8 +57,8 @@ impl SortKey {
         let x = s.extras.as_deref();
         let info = x.and_then(|x| x.tcp_info.as_ref());
         match self {
-            SortKey::RecvQ => s.recv_q.map(u64::from),
-            SortKey::SendQ => s.send_q.map(u64::from),
+            SortKey::RecvQ => s.recv_q.get().map(u64::from),
+            SortKey::SendQ => s.send_q.get().map(u64::from),
             SortKey::Rtt => info?.rtt_us.map(u64::from),
             SortKey::Retrans => info?.total_retrans.map(u64::from),
             SortKey::Bytes => Some(info?.bytes_sent? + info?.bytes_received?),
@@ -117,7 +117,7 @@ pub fn alerts(r: &Row) -> Vec<Alert> {
     let s = &r.sock;
     let mut v = Vec::new();
     if s.proto == Proto::Tcp && s.state == State::LISTEN {
-        if let (Some(q), Some(backlog)) = (s.recv_q, s.send_q.filter(|&b| b > 0)) {
+        if let (Some(q), Some(backlog)) = (s.recv_q.get(), s.send_q.get().filter(|&b| b > 0)) {
             let pct = u64::from(q) * 100 / u64::from(backlog);
             if pct > ACCEPT_QUEUE_ALERT_PERCENT {
                 v.push(Alert::AcceptQueue {
@@ -149,12 +149,13 @@ pub fn alerts(r: &Row) -> Vec<Alert> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::OptU32;
     use crate::model::{Extras, Family, SockType, Socket, TcpInfo, Timer};
 
     fn row(state: State, recv_q: u32, send_q: u32, x: Option<Extras>) -> Row {
         Row::new(Socket {
-            recv_q: Some(recv_q),
-            send_q: Some(send_q),
+            recv_q: OptU32::some(recv_q),
+            send_q: OptU32::some(send_q),
             extras: x.map(Box::new),
             ..Socket::new(Proto::Tcp, Family::Ipv4, SockType::Stream, state)
         })

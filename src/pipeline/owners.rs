@@ -62,7 +62,7 @@ fn scan_for(req: &Request, procs: &dyn ProcessSource, rows: &[Row]) -> OwnerMap 
     if req.all_owners {
         return procs.scan_owners(Wanted::Some { inodes: &inodes });
     }
-    let uids: HashSet<u32> = rows.iter().filter_map(|r| r.sock.uid).collect();
+    let uids: HashSet<u32> = rows.iter().filter_map(|r| r.sock.uid.get()).collect();
     procs.scan_owners(Wanted::Family {
         inodes: &inodes,
         uids: &uids,

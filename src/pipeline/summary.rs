@@ -23,8 +23,8 @@ impl ListenerLoad {
     /// Accept-queue fill in percent (Recv-Q over the backlog in Send-Q), TCP only.
     pub fn queue_percent(&self) -> Option<u64> {
         let s = &self.row.sock;
-        let backlog = s.send_q.filter(|&b| b > 0 && s.proto == Proto::Tcp)?;
-        Some(u64::from(s.recv_q?) * 100 / u64::from(backlog))
+        let backlog = s.send_q.get().filter(|&b| b > 0 && s.proto == Proto::Tcp)?;
+        Some(u64::from(s.recv_q.get()?) * 100 / u64::from(backlog))
     }
 }
 
@@ -165,7 +165,7 @@ pub fn summarize(counters: SockStat, rows: Vec<Row>, with_connections: bool) -> 
         .collect();
     let mut by_queue: Vec<ListenerLoad> = loads
         .iter()
-        .filter(|l| l.row.sock.recv_q.is_some_and(|q| q > 0) && l.queue_percent().is_some())
+        .filter(|l| l.row.sock.recv_q.get().is_some_and(|q| q > 0) && l.queue_percent().is_some())
         .cloned()
         .collect();
     by_queue.sort_by_key(|l| std::cmp::Reverse(l.queue_percent()));
@@ -192,13 +192,14 @@ pub fn summarize(counters: SockStat, rows: Vec<Row>, with_connections: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::OptU32;
     use crate::model::{testing, Family, Socket};
 
     fn tcp(state: State, local: &str, remote: &str, q: (u32, u32)) -> Row {
         let s = testing::tcp(state, local, remote);
         Row::new(Socket {
-            recv_q: Some(q.0),
-            send_q: Some(q.1),
+            recv_q: OptU32::some(q.0),
+            send_q: OptU32::some(q.1),
             v6only: (s.family == Family::Ipv6).then_some(false),
             ..s
         })

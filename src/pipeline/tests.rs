@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::filter;
+use crate::model::OptU32;
 use crate::model::{Endpoint, Family, Owner, SockType, Socket, State, Warning};
 use crate::platform::fake::Fake;
 use std::net::{IpAddr, Ipv4Addr};
@@ -18,7 +19,7 @@ pub(crate) fn tcp(state: State, local: u16, remote: u16, inode: u64) -> Socket {
         local: inet(local),
         remote: inet(remote),
         inode,
-        uid: Some(1000),
+        uid: OptU32::some(1000),
         ..Socket::new(Proto::Tcp, Family::Ipv4, SockType::Stream, state)
     }
 }

@@ -3,6 +3,7 @@
 //! netns, container, unit and host filters.
 
 use super::*;
+use crate::model::OptU32;
 use crate::model::{
     Attribution, Container, Endpoint, Family, Netns, Owner, OwnerMap, Runtime, SockType, Unit,
     Wanted,
@@ -28,8 +29,8 @@ fn sock(state: State, local: u16, remote: u16, inode: u64, iface: Option<u32>) -
         local: ep(local),
         remote: ep(remote),
         inode,
-        uid: Some(0),
-        iface,
+        uid: OptU32::some(0),
+        iface: iface.into(),
         ..Socket::new(Proto::Tcp, Family::Ipv4, SockType::Stream, state)
     }
 }

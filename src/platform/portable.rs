@@ -3,7 +3,9 @@
 //! state UNKNOWN rather than a guess.
 
 use crate::error::{Error, Result};
-use crate::model::{Endpoint, Family, Proto, Query, Snapshot, SockType, Socket, State, Warning};
+use crate::model::{
+    Endpoint, Family, OptU32, Proto, Query, Snapshot, SockType, Socket, State, Warning,
+};
 use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, TcpState};
 
 fn tcp_state(s: TcpState) -> State {
@@ -100,13 +102,13 @@ pub fn read_sockets(q: &Query) -> Result<Snapshot> {
                 port: info.local_port(),
             }),
             remote,
-            recv_q: None,
-            send_q: None,
+            recv_q: OptU32::NONE,
+            send_q: OptU32::NONE,
             inode,
-            uid,
+            uid: uid.into(),
             v6only: None,
             peer_inode: None,
-            iface: None,
+            iface: OptU32::NONE,
             netns: None,
             cgroup: None,
             cookie: None,

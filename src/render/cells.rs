@@ -48,12 +48,12 @@ pub fn cell(out: &mut String, row: &Row, col: Column) {
     match col {
         Column::Netid => out.push_str(s.netid()),
         Column::State => out.push_str(s.state.name()),
-        Column::RecvQ => opt_num(out, s.recv_q.map(u64::from)),
-        Column::SendQ => opt_num(out, s.send_q.map(u64::from)),
+        Column::RecvQ => opt_num(out, s.recv_q.get().map(u64::from)),
+        Column::SendQ => opt_num(out, s.send_q.get().map(u64::from)),
         Column::Local => endpoint(out, row, true),
         Column::Peer => endpoint(out, row, false),
         Column::Service => service(out, row),
-        Column::User => match (&row.rare.user, s.uid) {
+        Column::User => match (&row.rare.user, s.uid.get()) {
             (Some(u), _) => out.push_str(&escape(u.as_bytes())),
             (None, Some(uid)) => push_u64(out, uid.into()),
             (None, None) => out.push('-'),

@@ -97,10 +97,10 @@ pub fn write(rows: &[Row], header: bool, out: &mut dyn Write) -> io::Result<()> 
             lp,
             ra,
             rp,
-            opt(s.recv_q),
-            opt(s.send_q),
+            opt(s.recv_q.get()),
+            opt(s.send_q.get()),
             s.inode.to_string(),
-            opt(s.uid),
+            opt(s.uid.get()),
             r.rare
                 .user
                 .as_deref()

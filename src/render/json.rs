@@ -121,10 +121,10 @@ impl Serialize for SocketJson<'_> {
         m.serialize_entry("state", s.state.name())?;
         m.serialize_entry("local", &s.local.as_ref().map(Ep))?;
         m.serialize_entry("remote", &s.remote.as_ref().map(Ep))?;
-        m.serialize_entry("recv_q", &s.recv_q)?;
-        m.serialize_entry("send_q", &s.send_q)?;
+        m.serialize_entry("recv_q", &s.recv_q.get())?;
+        m.serialize_entry("send_q", &s.send_q.get())?;
         m.serialize_entry("inode", &s.inode)?;
-        m.serialize_entry("uid", &s.uid)?;
+        m.serialize_entry("uid", &s.uid.get())?;
         m.serialize_entry("user", &r.rare.user.as_deref())?;
         m.serialize_entry("v6only", &s.v6only)?;
         m.serialize_entry("iface", &r.rare.iface.as_deref())?;

@@ -232,7 +232,7 @@ pub fn write_plan(plan: &Plan, dry_run: bool, out: &mut dyn Write) -> io::Result
     }
     for &i in &plan.unowned {
         if let Some(row) = plan.rows.get(i) {
-            let uid = match (row.sock.uid, row.rare.user.as_deref()) {
+            let uid = match (row.sock.uid.get(), row.rare.user.as_deref()) {
                 (None, _) => String::new(),
                 (Some(u), n) => format!(" (uid {u}, {})", user(Some(u), n)),
             };

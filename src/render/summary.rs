@@ -76,8 +76,8 @@ pub fn write_text(s: &Summary, out: &mut dyn Write) -> io::Result<()> {
             "  {:<5} {:<28} {:>6}/{:<6} {:>4}%  {}",
             sk.netid(),
             listener(l),
-            sk.recv_q.unwrap_or(0),
-            sk.send_q.unwrap_or(0),
+            sk.recv_q.get().unwrap_or(0),
+            sk.send_q.get().unwrap_or(0),
             l.queue_percent().unwrap_or(0),
             service(l)
         )?;

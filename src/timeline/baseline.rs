@@ -227,10 +227,10 @@ fn socket(s: &SockJ) -> std::result::Result<Socket, String> {
     Ok(Socket {
         local: s.local.as_ref().map(endpoint).transpose()?,
         remote: s.remote.as_ref().map(endpoint).transpose()?,
-        recv_q: s.recv_q,
-        send_q: s.send_q,
+        recv_q: s.recv_q.into(),
+        send_q: s.send_q.into(),
         inode: s.inode,
-        uid: s.uid,
+        uid: s.uid.into(),
         v6only: s.v6only,
         peer_inode: s.peer_inode,
         ..Socket::new(proto, family, sock_type, s.state)

@@ -43,7 +43,10 @@ fn a_snapshot_reads_back_its_sockets_owners_and_selection() {
             port: 80
         })
     );
-    assert_eq!((l.inode, l.v6only, l.send_q), (100, Some(false), Some(511)));
+    assert_eq!(
+        (l.inode, l.v6only, l.send_q.get()),
+        (100, Some(false), Some(511))
+    );
     let comms: Vec<&[u8]> = b.owners.iter().map(|(_, o)| o.comm.as_bytes()).collect();
     assert_eq!(
         comms,

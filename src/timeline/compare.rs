@@ -144,7 +144,7 @@ pub fn summarize(rows: &[Row], opts: Options) -> BTreeMap<Ident, Attrs> {
     for r in rows {
         let a = m.entry(ident(r, opts)).or_default();
         a.count += 1;
-        let user = match (&r.rare.user, r.sock.uid) {
+        let user = match (&r.rare.user, r.sock.uid.get()) {
             (Some(name), _) => Some(name.to_string()),
             (None, Some(uid)) => Some(uid.to_string()),
             (None, None) => None,

@@ -1,6 +1,7 @@
 //! Listings compared by stable identity, on hand-built rows.
 
 use super::*;
+use crate::model::OptU32;
 use crate::model::{Annotation, Family, Name, Owner, Owners, PortClass, SockType, Socket};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -49,7 +50,7 @@ fn row(
             local,
             remote,
             inode: u64::from(pid) * 1000,
-            uid: Some(0),
+            uid: OptU32::some(0),
             ..Socket::new(Proto::Tcp, Family::Ipv4, SockType::Stream, state)
         })
     };

@@ -80,7 +80,9 @@ pub struct Compare {
 pub fn differs(a: &Row, b: &Row, cmp: Compare) -> bool {
     a.sock.state != b.sock.state
         || a.owners != b.owners
-        || (cmp.queues && (a.sock.recv_q, a.sock.send_q) != (b.sock.recv_q, b.sock.send_q))
+        || (cmp.queues
+            && (a.sock.recv_q.get(), a.sock.send_q.get())
+                != (b.sock.recv_q.get(), b.sock.send_q.get()))
 }
 
 /// The events that turn `prev` into `next`: closed sockets first, then opened and changed

@@ -1,6 +1,7 @@
 //! Events between two readings, on hand-built rows (tests/watch_fake.rs drives the pipeline).
 
 use super::*;
+use crate::model::OptU32;
 use crate::model::State;
 use crate::timeline::testrows::{ep, owner, row, tcp};
 
@@ -82,7 +83,7 @@ fn owners_change_and_queues_only_when_asked() {
 
     let queued = reading(vec![row(
         Socket {
-            recv_q: Some(5),
+            recv_q: OptU32::some(5),
             ..tcp(State::LISTEN, 100, 80, 0)
         },
         &[owner(1, "a")],

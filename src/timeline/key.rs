@@ -8,7 +8,7 @@
 //! kernel's TIME-WAIT and request sockets, orphans whose process closed them) are told apart
 //! by their addresses, which are unique per connection at any one time.
 
-use crate::model::{Endpoint, Family, Owner, Owners, Proto, Row, Socket, U64Hasher};
+use crate::model::{Endpoint, Family, OptU32, Owner, Owners, Proto, Row, Socket, U64Hasher};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::num::NonZeroU64;
@@ -203,8 +203,8 @@ impl Reading {
     /// Mark every row's queues unknown: they will not be read again (watch's fed reads).
     pub fn forget_queues(&mut self) {
         for r in &mut self.rows {
-            r.sock.recv_q = None;
-            r.sock.send_q = None;
+            r.sock.recv_q = OptU32::NONE;
+            r.sock.send_q = OptU32::NONE;
         }
     }
 }
@@ -323,7 +323,7 @@ mod tests {
         assert_eq!(r.remove(&k(2)), None);
         assert!(r.insert(Row::new(tcp(State::LISTEN, 9, 80, 0))));
         assert!(!r.insert(Row::new(tcp(State::ESTABLISHED, 9, 80, 1))));
-        r.get_mut(&k(5)).expect("5").sock.recv_q = Some(3);
+        r.get_mut(&k(5)).expect("5").sock.recv_q = OptU32::some(3);
         assert_eq!(r.remove(&k(1)).map(|row| row.sock.inode), Some(1));
         let mut left: Vec<u64> = r
             .keyed()
@@ -336,6 +336,6 @@ mod tests {
         left.sort_unstable();
         assert_eq!(left, [3, 4, 5, 9]);
         assert_eq!(r.len(), 4);
-        assert_eq!(r.get(&k(5)).and_then(|x| x.sock.recv_q), Some(3));
+        assert_eq!(r.get(&k(5)).and_then(|x| x.sock.recv_q.get()), Some(3));
     }
 }

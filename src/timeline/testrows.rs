@@ -1,5 +1,6 @@
 //! Hand-built rows for the tests of this module: loopback TCP sockets and their owners.
 
+use crate::model::OptU32;
 use crate::model::{Endpoint, Family, Owner, Owners, Proto, Row, SockType, Socket, State};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -16,8 +17,8 @@ pub fn tcp(state: State, inode: u64, local: u16, remote: u16) -> Socket {
         inode,
         local: ep(local),
         remote: ep(remote),
-        recv_q: Some(0),
-        send_q: Some(0),
+        recv_q: OptU32::some(0),
+        send_q: OptU32::some(0),
         ..Socket::new(Proto::Tcp, Family::Ipv4, SockType::Stream, state)
     }
 }

@@ -147,7 +147,7 @@ fn a_closed_connection_is_reported_once() {
         })
     };
     assert_eq!((&client.local, &client.remote), (&ep(caddr), &ep(saddr)));
-    assert_eq!(client.uid, None, "close events carry no owner");
+    assert_eq!(client.uid.get(), None, "close events carry no owner");
     let info = client.extras.as_ref().and_then(|x| x.tcp_info.as_ref());
     assert!(info.is_some_and(|i| i.bytes_acked.is_some()), "{client:?}");
 }

@@ -2,6 +2,7 @@
 //! width) and of command-line parsing.
 
 use super::{nasty_bytes, textfmt};
+use portwatch::model::OptU32;
 use portwatch::model::Row;
 use portwatch::model::{Endpoint, Family, Owner, Proto, SockType, Socket, State, Text, UnixName};
 use proptest::prelude::*;
@@ -43,10 +44,10 @@ fn row(unix_name: Option<(bool, Vec<u8>)>, comm: Vec<u8>, user: Option<String>, 
     };
     let mut r = Row::new(Socket {
         local,
-        recv_q: Some(0),
-        send_q: Some(128),
+        recv_q: OptU32::some(0),
+        send_q: OptU32::some(128),
         inode,
-        uid: Some(1000),
+        uid: OptU32::some(1000),
         ..Socket::new(proto, family, sock_type, State::LISTEN)
     });
     r.owners = Some(

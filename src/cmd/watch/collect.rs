@@ -6,7 +6,8 @@
 use super::delta::{Delta, Known};
 use crate::error::Result;
 use crate::model::{
-    Family, Fingerprint, Glimpse, LocalPorts, Proto, Query, Socket, State, StateSet, Warning,
+    Family, Fingerprint, Glimpse, LocalPorts, OptU32, Proto, Query, Socket, State, StateSet,
+    Warning,
 };
 use crate::platform::SocketSource;
 use crate::timeline::{Compare, Key, Reading};
@@ -64,10 +65,10 @@ pub(super) fn glimpse_of(s: &Socket) -> Option<Glimpse> {
         family: s.family,
         local: end(&s.local)?,
         remote: end(&s.remote)?,
-        iface: s.iface.unwrap_or(0),
+        iface: s.iface.get().unwrap_or(0),
         held: s.inode != 0,
-        recv_q: s.recv_q.unwrap_or(0),
-        send_q: s.send_q.unwrap_or(0),
+        recv_q: s.recv_q.get().unwrap_or(0),
+        send_q: s.send_q.get().unwrap_or(0),
     })
 }
 
@@ -113,8 +114,8 @@ impl Delta {
                     } else if k.shown && k.queues != queues && !self.feeding {
                         k.queues = queues;
                         if let Some(r) = now.get_mut(&Key::Cookie(g.cookie)) {
-                            r.sock.recv_q = Some(g.recv_q);
-                            r.sock.send_q = Some(g.send_q);
+                            r.sock.recv_q = OptU32::some(g.recv_q);
+                            r.sock.send_q = OptU32::some(g.send_q);
                         }
                     }
                 }

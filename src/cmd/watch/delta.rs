@@ -22,8 +22,8 @@ use super::shared::Shared;
 use super::sources::{Handed, Recording};
 use crate::error::Result;
 use crate::model::{
-    Detail, Fingerprint, Glimpse, InodeSet, Proto, Row, Socket, StateChange, StateSet, U64Map,
-    U64Set, Warning,
+    Detail, Fingerprint, Glimpse, InodeSet, OptU32, Proto, Row, Socket, StateChange, StateSet,
+    U64Map, U64Set, Warning,
 };
 use crate::pipeline::{self, Request};
 use crate::platform::{Glimpser, SocketSource, TrackedOwners};
@@ -211,7 +211,7 @@ impl Delta {
         self.listeners = rec.listeners.into_inner().unwrap_or_default();
         self.listening = self.listening_now();
         self.unheld = rec.unheld.into_inner().unwrap_or_default();
-        self.uids = now.rows().iter().filter_map(|r| r.sock.uid).collect();
+        self.uids = now.rows().iter().filter_map(|r| r.sock.uid.get()).collect();
         if self.feeding {
             now.forget_queues();
         }
@@ -343,7 +343,7 @@ impl Delta {
                 .collect();
             // As the pipeline's scan: the holders of sockets still without one are looked
             // for among the processes of the sockets' users first (early stop).
-            self.uids.extend(fetched.iter().filter_map(|s| s.uid));
+            self.uids.extend(fetched.iter().filter_map(|s| s.uid.get()));
             let uids = (!req.all_owners).then_some(&self.uids);
             let moved: CookieSet = owners.refresh(&wanted, &fresh, uids).into_iter().collect();
             if !moved.is_empty() {
@@ -475,8 +475,8 @@ impl Delta {
     /// unknown from now on rather than stale.
     fn kept(&self, mut r: Row) -> Row {
         if self.feeding {
-            r.sock.recv_q = None;
-            r.sock.send_q = None;
+            r.sock.recv_q = OptU32::NONE;
+            r.sock.send_q = OptU32::NONE;
         }
         r
     }
@@ -484,7 +484,7 @@ impl Delta {
 
 /// A socket's queues as a glimpse gives them (unknown: 0).
 fn queues(s: &Socket) -> (u32, u32) {
-    (s.recv_q.unwrap_or(0), s.send_q.unwrap_or(0))
+    (s.recv_q.get().unwrap_or(0), s.send_q.get().unwrap_or(0))
 }
 
 pub(super) fn local_port(s: &Socket) -> Option<u16> {

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::export::{collect, encode, Format, Plan};
+use crate::model::OptU32;
 use crate::model::{Family as AddrFamily, Netns, Owner, SockType, Socket, Warning};
 use crate::pipeline::Request;
 use crate::platform::fake::Fake;
@@ -27,9 +28,9 @@ fn sock(proto: Proto, state: State, local: u16, remote: Option<u16>, inode: u64)
         local: ep(LO, local),
         remote: remote.map_or_else(|| ep(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0), |p| ep(LO, p)),
         inode,
-        uid: Some(1000),
-        recv_q: Some(0),
-        send_q: Some(0),
+        uid: OptU32::some(1000),
+        recv_q: OptU32::some(0),
+        send_q: OptU32::some(0),
         ..Socket::new(proto, AddrFamily::Ipv4, kind, state)
     }
 }
@@ -48,17 +49,17 @@ fn owner(pid: u32, comm: &[u8]) -> Owner {
 /// an inbound and an outbound connection, one to a port nobody names, and TIME-WAIT.
 fn host() -> Fake {
     let mut web2 = sock(Proto::Tcp, State::LISTEN, 8080, None, 101);
-    web2.recv_q = Some(3);
-    web2.send_q = Some(128);
+    web2.recv_q = OptU32::some(3);
+    web2.send_q = OptU32::some(128);
     let mut web1 = sock(Proto::Tcp, State::LISTEN, 8080, None, 100);
-    web1.recv_q = Some(2);
-    web1.send_q = Some(128);
+    web1.recv_q = OptU32::some(2);
+    web1.send_q = OptU32::some(128);
     let ssh = Socket {
         family: AddrFamily::Ipv6,
         local: ep(ANY6, 22),
         remote: ep(ANY6, 0),
         v6only: Some(false),
-        uid: Some(0),
+        uid: OptU32::some(0),
         ..sock(Proto::Tcp, State::LISTEN, 22, None, 200)
     };
     Fake {
@@ -184,7 +185,7 @@ fn accept_queues_sum_over_reuseport_sockets_and_skip_udp() {
 fn an_unknown_backlog_is_left_out_not_zero() {
     let mut fake = host();
     for s in fake.sockets.iter_mut().filter(|s| s.inode == 101) {
-        s.send_q = None; // as /proc/net/tcp reads it
+        s.send_q = OptU32::NONE; // as /proc/net/tcp reads it
     }
     let fs = families_of(&fake);
     let web = [("port", "8080")];
@@ -283,7 +284,7 @@ fn user_label_is_the_uid_when_it_has_no_name_and_empty_when_unknown() {
     fake.users.clear();
     fake.sockets.retain(|s| s.inode == 300);
     let mut unknown = sock(Proto::Udp, State::CLOSE, 123, None, 301);
-    unknown.uid = None;
+    unknown.uid = OptU32::NONE;
     fake.sockets.push(unknown);
     let fs = families_of(&fake);
     let l = family(&fs, &LISTENER);

@@ -6,6 +6,7 @@ use super::*;
 use crate::cli::{KillArgs, ListingArgs};
 use crate::kill::spec;
 use crate::model::kill::{ProcessOutcome, Signal};
+use crate::model::OptU32;
 use crate::model::{Family, Proto, SockType, Socket, State, StateSet};
 use crate::pipeline;
 use crate::pipeline::tests::{inet, owner, tcp};
@@ -20,7 +21,7 @@ fn host() -> Fake {
     h.sockets.push(Socket {
         local: inet(8080),
         inode: 103,
-        uid: Some(0),
+        uid: OptU32::some(0),
         ..Socket::new(Proto::Udp, Family::Ipv4, SockType::Dgram, State::CLOSE)
     });
     h.owners.push((103, owner(1, "systemd", 40)));

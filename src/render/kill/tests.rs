@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::model::kill::{ProcessFacts, Signals};
+use crate::model::OptU32;
 use crate::model::{Endpoint, Family, Owner, Owners, Proto, SockType, Socket};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -22,7 +23,7 @@ fn listener(port: u16, inode: u64, owners: Vec<Owner>) -> Row {
             port,
         }),
         inode,
-        uid: Some(0),
+        uid: OptU32::some(0),
         ..Socket::new(Proto::Tcp, Family::Ipv4, SockType::Stream, State::LISTEN)
     });
     r.owners = Some(Owners::from(owners));

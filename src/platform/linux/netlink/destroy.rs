@@ -168,7 +168,7 @@ fn request(s: &Socket) -> Result<[u8; inet::REQ_LEN], DestroyError> {
     r[10..12].copy_from_slice(&rp.to_be_bytes());
     put_addr(&mut r, 12, *la);
     put_addr(&mut r, 28, *ra);
-    r[44..48].copy_from_slice(&s.iface.unwrap_or(0).to_ne_bytes());
+    r[44..48].copy_from_slice(&s.iface.get().unwrap_or(0).to_ne_bytes());
     let c = cookie.get();
     r[48..52].copy_from_slice(&(c as u32).to_ne_bytes());
     r[52..56].copy_from_slice(&((c >> 32) as u32).to_ne_bytes());
@@ -178,12 +178,13 @@ fn request(s: &Socket) -> Result<[u8; inet::REQ_LEN], DestroyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::OptU32;
     use crate::model::{testing, State};
     use std::num::NonZeroU64;
 
     fn tcp(local: &str, remote: &str) -> Socket {
         Socket {
-            iface: Some(3),
+            iface: OptU32::some(3),
             cookie: NonZeroU64::new(0x1122_3344_5566_7788),
             ..testing::tcp(State::ESTABLISHED, local, remote)
         }

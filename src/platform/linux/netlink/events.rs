@@ -260,7 +260,7 @@ mod tests {
             (t.proto, t.family, t.state),
             (Proto::Tcp, Family::Ipv4, State::CLOSE)
         );
-        assert_eq!((t.uid, t.inode), (None, 0));
+        assert_eq!((t.uid.get(), t.inode), (None, 0));
         assert_eq!(t.local.as_ref().and_then(Endpoint::port), Some(5000));
         assert_eq!(t.cookie.map(|c| c.get()), Some(9));
         let info = t.extras.as_ref().and_then(|x| x.tcp_info.as_ref());

@@ -5,8 +5,8 @@ use super::info;
 use super::wire::{self, Attrs};
 use super::DumpError;
 use crate::model::{
-    CcInfo, CongName, Detail, Endpoint, Extras, Family, Proto, Shutdown, SkMem, SockType, Socket,
-    State, StateSet, TcpInfo, Timer, TimerKind,
+    CcInfo, CongName, Detail, Endpoint, Extras, Family, OptU32, Proto, Shutdown, SkMem, SockType,
+    Socket, State, StateSet, TcpInfo, Timer, TimerKind,
 };
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU64;
@@ -262,13 +262,13 @@ fn parse_one(m: &[u8], t: InetTable) -> Result<Socket, DumpError> {
         state,
         local: Some(local),
         remote: Some(remote),
-        recv_q: Some(field(56)?),
-        send_q: Some(field(60)?),
+        recv_q: OptU32::some(field(56)?),
+        send_q: OptU32::some(field(60)?),
         inode,
-        uid,
+        uid: uid.into(),
         v6only,
         peer_inode: None,
-        iface: (iface != 0).then_some(iface),
+        iface: OptU32::new((iface != 0).then_some(iface)),
         netns: None,
         cgroup,
         cookie: cookie_at(head, 44),
@@ -300,7 +300,7 @@ pub(crate) fn parse_event(m: &[u8]) -> Result<Option<Socket>, DumpError> {
         },
     };
     let mut s = parse_one(m, t)?;
-    s.uid = None;
+    s.uid = OptU32::NONE;
     Ok(Some(s))
 }
 
@@ -406,8 +406,11 @@ mod tests {
             Some("::1".parse().unwrap())
         );
         assert_eq!(s.remote.as_ref().and_then(Endpoint::port), Some(443));
-        assert_eq!((s.recv_q, s.send_q), (Some(3), Some(128)));
-        assert_eq!((s.inode, s.uid, s.iface), (4242, Some(1000), Some(2)));
+        assert_eq!((s.recv_q.get(), s.send_q.get()), (Some(3), Some(128)));
+        assert_eq!(
+            (s.inode, s.uid.get(), s.iface.get()),
+            (4242, Some(1000), Some(2))
+        );
         assert_eq!((s.v6only, s.cgroup), (Some(false), NonZeroU64::new(77)));
     }
 
@@ -437,7 +440,7 @@ mod tests {
         let s = parse(&diag(libc::AF_INET6 as u8, 6, 0, &[]), TCP6)
             .unwrap()
             .remove(0);
-        assert_eq!((s.uid, s.v6only, s.inode), (None, None, 0));
+        assert_eq!((s.uid.get(), s.v6only, s.inode), (None, None, 0));
     }
 
     #[test]

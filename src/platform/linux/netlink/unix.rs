@@ -4,8 +4,8 @@
 use super::wire::{self, Attrs};
 use super::{info, DumpError};
 use crate::model::{
-    Detail, Endpoint, Extras, Family, Proto, Shutdown, SockType, Socket, State, StateSet, Text,
-    UnixName,
+    Detail, Endpoint, Extras, Family, OptU32, Proto, Shutdown, SockType, Socket, State, StateSet,
+    Text, UnixName,
 };
 use std::num::NonZeroU64;
 
@@ -128,13 +128,13 @@ fn parse_one(m: &[u8], detail: Detail) -> Result<Socket, DumpError> {
         local,
         // The lead resolves the peer's name from the snapshot via peer_inode.
         remote: None,
-        recv_q,
-        send_q,
+        recv_q: recv_q.into(),
+        send_q: send_q.into(),
         inode,
-        uid,
+        uid: uid.into(),
         v6only: None,
         peer_inode,
-        iface: None,
+        iface: OptU32::NONE,
         netns: None,
         cgroup: None,
         // udiag_cookie, as in inet_diag_msg.
@@ -193,7 +193,10 @@ mod tests {
             (s.state, s.sock_type, s.inode),
             (State::LISTEN, SockType::Stream, 31)
         );
-        assert_eq!((s.recv_q, s.send_q, s.uid), (Some(2), Some(64), Some(1000)));
+        assert_eq!(
+            (s.recv_q.get(), s.send_q.get(), s.uid.get()),
+            (Some(2), Some(64), Some(1000))
+        );
         assert_eq!((s.peer_inode, s.remote), (None, None));
     }
 
@@ -219,7 +222,7 @@ mod tests {
             .unwrap()
             .remove(0);
         assert_eq!(
-            (s.local, s.peer_inode, s.uid),
+            (s.local, s.peer_inode, s.uid.get()),
             (None, NonZeroU64::new(77), None)
         );
         assert_eq!(s.sock_type, SockType::Seqpacket);

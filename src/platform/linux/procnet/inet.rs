@@ -5,7 +5,7 @@
 //! `sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...`
 
 use super::{data_lines, dec_u64, fields, hex_u32, shown, Parsed};
-use crate::model::{Endpoint, Family, Proto, SockType, Socket, State, StateSet};
+use crate::model::{Endpoint, Family, OptU32, Proto, SockType, Socket, State, StateSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Parse a tcp/udp/raw table of one family; keeps the sockets whose state is in `states`.
@@ -84,17 +84,17 @@ fn parse_line(
         state,
         local: Some(local),
         remote: Some(remote),
-        recv_q: Some(rx),
+        recv_q: OptU32::some(rx),
         // For a listener rx_queue is the accept queue (what ss shows as Recv-Q) but the
         // backlog, ss's Send-Q, is not in /proc (tx_queue is write_seq - snd_una, i.e. 0).
-        send_q: (state != State::LISTEN).then_some(tx),
+        send_q: OptU32::new((state != State::LISTEN).then_some(tx)),
         inode,
         // A TIME-WAIT socket has no owner: the kernel prints uid 0 for it, which does not mean
         // root (netlink reports the same 0; both backends give None).
-        uid: (!(proto == Proto::Tcp && state == State::TIME_WAIT)).then_some(uid),
+        uid: OptU32::new((!(proto == Proto::Tcp && state == State::TIME_WAIT)).then_some(uid)),
         v6only: None,
         peer_inode: None,
-        iface: None,
+        iface: OptU32::NONE,
         netns: None,
         cgroup: None,
         cookie: None,

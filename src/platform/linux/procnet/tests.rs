@@ -45,20 +45,20 @@ fn tcp_v4_rows() {
     assert_eq!(ssh.state, State::LISTEN);
     assert_eq!(ssh.local, inet("0.0.0.0", 22));
     assert_eq!(ssh.remote, inet("0.0.0.0", 0));
-    assert_eq!(ssh.uid, Some(0));
-    assert_eq!(ssh.recv_q, Some(0));
-    assert_eq!(ssh.send_q, None, "no backlog in /proc: never guessed");
+    assert_eq!(ssh.uid.get(), Some(0));
+    assert_eq!(ssh.recv_q.get(), Some(0));
+    assert_eq!(ssh.send_q.get(), None, "no backlog in /proc: never guessed");
     assert_eq!(ssh.v6only, None);
 
     let pg = by_inode(&p, 20002);
     assert_eq!(pg.local, inet("127.0.0.1", 5432));
-    assert_eq!(pg.uid, Some(4242));
+    assert_eq!(pg.uid.get(), Some(4242));
 
     let server = by_inode(&p, 20003);
     assert_eq!(server.state, State::ESTABLISHED);
     assert_eq!(server.local, inet("127.0.0.1", 5432));
     assert_eq!(server.remote, inet("127.0.0.1", 50412));
-    assert_eq!(server.send_q, Some(0));
+    assert_eq!(server.send_q.get(), Some(0));
     let client = by_inode(&p, 20004);
     assert_eq!(client.local, inet("127.0.0.1", 50412));
     assert_eq!(client.remote, inet("127.0.0.1", 5432));
@@ -103,7 +103,11 @@ fn udp_and_raw_rows() {
     let dns = by_inode(&udp, 20020);
     assert_eq!((dns.state, dns.sock_type), (State::CLOSE, SockType::Dgram));
     assert_eq!(dns.local, inet("0.0.0.0", 53));
-    assert_eq!(dns.send_q, Some(0), "only TCP listeners lack a send queue");
+    assert_eq!(
+        dns.send_q.get(),
+        Some(0),
+        "only TCP listeners lack a send queue"
+    );
 
     let udp6 = parse_inet(
         &text("proc-basic", "net/udp6"),
@@ -161,7 +165,10 @@ fn unix_rows() {
         name: "/run/my app/sock".into(),
     };
     assert_eq!(named.local, Some(Endpoint::Unix(path.clone())));
-    assert_eq!((named.recv_q, named.send_q, named.uid), (None, None, None));
+    assert_eq!(
+        (named.recv_q.get(), named.send_q.get(), named.uid.get()),
+        (None, None, None)
+    );
 
     let abs = by_inode(&p, 20031);
     assert_eq!(abs.state, State::LISTEN);

@@ -34,8 +34,8 @@ fn ours(buf: &[u8], proto: Proto, family: Family) -> Vec<Row> {
         .sockets
         .iter()
         .map(|s| {
-            let uid = s.uid.unwrap_or(u32::MAX);
-            let rx = s.recv_q.unwrap_or(u32::MAX);
+            let uid = s.uid.get().unwrap_or(u32::MAX);
+            let rx = s.recv_q.get().unwrap_or(u32::MAX);
             (sa(&s.local), sa(&s.remote), s.state.0, s.inode, uid, rx)
         })
         .collect();

@@ -6,7 +6,9 @@
 //! rest of the line, never a split field.
 
 use super::{data_lines, dec_u64, fields, hex_u32, shown, Parsed};
-use crate::model::{Endpoint, Family, Proto, SockType, Socket, State, StateSet, Text, UnixName};
+use crate::model::{
+    Endpoint, Family, OptU32, Proto, SockType, Socket, State, StateSet, Text, UnixName,
+};
 
 /// `__SO_ACCEPTCON` in the Flags column: the socket is listening (include/linux/net.h).
 const SO_ACCEPTCON: u32 = 1 << 16;
@@ -99,13 +101,13 @@ fn parse_line(line: &[u8], states: StateSet) -> Result<Option<Socket>, String> {
         local,
         // Peer names, queues, the owner uid and the peer inode are not in /proc/net/unix.
         remote: None,
-        recv_q: None,
-        send_q: None,
+        recv_q: OptU32::NONE,
+        send_q: OptU32::NONE,
         inode,
-        uid: None,
+        uid: OptU32::NONE,
         v6only: None,
         peer_inode: None,
-        iface: None,
+        iface: OptU32::NONE,
         netns: None,
         cgroup: None,
         cookie: None,
