@@ -33,6 +33,8 @@ fn read_env() -> Env {
 /// Run the command; `Ok` carries its exit status (0, or a command's own contract such as
 /// "differences found"), `Err` what went wrong (mapped by `Error::exit_code`).
 fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
+    // Before any thread allocates (`one_heap`).
+    portwatch::platform::runtime::one_heap();
     let env = read_env();
     let g = &cli.global;
     match cli.command {
@@ -45,8 +47,6 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
         Some(Command::Completions(a)) => Ok(cmd::completions::write(a.shell, out).map(|()| 0)?),
         Some(Command::Watch(a)) => {
             let cfg = config::watch_config(&a, &env)?;
-            // Before any thread allocates (`one_heap`).
-            portwatch::platform::runtime::one_heap();
             cmd::watch::run(&cfg, Context::new(g, &env)?, out).map(|()| 0)
         }
         Some(Command::Snapshot(a)) => {

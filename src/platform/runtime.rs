@@ -74,8 +74,11 @@ pub fn give_back_free_memory() {
 /// thread frees it there, and what stays scattered between long-lived tables is resident
 /// for good: a fed watch's per-20-second peaks rose 52.5 -> 57.9 MiB over four minutes
 /// with them, and stayed at 51.1-51.9 MiB with one heap (the large benchmark scale; read
-/// time the same, 62-63 ms). For long-running commands, called before any thread starts;
-/// elsewhere (musl, other systems) this does nothing.
+/// time the same, 62-63 ms). A listing's helper threads (the owner scan, the listener set)
+/// each touched an arena of their own too: `-antp` at the large scale peaked 0.5-0.9 MB
+/// lower with one heap, in the same time (issue #17; bench/ab.py, 20 alternated runs, 149
+/// vs 150 ms). Every command calls it before any thread starts; elsewhere (musl, other
+/// systems) this does nothing.
 pub fn one_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt takes two integers and only changes the allocator's settings.
