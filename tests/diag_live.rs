@@ -75,22 +75,22 @@ fn tcp_info_matches_ss() {
     let u = |v: Option<u32>| u64::from(v.expect("field reported"));
     let l = |v: Option<u64>| v.expect("field reported");
     for (key, mine) in [
-        ("mss", u(i.mss)),
-        ("pmtu", u(i.pmtu)),
-        ("rcvmss", u(i.rcv_mss)),
-        ("advmss", u(i.advmss)),
-        ("cwnd", u(i.cwnd)),
-        ("rcv_space", u(i.rcv_space)),
-        ("rcv_ssthresh", u(i.rcv_ssthresh)),
-        ("bytes_sent", l(i.bytes_sent)),
-        ("bytes_acked", l(i.bytes_acked)),
-        ("bytes_received", l(i.bytes_received)),
-        ("segs_out", u(i.segs_out)),
-        ("segs_in", u(i.segs_in)),
-        ("data_segs_out", u(i.data_segs_out)),
-        ("data_segs_in", u(i.data_segs_in)),
-        ("snd_wnd", u(i.snd_wnd)),
-        ("ssthresh", i.ssthresh.map_or(0, u64::from)),
+        ("mss", u(i.mss.get())),
+        ("pmtu", u(i.pmtu.get())),
+        ("rcvmss", u(i.rcv_mss.get())),
+        ("advmss", u(i.advmss.get())),
+        ("cwnd", u(i.cwnd.get())),
+        ("rcv_space", u(i.rcv_space.get())),
+        ("rcv_ssthresh", u(i.rcv_ssthresh.get())),
+        ("bytes_sent", l(i.bytes_sent.get())),
+        ("bytes_acked", l(i.bytes_acked.get())),
+        ("bytes_received", l(i.bytes_received.get())),
+        ("segs_out", u(i.segs_out.get())),
+        ("segs_in", u(i.segs_in.get())),
+        ("data_segs_out", u(i.data_segs_out.get())),
+        ("data_segs_in", u(i.data_segs_in.get())),
+        ("snd_wnd", u(i.snd_wnd.get())),
+        ("ssthresh", i.ssthresh.get().map_or(0, u64::from)),
     ] {
         assert_eq!(num(&kv, key), mine, "{key}: ss {kv:?}");
     }
@@ -98,11 +98,11 @@ fn tcp_info_matches_ss() {
     let rtt = kv.get("rtt").expect("ss rtt").split_once('/').unwrap();
     assert_eq!(
         (ms_as_us(rtt.0), ms_as_us(rtt.1)),
-        (u(i.rtt_us) as u32, u(i.rttvar_us) as u32)
+        (u(i.rtt_us.get()) as u32, u(i.rttvar_us.get()) as u32)
     );
-    assert_eq!(ms_as_us(&kv["rto"]), i.rto_us.unwrap());
-    assert_eq!(ms_as_us(&kv["minrtt"]), i.minrtt_us.unwrap());
-    assert!(i.send_bps.is_some_and(|b| b > 0));
+    assert_eq!(ms_as_us(&kv["rto"]), i.rto_us.get().unwrap());
+    assert_eq!(ms_as_us(&kv["minrtt"]), i.minrtt_us.get().unwrap());
+    assert!(i.send_bps.get().is_some_and(|b| b > 0));
 }
 
 #[test]
@@ -114,7 +114,7 @@ fn bytes_acked_grows_by_what_was_sent() {
         ours(ino, ESTAB, detail(true, false, false))
             .extras
             .and_then(|x| x.tcp_info)
-            .and_then(|i| i.bytes_acked)
+            .and_then(|i| i.bytes_acked.get())
             .expect("bytes_acked")
     };
     let before = acked();

@@ -6,6 +6,10 @@
 //! Values are the kernel's, in the units it reports them (named in each field). `None` means
 //! the kernel did not report the field: an older kernel with a shorter `struct tcp_info`, an
 //! attribute it did not send, or a value ss also treats as "none" (documented per field).
+//! tcp_info's integers are `OptU32`/`OptU64` (unknown stored in the value's own width): a
+//! connection's tcp_info is 304 bytes instead of 544, which `-tin` holds for each of them.
+
+use super::{OptU32, OptU64};
 
 /// Which extras to ask the kernel for. Each one makes every reply larger (tcp_info alone is
 /// about 250 bytes a socket), so they are requested only when something shows them.
@@ -133,69 +137,69 @@ pub struct TcpInfo {
     pub app_limited: Option<bool>,
     pub backoff: Option<u8>,
     /// Retransmission timeout, microseconds (ss prints it in ms).
-    pub rto_us: Option<u32>,
+    pub rto_us: OptU32,
     /// Delayed-ack timeout, microseconds.
-    pub ato_us: Option<u32>,
+    pub ato_us: OptU32,
     /// Send MSS (ss's `mss`).
-    pub mss: Option<u32>,
-    pub rcv_mss: Option<u32>,
-    pub unacked: Option<u32>,
-    pub sacked: Option<u32>,
-    pub lost: Option<u32>,
+    pub mss: OptU32,
+    pub rcv_mss: OptU32,
+    pub unacked: OptU32,
+    pub sacked: OptU32,
+    pub lost: OptU32,
     /// Segments retransmitted and not yet acked (ss's first `retrans` number).
-    pub retrans: Option<u32>,
-    pub fackets: Option<u32>,
-    pub lastsnd_ms: Option<u32>,
-    pub lastrcv_ms: Option<u32>,
-    pub lastack_ms: Option<u32>,
-    pub pmtu: Option<u32>,
-    pub rcv_ssthresh: Option<u32>,
-    pub rtt_us: Option<u32>,
-    pub rttvar_us: Option<u32>,
+    pub retrans: OptU32,
+    pub fackets: OptU32,
+    pub lastsnd_ms: OptU32,
+    pub lastrcv_ms: OptU32,
+    pub lastack_ms: OptU32,
+    pub pmtu: OptU32,
+    pub rcv_ssthresh: OptU32,
+    pub rtt_us: OptU32,
+    pub rttvar_us: OptU32,
     /// Slow-start threshold in segments; `None` while it is still infinite
     /// (TCP_INFINITE_SSTHRESH, slow start not yet left).
-    pub ssthresh: Option<u32>,
-    pub cwnd: Option<u32>,
-    pub advmss: Option<u32>,
-    pub reordering: Option<u32>,
-    pub rcv_rtt_us: Option<u32>,
-    pub rcv_space: Option<u32>,
-    pub total_retrans: Option<u32>,
+    pub ssthresh: OptU32,
+    pub cwnd: OptU32,
+    pub advmss: OptU32,
+    pub reordering: OptU32,
+    pub rcv_rtt_us: OptU32,
+    pub rcv_space: OptU32,
+    pub total_retrans: OptU32,
     /// Bits per second; `None` when unlimited (~0, ss prints nothing).
-    pub pacing_rate_bps: Option<u64>,
-    pub max_pacing_rate_bps: Option<u64>,
-    pub bytes_acked: Option<u64>,
-    pub bytes_received: Option<u64>,
-    pub segs_out: Option<u32>,
-    pub segs_in: Option<u32>,
-    pub notsent_bytes: Option<u32>,
+    pub pacing_rate_bps: OptU64,
+    pub max_pacing_rate_bps: OptU64,
+    pub bytes_acked: OptU64,
+    pub bytes_received: OptU64,
+    pub segs_out: OptU32,
+    pub segs_in: OptU32,
+    pub notsent_bytes: OptU32,
     /// `None` also when there is no sample yet (~0).
-    pub minrtt_us: Option<u32>,
-    pub data_segs_in: Option<u32>,
-    pub data_segs_out: Option<u32>,
+    pub minrtt_us: OptU32,
+    pub data_segs_in: OptU32,
+    pub data_segs_out: OptU32,
     /// Bits per second.
-    pub delivery_rate_bps: Option<u64>,
+    pub delivery_rate_bps: OptU64,
     /// Time busy sending, limited by the receive window, by the send buffer: microseconds
     /// (ss prints them in whole ms).
-    pub busy_us: Option<u64>,
-    pub rwnd_limited_us: Option<u64>,
-    pub sndbuf_limited_us: Option<u64>,
-    pub delivered: Option<u32>,
-    pub delivered_ce: Option<u32>,
-    pub bytes_sent: Option<u64>,
-    pub bytes_retrans: Option<u64>,
-    pub dsack_dups: Option<u32>,
-    pub reord_seen: Option<u32>,
-    pub rcv_ooopack: Option<u32>,
-    pub snd_wnd: Option<u32>,
-    pub rcv_wnd: Option<u32>,
-    pub rehash: Option<u32>,
+    pub busy_us: OptU64,
+    pub rwnd_limited_us: OptU64,
+    pub sndbuf_limited_us: OptU64,
+    pub delivered: OptU32,
+    pub delivered_ce: OptU32,
+    pub bytes_sent: OptU64,
+    pub bytes_retrans: OptU64,
+    pub dsack_dups: OptU32,
+    pub reord_seen: OptU32,
+    pub rcv_ooopack: OptU32,
+    pub snd_wnd: OptU32,
+    pub rcv_wnd: OptU32,
+    pub rehash: OptU32,
     pub total_rto: Option<u16>,
     pub total_rto_recoveries: Option<u16>,
-    pub total_rto_time_ms: Option<u32>,
+    pub total_rto_time_ms: OptU32,
     /// ss's `send` rate: cwnd * mss * 8 / rtt in bits per second (with Vegas's own RTT when
     /// Vegas reports one); `None` when any input is missing or zero.
-    pub send_bps: Option<u64>,
+    pub send_bps: OptU64,
 }
 
 /// Socket memory, `SK_MEMINFO_*` (include/uapi/linux/sock_diag.h), bytes. ss prints them as
@@ -327,5 +331,20 @@ mod tests {
     fn shutdown_arrows() {
         let a: Vec<_> = (0..4).map(|m| Shutdown(m).arrows()).collect();
         assert_eq!(a, ["<->", "-->", "<--", "---"]);
+    }
+}
+
+#[cfg(test)]
+mod size {
+    /// `-tin` holds one per connection (70k at the benchmark's large scale): grow it only on
+    /// purpose.
+    #[test]
+    fn tcp_info_stays_small() {
+        let (info, extras) = (
+            std::mem::size_of::<super::TcpInfo>(),
+            std::mem::size_of::<super::Extras>(),
+        );
+        assert!(info <= 304, "TcpInfo is {info} bytes");
+        assert!(extras <= 360, "Extras is {extras} bytes");
     }
 }

@@ -6,7 +6,7 @@ mod extras;
 mod glimpse;
 mod host;
 pub mod kill;
-mod optu32;
+mod opt;
 mod ownermap;
 mod owners;
 mod row;
@@ -21,7 +21,7 @@ pub use container::{Attribution, BadNetnsSpec, Container, Netns, NetnsSpec, Runt
 pub use extras::{CcInfo, CongName, Detail, Extras, Shutdown, SkMem, TcpInfo, Timer, TimerKind};
 pub use glimpse::{Fingerprint, Glimpse, StateChange};
 pub use host::{ExeInfo, HostFacts, Interface};
-pub use optu32::OptU32;
+pub use opt::{OptU32, OptU64};
 pub use ownermap::{InodeSet, OwnerMap, U64Hasher, U64Map, U64Set, Wanted};
 pub use owners::Owners;
 pub use row::{Name, Rare, RareBox, Row};

@@ -59,10 +59,10 @@ impl SortKey {
         match self {
             SortKey::RecvQ => s.recv_q.get().map(u64::from),
             SortKey::SendQ => s.send_q.get().map(u64::from),
-            SortKey::Rtt => info?.rtt_us.map(u64::from),
-            SortKey::Retrans => info?.total_retrans.map(u64::from),
-            SortKey::Bytes => Some(info?.bytes_sent? + info?.bytes_received?),
-            SortKey::Cwnd => info?.cwnd.map(u64::from),
+            SortKey::Rtt => info?.rtt_us.get().map(u64::from),
+            SortKey::Retrans => info?.total_retrans.get().map(u64::from),
+            SortKey::Bytes => Some(info?.bytes_sent.get()? + info?.bytes_received.get()?),
+            SortKey::Cwnd => info?.cwnd.get().map(u64::from),
             SortKey::Mem => {
                 let m = x?.skmem?;
                 Some(u64::from(m.rmem_alloc) + u64::from(m.wmem_alloc))
@@ -131,15 +131,18 @@ pub fn alerts(r: &Row) -> Vec<Alert> {
     let info = x.and_then(|x| x.tcp_info.as_ref());
     let connected = s.proto == Proto::Tcp && s.state != State::LISTEN;
     let zero_window = timer.is_some_and(|t| t.kind == TimerKind::Persist)
-        || (s.state == State::ESTABLISHED && info.and_then(|i| i.snd_wnd) == Some(0));
+        || (s.state == State::ESTABLISHED && info.and_then(|i| i.snd_wnd.get()) == Some(0));
     if connected && zero_window {
         v.push(Alert::ZeroWindow);
     }
-    let retrans = info.and_then(|i| i.retrans).filter(|&n| n > 0).or_else(|| {
-        timer
-            .filter(|t| t.kind == TimerKind::On && t.retrans > 0)
-            .map(|t| u32::from(t.retrans))
-    });
+    let retrans = info
+        .and_then(|i| i.retrans.get())
+        .filter(|&n| n > 0)
+        .or_else(|| {
+            timer
+                .filter(|t| t.kind == TimerKind::On && t.retrans > 0)
+                .map(|t| u32::from(t.retrans))
+        });
     if let Some(segments) = retrans.filter(|_| connected) {
         v.push(Alert::Retransmitting { segments });
     }
@@ -203,8 +206,8 @@ mod tests {
         let r = row(State::ESTABLISHED, 0, 5, timer(TimerKind::On, 3));
         assert_eq!(alerts(&r), [Alert::Retransmitting { segments: 3 }]);
         let i = TcpInfo {
-            snd_wnd: Some(0),
-            retrans: Some(2),
+            snd_wnd: Some(0).into(),
+            retrans: Some(2).into(),
             ..TcpInfo::default()
         };
         let r = row(State::ESTABLISHED, 0, 5, info(i));
@@ -213,8 +216,8 @@ mod tests {
             [Alert::ZeroWindow, Alert::Retransmitting { segments: 2 }]
         );
         let quiet = TcpInfo {
-            snd_wnd: Some(65535),
-            retrans: Some(0),
+            snd_wnd: Some(65535).into(),
+            retrans: Some(0).into(),
             ..TcpInfo::default()
         };
         assert!(alerts(&row(State::ESTABLISHED, 0, 0, info(quiet))).is_empty());
@@ -229,7 +232,7 @@ mod tests {
                 0,
                 0,
                 info(TcpInfo {
-                    rtt_us: us,
+                    rtt_us: us.into(),
                     ..TcpInfo::default()
                 }),
             )

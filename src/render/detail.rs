@@ -279,34 +279,34 @@ fn tcp_info(out: &mut String, i: &TcpInfo, state: State, show: &Show) {
         push_u64(o, r.into());
     }
     // ss leaves out the initial 3 s timeout (TCP_TIMEOUT_INIT) of a socket never timed.
-    if let Some(rto) = i.rto_us.filter(|&r| r != 0 && r != 3_000_000) {
+    if let Some(rto) = i.rto_us.get().filter(|&r| r != 0 && r != 3_000_000) {
         ms(w.start("rto:"), rto);
     }
     w.nz("backoff", i.backoff.map(u64::from));
-    if let Some(rtt) = i.rtt_us.filter(|&r| r != 0) {
+    if let Some(rtt) = i.rtt_us.get().filter(|&r| r != 0) {
         let o = w.start("rtt:");
         ms(o, rtt);
         o.push('/');
-        ms(o, i.rttvar_us.unwrap_or(0));
+        ms(o, i.rttvar_us.get().unwrap_or(0));
     }
-    if let Some(ato) = i.ato_us.filter(|&a| a != 0) {
+    if let Some(ato) = i.ato_us.get().filter(|&a| a != 0) {
         ms(w.start("ato:"), ato);
     }
     let n = |v: Option<u32>| v.map(u64::from);
-    w.nz("mss", n(i.mss));
-    w.nz("pmtu", n(i.pmtu));
-    w.nz("rcvmss", n(i.rcv_mss));
-    w.nz("advmss", n(i.advmss));
-    w.nz("cwnd", n(i.cwnd));
-    w.nz("ssthresh", n(i.ssthresh.filter(|&s| s < 0xffff)));
-    w.nz("bytes_sent", i.bytes_sent);
-    w.nz("bytes_retrans", i.bytes_retrans);
-    w.nz("bytes_acked", i.bytes_acked);
-    w.nz("bytes_received", i.bytes_received);
-    w.nz("segs_out", n(i.segs_out));
-    w.nz("segs_in", n(i.segs_in));
-    w.nz("data_segs_out", n(i.data_segs_out));
-    w.nz("data_segs_in", n(i.data_segs_in));
+    w.nz("mss", n(i.mss.get()));
+    w.nz("pmtu", n(i.pmtu.get()));
+    w.nz("rcvmss", n(i.rcv_mss.get()));
+    w.nz("advmss", n(i.advmss.get()));
+    w.nz("cwnd", n(i.cwnd.get()));
+    w.nz("ssthresh", n(i.ssthresh.get().filter(|&s| s < 0xffff)));
+    w.nz("bytes_sent", i.bytes_sent.get());
+    w.nz("bytes_retrans", i.bytes_retrans.get());
+    w.nz("bytes_acked", i.bytes_acked.get());
+    w.nz("bytes_received", i.bytes_received.get());
+    w.nz("segs_out", n(i.segs_out.get()));
+    w.nz("segs_in", n(i.segs_in.get()));
+    w.nz("data_segs_out", n(i.data_segs_out.get()));
+    w.nz("data_segs_in", n(i.data_segs_in.get()));
     match i.cc_info {
         Some(CcInfo::Dctcp {
             enabled: true,
@@ -346,35 +346,35 @@ fn tcp_info(out: &mut String, i: &TcpInfo, state: State, show: &Show) {
         }
         _ => {}
     }
-    if let Some(v) = i.send_bps.filter(|&v| v > 0) {
+    if let Some(v) = i.send_bps.get().filter(|&v| v > 0) {
         bw(w.start("send "), v, show.numeric);
     }
-    w.nz("lastsnd", n(i.lastsnd_ms));
-    w.nz("lastrcv", n(i.lastrcv_ms));
-    w.nz("lastack", n(i.lastack_ms));
-    if let Some(p) = i.pacing_rate_bps.filter(|&p| p > 0) {
+    w.nz("lastsnd", n(i.lastsnd_ms.get()));
+    w.nz("lastrcv", n(i.lastrcv_ms.get()));
+    w.nz("lastack", n(i.lastack_ms.get()));
+    if let Some(p) = i.pacing_rate_bps.get().filter(|&p| p > 0) {
         let o = w.start("pacing_rate ");
         bw(o, p, show.numeric);
-        if let Some(m) = i.max_pacing_rate_bps.filter(|&m| m > 0) {
+        if let Some(m) = i.max_pacing_rate_bps.get().filter(|&m| m > 0) {
             o.push('/');
             bw(o, m, show.numeric);
         }
     }
-    if let Some(v) = i.delivery_rate_bps.filter(|&v| v > 0) {
+    if let Some(v) = i.delivery_rate_bps.get().filter(|&v| v > 0) {
         bw(w.start("delivery_rate "), v, show.numeric);
     }
-    w.nz("delivered", n(i.delivered));
-    w.nz("delivered_ce", n(i.delivered_ce));
+    w.nz("delivered", n(i.delivered.get()));
+    w.nz("delivered_ce", n(i.delivered_ce.get()));
     if i.app_limited == Some(true) {
         w.start("app_limited");
     }
-    if let Some(busy) = i.busy_us.filter(|&b| b > 0) {
+    if let Some(busy) = i.busy_us.get().filter(|&b| b > 0) {
         let o = w.start("busy:");
         push_u64(o, busy / 1000);
         o.push_str("ms");
         for (label, v) in [
-            ("rwnd_limited:", i.rwnd_limited_us),
-            ("sndbuf_limited:", i.sndbuf_limited_us),
+            ("rwnd_limited:", i.rwnd_limited_us.get()),
+            ("sndbuf_limited:", i.sndbuf_limited_us.get()),
         ] {
             if let Some(v) = v.filter(|&v| v > 0) {
                 let pct = 100.0 * v as f64 / busy as f64;
@@ -383,37 +383,40 @@ fn tcp_info(out: &mut String, i: &TcpInfo, state: State, show: &Show) {
             }
         }
     }
-    w.nz("unacked", n(i.unacked));
-    let (r, t) = (i.retrans.unwrap_or(0), i.total_retrans.unwrap_or(0));
+    w.nz("unacked", n(i.unacked.get()));
+    let (r, t) = (
+        i.retrans.get().unwrap_or(0),
+        i.total_retrans.get().unwrap_or(0),
+    );
     if r > 0 || t > 0 {
         let o = w.start("retrans:");
         push_u64(o, r.into());
         o.push('/');
         push_u64(o, t.into());
     }
-    w.nz("lost", n(i.lost));
+    w.nz("lost", n(i.lost.get()));
     if state != State::LISTEN {
-        w.nz("sacked", n(i.sacked));
+        w.nz("sacked", n(i.sacked.get()));
     }
-    w.nz("dsack_dups", n(i.dsack_dups));
-    w.nz("fackets", n(i.fackets));
-    if let Some(r) = i.reordering.filter(|&r| r != 3) {
+    w.nz("dsack_dups", n(i.dsack_dups.get()));
+    w.nz("fackets", n(i.fackets.get()));
+    if let Some(r) = i.reordering.get().filter(|&r| r != 3) {
         push_u64(w.start("reordering:"), r.into());
     }
-    w.nz("reord_seen", n(i.reord_seen));
-    if let Some(r) = i.rcv_rtt_us.filter(|&r| r != 0) {
+    w.nz("reord_seen", n(i.reord_seen.get()));
+    if let Some(r) = i.rcv_rtt_us.get().filter(|&r| r != 0) {
         ms(w.start("rcv_rtt:"), r);
     }
-    w.nz("rcv_space", n(i.rcv_space));
-    w.nz("rcv_ssthresh", n(i.rcv_ssthresh));
-    w.nz("notsent", n(i.notsent_bytes));
-    if let Some(m) = i.minrtt_us.filter(|&m| m != 0) {
+    w.nz("rcv_space", n(i.rcv_space.get()));
+    w.nz("rcv_ssthresh", n(i.rcv_ssthresh.get()));
+    w.nz("notsent", n(i.notsent_bytes.get()));
+    if let Some(m) = i.minrtt_us.get().filter(|&m| m != 0) {
         ms(w.start("minrtt:"), m);
     }
-    w.nz("rcv_ooopack", n(i.rcv_ooopack));
-    w.nz("snd_wnd", n(i.snd_wnd));
-    w.nz("rcv_wnd", n(i.rcv_wnd));
-    w.nz("rehash", n(i.rehash));
+    w.nz("rcv_ooopack", n(i.rcv_ooopack.get()));
+    w.nz("snd_wnd", n(i.snd_wnd.get()));
+    w.nz("rcv_wnd", n(i.rcv_wnd.get()));
+    w.nz("rehash", n(i.rehash.get()));
 }
 
 /// Space-separated words appended to a string.
@@ -560,19 +563,19 @@ mod tests {
             sack: Some(false),
             wscale_snd: Some(7),
             wscale_rcv: Some(7),
-            rto_us: Some(204_000),
-            rtt_us: Some(106),
-            rttvar_us: Some(66),
-            mss: Some(32768),
-            cwnd: Some(10),
-            ssthresh: None,
-            bytes_acked: Some(1),
-            reordering: Some(3),
-            retrans: Some(0),
-            total_retrans: Some(2),
-            rcv_space: Some(65495),
-            minrtt_us: Some(17),
-            send_bps: Some(24_730_867_924),
+            rto_us: Some(204_000).into(),
+            rtt_us: Some(106).into(),
+            rttvar_us: Some(66).into(),
+            mss: Some(32768).into(),
+            cwnd: Some(10).into(),
+            ssthresh: None.into(),
+            bytes_acked: Some(1).into(),
+            reordering: Some(3).into(),
+            retrans: Some(0).into(),
+            total_retrans: Some(2).into(),
+            rcv_space: Some(65495).into(),
+            minrtt_us: Some(17).into(),
+            send_bps: Some(24_730_867_924).into(),
             ..TcpInfo::default()
         };
         let sock = Socket {

@@ -89,67 +89,67 @@ impl Serialize for TcpInfoJ<'_> {
         opt(&mut m, "fastopen", i.fastopen)?;
         opt(&mut m, "wscale_snd", i.wscale_snd)?;
         opt(&mut m, "wscale_rcv", i.wscale_rcv)?;
-        opt(&mut m, "rto_ms", i.rto_us.map(ms))?;
+        opt(&mut m, "rto_ms", i.rto_us.get().map(ms))?;
         opt(&mut m, "backoff", i.backoff)?;
-        opt(&mut m, "rtt_us", i.rtt_us)?;
-        opt(&mut m, "rttvar_us", i.rttvar_us)?;
-        opt(&mut m, "ato_ms", i.ato_us.map(ms))?;
-        opt(&mut m, "mss", i.mss)?;
-        opt(&mut m, "pmtu", i.pmtu)?;
-        opt(&mut m, "rcv_mss", i.rcv_mss)?;
-        opt(&mut m, "advmss", i.advmss)?;
-        opt(&mut m, "cwnd", i.cwnd)?;
-        opt(&mut m, "ssthresh", i.ssthresh)?;
-        opt(&mut m, "bytes_sent", i.bytes_sent)?;
-        opt(&mut m, "bytes_acked", i.bytes_acked)?;
-        opt(&mut m, "bytes_received", i.bytes_received)?;
-        opt(&mut m, "bytes_retrans", i.bytes_retrans)?;
-        opt(&mut m, "segs_out", i.segs_out)?;
-        opt(&mut m, "segs_in", i.segs_in)?;
-        opt(&mut m, "data_segs_out", i.data_segs_out)?;
-        opt(&mut m, "data_segs_in", i.data_segs_in)?;
-        opt(&mut m, "send_bps", i.send_bps)?;
-        opt(&mut m, "pacing_rate_bps", i.pacing_rate_bps)?;
-        opt(&mut m, "max_pacing_rate_bps", i.max_pacing_rate_bps)?;
-        opt(&mut m, "delivery_rate_bps", i.delivery_rate_bps)?;
-        opt(&mut m, "delivered", i.delivered)?;
-        opt(&mut m, "delivered_ce", i.delivered_ce)?;
+        opt(&mut m, "rtt_us", i.rtt_us.get())?;
+        opt(&mut m, "rttvar_us", i.rttvar_us.get())?;
+        opt(&mut m, "ato_ms", i.ato_us.get().map(ms))?;
+        opt(&mut m, "mss", i.mss.get())?;
+        opt(&mut m, "pmtu", i.pmtu.get())?;
+        opt(&mut m, "rcv_mss", i.rcv_mss.get())?;
+        opt(&mut m, "advmss", i.advmss.get())?;
+        opt(&mut m, "cwnd", i.cwnd.get())?;
+        opt(&mut m, "ssthresh", i.ssthresh.get())?;
+        opt(&mut m, "bytes_sent", i.bytes_sent.get())?;
+        opt(&mut m, "bytes_acked", i.bytes_acked.get())?;
+        opt(&mut m, "bytes_received", i.bytes_received.get())?;
+        opt(&mut m, "bytes_retrans", i.bytes_retrans.get())?;
+        opt(&mut m, "segs_out", i.segs_out.get())?;
+        opt(&mut m, "segs_in", i.segs_in.get())?;
+        opt(&mut m, "data_segs_out", i.data_segs_out.get())?;
+        opt(&mut m, "data_segs_in", i.data_segs_in.get())?;
+        opt(&mut m, "send_bps", i.send_bps.get())?;
+        opt(&mut m, "pacing_rate_bps", i.pacing_rate_bps.get())?;
+        opt(&mut m, "max_pacing_rate_bps", i.max_pacing_rate_bps.get())?;
+        opt(&mut m, "delivery_rate_bps", i.delivery_rate_bps.get())?;
+        opt(&mut m, "delivered", i.delivered.get())?;
+        opt(&mut m, "delivered_ce", i.delivered_ce.get())?;
         opt(&mut m, "app_limited", i.app_limited)?;
-        opt(&mut m, "lastsnd_ms", i.lastsnd_ms)?;
-        opt(&mut m, "lastrcv_ms", i.lastrcv_ms)?;
-        opt(&mut m, "lastack_ms", i.lastack_ms)?;
-        opt(&mut m, "busy_ms", i.busy_us.map(|u| u / 1000))?;
+        opt(&mut m, "lastsnd_ms", i.lastsnd_ms.get())?;
+        opt(&mut m, "lastrcv_ms", i.lastrcv_ms.get())?;
+        opt(&mut m, "lastack_ms", i.lastack_ms.get())?;
+        opt(&mut m, "busy_ms", i.busy_us.get().map(|u| u / 1000))?;
         opt(
             &mut m,
             "rwnd_limited_ms",
-            i.rwnd_limited_us.map(|u| u / 1000),
+            i.rwnd_limited_us.get().map(|u| u / 1000),
         )?;
         opt(
             &mut m,
             "sndbuf_limited_ms",
-            i.sndbuf_limited_us.map(|u| u / 1000),
+            i.sndbuf_limited_us.get().map(|u| u / 1000),
         )?;
-        opt(&mut m, "retrans", i.retrans)?;
-        opt(&mut m, "total_retrans", i.total_retrans)?;
-        opt(&mut m, "lost", i.lost)?;
-        opt(&mut m, "unacked", i.unacked)?;
-        opt(&mut m, "sacked", i.sacked)?;
-        opt(&mut m, "fackets", i.fackets)?;
-        opt(&mut m, "dsack_dups", i.dsack_dups)?;
-        opt(&mut m, "reordering", i.reordering)?;
-        opt(&mut m, "reord_seen", i.reord_seen)?;
-        opt(&mut m, "rcv_rtt_us", i.rcv_rtt_us)?;
-        opt(&mut m, "rcv_space", i.rcv_space)?;
-        opt(&mut m, "rcv_ssthresh", i.rcv_ssthresh)?;
-        opt(&mut m, "rcv_ooopack", i.rcv_ooopack)?;
-        opt(&mut m, "minrtt_us", i.minrtt_us)?;
-        opt(&mut m, "notsent_bytes", i.notsent_bytes)?;
-        opt(&mut m, "snd_wnd", i.snd_wnd)?;
-        opt(&mut m, "rcv_wnd", i.rcv_wnd)?;
-        opt(&mut m, "rehash", i.rehash)?;
+        opt(&mut m, "retrans", i.retrans.get())?;
+        opt(&mut m, "total_retrans", i.total_retrans.get())?;
+        opt(&mut m, "lost", i.lost.get())?;
+        opt(&mut m, "unacked", i.unacked.get())?;
+        opt(&mut m, "sacked", i.sacked.get())?;
+        opt(&mut m, "fackets", i.fackets.get())?;
+        opt(&mut m, "dsack_dups", i.dsack_dups.get())?;
+        opt(&mut m, "reordering", i.reordering.get())?;
+        opt(&mut m, "reord_seen", i.reord_seen.get())?;
+        opt(&mut m, "rcv_rtt_us", i.rcv_rtt_us.get())?;
+        opt(&mut m, "rcv_space", i.rcv_space.get())?;
+        opt(&mut m, "rcv_ssthresh", i.rcv_ssthresh.get())?;
+        opt(&mut m, "rcv_ooopack", i.rcv_ooopack.get())?;
+        opt(&mut m, "minrtt_us", i.minrtt_us.get())?;
+        opt(&mut m, "notsent_bytes", i.notsent_bytes.get())?;
+        opt(&mut m, "snd_wnd", i.snd_wnd.get())?;
+        opt(&mut m, "rcv_wnd", i.rcv_wnd.get())?;
+        opt(&mut m, "rehash", i.rehash.get())?;
         opt(&mut m, "total_rto", i.total_rto)?;
         opt(&mut m, "total_rto_recoveries", i.total_rto_recoveries)?;
-        opt(&mut m, "total_rto_time_ms", i.total_rto_time_ms)?;
+        opt(&mut m, "total_rto_time_ms", i.total_rto_time_ms.get())?;
         m.end()
     }
 }

@@ -115,7 +115,7 @@ pub fn transfer(c: &mut TcpStream, s: &mut TcpStream, n: usize) {
             .extras
             .and_then(|x| x.tcp_info)
             .expect("tcp_info");
-        if info.unacked == Some(0) && info.notsent_bytes == Some(0) {
+        if info.unacked.get() == Some(0) && info.notsent_bytes.get() == Some(0) {
             return;
         }
         assert!(Instant::now() < deadline, "never fully acked: {info:?}");

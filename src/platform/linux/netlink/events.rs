@@ -264,7 +264,7 @@ mod tests {
         assert_eq!(t.local.as_ref().and_then(Endpoint::port), Some(5000));
         assert_eq!(t.cookie.map(|c| c.get()), Some(9));
         let info = t.extras.as_ref().and_then(|x| x.tcp_info.as_ref());
-        assert_eq!(info.and_then(|i| i.mss), Some(16_001));
+        assert_eq!(info.and_then(|i| i.mss.get()), Some(16_001));
         assert_eq!((out[1].proto, out[1].extras.is_none()), (Proto::Udp, true));
     }
 

@@ -517,7 +517,7 @@ mod tests {
             i.congestion.map(|c| c.to_string()).as_deref(),
             Some("cubic")
         );
-        assert_eq!((i.mss, i.cwnd), (Some(16_001), Some(80_001)));
+        assert_eq!((i.mss.get(), i.cwnd.get()), (Some(16_001), Some(80_001)));
         assert!(i.send_bps.is_some(), "computed once all attributes are in");
         let m = x.skmem.expect("skmem");
         assert_eq!((m.rmem_alloc, m.drops), (1, Some(9)));

@@ -6,7 +6,7 @@
 //! to what is known (include/uapi/linux/tcp.h, checked against offsetof on 6.18 headers).
 
 use super::wire;
-use crate::model::{CcInfo, SkMem, TcpInfo};
+use crate::model::{CcInfo, OptU64, SkMem, TcpInfo};
 
 /// tcpi_options bits.
 const OPT_TIMESTAMPS: u8 = 1;
@@ -72,58 +72,58 @@ pub(crate) fn tcp_info(b: &[u8]) -> TcpInfo {
             .filter(|_| b.len() >= END_OF_DELIVERY_RATE)
             .map(first_bit),
         backoff: u8f(4),
-        rto_us: u32f(8),
-        ato_us: u32f(12),
-        mss: u32f(16),
-        rcv_mss: u32f(20),
-        unacked: u32f(24),
-        sacked: u32f(28),
-        lost: u32f(32),
-        retrans: u32f(36),
-        fackets: u32f(40),
-        lastsnd_ms: u32f(44),
+        rto_us: u32f(8).into(),
+        ato_us: u32f(12).into(),
+        mss: u32f(16).into(),
+        rcv_mss: u32f(20).into(),
+        unacked: u32f(24).into(),
+        sacked: u32f(28).into(),
+        lost: u32f(32).into(),
+        retrans: u32f(36).into(),
+        fackets: u32f(40).into(),
+        lastsnd_ms: u32f(44).into(),
         // 48 is tcpi_last_ack_sent, which the kernel never fills.
-        lastrcv_ms: u32f(52),
-        lastack_ms: u32f(56),
-        pmtu: u32f(60),
-        rcv_ssthresh: u32f(64),
-        rtt_us: u32f(68),
-        rttvar_us: u32f(72),
-        ssthresh: u32f(76).filter(|&s| s != INFINITE_SSTHRESH),
-        cwnd: u32f(80),
-        advmss: u32f(84),
-        reordering: u32f(88),
-        rcv_rtt_us: u32f(92),
-        rcv_space: u32f(96),
-        total_retrans: u32f(100),
-        pacing_rate_bps: rate_bps(u64f(104)),
-        max_pacing_rate_bps: rate_bps(u64f(112)),
-        bytes_acked: u64f(120),
-        bytes_received: u64f(128),
-        segs_out: u32f(136),
-        segs_in: u32f(140),
-        notsent_bytes: u32f(144),
-        minrtt_us: u32f(148).filter(|&r| r != u32::MAX),
-        data_segs_in: u32f(152),
-        data_segs_out: u32f(156),
-        delivery_rate_bps: u64f(160).map(|r| r.saturating_mul(8)),
-        busy_us: u64f(168),
-        rwnd_limited_us: u64f(176),
-        sndbuf_limited_us: u64f(184),
-        delivered: u32f(192),
-        delivered_ce: u32f(196),
-        bytes_sent: u64f(200),
-        bytes_retrans: u64f(208),
-        dsack_dups: u32f(216),
-        reord_seen: u32f(220),
-        rcv_ooopack: u32f(224),
-        snd_wnd: u32f(228),
-        rcv_wnd: u32f(232),
-        rehash: u32f(236),
+        lastrcv_ms: u32f(52).into(),
+        lastack_ms: u32f(56).into(),
+        pmtu: u32f(60).into(),
+        rcv_ssthresh: u32f(64).into(),
+        rtt_us: u32f(68).into(),
+        rttvar_us: u32f(72).into(),
+        ssthresh: u32f(76).filter(|&s| s != INFINITE_SSTHRESH).into(),
+        cwnd: u32f(80).into(),
+        advmss: u32f(84).into(),
+        reordering: u32f(88).into(),
+        rcv_rtt_us: u32f(92).into(),
+        rcv_space: u32f(96).into(),
+        total_retrans: u32f(100).into(),
+        pacing_rate_bps: rate_bps(u64f(104)).into(),
+        max_pacing_rate_bps: rate_bps(u64f(112)).into(),
+        bytes_acked: u64f(120).into(),
+        bytes_received: u64f(128).into(),
+        segs_out: u32f(136).into(),
+        segs_in: u32f(140).into(),
+        notsent_bytes: u32f(144).into(),
+        minrtt_us: u32f(148).filter(|&r| r != u32::MAX).into(),
+        data_segs_in: u32f(152).into(),
+        data_segs_out: u32f(156).into(),
+        delivery_rate_bps: u64f(160).map(|r| r.saturating_mul(8)).into(),
+        busy_us: u64f(168).into(),
+        rwnd_limited_us: u64f(176).into(),
+        sndbuf_limited_us: u64f(184).into(),
+        delivered: u32f(192).into(),
+        delivered_ce: u32f(196).into(),
+        bytes_sent: u64f(200).into(),
+        bytes_retrans: u64f(208).into(),
+        dsack_dups: u32f(216).into(),
+        reord_seen: u32f(220).into(),
+        rcv_ooopack: u32f(224).into(),
+        snd_wnd: u32f(228).into(),
+        rcv_wnd: u32f(232).into(),
+        rehash: u32f(236).into(),
         total_rto: u16f(240),
         total_rto_recoveries: u16f(242),
-        total_rto_time_ms: u32f(244),
-        send_bps: None,
+        total_rto_time_ms: u32f(244).into(),
+        send_bps: OptU64::NONE,
     }
 }
 
@@ -138,15 +138,15 @@ pub(crate) fn finish(info: &mut TcpInfo) {
         }) if rtt_us != 0 && rtt_us != 0x7fff_ffff => Some(rtt_us),
         _ => None,
     };
-    let rtt = vegas_rtt.or(info.rtt_us).filter(|&r| r > 0);
-    info.send_bps = match (rtt, info.cwnd, info.mss) {
+    let rtt = vegas_rtt.or(info.rtt_us.get()).filter(|&r| r > 0);
+    info.send_bps = OptU64::new(match (rtt, info.cwnd.get(), info.mss.get()) {
         (Some(rtt), Some(cwnd), Some(mss)) if cwnd > 0 && mss > 0 => {
             let bps = f64::from(cwnd) * f64::from(mss) * 8_000_000.0 / f64::from(rtt);
             // `as` saturates; the product of two u32 over a u32 always fits anyway.
             Some(bps as u64)
         }
         _ => None,
-    };
+    });
 }
 
 /// Attribute types of the per-algorithm details (include/uapi/linux/inet_diag.h).
@@ -264,57 +264,103 @@ pub(crate) mod tests {
         assert_eq!((i.wscale_snd, i.wscale_rcv), (Some(7), Some(9)));
         assert_eq!((i.app_limited, i.backoff), (Some(true), Some(4)));
         assert_eq!(
-            (i.rto_us, i.ato_us, i.mss, i.rcv_mss),
+            (i.rto_us.get(), i.ato_us.get(), i.mss.get(), i.rcv_mss.get()),
             (v32(8), v32(12), v32(16), v32(20))
         );
         assert_eq!(
-            (i.unacked, i.sacked, i.lost, i.retrans, i.fackets),
+            (
+                i.unacked.get(),
+                i.sacked.get(),
+                i.lost.get(),
+                i.retrans.get(),
+                i.fackets.get()
+            ),
             (v32(24), v32(28), v32(32), v32(36), v32(40))
         );
         assert_eq!(
-            (i.lastsnd_ms, i.lastrcv_ms, i.lastack_ms),
+            (i.lastsnd_ms.get(), i.lastrcv_ms.get(), i.lastack_ms.get()),
             (v32(44), v32(52), v32(56))
         );
         assert_eq!(
-            (i.pmtu, i.rcv_ssthresh, i.rtt_us, i.rttvar_us, i.ssthresh),
+            (
+                i.pmtu.get(),
+                i.rcv_ssthresh.get(),
+                i.rtt_us.get(),
+                i.rttvar_us.get(),
+                i.ssthresh.get()
+            ),
             (v32(60), v32(64), v32(68), v32(72), v32(76))
         );
         assert_eq!(
-            (i.cwnd, i.advmss, i.reordering, i.rcv_rtt_us, i.rcv_space),
+            (
+                i.cwnd.get(),
+                i.advmss.get(),
+                i.reordering.get(),
+                i.rcv_rtt_us.get(),
+                i.rcv_space.get()
+            ),
             (v32(80), v32(84), v32(88), v32(92), v32(96))
         );
-        assert_eq!(i.total_retrans, v32(100));
+        assert_eq!(i.total_retrans.get(), v32(100));
         let bps = |off| v64(off).map(|v| v * 8);
         assert_eq!(
-            (i.pacing_rate_bps, i.max_pacing_rate_bps),
+            (i.pacing_rate_bps.get(), i.max_pacing_rate_bps.get()),
             (bps(104), bps(112))
         );
-        assert_eq!((i.bytes_acked, i.bytes_received), (v64(120), v64(128)));
         assert_eq!(
-            (i.segs_out, i.segs_in, i.notsent_bytes, i.minrtt_us),
+            (i.bytes_acked.get(), i.bytes_received.get()),
+            (v64(120), v64(128))
+        );
+        assert_eq!(
+            (
+                i.segs_out.get(),
+                i.segs_in.get(),
+                i.notsent_bytes.get(),
+                i.minrtt_us.get()
+            ),
             (v32(136), v32(140), v32(144), v32(148))
         );
-        assert_eq!((i.data_segs_in, i.data_segs_out), (v32(152), v32(156)));
-        assert_eq!(i.delivery_rate_bps, bps(160));
         assert_eq!(
-            (i.busy_us, i.rwnd_limited_us, i.sndbuf_limited_us),
+            (i.data_segs_in.get(), i.data_segs_out.get()),
+            (v32(152), v32(156))
+        );
+        assert_eq!(i.delivery_rate_bps.get(), bps(160));
+        assert_eq!(
+            (
+                i.busy_us.get(),
+                i.rwnd_limited_us.get(),
+                i.sndbuf_limited_us.get()
+            ),
             (v64(168), v64(176), v64(184))
         );
-        assert_eq!((i.delivered, i.delivered_ce), (v32(192), v32(196)));
-        assert_eq!((i.bytes_sent, i.bytes_retrans), (v64(200), v64(208)));
         assert_eq!(
-            (i.dsack_dups, i.reord_seen, i.rcv_ooopack),
+            (i.delivered.get(), i.delivered_ce.get()),
+            (v32(192), v32(196))
+        );
+        assert_eq!(
+            (i.bytes_sent.get(), i.bytes_retrans.get()),
+            (v64(200), v64(208))
+        );
+        assert_eq!(
+            (i.dsack_dups.get(), i.reord_seen.get(), i.rcv_ooopack.get()),
             (v32(216), v32(220), v32(224))
         );
         assert_eq!(
-            (i.snd_wnd, i.rcv_wnd, i.rehash),
+            (i.snd_wnd.get(), i.rcv_wnd.get(), i.rehash.get()),
             (v32(228), v32(232), v32(236))
         );
         assert_eq!(
-            (i.total_rto, i.total_rto_recoveries, i.total_rto_time_ms),
+            (
+                i.total_rto,
+                i.total_rto_recoveries,
+                i.total_rto_time_ms.get()
+            ),
             (Some(240), Some(242), v32(244))
         );
-        assert_eq!((i.congestion, i.cc_info, i.send_bps), (None, None, None));
+        assert_eq!(
+            (i.congestion, i.cc_info, i.send_bps.get()),
+            (None, None, None)
+        );
     }
 
     #[test]
@@ -326,7 +372,7 @@ pub(crate) mod tests {
         b[5] = OPT_SACK;
         let i = tcp_info(&b);
         assert_eq!(
-            (i.ssthresh, i.minrtt_us, i.pacing_rate_bps),
+            (i.ssthresh.get(), i.minrtt_us.get(), i.pacing_rate_bps.get()),
             (None, None, None)
         );
         assert_eq!((i.sack, i.ts), (Some(true), Some(false)));
@@ -338,24 +384,27 @@ pub(crate) mod tests {
     fn pre_4_9_tcp_info_has_no_app_limited_or_later_fields() {
         // Linux 4.6's tcp_info ended after tcpi_data_segs_out (160 bytes).
         let i = tcp_info(&full_info()[..160]);
-        assert_eq!(i.data_segs_out, v32(156));
+        assert_eq!(i.data_segs_out.get(), v32(156));
         assert_eq!(
-            (i.app_limited, i.delivery_rate_bps, i.busy_us),
+            (i.app_limited, i.delivery_rate_bps.get(), i.busy_us.get()),
             (None, None, None)
         );
-        assert_eq!((i.bytes_sent, i.snd_wnd, i.total_rto), (None, None, None));
+        assert_eq!(
+            (i.bytes_sent.get(), i.snd_wnd.get(), i.total_rto),
+            (None, None, None)
+        );
     }
 
     #[test]
     fn send_rate_as_ss_computes_it() {
         let mut i = TcpInfo {
-            cwnd: Some(10),
-            mss: Some(1448),
-            rtt_us: Some(1000),
+            cwnd: Some(10).into(),
+            mss: Some(1448).into(),
+            rtt_us: Some(1000).into(),
             ..TcpInfo::default()
         };
         finish(&mut i);
-        assert_eq!(i.send_bps, Some(115_840_000));
+        assert_eq!(i.send_bps.get(), Some(115_840_000));
         i.cc_info = Some(CcInfo::Vegas {
             enabled: true,
             rtt_count: 1,
@@ -363,11 +412,11 @@ pub(crate) mod tests {
             min_rtt_us: 900,
         });
         finish(&mut i);
-        assert_eq!(i.send_bps, Some(57_920_000), "Vegas's RTT wins");
-        i.rtt_us = Some(0);
+        assert_eq!(i.send_bps.get(), Some(57_920_000), "Vegas's RTT wins");
+        i.rtt_us = crate::model::OptU32::some(0);
         i.cc_info = None;
         finish(&mut i);
-        assert_eq!(i.send_bps, None);
+        assert_eq!(i.send_bps.get(), None);
     }
 
     #[test]
@@ -420,21 +469,21 @@ pub(crate) mod tests {
         vec![
             (6, i.ts.is_some()),
             (5, i.backoff.is_some()),
-            (12, i.rto_us.is_some()),
-            (48, i.lastsnd_ms.is_some()),
-            (60, i.lastack_ms.is_some()),
-            (80, i.ssthresh.is_some()),
-            (104, i.total_retrans.is_some()),
-            (112, i.pacing_rate_bps.is_some()),
-            (128, i.bytes_acked.is_some()),
-            (152, i.minrtt_us.is_some()),
-            (168, i.delivery_rate_bps.is_some()),
+            (12, i.rto_us.get().is_some()),
+            (48, i.lastsnd_ms.get().is_some()),
+            (60, i.lastack_ms.get().is_some()),
+            (80, i.ssthresh.get().is_some()),
+            (104, i.total_retrans.get().is_some()),
+            (112, i.pacing_rate_bps.get().is_some()),
+            (128, i.bytes_acked.get().is_some()),
+            (152, i.minrtt_us.get().is_some()),
+            (168, i.delivery_rate_bps.get().is_some()),
             (168, i.app_limited.is_some()),
-            (192, i.sndbuf_limited_us.is_some()),
-            (208, i.bytes_sent.is_some()),
-            (240, i.rehash.is_some()),
+            (192, i.sndbuf_limited_us.get().is_some()),
+            (208, i.bytes_sent.get().is_some()),
+            (240, i.rehash.get().is_some()),
             (242, i.total_rto.is_some()),
-            (248, i.total_rto_time_ms.is_some()),
+            (248, i.total_rto_time_ms.get().is_some()),
         ]
     }
 
