@@ -214,7 +214,8 @@ The default, --owners auto, uses BPF when the host has that many open files \
 (/proc/sys/fs/file-nr) and the program loads, else /proc, without a word; the owners are the \
 same either way. --owners bpf where BPF cannot run is an error (exit 1) with the reason. JSON \
 says which ran in owner_method: \"bpf\" or \"proc\" (null when no owner scan ran); \
-PORTWATCH_DEBUG=1 says it on stderr, with the reason when auto read /proc.",
+PORTWATCH_DEBUG=1 says it on stderr, with the reason when auto read /proc and which program read when \
+BPF did.",
     ),
     (
         "METRICS",

@@ -353,3 +353,45 @@ fn a_kept_layout_makes_bpf_pay_on_a_smaller_host() {
         "{stderr}"
     );
 }
+
+/// Which BPF program auto loads follows the host's size, and PORTWATCH_DEBUG names it: the
+/// per-task program on a host just big enough for BPF, the chunked one (fd slots 8 at a
+/// time) from 20,000 open files, and for a one-port query there the listeners' own program.
+/// Each gives this process as the listener's owner.
+#[test]
+fn the_debug_line_names_the_program_the_host_size_chooses() {
+    if !root() {
+        return;
+    }
+    let (_l, port) = listener();
+    let filter = format!(":{port}");
+    let me = u64::from(std::process::id());
+    // No kept layout: the thresholds are the cold ones (2,000 open files for BPF).
+    let env = [("PORTWATCH_CACHE_DIR", std::ffi::OsStr::new(""))];
+    let program = |files: u64, args: &[&str]| {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = run_staged_env(files, true, &all, true, &env);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let (owners, method) = owners_and_method(&doc(&out), port);
+        assert_eq!(method, "bpf", "{stderr}");
+        assert!(owners.iter().any(|o| o.0 == me), "{owners:?}");
+        let line = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("portwatch: debug: owners read by bpf: "))
+            .unwrap_or_else(|| panic!("no debug line for bpf: {stderr}"));
+        line.to_string()
+    };
+    // -antp reads every process during the dump: never the one-port shortcut.
+    assert_eq!(program(2_500, &["-antp"]), "the per-task program");
+    assert_eq!(
+        program(25_000, &["-antp"]),
+        "the per-task program reading fd slots 8 at a time"
+    );
+    let one_port = ["-ltnp", "sport", "=", filter.as_str()];
+    assert_eq!(program(2_500, &one_port), "the per-task program");
+    assert_eq!(
+        program(25_000, &one_port),
+        "the one-port program (the listeners' own files)"
+    );
+}

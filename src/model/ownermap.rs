@@ -131,7 +131,8 @@ pub struct OwnerMap {
     /// How the fds were read.
     pub method: OwnerMethod,
     /// Why the method is what it is when `--owners auto` chose /proc (BPF unavailable, and
-    /// why; or a host too small for it to pay): shown with PORTWATCH_DEBUG=1, never a warning.
+    /// why; or a host too small for it to pay), or which BPF program read: shown with
+    /// PORTWATCH_DEBUG=1, never a warning.
     pub method_note: Option<String>,
 }
 

@@ -95,7 +95,8 @@ pub struct Listing {
     pub owner_scan: Option<OwnerScan>,
     /// How the owner scan read (BPF or /proc); `None` when it did not run.
     pub owner_method: Option<OwnerMethod>,
-    /// Why /proc was read when BPF could have been (PORTWATCH_DEBUG shows it).
+    /// Why /proc was read when BPF could have been, or which BPF program read (PORTWATCH_DEBUG
+    /// shows it).
     pub owner_note: Option<String>,
 }
 

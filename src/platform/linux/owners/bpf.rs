@@ -94,6 +94,15 @@ impl Program {
     pub fn per_task(self) -> bool {
         self != Program::ByFile
     }
+
+    /// What PORTWATCH_DEBUG says of it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Program::ByTask => "the per-task program",
+            Program::ByTaskChunked => "the per-task program reading fd slots 8 at a time",
+            Program::ByFile => "the per-file program",
+        }
+    }
 }
 
 /// Open files on the host from which the per-task program reads fd slots in chunks

@@ -6,7 +6,8 @@
 //! - `proc`: the /proc scan, always.
 //! - auto: BPF when it is expected to be the faster one (`bpf::expected_faster`: a small
 //!   host is read faster by /proc than BPF loads) and it loads; else /proc, silently. Why
-//!   /proc was used is kept in the map's `method_note` for PORTWATCH_DEBUG.
+//!   /proc was used is kept in the map's `method_note` for PORTWATCH_DEBUG, as is which
+//!   BPF program read (a big host's is another than a small one's: `bpf::Program`).
 
 use super::bpf::{self, OwnerIter, Unavailable};
 use crate::model::{OwnerMap, OwnerMethod, Wanted, Warning};
@@ -88,7 +89,13 @@ impl Method {
         let mut slot = self.iter.lock().unwrap_or_else(|e| e.into_inner());
         let iter = slot.get_or_insert_with(|| OwnerIter::load().map_err(|e| unavailable(&e)));
         let iter = iter.as_mut().map_err(|why| why.clone())?;
-        Ok(iter.scan(wanted).map_err(|e| unavailable(&e))?.owners)
+        let scan = iter.scan(wanted).map_err(|e| unavailable(&e))?;
+        let mut map = scan.owners;
+        map.method_note = Some(match scan.shortcut {
+            true => "the one-port program (the listeners' own files)".to_string(),
+            false => iter.program().describe().to_string(),
+        });
+        Ok(map)
     }
 }
 

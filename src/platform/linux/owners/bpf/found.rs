@@ -34,6 +34,8 @@ pub struct Scan {
     pub starts: StartTimes,
     /// Socket fds the kernel reported, wanted or not.
     pub records: usize,
+    /// Found by the one-port program (`scan_listeners`), not by walking every open file.
+    pub shortcut: bool,
 }
 
 /// Records turned into owner pairs as they arrive. Records come grouped by task, so the
@@ -108,6 +110,7 @@ impl<'a> Found<'a> {
             owners,
             starts: StartTimes(self.starts),
             records,
+            shortcut: false,
         }
     }
 }

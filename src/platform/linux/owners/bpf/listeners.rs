@@ -33,7 +33,9 @@ impl OwnerIter {
         let prog = load_program(obj, &self.offsets, task).map_err(from_load_error)?;
         let mut found = Found::new(Some(inodes));
         let records = self.read_with(&prog, Program::ByTask, None, &mut |r| found.add(r))?;
-        Ok(Some(found.finish(records)))
+        let mut scan = found.finish(records);
+        scan.shortcut = true;
+        Ok(Some(scan))
     }
 
     /// The file addresses of `inodes`, in the set's order, when each is a TCP listener of this
