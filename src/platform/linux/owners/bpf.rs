@@ -519,8 +519,8 @@ fn kernel_layout() -> Result<btf::Layout, Unavailable> {
         e => Unavailable::Load(e.to_string()),
     })?;
     // No key without the BTF file: a kernel without BTF has no layout, kept or not.
-    if let Some((dir, key)) = layout_cache::dir().zip(layout_cache::key(VMLINUX)) {
-        layout_cache::store(&dir, &key, &layout);
+    if let Some((dir, key)) = cache_place() {
+        layout_cache::store(dir, key, &layout);
     }
     Ok(FOUND.get_or_init(|| layout).clone())
 }
@@ -533,9 +533,20 @@ fn kept_layout() -> Option<&'static btf::Layout> {
         if !privileged() {
             return None;
         }
-        layout_cache::load(&layout_cache::dir()?, &layout_cache::key(VMLINUX)?)
+        let (dir, key) = cache_place()?;
+        layout_cache::load(dir, key)
     })
     .as_ref()
+}
+
+/// Where the layout is kept and this kernel's key for it, found once per process (a cold run
+/// looks for a kept layout, then stores the one it found); `None`: not kept
+/// (`PORTWATCH_CACHE_DIR` empty, or no key: no build id or no BTF file).
+fn cache_place() -> Option<&'static (std::path::PathBuf, String)> {
+    static PLACE: OnceLock<Option<(std::path::PathBuf, String)>> = OnceLock::new();
+    PLACE
+        .get_or_init(|| layout_cache::dir().zip(layout_cache::key(VMLINUX)))
+        .as_ref()
 }
 
 /// Whether this process has the capabilities a tracing BPF program needs: CAP_BPF (39) and
