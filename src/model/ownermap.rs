@@ -233,16 +233,8 @@ fn range_of<T: Ord + Copy>(v: &[T], x: T) -> std::ops::Range<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::testing::owner;
     use proptest::prelude::*;
-
-    fn owner(pid: u32) -> Owner {
-        Owner {
-            pid,
-            comm: "x".into(),
-            fd: 3,
-            uid: None,
-        }
-    }
 
     #[test]
     fn wide_and_narrow_inode_columns_find_the_same_owners() {

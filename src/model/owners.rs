@@ -73,15 +73,7 @@ impl fmt::Debug for Owners {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn owner(pid: u32) -> Owner {
-        Owner {
-            pid,
-            comm: "x".into(),
-            fd: 3,
-            uid: None,
-        }
-    }
+    use crate::model::testing::owner;
 
     #[test]
     fn windows_share_one_table() {

@@ -1,7 +1,17 @@
 //! Sockets for unit tests, written as ss prints their ends: `tcp(state, "127.0.0.1:80",
-//! "[::1]:5000")`.
+//! "[::1]:5000")`; and owners that differ by pid alone.
 
-use super::{Endpoint, Family, Proto, SockType, Socket, State};
+use super::{Endpoint, Family, Owner, Proto, SockType, Socket, State};
+
+/// Process `pid` holding a socket as fd 3, named "x", uid unknown.
+pub fn owner(pid: u32) -> Owner {
+    Owner {
+        pid,
+        comm: "x".into(),
+        fd: 3,
+        uid: None,
+    }
+}
 
 /// An IP end from `ADDR:PORT` (`[V6]:PORT` for IPv6).
 pub fn ep(s: &str) -> Option<Endpoint> {
