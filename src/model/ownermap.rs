@@ -176,11 +176,8 @@ impl OwnerMap {
     /// The distinct inodes that have owners, ascending.
     pub fn inodes(&self) -> impl Iterator<Item = u64> + '_ {
         let mut last = None;
-        let all: Box<dyn Iterator<Item = u64> + '_> = match &self.inodes {
-            InodeColumn::Narrow(v) => Box::new(v.iter().map(|&i| u64::from(i))),
-            InodeColumn::Wide(v) => Box::new(v.iter().copied()),
-        };
-        all.filter(move |&i| {
+        let column = &self.inodes;
+        (0..column.len()).map(|i| column.at(i)).filter(move |&i| {
             let new = last != Some(i);
             last = Some(i);
             new
@@ -193,10 +190,7 @@ impl OwnerMap {
     }
 
     pub fn is_empty(&self) -> bool {
-        match &self.inodes {
-            InodeColumn::Narrow(v) => v.is_empty(),
-            InodeColumn::Wide(v) => v.is_empty(),
-        }
+        self.inodes.len() == 0
     }
 }
 
@@ -221,6 +215,21 @@ impl InodeColumn {
         match pairs.iter().map(|p| u32::try_from(p.0).ok()).collect() {
             Some(narrow) => InodeColumn::Narrow(narrow),
             None => InodeColumn::Wide(pairs.iter().map(|p| p.0).collect()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            InodeColumn::Narrow(v) => v.len(),
+            InodeColumn::Wide(v) => v.len(),
+        }
+    }
+
+    /// The inode at `i`, which is below `len()`.
+    fn at(&self, i: usize) -> u64 {
+        match self {
+            InodeColumn::Narrow(v) => u64::from(v[i]),
+            InodeColumn::Wide(v) => v[i],
         }
     }
 }
