@@ -16,7 +16,7 @@ pub fn attach_unix_peers(socks: &mut [Socket]) {
     for s in socks.iter_mut().filter(|s| s.proto == Proto::Unix) {
         if s.remote.is_none() {
             if let Some(p) = s.peer_inode {
-                s.remote = names.get(&p.get()).cloned();
+                s.remote = names.get(&u64::from(p.get())).cloned();
             }
         }
     }
@@ -149,10 +149,10 @@ mod tests {
         });
         let mut server = sock(Family::Unix, Some(name.clone()));
         server.inode = 10;
-        server.peer_inode = std::num::NonZeroU64::new(11);
+        server.peer_inode = std::num::NonZeroU32::new(11);
         let mut client = sock(Family::Unix, None);
         client.inode = 11;
-        client.peer_inode = std::num::NonZeroU64::new(10);
+        client.peer_inode = std::num::NonZeroU32::new(10);
         let mut v = vec![server, client];
         attach_unix_peers(&mut v);
         assert_eq!(v[1].remote, Some(name));

@@ -136,7 +136,11 @@ fn churned_namespaces_never_fail_or_mistag() {
         let rec = record.lock().unwrap().clone();
         for (ns, snap, _) in &r.namespaces {
             for s in &snap.sockets {
-                assert_eq!(s.netns, Some(ns.inode), "tagged with the namespace read");
+                assert_eq!(
+                    s.netns_inode(),
+                    Some(ns.inode),
+                    "tagged with the namespace read"
+                );
                 let Some(port) = s.local.as_ref().and_then(Endpoint::port) else {
                     continue;
                 };

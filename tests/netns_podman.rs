@@ -181,7 +181,7 @@ fn podman_container_is_found_read_and_attributed() {
             s.state.name() == "LISTEN" && s.local.as_ref().and_then(Endpoint::port) == Some(8080)
         })
         .expect("httpd's listener");
-    assert_eq!(listener.netns, Some(ns));
+    assert_eq!(listener.netns_inode(), Some(ns));
     // The host's own table does not have it (unless something on the host also listens on
     // 8080: then on another inode).
     let host = &r.namespaces[0].1.sockets;

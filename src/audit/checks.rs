@@ -66,7 +66,7 @@ fn groups(rows: &[Row]) -> Vec<Group<'_>> {
         } else {
             None
         };
-        map.entry((r.sock.netns, r.sock.proto, port, comms, uid))
+        map.entry((r.sock.netns_inode(), r.sock.proto, port, comms, uid))
             .or_default()
             .push(r);
     }
@@ -395,7 +395,7 @@ pub fn probe_targets(
     {
         let ifaces = facts
             .namespaces
-            .get(&r.sock.netns)
+            .get(&r.sock.netns_inode())
             .map(|n| n.interfaces.as_slice())
             .unwrap_or_default();
         let Some(e) = exposure(&r.sock, r.rare.iface.as_deref(), ifaces) else {
@@ -404,9 +404,13 @@ pub fn probe_targets(
         let Some(Endpoint::Inet { addr, port }) = r.sock.local.as_ref() else {
             continue;
         };
-        if e.reach.exposed() && !out.iter().any(|t| (t.0, t.1) == (r.sock.netns, *port)) {
+        if e.reach.exposed()
+            && !out
+                .iter()
+                .any(|t| (t.0, t.1) == (r.sock.netns_inode(), *port))
+        {
             out.push((
-                r.sock.netns,
+                r.sock.netns_inode(),
                 *port,
                 super::probe::connect::target(*addr, *port),
             ));

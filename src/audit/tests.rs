@@ -7,6 +7,7 @@ use crate::model::{Endpoint, Family, Owner, Proto, SockType, Socket, State, Text
 use crate::registry::{AnnotateCtx, Registry};
 use std::collections::HashSet;
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -385,7 +386,7 @@ fn findings_carry_the_namespace_container_and_unit_the_rows_agree_on() {
         f.namespaces.get(&None).cloned().unwrap_or_default(),
     );
     let with_ns = |mut r: Row| {
-        r.sock.netns = Some(ns.inode);
+        r.sock.netns = NonZeroU32::try_from(ns.inode).ok();
         r
     };
     let r = run(
@@ -468,7 +469,7 @@ fn namespaces_added_by_key_keep_their_own_interfaces_and_firewall() {
     assert_eq!(w.len(), 1);
     assert_eq!(w[0].kind, "firewall-unreadable");
     let mut r = tcp("0.0.0.0", 23);
-    r.sock.netns = Some(ns);
+    r.sock.netns = NonZeroU32::try_from(ns).ok();
     let rep = run(&[r], &f);
     assert_eq!(rep.findings[0].firewall, Some(FirewallVerdict::Unknown));
     assert!(rep.findings[0].interfaces.is_empty(), "only lo there");

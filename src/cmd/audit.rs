@@ -106,7 +106,7 @@ pub fn request(a: &ListingArgs) -> Result<Request> {
 fn row_namespaces(rows: &[Row]) -> BTreeMap<NonZeroU64, String> {
     rows.iter()
         .filter_map(|r| {
-            let inode = r.sock.netns?;
+            let inode = r.sock.netns_inode()?;
             let label = r.netns.as_ref().map_or_else(
                 || format!("net:[{inode}]"),
                 |n| if n.host { "host".into() } else { n.label() },

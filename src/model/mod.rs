@@ -31,7 +31,7 @@ pub use state::{State, StateSet};
 pub use text::Text;
 
 use std::net::IpAddr;
-use std::num::NonZeroU64;
+use std::num::{NonZeroU32, NonZeroU64};
 
 /// Transport protocol, as portwatch groups sockets (ss's Netid, minus the unix sub-type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -157,12 +157,15 @@ pub struct Socket {
     pub uid: OptU32,
     /// IPv6 only: whether the socket refuses IPv4 (v6only). `false` means dual-stack.
     pub v6only: Option<bool>,
-    /// Unix only: inode of the connected peer, when known.
-    pub peer_inode: Option<NonZeroU64>,
+    /// Unix only: inode of the connected peer, when known. 32 bits, as the kernel reports
+    /// it (UNIX_DIAG_PEER): socket inodes come from `get_next_ino`, an unsigned int.
+    pub peer_inode: Option<NonZeroU32>,
     /// Interface index the socket is bound to (SO_BINDTODEVICE / scope id), when non-zero.
     pub iface: OptU32,
-    /// Network namespace inode the socket was read in, when known (seam for later issues).
-    pub netns: Option<NonZeroU64>,
+    /// Network namespace inode the socket was read in, when it was read through `-N`; `None`
+    /// for our own namespace. 32 bits, as the kernel numbers namespaces (`ns_common.inum`,
+    /// an unsigned int): with `peer_inode`, 8 bytes less a socket and a row (issue #17).
+    pub netns: Option<NonZeroU32>,
     /// cgroup v2 id of the socket, when the kernel reports it (seam for later issues).
     pub cgroup: Option<NonZeroU64>,
     /// The kernel's socket cookie (ss's `sk:`): unique while the socket lives, never reused
@@ -197,6 +200,11 @@ impl Socket {
             cookie: None,
             extras: None,
         }
+    }
+
+    /// `netns` as the 64-bit inode the rest of the program compares (`Netns::inode`).
+    pub fn netns_inode(&self) -> Option<NonZeroU64> {
+        self.netns.map(NonZeroU64::from)
     }
 
     /// A dual-stack IPv6 socket (bound to `::` or a v4-mapped address with v6only off)

@@ -150,12 +150,12 @@ mod size {
     #[test]
     fn rows_and_sockets_stay_small() {
         assert!(
-            std::mem::size_of::<crate::model::Socket>() <= 120,
+            std::mem::size_of::<crate::model::Socket>() <= 112,
             "{}",
             std::mem::size_of::<crate::model::Socket>()
         );
         assert!(
-            std::mem::size_of::<super::Row>() <= 160,
+            std::mem::size_of::<super::Row>() <= 152,
             "{}",
             std::mem::size_of::<super::Row>()
         );

@@ -65,7 +65,10 @@ fn unix_endpoint(out: &mut String, row: &Row, local: bool) {
     let (name, inode) = if local {
         (s.local.as_ref(), Some(s.inode))
     } else {
-        (s.remote.as_ref(), Some(s.peer_inode.map_or(0, |p| p.get())))
+        (
+            s.remote.as_ref(),
+            Some(s.peer_inode.map_or(0, |p| u64::from(p.get()))),
+        )
     };
     match name {
         Some(Endpoint::Unix(n)) => out.push_str(&escape(&n.display_bytes())),

@@ -8,7 +8,7 @@ use crate::model::{Endpoint, Family, Owner, Proto, SockType, Socket, State, Unix
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::num::NonZeroU64;
+use std::num::{NonZeroU32, NonZeroU64};
 use std::path::Path;
 
 /// The document schema this program reads and writes.
@@ -224,6 +224,13 @@ fn socket(s: &SockJ) -> std::result::Result<Socket, String> {
         TypeJ::Seqpacket => SockType::Seqpacket,
         TypeJ::Raw => SockType::Raw,
     };
+    // Socket inodes are 32-bit (the kernel's get_next_ino): a wider peer is not one.
+    let peer_inode = match s.peer_inode {
+        Some(p) => {
+            Some(NonZeroU32::try_from(p).map_err(|_| format!("peer_inode {p} is out of range"))?)
+        }
+        None => None,
+    };
     Ok(Socket {
         local: s.local.as_ref().map(endpoint).transpose()?,
         remote: s.remote.as_ref().map(endpoint).transpose()?,
@@ -232,7 +239,7 @@ fn socket(s: &SockJ) -> std::result::Result<Socket, String> {
         inode: s.inode,
         uid: s.uid.into(),
         v6only: s.v6only,
-        peer_inode: s.peer_inode,
+        peer_inode,
         ..Socket::new(proto, family, sock_type, s.state)
     })
 }

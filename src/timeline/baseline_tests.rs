@@ -101,6 +101,12 @@ fn malformed_documents_are_errors_with_their_line() {
     ));
     assert!(e.starts_with("base.json:2: "), "{e}");
 
+    let e = err(&GOOD.replace("\"peer_inode\":null", "\"peer_inode\":4294967296"));
+    assert!(
+        e.starts_with("base.json:3: ") && e.contains("peer_inode 4294967296 is out of range"),
+        "{e}"
+    );
+
     assert_eq!(
         err(r#"{"sockets":[]}"#),
         "base.json:1: not a portwatch document: no \"schema\""

@@ -38,7 +38,7 @@ impl Ends {
         Ends {
             proto: s.proto,
             family: s.family,
-            netns: s.netns,
+            netns: s.netns_inode(),
             local: s.local.clone(),
             remote: s.remote.clone(),
         }

@@ -117,7 +117,7 @@ pub fn pw_rows(which: &Enter, q: &Query) -> (NonZeroU64, Vec<Row>, Via) {
     assert!(r.skipped.is_empty(), "{which:?} skipped: {:?}", r.skipped);
     let (ns, snap, via) = r.namespaces.pop().expect("read");
     for s in &snap.sockets {
-        assert_eq!(s.netns, Some(ns.inode), "every socket tagged");
+        assert_eq!(s.netns_inode(), Some(ns.inode), "every socket tagged");
     }
     let owners = scan_all_owners();
     let src = &set.sources()[0];

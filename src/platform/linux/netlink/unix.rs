@@ -7,7 +7,7 @@ use crate::model::{
     Detail, Endpoint, Extras, Family, OptU32, Proto, Shutdown, SockType, Socket, State, StateSet,
     Text, UnixName,
 };
-use std::num::NonZeroU64;
+use std::num::NonZeroU32;
 
 /// `struct unix_diag_req`: family, protocol, pad, states, ino, show, cookie[2].
 const REQ_LEN: usize = 24;
@@ -102,7 +102,7 @@ fn parse_one(m: &[u8], detail: Detail) -> Result<Socket, DumpError> {
         match ty {
             UNIX_DIAG_NAME => local = name(val).map(Endpoint::Unix),
             UNIX_DIAG_PEER => {
-                peer_inode = wire::u32_at(val, 0).and_then(|p| NonZeroU64::new(p.into()));
+                peer_inode = wire::u32_at(val, 0).and_then(NonZeroU32::new);
             }
             // For a listener: accept-queue length and backlog (unix_diag_get_rqlen), as ss
             // prints them.
@@ -223,7 +223,7 @@ mod tests {
             .remove(0);
         assert_eq!(
             (s.local, s.peer_inode, s.uid.get()),
-            (None, NonZeroU64::new(77), None)
+            (None, NonZeroU32::new(77), None)
         );
         assert_eq!(s.sock_type, SockType::Seqpacket);
         let zero_peer = attr(UNIX_DIAG_PEER, &0u32.to_ne_bytes());
@@ -266,7 +266,7 @@ mod tests {
         buf[m + 8..m + 12].copy_from_slice(&5u32.to_ne_bytes());
         buf[m + 12..m + 16].copy_from_slice(&1u32.to_ne_bytes());
         let s = parse(&buf).unwrap().remove(0);
-        assert_eq!(s.cookie.map(NonZeroU64::get), Some(1 << 32 | 5));
+        assert_eq!(s.cookie.map(std::num::NonZeroU64::get), Some(1 << 32 | 5));
         assert_eq!(s.extras, None, "not asked for");
         let all = Detail {
             memory: true,

@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::model::{Netns, Query, Snapshot};
 use crate::platform::linux::{ephemeral_range, iface_name, procnet, read_sockets_netlink};
 use std::collections::HashMap;
-use std::num::NonZeroU64;
+use std::num::{NonZeroU32, NonZeroU64};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -263,8 +263,10 @@ fn from_proc(dir: &ProcDir, q: Option<&Query>, inode: NonZeroU64) -> (NsRead, Op
 }
 
 fn tag(s: &mut Snapshot, inode: NonZeroU64) {
+    // The kernel numbers namespaces with an unsigned int (`ns_common.inum`): it always fits.
+    let inode = NonZeroU32::try_from(inode).ok();
     for sock in &mut s.sockets {
-        sock.netns = Some(inode);
+        sock.netns = inode;
     }
 }
 
