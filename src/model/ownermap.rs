@@ -184,6 +184,28 @@ impl OwnerMap {
         })
     }
 
+    /// Drop the owners of every inode `keep` lacks and give their memory back: a listing
+    /// holds only the owners of the sockets it shows, though the scan read every process's.
+    pub fn keep_only(&mut self, keep: &InodeSet) {
+        let mut wanted = keep.iter().peekable();
+        let mask: Vec<bool> = (0..self.inodes.len())
+            .map(|i| {
+                let inode = self.inodes.at(i);
+                while wanted.next_if(|&&w| w < inode).is_some() {}
+                wanted.peek() == Some(&&inode)
+            })
+            .collect();
+        if mask.iter().all(|&k| k) {
+            return;
+        }
+        match &mut self.inodes {
+            InodeColumn::Narrow(v) => retain_masked(v, &mask),
+            InodeColumn::Wide(v) => retain_masked(v, &mask),
+        }
+        // Copies the table only if rows already share it; the pipeline cuts it before.
+        retain_masked(Arc::make_mut(&mut self.owners), &mask);
+    }
+
     /// Number of distinct inodes with owners.
     pub fn len(&self) -> usize {
         self.inodes().count()
@@ -234,6 +256,14 @@ impl InodeColumn {
     }
 }
 
+/// Keep the elements of `v` whose `mask` entry (one per element) is true, and give back the
+/// memory of the rest.
+fn retain_masked<T>(v: &mut Vec<T>, mask: &[bool]) {
+    let mut keep = mask.iter();
+    v.retain(|_| keep.next().copied().unwrap_or(false));
+    v.shrink_to_fit();
+}
+
 /// Where `x` is in the ascending `v`.
 fn range_of<T: Ord + Copy>(v: &[T], x: T) -> std::ops::Range<usize> {
     v.partition_point(|&i| i < x)..v.partition_point(|&i| i <= x)
@@ -268,6 +298,33 @@ mod tests {
             assert!(!map.is_empty());
         }
         assert!(OwnerMap::from_pairs(vec![]).is_empty());
+    }
+
+    #[test]
+    fn keep_only_drops_the_owners_of_other_inodes() {
+        let wide = 1u64 << 40;
+        for extra in [7, wide] {
+            let pairs = vec![
+                (5, owner(1)),
+                (extra, owner(2)),
+                (extra, owner(3)),
+                (9, owner(4)),
+            ];
+            let mut map = OwnerMap::from_pairs(pairs);
+            map.keep_only(&[extra, 9, 11].into_iter().collect());
+            let pids = |inode| map.get(inode).iter().map(|o| o.pid).collect::<Vec<_>>();
+            assert_eq!((pids(extra), pids(9)), (vec![2, 3], vec![4]));
+            assert_eq!((pids(5), pids(11)), (vec![], vec![]));
+            assert_eq!(
+                map.inodes().collect::<Vec<_>>(),
+                [extra.min(9), extra.max(9)]
+            );
+            assert_eq!(
+                map.owners.len(),
+                3,
+                "the dropped owner is gone from the table"
+            );
+        }
     }
 
     proptest! {

@@ -38,6 +38,14 @@ impl Owners {
     }
 }
 
+impl Owners {
+    /// Entries of the table this window is into (what a listing holds for its owners).
+    #[cfg(test)]
+    pub fn table_len(&self) -> usize {
+        self.table.len()
+    }
+}
+
 impl Deref for Owners {
     type Target = [Owner];
 

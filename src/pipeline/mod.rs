@@ -164,12 +164,32 @@ fn run_with(
     // Process predicates need every candidate's owners (and containers) before filtering;
     // otherwise filter first, so the owner scan looks only for the sockets shown.
     let late = base.needs_owners();
-    let parts = parts::read_all(req, sources, procs, reg, &base, !late)?;
+    // With one namespace, the scan read during the dump is awaited before the sockets become
+    // rows and cut to their owners: the owners of sockets not listed (a quarter of a big
+    // `-antp`'s, unix and UDP) are never held beside the rows (issue #17). Prefetched owners
+    // come only with no filter, so every socket kept is listed.
+    let mut prefetched = Some(prefetched);
+    let mut cut: Option<Option<crate::model::OwnerMap>> = None;
+    let parts = parts::read_all(req, sources, procs, reg, &base, !late, &mut |sockets| {
+        if let Some(scan) = prefetched.take() {
+            cut = Some(scan().map(|mut map| {
+                map.keep_only(&sockets.iter().map(|s| s.inode).collect());
+                map
+            }));
+        }
+    })?;
+    let prefetched = cut.or_else(|| prefetched.take().map(|scan| scan()));
     let (mut all, mut warnings) = parts::Flat::join(parts);
     let attribution = req.attribution || base.needs_attribution();
     let mut scanned = None;
     if late || req.owners {
-        scanned = owners::attach(req, procs, &mut all.rows, &mut warnings, prefetched());
+        scanned = owners::attach(
+            req,
+            procs,
+            &mut all.rows,
+            &mut warnings,
+            prefetched.flatten(),
+        );
     }
     if attribution {
         attribute::attribute(&mut all.rows, procs);

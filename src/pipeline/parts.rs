@@ -7,7 +7,7 @@ use super::{holds_listeners, into_rows, listening_set, Request};
 use crate::error::Result;
 use crate::filter::Filter;
 use crate::join;
-use crate::model::{LocalPorts, Proto, Query, Row, Snapshot, Warning};
+use crate::model::{LocalPorts, Proto, Query, Row, Snapshot, Socket, Warning};
 use crate::platform::{ProcessSource, SocketSource};
 use crate::registry::{AnnotateCtx, AnnotationCache, Registry};
 use std::collections::HashSet;
@@ -50,7 +50,7 @@ pub(super) struct Read<'a> {
 }
 
 /// Read one namespace: its tables, kept, joined and annotated; filtered when `filter_now`
-/// (the filter needs no owners).
+/// (the filter needs no owners). `before_rows` sees the sockets kept, before they are rows.
 fn read_one<'a>(
     req: &Request,
     src: &'a dyn SocketSource,
@@ -58,6 +58,7 @@ fn read_one<'a>(
     reg: &Registry,
     base: &Filter,
     filter_now: bool,
+    before_rows: &mut dyn FnMut(&[Socket]),
 ) -> Result<Read<'a>> {
     // The kernel may leave out sockets on other local ports than the filter's: none of them
     // could be shown, and the listener set, which the read gives when it holds the
@@ -96,6 +97,7 @@ fn read_one<'a>(
     sockets
         .retain(|s| (req.query.states.contains(s.state) || s.state.0 == 0) && req.family.keeps(s));
     join::attach_unix_peers(&mut sockets);
+    before_rows(&sockets);
     let mut rows = into_rows(sockets);
     if let Some(ns) = src.netns().map(Arc::new) {
         for r in &mut rows {
@@ -130,6 +132,8 @@ fn read_one<'a>(
 
 /// Read every namespace, in parallel when there are several (a foreign namespace's read
 /// waits on a thread inside it; ours runs here meanwhile). Results keep the sources' order.
+/// `before_rows` sees the sockets of a single namespace before they become rows (not called
+/// when there are several).
 pub(super) fn read_all<'a>(
     req: &Request,
     sources: &[&'a dyn SocketSource],
@@ -137,11 +141,12 @@ pub(super) fn read_all<'a>(
     reg: &Registry,
     base: &Filter,
     filter_now: bool,
+    before_rows: &mut dyn FnMut(&[Socket]),
 ) -> Result<Vec<Read<'a>>> {
     if sources.len() == 1 {
         return sources
             .iter()
-            .map(|s| read_one(req, *s, procs, reg, base, filter_now))
+            .map(|s| read_one(req, *s, procs, reg, base, filter_now, &mut *before_rows))
             .collect();
     }
     let slots: Vec<Mutex<Option<Result<Read<'a>>>>> =
@@ -153,7 +158,7 @@ pub(super) fn read_all<'a>(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(src) = sources.get(i) else { return };
-                let r = read_one(req, *src, procs, reg, base, filter_now);
+                let r = read_one(req, *src, procs, reg, base, filter_now, &mut |_| {});
                 if let Ok(mut slot) = slots[i].lock() {
                     *slot = Some(r);
                 }

@@ -232,6 +232,28 @@ fn a_remembering_source_is_asked_for_the_inodes_even_for_every_connection() {
     assert_eq!(web.owners.as_ref().unwrap().len(), 2);
 }
 
+#[test]
+fn owners_read_during_the_dump_are_cut_to_the_listed_sockets() {
+    let mut h = host();
+    h.sockets.push(Socket {
+        inode: 200,
+        ..Socket::new(Proto::Udp, Family::Ipv4, SockType::Dgram, State::CLOSE)
+    });
+    h.owners.push((200, owner(30, "dns", 7)));
+    // -antp: every process's owners are read during the dump, the UDP socket's too.
+    let req = Request {
+        owners: true,
+        ..request(StateSet::ALL, "")
+    };
+    assert!(owners::scan_during_dump(&req));
+    let l = run(&req, &h, &h, &Registry::builtin()).unwrap();
+    assert!(l.rows.iter().all(|r| r.sock.proto == Proto::Tcp));
+    let web = l.rows.iter().find(|r| r.sock.inode == 100).unwrap();
+    let owners = web.owners.as_ref().unwrap();
+    assert_eq!(owners.iter().map(|o| o.pid).collect::<Vec<_>>(), [10, 11]);
+    assert_eq!(owners.table_len(), 4, "the UDP socket's holder is not kept");
+}
+
 /// A socket source that says which query each read was.
 struct Recording {
     host: Fake,
