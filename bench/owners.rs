@@ -114,7 +114,7 @@ fn main() -> std::io::Result<()> {
 fn key(m: &OwnerMap, inode: u64) -> Vec<(u32, u32, Vec<u8>)> {
     m.get(inode)
         .iter()
-        .map(|o| (o.pid, o.fd, o.comm.as_bytes().to_vec()))
+        .map(|o| (o.pid, o.fd, o.comm().as_bytes().to_vec()))
         .collect()
 }
 

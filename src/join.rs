@@ -161,12 +161,7 @@ mod tests {
 
     #[test]
     fn owners_are_found_none_or_unknown() {
-        let owner = |pid| crate::model::Owner {
-            pid,
-            comm: "x".into(),
-            fd: 3,
-            uid: None,
-        };
+        let owner = |pid| crate::model::Owner::new(pid, "x", 3, None);
         let mut map = OwnerMap::from_pairs(vec![(5, owner(1))]);
         map.unsure.insert(6);
         let mut rows: Vec<Row> = [5, 6, 7, 0]

@@ -50,7 +50,7 @@ fn held_by(map: &OwnerMap, pids: &HashSet<u32>) -> BTreeSet<Held> {
     map.inodes()
         .flat_map(|i| map.get(i).into_iter().map(move |o| (i, o)))
         .filter(|(_, o)| pids.contains(&o.pid))
-        .map(|(i, o)| (i, o.pid, o.fd, o.comm.as_bytes().to_vec(), o.uid))
+        .map(|(i, o)| (i, o.pid, o.fd, o.comm().as_bytes().to_vec(), o.uid()))
         .collect()
 }
 
@@ -468,7 +468,7 @@ fn unshared_fd_table_thread_is_found() {
         let found: Vec<(u32, u32, Vec<u8>)> = owners
             .get(inode)
             .iter()
-            .map(|o| (o.pid, o.fd, o.comm.as_bytes().to_vec()))
+            .map(|o| (o.pid, o.fd, o.comm().as_bytes().to_vec()))
             .collect();
         assert_eq!(
             found,

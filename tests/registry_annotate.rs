@@ -36,12 +36,7 @@ fn sock(proto: Proto, state: State, local: u16, remote: Option<u16>) -> Socket {
 }
 
 fn owner(comm: &str) -> Owner {
-    Owner {
-        pid: 42,
-        comm: Text::from(comm),
-        fd: 3,
-        uid: None,
-    }
+    Owner::new(42, Text::from(comm), 3, None)
 }
 
 const EPH: Option<(u16, u16)> = Some((32768, 60999));

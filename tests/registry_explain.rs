@@ -17,15 +17,7 @@ fn row(proto: Proto, state: State, local: u16, remote: u16, comm: &[u8]) -> Row 
         })
     };
     let mut r = Row {
-        owners: Some(
-            vec![Owner {
-                pid: 99,
-                comm: Text::from(comm),
-                fd: 4,
-                uid: None,
-            }]
-            .into(),
-        ),
+        owners: Some(vec![Owner::new(99, Text::from(comm), 4, None)].into()),
         ..Row::new(Socket {
             local: ep(local),
             remote: ep(remote),

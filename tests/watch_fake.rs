@@ -27,12 +27,7 @@ fn tcp(state: State, inode: u64, local: u16, remote: u16) -> Socket {
 }
 
 fn owner(pid: u32, comm: &str, fd: u32) -> Owner {
-    Owner {
-        pid,
-        comm: comm.into(),
-        fd,
-        uid: Some(1000),
-    }
+    Owner::new(pid, comm, fd, Some(1000))
 }
 
 /// (change, inode, state, state before, owner pids) of an event.

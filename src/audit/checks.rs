@@ -57,7 +57,7 @@ fn groups(rows: &[Row]) -> Vec<Group<'_>> {
             .owners
             .iter()
             .flat_map(|o| o.iter())
-            .map(|o| o.comm.as_bytes().to_vec())
+            .map(|o| o.comm().as_bytes().to_vec())
             .collect();
         comms.sort();
         comms.dedup();
@@ -103,10 +103,10 @@ fn processes(rows: &[&Row], facts: &Facts) -> Vec<ProcessRef> {
         .flat_map(|r| r.owners.iter().flat_map(|o| o.iter()))
         .map(|o| ProcessRef {
             pid: o.pid,
-            comm: o.comm.clone(),
+            comm: o.comm().clone(),
             exe: facts.exes.get(&o.pid).and_then(|e| e.path.clone()),
-            uid: o.uid,
-            user: o.uid.and_then(|u| facts.user_names.get(&u).cloned()),
+            uid: o.uid(),
+            user: o.uid().and_then(|u| facts.user_names.get(&u).cloned()),
         })
         .collect();
     v.sort();

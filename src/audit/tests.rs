@@ -37,12 +37,7 @@ fn row(proto: Proto, addr: &str, port: u16, pid: u32, comm: &str) -> Row {
         owners: None,
     };
     let service = Registry::builtin().annotate(&sock, &ctx).map(Arc::new);
-    let owner = Owner {
-        pid,
-        comm: comm.into(),
-        fd: 3,
-        uid: Some(0),
-    };
+    let owner = Owner::new(pid, comm, 3, Some(0));
     Row {
         owners: Some(vec![owner].into()),
         service,
@@ -423,7 +418,7 @@ fn json_keeps_exact_bytes_of_names_that_are_not_utf8() {
     let mut bad = row(Proto::Tcp, "0.0.0.0", 23, 7, "x");
     if let Some(o) = bad.owners.as_mut() {
         let mut v: Vec<Owner> = o.iter().cloned().collect();
-        v[0].comm = Text::from(&b"bad\xff\x1b[2J"[..]);
+        v[0] = Owner::new(v[0].pid, &b"bad\xff\x1b[2J"[..], v[0].fd, v[0].uid());
         *o = v.into();
     }
     let mut f = facts();

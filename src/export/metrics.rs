@@ -332,7 +332,7 @@ fn is_listener(r: &Row) -> bool {
 fn process_names(r: &Row, v: &mut Values) -> Vec<Label> {
     let mut names: Vec<Label> = Vec::new();
     for o in r.owners.iter().flat_map(|o| o.iter()) {
-        let name = v.get(&escape(o.comm.as_bytes()));
+        let name = v.get(&escape(o.comm().as_bytes()));
         // Interned: equal names are the same allocation.
         if !names.iter().any(|n| Arc::ptr_eq(n, &name)) {
             names.push(name);

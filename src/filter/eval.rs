@@ -188,7 +188,7 @@ fn pred(p: &Pred, row: &Row, ctx: &Ctx) -> bool {
         Pred::Port { end, cmp, port } => port_cmp(*cmp, port, *end, sock),
         Pred::Proc(g) => row.owners.as_ref().is_some_and(|os| {
             os.iter()
-                .any(|o| glob::matches(g.as_bytes(), o.comm.as_bytes()))
+                .any(|o| glob::matches(g.as_bytes(), o.comm().as_bytes()))
         }),
         Pred::Pid(pid) => row
             .owners

@@ -70,12 +70,7 @@ fn unix(name: Option<&str>, peer: Option<&str>) -> Row {
 
 fn with_owner(mut r: Row, pid: u32, comm: &str) -> Row {
     let mut owners = r.owners.as_deref().unwrap_or_default().to_vec();
-    owners.push(Owner {
-        pid,
-        comm: Text::from(comm),
-        fd: 3,
-        uid: Some(1000),
-    });
+    owners.push(Owner::new(pid, Text::from(comm), 3, Some(1000)));
     r.owners = Some(owners.into());
     r
 }

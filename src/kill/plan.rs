@@ -38,8 +38,8 @@ pub fn holders(rows: &[Row]) -> BTreeMap<u32, Held> {
         }
         for o in r.owners.as_deref().unwrap_or_default() {
             let h = by_pid.entry(o.pid).or_insert_with(|| Held {
-                comm: o.comm.clone(),
-                uid: o.uid,
+                comm: o.comm().clone(),
+                uid: o.uid(),
                 sockets: Vec::new(),
             });
             h.sockets.push((i, o.fd));

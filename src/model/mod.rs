@@ -7,6 +7,7 @@ mod glimpse;
 mod host;
 pub mod kill;
 mod opt;
+mod owner;
 mod ownermap;
 mod owners;
 mod row;
@@ -22,6 +23,7 @@ pub use extras::{CcInfo, CongName, Detail, Extras, Shutdown, SkMem, TcpInfo, Tim
 pub use glimpse::{Fingerprint, Glimpse, StateChange};
 pub use host::{ExeInfo, HostFacts, Interface};
 pub use opt::{OptU32, OptU64};
+pub use owner::{Owner, Who};
 pub use ownermap::{InodeSet, OwnerMap, U64Hasher, U64Map, U64Set, Wanted};
 pub use owners::Owners;
 pub use row::{Name, Rare, RareBox, Row};
@@ -253,17 +255,6 @@ impl Socket {
             (Proto::Unix, _) => "u_str",
         }
     }
-}
-
-/// A process holding a socket through one of its file descriptors.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Owner {
-    pub pid: u32,
-    /// The kernel's command name (`/proc/PID/comm`, at most 15 bytes), as raw bytes.
-    pub comm: Text,
-    pub fd: u32,
-    /// Real uid of the process, when read.
-    pub uid: Option<u32>,
 }
 
 /// How far the owner scan read, which bounds what an empty or short owner list means.

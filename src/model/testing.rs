@@ -5,12 +5,7 @@ use super::{Endpoint, Family, Owner, Proto, SockType, Socket, State};
 
 /// Process `pid` holding a socket as fd 3, named "x", uid unknown.
 pub fn owner(pid: u32) -> Owner {
-    Owner {
-        pid,
-        comm: "x".into(),
-        fd: 3,
-        uid: None,
-    }
+    Owner::new(pid, "x", 3, None)
 }
 
 /// An IP end from `ADDR:PORT` (`[V6]:PORT` for IPv6).

@@ -79,12 +79,7 @@ mod tests {
         }));
         r.owners = holders.map(|h| {
             h.iter()
-                .map(|&pid| Owner {
-                    pid,
-                    comm: "x".into(),
-                    fd: 3,
-                    uid: None,
-                })
+                .map(|&pid| Owner::new(pid, "x", 3, None))
                 .collect::<Vec<_>>()
                 .into()
         });

@@ -25,12 +25,7 @@ pub(crate) fn tcp(state: State, local: u16, remote: u16, inode: u64) -> Socket {
 }
 
 pub(crate) fn owner(pid: u32, comm: &str, fd: u32) -> Owner {
-    Owner {
-        pid,
-        comm: comm.into(),
-        fd,
-        uid: Some(1000),
-    }
+    Owner::new(pid, comm, fd, Some(1000))
 }
 
 /// A host with a web server on :8080 (two fork-shared holders), a client connected to it,

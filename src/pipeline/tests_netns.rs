@@ -80,12 +80,7 @@ fn world() -> (Fake, Fake, Counting) {
             user: None,
         }))
     };
-    let owner = |pid, comm: &str| Owner {
-        pid,
-        comm: comm.into(),
-        fd: 3,
-        uid: Some(0),
-    };
+    let owner = |pid, comm: &str| Owner::new(pid, comm, 3, Some(0));
     let mut procs = Fake {
         owners: vec![
             (100, owner(10, "nginx")),

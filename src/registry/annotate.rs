@@ -145,7 +145,7 @@ fn server_hint(local_is_server: bool, ctx: &AnnotateCtx<'_>) -> Option<String> {
 fn owner_hint(owners: &[Owner]) -> Option<String> {
     let mut names: Vec<String> = Vec::new();
     for o in owners {
-        let n = o.comm.to_str_lossy().into_owned();
+        let n = o.comm().to_str_lossy().into_owned();
         if !n.is_empty() && !names.contains(&n) {
             names.push(n);
         }

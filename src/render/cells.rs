@@ -22,7 +22,7 @@ pub fn owners(out: &mut String, row: &Row) {
                 // `a(pid=1,fd=0),b` (15 bytes), which would read as two owners, one pid 1.
                 // With commas escaped (`\x2c`, reversible like every escape), every raw comma
                 // in the cell belongs to the `(pid=N,fd=N)` parts or separates owners.
-                let comm = escape(o.comm.as_bytes());
+                let comm = escape(o.comm().as_bytes());
                 if comm.contains(',') {
                     out.push_str(&comm.replace(',', "\\x2c"));
                 } else {

@@ -84,12 +84,7 @@ mod tests {
 
     #[test]
     fn one_valid_line_per_event_whatever_the_names() {
-        let hostile = Owner {
-            pid: 7,
-            comm: b"evil\x1b[2J\"\n\xff".as_slice().into(),
-            fd: 3,
-            uid: Some(0),
-        };
+        let hostile = Owner::new(7, b"evil\x1b[2J\"\n\xff".as_slice(), 3, Some(0));
         let row = Row {
             owners: Some(Owners::from(vec![hostile])),
             ..Row::new(Socket::new(

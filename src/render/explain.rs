@@ -115,9 +115,13 @@ fn usage(row: &Row, port: u16, proto: Option<&str>) -> Option<Usage> {
             os.iter()
                 .map(|o| OwnerInfo {
                     pid: o.pid,
-                    comm: o.comm.to_str_lossy().into_owned(),
-                    comm_hex: o.comm.to_str().is_none().then(|| hex(o.comm.as_bytes())),
-                    comm_bytes: o.comm.as_bytes().to_vec(),
+                    comm: o.comm().to_str_lossy().into_owned(),
+                    comm_hex: o
+                        .comm()
+                        .to_str()
+                        .is_none()
+                        .then(|| hex(o.comm().as_bytes())),
+                    comm_bytes: o.comm().as_bytes().to_vec(),
                     fd: o.fd,
                 })
                 .collect()

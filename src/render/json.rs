@@ -48,9 +48,9 @@ impl Serialize for OwnerJ<'_> {
         let o = self.0;
         let mut m = ser.serialize_map(None)?;
         m.serialize_entry("pid", &o.pid)?;
-        text_entry(&mut m, "comm", "comm_hex", &o.comm)?;
+        text_entry(&mut m, "comm", "comm_hex", o.comm())?;
         m.serialize_entry("fd", &o.fd)?;
-        m.serialize_entry("uid", &o.uid)?;
+        m.serialize_entry("uid", &o.uid())?;
         m.end()
     }
 }

@@ -286,12 +286,7 @@ mod tests {
             ..Socket::new(Proto::Tcp, Family::Ipv4, SockType::Stream, State::LISTEN)
         };
         Row {
-            owners: Some(Owners::from(vec![Owner {
-                pid: 42,
-                comm: comm.into(),
-                fd: 3,
-                uid: None,
-            }])),
+            owners: Some(Owners::from(vec![Owner::new(42, comm, 3, None)])),
             ..Row::new(sock)
         }
     }

@@ -192,12 +192,7 @@ pub fn parse(text: &[u8], path: &Path) -> Result<Baseline> {
                     Some(h) => unhex(h).ok_or_else(|| here(format!("bad comm_hex '{h}'")))?,
                     None => o.comm.into_bytes(),
                 };
-                let owner = Owner {
-                    pid: o.pid,
-                    comm: comm.into(),
-                    fd: o.fd,
-                    uid: o.uid,
-                };
+                let owner = Owner::new(o.pid, comm, o.fd, o.uid);
                 b.owners.push((sock.inode, owner));
             }
         }

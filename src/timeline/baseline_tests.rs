@@ -47,7 +47,7 @@ fn a_snapshot_reads_back_its_sockets_owners_and_selection() {
         (l.inode, l.v6only, l.send_q.get()),
         (100, Some(false), Some(511))
     );
-    let comms: Vec<&[u8]> = b.owners.iter().map(|(_, o)| o.comm.as_bytes()).collect();
+    let comms: Vec<&[u8]> = b.owners.iter().map(|(_, o)| o.comm().as_bytes()).collect();
     assert_eq!(
         comms,
         [&b"nginx"[..], &b"\x1b\xff"[..]],

@@ -167,7 +167,7 @@ pub fn ident(r: &Row, opts: Options) -> Ident {
             .owners
             .iter()
             .flat_map(|o| o.iter())
-            .map(|o| o.comm.clone())
+            .map(|o| o.comm().clone())
             .collect();
         names.into_iter().collect()
     });

@@ -33,12 +33,7 @@ fn row(
         _ => 0,
     };
     let mut r = Row {
-        owners: Some(Owners::from(vec![Owner {
-            pid,
-            comm: comm.into(),
-            fd: 3,
-            uid: Some(0),
-        }])),
+        owners: Some(Owners::from(vec![Owner::new(pid, comm, 3, Some(0))])),
         service: Some(Arc::new(Annotation {
             port: service_port,
             service: None,

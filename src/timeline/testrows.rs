@@ -24,12 +24,7 @@ pub fn tcp(state: State, inode: u64, local: u16, remote: u16) -> Socket {
 }
 
 pub fn owner(pid: u32, comm: &str) -> Owner {
-    Owner {
-        pid,
-        comm: comm.into(),
-        fd: 3,
-        uid: Some(0),
-    }
+    Owner::new(pid, comm, 3, Some(0))
 }
 
 /// A row whose owner scan ran and found `owners`.

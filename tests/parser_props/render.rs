@@ -50,15 +50,7 @@ fn row(unix_name: Option<(bool, Vec<u8>)>, comm: Vec<u8>, user: Option<String>, 
         uid: OptU32::some(1000),
         ..Socket::new(proto, family, sock_type, State::LISTEN)
     });
-    r.owners = Some(
-        vec![Owner {
-            pid: 4242,
-            comm: Text::from(comm),
-            fd: 7,
-            uid: Some(1000),
-        }]
-        .into(),
-    );
+    r.owners = Some(vec![Owner::new(4242, Text::from(comm), 7, Some(1000))].into());
     r.rare.user = user.map(Into::into);
     r
 }

@@ -235,7 +235,7 @@ impl View {
         let port = |s: &Shown| s.row.sock.local.as_ref().and_then(|e| e.port());
         let comm = |s: &Shown| {
             let first = s.row.owners.as_ref().and_then(|o| o.first().cloned());
-            first.map(|o| (o.comm, o.pid))
+            first.map(|o| (o.comm().clone(), o.pid))
         };
         let order: &dyn Fn(&Shown, &Shown) -> Ordering = match self.sort {
             1 => &|a, b| port(a).cmp(&port(b)).then_with(|| listed(a, b)),

@@ -36,12 +36,7 @@ fn sock(proto: Proto, state: State, local: u16, remote: Option<u16>, inode: u64)
 }
 
 fn owner(pid: u32, comm: &[u8]) -> Owner {
-    Owner {
-        pid,
-        comm: comm.into(),
-        fd: 3,
-        uid: Some(1000),
-    }
+    Owner::new(pid, comm, 3, Some(1000))
 }
 
 /// A web server on :8080 with two SO_REUSEPORT sockets held by forked workers, an ssh daemon

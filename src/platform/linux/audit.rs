@@ -211,7 +211,7 @@ pub fn holder_facts(
             .flat_map(|r| r.owners.iter().flat_map(|o| o.iter()))
     };
     let mut user_names = HashMap::new();
-    for uid in owners().filter_map(|o| o.uid) {
+    for uid in owners().filter_map(|o| o.uid()) {
         if let std::collections::hash_map::Entry::Vacant(e) = user_names.entry(uid) {
             if let Some(name) = user_name(uid) {
                 e.insert(name);

@@ -31,7 +31,7 @@ mod tracker;
 pub use tracker::Tracker;
 
 use crate::model::{InodeSet, OwnerMap, Wanted};
-use crate::model::{Owner, Warning};
+use crate::model::{Owner, Warning, Who};
 use nix::dir::Dir;
 use nix::errno::Errno;
 use nix::fcntl::{openat, AtFlags, OFlag};
@@ -279,17 +279,9 @@ impl Job<'_> {
             hits.clear();
             return;
         };
-        let uid = read_uid(self.root, pid);
+        let who = Who::new(comm, read_uid(self.root, pid));
         for &(inode, fd) in hits.iter() {
-            found.pairs.push((
-                inode,
-                Owner {
-                    pid,
-                    comm: comm.clone(),
-                    fd,
-                    uid,
-                },
-            ));
+            found.pairs.push((inode, Owner::of(pid, fd, &who)));
             // Counted as found only once recorded: a process that exited mid-read must not
             // end the scan for a socket another process still holds.
             if let (Some(e), Some(i)) = (self.early, self.inodes.and_then(|w| w.index_of(inode))) {

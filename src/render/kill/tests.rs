@@ -32,12 +32,7 @@ fn listener(port: u16, inode: u64, owners: Vec<Owner>) -> Row {
 
 fn plan() -> Plan {
     let comm = Text::from(HOSTILE_COMM);
-    let owner = Owner {
-        pid: 4242,
-        comm: comm.clone(),
-        fd: 7,
-        uid: Some(0),
-    };
+    let owner = Owner::new(4242, comm.clone(), 7, Some(0));
     let unit = Unit {
         name: "web app.service".into(),
         user: None,

@@ -16,12 +16,7 @@ fn fixture(tree: &str) -> PathBuf {
 }
 
 fn owner(pid: u32, comm: &str, fd: u32, uid: Option<u32>) -> Owner {
-    Owner {
-        pid,
-        comm: comm.into(),
-        fd,
-        uid,
-    }
+    Owner::new(pid, comm, fd, uid)
 }
 
 /// The early-stopping scan of `root` for `inodes`, reading processes of `uids` first.
@@ -204,12 +199,12 @@ fn live_finds_own_listener() {
     let inode = inodes.iter().copied().next().unwrap_or_default();
     let comm = std::fs::read("/proc/self/comm").unwrap_or_default();
     let comm = comm.strip_suffix(b"\n").unwrap_or(&comm).to_vec();
-    let me = Owner {
-        pid: std::process::id(),
-        comm: Text::from(comm),
-        fd: listener.as_raw_fd() as u32,
-        uid: Some(nix::unistd::getuid().as_raw()),
-    };
+    let me = Owner::new(
+        std::process::id(),
+        Text::from(comm),
+        listener.as_raw_fd() as u32,
+        Some(nix::unistd::getuid().as_raw()),
+    );
     for wanted in [
         Wanted::Some { inodes: &inodes },
         Wanted::Family {
@@ -277,7 +272,7 @@ fn live_forked_child_is_a_second_owner() {
         );
         assert!(holders.contains(&(child_pid, fd)), "{wanted:?}: {owners:?}");
         let sleep = owners.iter().find(|o| o.pid == child_pid);
-        assert_eq!(sleep.map(|o| o.comm.as_bytes()), Some(&b"sleep"[..]));
+        assert_eq!(sleep.map(|o| o.comm().as_bytes()), Some(&b"sleep"[..]));
         let mut sorted = holders.clone();
         sorted.sort_unstable();
         assert_eq!(holders, sorted);

@@ -27,7 +27,7 @@
 mod fdtable;
 
 use super::{list_pids, scan};
-use crate::model::{InodeSet, Owner, OwnerMap, U64Set, Wanted};
+use crate::model::{InodeSet, Owner, OwnerMap, U64Set, Wanted, Who};
 use fdtable::{counts_match, Proc, Refresh, Seen};
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
@@ -354,8 +354,8 @@ impl Tracker {
     /// Record a holder the fallback scan found.
     fn remember(&mut self, inode: u64, o: &Owner) {
         let p = self.procs.entry(o.pid).or_insert_with(|| Proc {
-            comm: o.comm.clone(),
-            uid: o.uid,
+            comm: o.comm().clone(),
+            uid: o.uid(),
             ..Proc::default()
         });
         // The scan's answer replaces whatever was remembered at that fd.
@@ -377,15 +377,11 @@ impl Tracker {
         }
         let mut v = Vec::new();
         for (&pid, p) in &self.procs {
+            let mut who = None;
             for &(fd, inode) in &p.socks {
                 if wanted.contains(inode) {
-                    let o = Owner {
-                        pid,
-                        comm: p.comm.clone(),
-                        fd,
-                        uid: p.uid,
-                    };
-                    v.push((inode, o));
+                    let who = who.get_or_insert_with(|| Who::new(p.comm.clone(), p.uid));
+                    v.push((inode, Owner::of(pid, fd, who)));
                 }
             }
         }

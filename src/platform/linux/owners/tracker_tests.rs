@@ -81,8 +81,8 @@ fn the_first_call_reads_everything_then_nothing_while_nothing_changes() {
     let m = ask(&mut t, &[900, 901]);
     assert_eq!(holders(&m, 900), [(10, 3), (11, 4)]);
     assert_eq!(holders(&m, 901), [(12, 5)]);
-    assert_eq!(m.get(901)[0].comm.as_bytes(), b"p12");
-    assert_eq!(m.get(901)[0].uid, Some(7));
+    assert_eq!(m.get(901)[0].comm().as_bytes(), b"p12");
+    assert_eq!(m.get(901)[0].uid(), Some(7));
     assert!(!m.partial, "the first call read every process");
     assert_eq!(t.links_read(), 7);
 

@@ -2,7 +2,7 @@
 //! gives, and the processes' start times.
 
 use super::record::Record;
-use crate::model::{InodeSet, Owner, OwnerMap, OwnerMethod, Text};
+use crate::model::{InodeSet, Owner, OwnerMap, OwnerMethod, Who};
 
 /// Start times of the processes in a scan (issue #14 checks pid reuse with them): the
 /// `/proc/PID/stat` field 22 of each process, in ns since boot rather than clock ticks.
@@ -39,12 +39,12 @@ pub struct Scan {
 }
 
 /// Records turned into owner pairs as they arrive. Records come grouped by task, so the
-/// comm of the previous record is reused: one name allocation per process, not per fd.
+/// name and uid of the previous record are reused: one allocation per process, not per fd.
 pub(super) struct Found<'a> {
     keep: Option<&'a InodeSet>,
     pub(super) pairs: Vec<(u64, Owner)>,
     starts: Vec<(u32, u64)>,
-    last: Option<(u32, u64, [u8; 16], Text)>,
+    last: Option<(u32, u64, [u8; 16], Who)>,
 }
 
 impl<'a> Found<'a> {
@@ -61,28 +61,23 @@ impl<'a> Found<'a> {
         if self.keep.is_some_and(|k| !k.contains(r.inode)) {
             return;
         }
-        let comm = match &self.last {
-            Some((pid, start, raw, text))
-                if *pid == r.tgid && *start == r.start_boottime && *raw == r.comm =>
+        let who = match &self.last {
+            Some((pid, start, raw, who))
+                if *pid == r.tgid
+                    && *start == r.start_boottime
+                    && *raw == r.comm
+                    && who.uid() == r.uid() =>
             {
-                text.clone()
+                who.clone()
             }
             _ => {
-                let text = Text::from(r.comm());
-                self.last = Some((r.tgid, r.start_boottime, r.comm, text.clone()));
+                let who = Who::new(r.comm(), r.uid());
+                self.last = Some((r.tgid, r.start_boottime, r.comm, who.clone()));
                 self.starts.push((r.tgid, r.start_boottime));
-                text
+                who
             }
         };
-        self.pairs.push((
-            r.inode,
-            Owner {
-                pid: r.tgid,
-                comm,
-                fd: r.fd,
-                uid: r.uid(),
-            },
-        ));
+        self.pairs.push((r.inode, Owner::of(r.tgid, r.fd, &who)));
     }
 
     /// Take in what another thread found (`finish` sorts it all).

@@ -39,8 +39,8 @@ fn records_become_the_proc_scans_owner_table() {
         [(10, 4), (20, 4)],
         "sorted by pid, the duplicate gone"
     );
-    assert_eq!(map.get(902)[0].comm.as_bytes(), b"sshd");
-    assert_eq!(map.get(902)[0].uid, Some(1000));
+    assert_eq!(map.get(902)[0].comm().as_bytes(), b"sshd");
+    assert_eq!(map.get(902)[0].uid(), Some(1000));
     assert!(!map.partial && map.denied_pids == 0);
     assert!(map.privileged && map.method == OwnerMethod::Bpf);
     assert_eq!(scan.starts.get(20), Some(20_000));
@@ -66,7 +66,7 @@ fn one_name_per_process() {
     f.add(&rec(901, 20, 5, b"a"));
     let scan = f.finish(2);
     let (a, b) = (scan.owners.get(900), scan.owners.get(901));
-    assert!(std::ptr::eq(a[0].comm.as_bytes(), b[0].comm.as_bytes()));
+    assert!(std::ptr::eq(a[0].comm().as_bytes(), b[0].comm().as_bytes()));
 }
 
 #[test]
