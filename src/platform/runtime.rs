@@ -84,5 +84,6 @@ pub fn one_heap() {
     // SAFETY: mallopt takes two integers and only changes the allocator's settings.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
     }
 }
