@@ -395,3 +395,36 @@ fn the_debug_line_names_the_program_the_host_size_chooses() {
         "the one-port program (the listeners' own files)"
     );
 }
+
+/// A process with more sockets than one kernel write of the per-task program holds (~4,000)
+/// is read again by the per-file program, and PORTWATCH_DEBUG says so.
+#[test]
+fn the_debug_line_says_when_a_big_process_is_read_again() {
+    if !root() {
+        return;
+    }
+    common::allow_open_files(16_384);
+    let pairs: Vec<_> = (0..2_100)
+        .map(|_| std::os::unix::net::UnixStream::pair().expect("socketpair"))
+        .collect();
+    let env = [("PORTWATCH_CACHE_DIR", std::ffi::OsStr::new(""))];
+    let out = run_staged_env(25_000, true, &["-axp"], true, &env);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("portwatch: debug: owners read by bpf: "))
+        .unwrap_or_else(|| panic!("no debug line for bpf: {stderr}"));
+    assert_eq!(
+        line,
+        "the per-task program reading fd slots 8 at a time, and the per-file program for 1 \
+         process with more sockets than one read holds"
+    );
+    let me = format!("pid={},", std::process::id());
+    let held = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(&me))
+        .count();
+    assert_eq!(held, 4_200, "every socket of this process has it as owner");
+    drop(pairs);
+}

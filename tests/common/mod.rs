@@ -198,3 +198,18 @@ pub fn runnable(path: &Path, keep: &mut Vec<tempfile::TempDir>) -> PathBuf {
     keep.push(dir);
     copy
 }
+
+/// Let this test process hold `n` open files (root may raise the hard limit): for tests that
+/// hold thousands of sockets in one process.
+pub fn allow_open_files(n: u64) {
+    let limit = libc::rlimit {
+        rlim_cur: n,
+        rlim_max: n,
+    };
+    // SAFETY: setrlimit reads the struct it is given.
+    assert_eq!(
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) },
+        0,
+        "RLIMIT_NOFILE"
+    );
+}

@@ -56,6 +56,7 @@ use std::ffi::CStr;
 use std::fmt;
 use std::io;
 use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::OnceLock;
 pub use walk::Walk;
 
@@ -176,6 +177,9 @@ pub struct OwnerIter {
     tcp_func: Option<u32>,
     /// The kernel can limit an iterator to one process (`btf::Layout::per_process`).
     per_process: bool,
+    /// Processes of the current scan that the per-task program cut short and the per-file
+    /// program read again (the scan's threads add to it).
+    reread: AtomicUsize,
 }
 
 impl fmt::Debug for OwnerIter {
@@ -204,6 +208,7 @@ impl OwnerIter {
             task_func: layout.task_func,
             tcp_func: layout.tcp_func,
             per_process: layout.per_process,
+            reread: AtomicUsize::new(0),
         };
         let mut by_task_refused = None;
         // Under auto: the chunked per-task program on a big host, the plain one (which a
@@ -293,6 +298,8 @@ impl OwnerIter {
         if read.cut.is_empty() {
             return Ok(records);
         }
+        self.reread
+            .fetch_add(read.cut.len(), AtomicOrdering::Relaxed);
         let by_file = self.by_file.get_or_init(|| {
             let obj = loader::object(OBJECT, PROGRAM);
             obj.and_then(|o| load_program(o, &self.offsets, self.iter_func))
@@ -384,6 +391,7 @@ impl OwnerIter {
         if keep.is_some_and(InodeSet::is_empty) {
             return Ok(Scan::default());
         }
+        *self.reread.get_mut() = 0;
         let shortcut_pays = || host_open_files().is_none_or(|n| n >= SHORTCUT_PAYS_FROM_OPEN_FILES);
         if let (Walk::Auto, Some(inodes)) = (walk, keep.filter(|_| shortcut_pays())) {
             // Where the shortcut does not apply or fails, the whole scan gives the same.
@@ -427,7 +435,9 @@ impl OwnerIter {
                 (found, records)
             }
         };
-        Ok(found.finish(records))
+        let mut scan = found.finish(records);
+        scan.reread = *self.reread.get_mut();
+        Ok(scan)
     }
 }
 

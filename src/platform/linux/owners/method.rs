@@ -91,9 +91,14 @@ impl Method {
         let iter = iter.as_mut().map_err(|why| why.clone())?;
         let scan = iter.scan(wanted).map_err(|e| unavailable(&e))?;
         let mut map = scan.owners;
-        map.method_note = Some(match scan.shortcut {
-            true => "the one-port program (the listeners' own files)".to_string(),
-            false => iter.program().describe().to_string(),
+        map.method_note = Some(match (scan.shortcut, scan.reread) {
+            (true, _) => "the one-port program (the listeners' own files)".to_string(),
+            (false, 0) => iter.program().describe().to_string(),
+            (false, n) => format!(
+                "{}, and the per-file program for {n} {} with more sockets than one read holds",
+                iter.program().describe(),
+                if n == 1 { "process" } else { "processes" }
+            ),
         });
         Ok(map)
     }

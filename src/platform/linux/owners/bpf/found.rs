@@ -36,6 +36,9 @@ pub struct Scan {
     pub records: usize,
     /// Found by the one-port program (`scan_listeners`), not by walking every open file.
     pub shortcut: bool,
+    /// Processes the per-task program cut short (more socket fds than one kernel write
+    /// holds, ~4,000) and the per-file program read again.
+    pub reread: usize,
 }
 
 /// Records turned into owner pairs as they arrive. Records come grouped by task, so the
@@ -106,6 +109,7 @@ impl<'a> Found<'a> {
             starts: StartTimes(self.starts),
             records,
             shortcut: false,
+            reread: 0,
         }
     }
 }
