@@ -49,7 +49,8 @@ fn listed_functions_come_first_and_together() {
     // standard library's functions and many generic ones keep their names.
     assert!(
         listed.len() >= 20,
-        "only {} listed functions are in the test binary",
+        "only {} listed functions are in the test binary: the list is stale (another \
+         toolchain?); remake it with scripts/hot-functions.py (README, Performance)",
         listed.len()
     );
     let (first, last) = (listed[0], listed[listed.len() - 1]);
