@@ -90,7 +90,9 @@ def render(data):
          "Machine: %s CPUs (%s), %s RAM, kernel %s, root: %s. %s; %s; lsof %s; %s." % (
              env["cpus"], env["cpu_model"], env["mem"], env["kernel"], env["root"], env["ss"],
              env["netstat"], env["lsof"], env["hyperfine"]),
-         "portwatch: `%s` (%s).\n" % (env["portwatch_path"], env["portwatch"]),
+         "portwatch: `%s` (%s; hot-function list: %s).\n" % (
+             env["portwatch_path"], env["portwatch"],
+             env.get("hot_functions", "-").split(" are in ")[0]),
          "Command: `%s`\n" % data["argv"],
          "Wall times are hyperfine medians (output to /dev/null, warm caches; the runs of a "
          "group are split over two hyperfine calls, the second in reverse order); min/max "

@@ -289,6 +289,10 @@ def env_info(pw):
         "lsof": sh("lsof -v 2>&1 | grep -m1 revision").replace("revision:", "").strip(),
         "hyperfine": sh("hyperfine --version"),
         "portwatch": sh(shlex.quote(pw) + " --version") if pw else "not run",
+        # A stale list of hot functions (build.rs) costs memory: say how much of it held.
+        "hot_functions": sh("%s %s --check %s" % (
+            shlex.quote(sys.executable), shlex.quote(str(REPO / "scripts/hot-functions.py")),
+            shlex.quote(pw))) if pw else "-",
         "portwatch_path": pw, "root": os.geteuid() == 0,
     }
 
