@@ -1,5 +1,6 @@
-//! The build places the functions a listing runs first in the binary's text, in the order
-//! data/hot-functions.txt gives (build.rs): a run maps fewer of the binary's pages.
+//! How the binary is linked, for the pages a run maps: the functions a listing runs come
+//! first in its text, in the order data/hot-functions.txt gives (build.rs), and it needs no
+//! libm.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -74,5 +75,24 @@ fn listed_functions_come_first_and_together() {
         first < 10,
         "{first} unlisted functions come before the listed ones: {:?}",
         at[..first.min(5)].iter().map(|f| f.2).collect::<Vec<_>>()
+    );
+}
+
+/// Loading libm runs its IFUNC resolvers and maps ~0.3 MB of it into every run; portwatch
+/// used one function of it (`log10`, for `%g`). A float function that needs libm would
+/// bring it back unnoticed.
+#[test]
+fn the_binary_needs_no_libm() {
+    let out = Command::new("readelf")
+        .args(["-d", env!("CARGO_BIN_EXE_portwatch")])
+        .output()
+        .expect("readelf runs (binutils)");
+    assert!(out.status.success());
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    let needed: Vec<&str> = dynamic.lines().filter(|l| l.contains("(NEEDED)")).collect();
+    assert!(needed.iter().any(|l| l.contains("libc.so")), "{dynamic}");
+    assert!(
+        !needed.iter().any(|l| l.contains("libm.so")),
+        "the binary needs libm again: {needed:?}"
     );
 }

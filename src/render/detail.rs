@@ -146,18 +146,21 @@ fn skmem(out: &mut String, m: &SkMem) {
 }
 
 /// C's `%.{prec}g` for the values ss prints (finite, below 1e15): `prec` significant digits,
-/// trailing zeros dropped.
+/// trailing zeros dropped. As C says, the style follows the exponent of the `%e` form, after
+/// its rounding: 999999.5 is `1e+06` at six digits, where the exponent of the value itself
+/// (5) would give `1000000`. Reading it from the `%e` text also keeps libm out of the binary
+/// (`log10` was its only use; mapping libm cost every run ~0.3 MB of resident pages).
 pub fn fmt_g(v: f64, prec: usize) -> String {
     if v == 0.0 || !v.is_finite() {
         return "0".into();
     }
-    let exp = v.abs().log10().floor() as i32;
+    let prec = prec.max(1);
+    let s = format!("{:.*e}", prec - 1, v);
+    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+    let exp: i32 = e.parse().unwrap_or(0);
     if exp < -4 || exp >= prec as i32 {
-        let s = format!("{:.*e}", prec.saturating_sub(1), v);
-        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
         let m = trim_zeros(m);
-        let e: i32 = e.parse().unwrap_or(0);
-        return format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+        return format!("{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
     }
     let decimals = (prec as i32 - 1 - exp).max(0) as usize;
     trim_zeros(&format!("{v:.decimals$}")).to_string()
@@ -502,6 +505,22 @@ mod tests {
         assert_eq!(fmt_g(115.84, 3), "116");
         assert_eq!(fmt_g(1.5, 3), "1.5");
         assert_eq!(fmt_g(0.00001, 6), "1e-05");
+        // printf's own (Python's '%.*g' % (p, v)): where rounding reaches the next power
+        // of ten, the %e form's exponent decides the style.
+        for (v, p, c) in [
+            (999999.5, 6, "1e+06"),
+            (9.9999995, 6, "10"),
+            (99.95, 3, "100"),
+            (0.00099995, 4, "0.001"),
+            (999.96, 4, "1000"),
+            (0.0001, 6, "0.0001"),
+            (123456789.0, 6, "1.23457e+08"),
+            (1e15, 6, "1e+15"),
+            (0.1, 1, "0.1"),
+            (5.0, 0, "5"),
+        ] {
+            assert_eq!(fmt_g(v, p), c, "%.{p}g of {v}");
+        }
     }
 
     #[test]
