@@ -14,9 +14,11 @@ Functions that did not run keep their place after it. A stale list (code changed
 costs only locality: names no longer in the binary are ignored by the linker.
 
 Usage: scripts/hot-functions.py [--check] [BINARY]   (default target/release/portwatch)
-  Run as root on a host with sockets of every kind (bench/workload.py builds one) after
-  `cargo build --release`, then rebuild and commit the list. Needs valgrind and nm
-  (apt-get install valgrind binutils).
+  Run as root after `cargo build --release`, with `python3 bench/workload.py --preset large`
+  running: some paths run only on a big host (the table formatted on several threads from
+  16k rows, the chunked BPF program from 20k open files), and an idle host would leave
+  their functions out. Then rebuild and commit the list. Needs valgrind and nm (apt-get
+  install valgrind binutils).
   --check: print how many listed names the binary still has, and exit 1 below 90%.
 """
 
