@@ -62,11 +62,6 @@ impl Owner {
     pub fn uid(&self) -> Option<u32> {
         self.who.uid()
     }
-
-    /// The process's name and uid, to share with its other fds.
-    pub fn who(&self) -> &Who {
-        &self.who
-    }
 }
 
 impl Ord for Owner {

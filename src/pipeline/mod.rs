@@ -169,27 +169,25 @@ fn run_with(
     // `-antp`'s, unix and UDP) are never held beside the rows (issue #17). Prefetched owners
     // come only with no filter, so every socket kept is listed.
     let mut prefetched = Some(prefetched);
-    let mut cut: Option<Option<crate::model::OwnerMap>> = None;
+    let mut cut = None;
     let parts = parts::read_all(req, sources, procs, reg, &base, !late, &mut |sockets| {
         if let Some(scan) = prefetched.take() {
-            cut = Some(scan().map(|mut map| {
+            cut = scan().map(|mut map| {
                 map.keep_only(&sockets.iter().map(|s| s.inode).collect());
                 map
-            }));
+            });
         }
     })?;
-    let prefetched = cut.or_else(|| prefetched.take().map(|scan| scan()));
+    // Not taken above (several namespaces): the scan as it came.
+    let prefetched = match prefetched.take() {
+        Some(scan) => scan(),
+        None => cut,
+    };
     let (mut all, mut warnings) = parts::Flat::join(parts);
     let attribution = req.attribution || base.needs_attribution();
     let mut scanned = None;
     if late || req.owners {
-        scanned = owners::attach(
-            req,
-            procs,
-            &mut all.rows,
-            &mut warnings,
-            prefetched.flatten(),
-        );
+        scanned = owners::attach(req, procs, &mut all.rows, &mut warnings, prefetched);
     }
     if attribution {
         attribute::attribute(&mut all.rows, procs);
